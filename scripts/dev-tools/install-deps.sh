@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the real tools the test suite checks rendered files with (Debian, as root):
+#   - containerd 1.6.x from Debian (config `version = 2` layout) -> /usr/bin/containerd
+#   - openssl
+#   - containerd 2.x built from its Go module (scripts/dev-tools/containerd2.sh)
+# Idempotent and non-interactive (works under CI=true with no stdin).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+missing=()
+dpkg -s containerd >/dev/null 2>&1 || missing+=(containerd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+
+if ((${#missing[@]})); then
+  [[ $(id -u) == 0 ]] || { echo "install-deps: need root to install ${missing[*]}" >&2; exit 1; }
+  echo "install-deps: installing ${missing[*]}" >&2
+  # The containerd package's maintainer scripts try to enable/start the service.
+  # PID 1 here is not systemd, so forbid any service start during the install:
+  # invoke-rc.d consults policy-rc.d and exit 101 means "action not allowed".
+  # (deb-systemd-invoke also skips when systemd is not running.)
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >&2
+fi
+
+/usr/bin/containerd --version >&2
+openssl version >&2
+"$here/containerd2.sh" "$@"

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under src/ and test/ with node:test (Node 20 does not expand globs
+// itself). Extra arguments are passed to node, e.g. `npm test -- --test-name-pattern=plan`.
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === "fixtures" || e.name === "node_modules" ? [] : find(p);
+    return e.name.endsWith(".test.ts") ? [p] : [];
+  });
+}
+
+const files = ["src", "test"].flatMap((d) => find(d)).sort();
+const args = ["--import", "tsx", "--test", "--test-concurrency=2", ...process.argv.slice(2), ...files];
+const r = spawnSync(process.execPath, args, { stdio: "inherit" });
+process.exit(r.status ?? 1);

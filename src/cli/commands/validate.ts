@@ -1,0 +1,16 @@
+import { formatResult, loadCluster } from "../../config/load.js";
+import type { Io } from "../io.js";
+import { invalidFile } from "./validated.js";
+
+export interface ValidateOptions {
+  file?: string;
+}
+
+/** validate checks a cluster file and reports every problem at once. */
+export async function validate(opts: ValidateOptions, io: Io): Promise<void> {
+  const result = await loadCluster(opts.file);
+  const text = formatResult(result);
+  if (!result.ok) throw invalidFile(opts.file, result);
+  if (text) io.err(text);
+  io.out(`${opts.file ?? "cluster file"}: valid (${result.plan.nodes.length} nodes)`);
+}

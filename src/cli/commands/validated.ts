@@ -1,0 +1,23 @@
+import { formatResult, loadCluster } from "../../config/load.js";
+import type { ValidationResult } from "../../config/validate.js";
+import { UserError } from "../../errors.js";
+import type { Plan } from "../../plan/types.js";
+import type { Io } from "../io.js";
+
+/** loadPlanOrFail loads and validates the cluster file; invalid input becomes a UserError listing every problem. */
+export async function loadPlanOrFail(file: string | undefined, io: Io): Promise<Plan> {
+  const result = await loadCluster(file);
+  if (!result.ok) {
+    throw invalidFile(file, result);
+  }
+  if (result.warnings.length > 0) io.err(formatResult(result));
+  return result.plan;
+}
+
+/** invalidFile is the UserError for a cluster file with errors: the count, then every error. */
+export function invalidFile(file: string | undefined, result: ValidationResult): UserError {
+  const n = result.ok ? 0 : result.errors.length;
+  return new UserError(`${file ?? "the cluster file"} has ${n} error${n === 1 ? "" : "s"}`, {
+    details: formatResult(result),
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * The kubelab command line: argv to library calls, and the one place that turns errors
+ * into exit codes (0 ok, 1 failure, 2 invalid input or usage).
+ */
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { UserError } from "../errors.js";
+import { type Io, processIo } from "./io.js";
+
+const VERSION = "0.1.0";
+
+/** buildProgram declares every command; actions lazily import their module. */
+export function buildProgram(io: Io = processIo): Command {
+  const program = new Command("kubelab")
+    .description("One cluster file to a working, production-like, multi-node Kubernetes lab")
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  const fileOption = () =>
+    new Option(
+      "-f, --file <file>",
+      "cluster file (default: ./kubelab.yaml, ./kubelab.config.ts, or the embedded default)",
+    );
+
+  program
+    .command("plan")
+    .description("show the derived plan: nodes, addresses, network map, versions, warnings")
+    .addOption(fileOption())
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(["text", "json"] as const).default("text" as const),
+    )
+    .action(async (opts) => (await import("./commands/plan.js")).plan(opts, io));
+
+  program
+    .command("validate")
+    .description("check a cluster file; every problem is reported with file:line:col and the fix")
+    .addOption(fileOption())
+    .action(async (opts) => (await import("./commands/validate.js")).validate(opts, io));
+
+  program
+    .command("init")
+    .description("write a commented kubelab.yaml equal to the embedded default")
+    .option("-f, --file <file>", "file to write", "kubelab.yaml")
+    .option("--force", "overwrite an existing file")
+    .action(async (opts) => (await import("./commands/init.js")).init(opts, io));
+
+  program
+    .command("render")
+    .description("write every file kubelab would put on each node, and every object it owns in the cluster")
+    .addOption(fileOption())
+    .requiredOption("--out <dir>", "output directory (one folder per node, plus cluster/)")
+    .option(
+      "--upstream <dir>",
+      "directory of pinned upstream manifests (<project>/<tag>/<path>), to include transformed ones",
+    )
+    .action(async (opts) => (await import("./commands/render.js")).render(opts, io));
+
+  program
+    .command("schema")
+    .description("print the JSON Schema of the cluster file, for editors")
+    .action(async (opts) => (await import("./commands/schema.js")).schema(opts, io));
+
+  return program;
+}
+
+/** run parses argv, runs the command, and returns the exit code. */
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof UserError) {
+      io.err(`${e.details ? `${e.details}\n` : ""}error: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`);
+      return e.exitCode;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.err(
+      `error: ${err.message}\n${err.stack ?? ""}\n\nThis looks like a bug in kubelab ${VERSION} (node ${process.version}); please report it with the output above.`,
+    );
+    return 1;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * kubelab as a library: load and validate cluster files, derive plans, render files.
+ * The CLI (src/cli) is a thin layer over these exports.
+ */
+import type { ClusterInput } from "./config/schema.js";
+
+export type { ConfigIssue, LocatedIssue } from "./config/issues.js";
+export { formatIssue } from "./config/issues.js";
+export { clusterJsonSchema } from "./config/json-schema.js";
+export { formatResult, loadCluster, readClusterSource } from "./config/load.js";
+export type { ClusterFile, ClusterInput } from "./config/schema.js";
+export { clusterSchema } from "./config/schema.js";
+export type { ValidationResult } from "./config/validate.js";
+export { validateCluster } from "./config/validate.js";
+export { UserError } from "./errors.js";
+export { buildPlan } from "./plan/build.js";
+export { describePlan } from "./plan/describe.js";
+export type { Plan, PlanNode } from "./plan/types.js";
+export { PINNED } from "./versions.js";
+
+/**
+ * defineCluster gives a `kubelab.config.ts` full types and editor completion; it returns
+ * its argument unchanged, and kubelab validates it exactly like a YAML file.
+ *
+ * @example
+ * export default defineCluster({
+ *   apiVersion: "kubelab.dev/v1alpha1", kind: "Cluster", metadata: { name: "lab" },
+ *   nodes: [{ name: "master-1", role: "control-plane" }, { name: "worker-{n}", role: "worker", count: 2 }],
+ * });
+ */
+export function defineCluster<const T extends ClusterInput>(cluster: T): T {
+  return cluster;
+}

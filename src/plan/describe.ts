@@ -1,0 +1,125 @@
+/**
+ * Human-readable views of a plan: the summary `kubelab plan` prints, with an at-a-glance
+ * map of the lab network so that a clash (pool on a node, pool in DHCP) is visible before
+ * anything is created.
+ */
+import { formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4, parseRange, rangeSize } from "../net/ipv4.js";
+import type { Plan } from "./types.js";
+
+/** One labelled block of the lab network. */
+export interface NetworkSegment extends Ipv4Range {
+  readonly mark: string;
+  readonly label: string;
+}
+
+/** networkSegments lists what occupies the lab network, in address order. */
+export function networkSegments(plan: Plan): NetworkSegment[] {
+  const lab = parseCidr(plan.network.cidr);
+  if (!lab) return [];
+  const one = (ip: string) => parseIpv4(ip) ?? 0;
+  const segs: NetworkSegment[] = [
+    { first: lab.first, last: lab.first, mark: "|", label: "network address" },
+    { first: one(plan.network.gateway), last: one(plan.network.gateway), mark: "G", label: "gateway (this host)" },
+    ...plan.nodes.map((n) => ({ first: one(n.ip), last: one(n.ip), mark: "N", label: `node ${n.name} (${n.role})` })),
+    { first: lab.last, last: lab.last, mark: "|", label: "broadcast" },
+  ];
+  if (plan.addons.metallb.enabled) {
+    for (const p of plan.addons.metallb.pools) {
+      const r = parseRange(p);
+      if (r) segs.push({ ...r, mark: "L", label: `MetalLB pool (${rangeSize(r)} addresses)` });
+    }
+  }
+  const dhcp = plan.network.dhcpRange ? parseRange(plan.network.dhcpRange) : undefined;
+  if (dhcp) segs.push({ ...dhcp, mark: "D", label: "DHCP range" });
+  return segs.sort((a, b) => a.first - b.first || a.last - b.last);
+}
+
+/**
+ * networkStrip draws the lab network as one line of `width` cells: each cell shows what
+ * occupies its addresses (`!` where two things overlap, `.` where nothing is).
+ */
+export function networkStrip(plan: Plan, width = 64): string {
+  const lab = parseCidr(plan.network.cidr);
+  if (!lab) return "";
+  const cells = Math.min(width, rangeSize(lab));
+  const per = rangeSize(lab) / cells;
+  const segs = networkSegments(plan);
+  let out = "";
+  for (let c = 0; c < cells; c++) {
+    const cell = { first: lab.first + Math.floor(c * per), last: lab.first + Math.floor((c + 1) * per) - 1 };
+    const hits = segs.filter((s) => overlaps(s, cell));
+    // The network and broadcast bars only show where nothing else is.
+    const marks = new Set(hits.map((h) => h.mark).filter((m, _, all) => m !== "|" || all.every((x) => x === "|")));
+    out += marks.size === 0 ? "." : marks.size === 1 ? [...marks][0] : clash(hits) ? "!" : ([...marks][0] ?? ".");
+  }
+  return out;
+}
+
+/** Two different things on the same addresses, not merely in the same map cell. */
+function clash(hits: NetworkSegment[]): boolean {
+  return hits.some((a, i) => hits.slice(i + 1).some((b) => a.mark !== b.mark && overlaps(a, b)));
+}
+
+function short(plan: Plan, n: number): string {
+  const lab = parseCidr(plan.network.cidr);
+  // For /24 and smaller, ".46" reads faster than the full address.
+  return lab && lab.prefix >= 24 ? `.${n % 256}` : formatIpv4(n);
+}
+
+/** describePlan renders the summary `kubelab plan` prints. */
+export function describePlan(plan: Plan): string {
+  const p = plan.provider;
+  const provider =
+    p.name === "vagrant"
+      ? `vagrant (${p.hypervisor}, box ${p.box})`
+      : p.name === "nspawn"
+        ? `nspawn (Debian ${p.release})`
+        : `ssh (${p.hosts.length} hosts)`;
+  const lines = [`Cluster ${plan.name}: provider ${provider}, context ${plan.context}`, "", "Nodes"];
+  const w = Math.max(4, ...plan.nodes.map((n) => n.name.length));
+  lines.push(`  ${"NAME".padEnd(w)}  ROLE           CPUS  MEMORY     IP`);
+  for (const n of plan.nodes) {
+    lines.push(
+      `  ${n.name.padEnd(w)}  ${n.role.padEnd(13)}  ${String(n.cpus).padEnd(4)}  ${`${n.memoryMiB} MiB`.padEnd(9)}  ${n.ip}`,
+    );
+  }
+  lines.push("", `Lab network ${plan.network.cidr} (interface ${plan.network.interface})`);
+  for (const s of networkSegments(plan)) {
+    const where = s.first === s.last ? short(plan, s.first) : `${short(plan, s.first)}-${short(plan, s.last)}`;
+    lines.push(`  ${where.padEnd(16)}${s.label}`);
+  }
+  lines.push(`  [${networkStrip(plan)}]`, "  G gateway  N node  L LoadBalancer pool  D DHCP  ! overlap  . free", "");
+  const k = plan.kubernetes;
+  lines.push(
+    `Pods         ${k.podSubnet}`,
+    `Services     ${k.serviceSubnet}`,
+    `API server   https://${k.controlPlaneEndpoint}`,
+    `kube-proxy   ${k.proxyMode}${k.proxyMode === "ipvs" ? ` (strictARP ${k.strictARP})` : ""}`,
+    "",
+    "Versions",
+    `  kubernetes   ${k.version} (packages ${k.packageVersion}; ${k.images.pause}, ${k.images.etcd}, ${k.images.coredns})`,
+    `  containerd   ${plan.containerd.version} (config version ${plan.containerd.configVersion}, cgroup driver ${plan.containerd.cgroupDriver} for runc and kubelet)`,
+  );
+  const a = plan.addons;
+  if (a.cni.plugin === "calico")
+    lines.push(
+      `  calico       ${a.cni.version} (IP_AUTODETECTION_METHOD=${a.cni.ipAutodetectionMethod}, FELIX_HEALTHHOST=127.0.0.1)`,
+    );
+  else lines.push("  cni          none (bring your own)");
+  lines.push(
+    a.metallb.enabled
+      ? `  metallb      ${a.metallb.version} (L2, pools ${a.metallb.pools.join(", ")})`
+      : "  metallb      disabled",
+  );
+  lines.push(
+    a.ui.kind === "none"
+      ? "  ui           none"
+      : `  ${a.ui.kind.padEnd(12)} ${a.ui.version}${a.ui.archived ? " (archived upstream)" : ""}, LoadBalancer, externalTrafficPolicy Cluster`,
+  );
+  lines.push(
+    a.linkerd.enabled
+      ? `  linkerd      ${a.linkerd.version}${a.linkerd.viz ? " + viz" : ""} (P-256 trust anchor and issuer made by kubelab)`
+      : "  linkerd      disabled",
+  );
+  return lines.join("\n");
+}
