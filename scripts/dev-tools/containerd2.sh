@@ -14,7 +14,8 @@ bin="$dest/containerd"
 log() { echo "containerd2: $*" >&2; }
 
 # Idempotent: keep an existing build that reports the wanted version.
-if [[ -x "$bin" ]] && "$bin" --version 2>/dev/null | grep -qF " $version "; then
+# (`--version` prints "containerd <package> <version> <revision>".)
+if [[ -x "$bin" ]] && [[ "$("$bin" --version 2>/dev/null | awk '{print $3}')" == "$version" ]]; then
   log "already built: $("$bin" --version)"
   echo "$bin"
   exit 0
@@ -33,7 +34,7 @@ trap 'rm -rf "$tmp"' EXIT
 # builtin is `//go:build cgo`); everything else, CRI included, is pure Go.
 # The -X flags mirror containerd's Makefile so `--version` shows the tag
 # (otherwise it prints "2.x.y+unknown").
-log "building $module/cmd/containerd@$version with $("$go" env GOVERSION) (cold: several minutes)"
+log "building $module/cmd/containerd@$version with $("$go" env GOVERSION) (cold: ~1.5 min on 2 cores)"
 start=$SECONDS
 GOBIN="$tmp" CGO_ENABLED=0 \
   "$go" install -trimpath -tags urfave_cli_no_docs \

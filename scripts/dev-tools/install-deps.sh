@@ -8,7 +8,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 missing=()
-dpkg -s containerd >/dev/null 2>&1 || missing+=(containerd)
+# (dpkg -s alone also succeeds for a removed package whose conffiles remain)
+[[ $(dpkg-query -W -f='${db:Status-Status}' containerd 2>/dev/null) == installed ]] || missing+=(containerd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if ((${#missing[@]})); then
@@ -18,15 +19,18 @@ if ((${#missing[@]})); then
   # PID 1 here is not systemd, so forbid any service start during the install:
   # invoke-rc.d consults policy-rc.d and exit 101 means "action not allowed".
   # (deb-systemd-invoke also skips when systemd is not running.)
-  policy=/usr/sbin/policy-rc.d
+  # An existing policy-rc.d (e.g. Docker images ship one) is left alone.
+  policy=/usr/sbin/policy-rc.d ours=
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"
     chmod +x "$policy"
+    ours=1
     trap 'rm -f "$policy"' EXIT
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >&2
+  [[ -z $ours ]] || { rm -f "$policy"; trap - EXIT; }
 fi
 
 /usr/bin/containerd --version >&2

@@ -189,7 +189,10 @@ const pools: Rule = (_file, plan, r) => {
     }
     const onNodes = plan.nodes.filter((n) => contains(pool, one(n.ip)));
     if (onNodes.length > 0) {
-      problem(`contains node addresses: ${onNodes.map((n) => `${n.name} ${n.ip}`).join(", ")}`, "move the pool away from node addresses");
+      problem(
+        `contains node addresses: ${onNodes.map((n) => `${n.name} ${n.ip}`).join(", ")}`,
+        "move the pool away from node addresses",
+      );
     }
     for (const [ip, what] of reservedAddresses(plan, lab)) {
       if (contains(pool, { first: ip, last: ip })) problem(`contains ${what} ${formatIpv4(ip)}`, "shrink the pool");
@@ -263,6 +266,13 @@ const kubernetes: Rule = (file, plan, r) => {
     r.warnings.push({
       path: ["kubernetes", "strictARP"],
       message: `strictARP only affects ipvs mode; proxyMode is ${k.proxyMode}`,
+    });
+  }
+  if (plan.addons.ui.kind !== "none" && !plan.addons.metallb.enabled) {
+    r.warnings.push({
+      path: ["addons", "ui"],
+      message: "the UI's LoadBalancer Service gets no address without MetalLB",
+      fix: "enable addons.metallb, or reach the UI with kubectl port-forward",
     });
   }
   if (plan.addons.ui.kind === "dashboard") {

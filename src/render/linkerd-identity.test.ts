@@ -1,17 +1,17 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { webcrypto } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test, type TestContext } from "node:test";
-import { webcrypto } from "node:crypto";
+import { type TestContext, test } from "node:test";
 import * as x509 from "@peculiar/x509";
 import {
   generateLinkerdIdentity,
-  issuerExpiresWithin,
   type IdentityClock,
+  issuerExpiresWithin,
   type KeySource,
 } from "./linkerd-identity.js";
 
@@ -50,7 +50,8 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir;
 }
 
-const ossl = (...args: string[]): string => execFileSync(OPENSSL, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const ossl = (...args: string[]): string =>
+  execFileSync(OPENSSL, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
 test("trust anchor and issuer have Linkerd root-ca / intermediate-ca contents", async () => {
   const keys = recordingKeys();
@@ -77,7 +78,10 @@ test("trust anchor and issuer have Linkerd root-ca / intermediate-ca contents", 
   assert.equal(issuer.notAfter.getTime(), FIXED_NOW.getTime() + 365 * DAY);
   assert.equal(id.issuerNotAfter.getTime(), issuer.notAfter.getTime());
 
-  for (const [cert, pathLength] of [[ca, 1], [issuer, 0]] as const) {
+  for (const [cert, pathLength] of [
+    [ca, 1],
+    [issuer, 0],
+  ] as const) {
     const bc = cert.getExtension(x509.BasicConstraintsExtension);
     assert.ok(bc?.critical && bc.ca);
     assert.equal(bc.pathLength, pathLength);
@@ -172,7 +176,10 @@ test("existingTrustAnchor is reused and new issuers chain to it", async (t) => {
   const real = await generateLinkerdIdentity();
   const again = await generateLinkerdIdentity({ existingTrustAnchor: real.trustAnchor });
   await writeFile(join(dir, "ca.crt"), real.trustAnchor.certPEM);
-  for (const [name, id] of [["one.crt", real], ["two.crt", again]] as const) {
+  for (const [name, id] of [
+    ["one.crt", real],
+    ["two.crt", again],
+  ] as const) {
     await writeFile(join(dir, name), id.issuerCertPEM);
     assert.equal(ossl("verify", "-CAfile", join(dir, "ca.crt"), join(dir, name)).trim(), `${join(dir, name)}: OK`);
   }
@@ -205,7 +212,9 @@ test("existingTrustAnchor that is RSA, not a CA, or mismatched is rejected clear
   const p384 = await selfSigned({ name: "ECDSA", namedCurve: "P-384" }, caExt);
   await assert.rejects(generateLinkerdIdentity({ clock: fixedClock, existingTrustAnchor: p384 }), /ECDSA P-256/);
 
-  const leaf = await selfSigned({ name: "ECDSA", namedCurve: "P-256" }, [new x509.BasicConstraintsExtension(false, undefined, true)]);
+  const leaf = await selfSigned({ name: "ECDSA", namedCurve: "P-256" }, [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+  ]);
   await assert.rejects(generateLinkerdIdentity({ clock: fixedClock, existingTrustAnchor: leaf }), /not a CA/);
   const noBc = await selfSigned({ name: "ECDSA", namedCurve: "P-256" }, []);
   await assert.rejects(generateLinkerdIdentity({ clock: fixedClock, existingTrustAnchor: noBc }), /not a CA/);

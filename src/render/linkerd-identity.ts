@@ -73,8 +73,7 @@ export interface LinkerdIdentity {
 const systemClock: IdentityClock = { now: () => new Date() };
 
 const webcryptoKeys: KeySource = {
-  generateP256: () =>
-    crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"]) as Promise<CryptoKeyPair>,
+  generateP256: () => crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"]) as Promise<CryptoKeyPair>,
 };
 
 /** Ensures a PEM string ends with exactly one newline. */
@@ -88,10 +87,7 @@ function randomSerial(): string {
 }
 
 function caExtensions(pathLength: number): x509.Extension[] {
-  return [
-    new x509.BasicConstraintsExtension(true, pathLength, true),
-    new x509.KeyUsagesExtension(CA_KEY_USAGES, true),
-  ];
+  return [new x509.BasicConstraintsExtension(true, pathLength, true), new x509.KeyUsagesExtension(CA_KEY_USAGES, true)];
 }
 
 function isP256(alg: { name: string }): boolean {
@@ -117,7 +113,9 @@ async function loadTrustAnchor(
     throw new Error(`existingTrustAnchor.certPEM is not a valid X.509 certificate: ${String(err)}`);
   }
   if (!isP256(cert.publicKey.algorithm)) {
-    throw new Error(`existingTrustAnchor must be an ECDSA P-256 certificate (Linkerd requires P-256), got ${cert.publicKey.algorithm.name}`);
+    throw new Error(
+      `existingTrustAnchor must be an ECDSA P-256 certificate (Linkerd requires P-256), got ${cert.publicKey.algorithm.name}`,
+    );
   }
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
   if (!bc?.ca) throw new Error("existingTrustAnchor certificate is not a CA (BasicConstraints CA:TRUE missing)");
@@ -136,7 +134,9 @@ async function loadTrustAnchor(
     if (!spki.equals(Buffer.from(cert.publicKey.rawData))) throw new Error("key does not match certificate");
     pkcs8 = priv.export({ type: "pkcs8", format: "der" });
   } catch (err) {
-    throw new Error(`existingTrustAnchor.keyPEM is not the private key of the anchor certificate: ${(err as Error).message}`);
+    throw new Error(
+      `existingTrustAnchor.keyPEM is not the private key of the anchor certificate: ${(err as Error).message}`,
+    );
   }
   const key = await crypto.subtle.importKey("pkcs8", pkcs8, EC_P256, false, ["sign"]);
   return { cert, key };
@@ -150,7 +150,10 @@ export async function generateLinkerdIdentity(opts: LinkerdIdentityOptions = {})
   const domain = opts.clusterDomain ?? "cluster.local";
   const anchorDays = opts.trustAnchorValidityDays ?? 3650;
   const issuerDays = opts.issuerValidityDays ?? 365;
-  for (const [name, v] of [["trustAnchorValidityDays", anchorDays], ["issuerValidityDays", issuerDays]] as const) {
+  for (const [name, v] of [
+    ["trustAnchorValidityDays", anchorDays],
+    ["issuerValidityDays", issuerDays],
+  ] as const) {
     if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a positive number, got ${v}`);
   }
   const keys = opts.keys ?? webcryptoKeys;
@@ -176,7 +179,10 @@ export async function generateLinkerdIdentity(opts: LinkerdIdentityOptions = {})
     });
     anchorSigningKey = anchorKeys.privateKey;
     const pkcs8 = await crypto.subtle.exportKey("pkcs8", anchorKeys.privateKey);
-    trustAnchor = { certPEM: pemNl(anchorCert.toString("pem")), keyPEM: pemNl(x509.PemConverter.encode(pkcs8, "PRIVATE KEY")) };
+    trustAnchor = {
+      certPEM: pemNl(anchorCert.toString("pem")),
+      keyPEM: pemNl(x509.PemConverter.encode(pkcs8, "PRIVATE KEY")),
+    };
   }
 
   const issuerKeys = await newP256(keys);

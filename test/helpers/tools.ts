@@ -1,29 +1,29 @@
 // Real tools the tests use to check rendered files (containerd's own TOML
 // loader, openssl, ...). Install them with scripts/dev-tools/install-deps.sh.
-import { execFile, execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import type { TestContext } from 'node:test';
-import { promisify } from 'node:util';
+import { execFile, execFileSync } from "node:child_process";
+import { accessSync, constants, existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
+import type { TestContext } from "node:test";
+import { promisify } from "node:util";
 
 const execFileP = promisify(execFile);
 
 /** containerd 2.x version built by scripts/dev-tools/containerd2.sh (keep in sync with its default). */
-export const CONTAINERD2_VERSION = 'v2.3.4';
+export const CONTAINERD2_VERSION = "v2.3.4";
 
-export type ToolName = 'containerd1' | 'containerd2' | 'openssl';
+export type ToolName = "containerd1" | "containerd2" | "openssl";
 
 /** `${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/...parts` */
 export function cacheDir(...parts: string[]): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'kubelab-dev', ...parts);
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(base, "kubelab-dev", ...parts);
 }
 
 const INSTALLER: Record<ToolName, string> = {
-  containerd1: 'scripts/dev-tools/install-deps.sh',
+  containerd1: "scripts/dev-tools/install-deps.sh",
   containerd2: `scripts/dev-tools/containerd2.sh ${CONTAINERD2_VERSION} (or install-deps.sh)`,
-  openssl: 'scripts/dev-tools/install-deps.sh',
+  openssl: "scripts/dev-tools/install-deps.sh",
 };
 
 function isExecutable(path: string): boolean {
@@ -39,7 +39,7 @@ function isExecutable(path: string): boolean {
 function containerdVersion(bin: string): string | undefined {
   if (!isExecutable(bin)) return undefined;
   try {
-    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    const out = execFileSync(bin, ["--version"], { encoding: "utf8", timeout: 10_000 });
     return out.trim().split(/\s+/)[2];
   } catch {
     return undefined;
@@ -47,7 +47,7 @@ function containerdVersion(bin: string): string | undefined {
 }
 
 function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
   return undefined;
@@ -55,17 +55,17 @@ function findOnPath(name: string): string | undefined {
 
 function locate(name: ToolName): string | undefined {
   switch (name) {
-    case 'containerd1': {
+    case "containerd1": {
       // Debian 12's containerd 1.6.x: the config `version = 2` layout.
-      const bin = '/usr/bin/containerd';
-      return /^v?1\./.test(containerdVersion(bin) ?? '') ? bin : undefined;
+      const bin = "/usr/bin/containerd";
+      return /^v?1\./.test(containerdVersion(bin) ?? "") ? bin : undefined;
     }
-    case 'containerd2': {
-      const bin = cacheDir('containerd', CONTAINERD2_VERSION, 'bin', 'containerd');
+    case "containerd2": {
+      const bin = cacheDir("containerd", CONTAINERD2_VERSION, "bin", "containerd");
       return containerdVersion(bin) === CONTAINERD2_VERSION ? bin : undefined;
     }
-    case 'openssl':
-      return findOnPath('openssl');
+    case "openssl":
+      return findOnPath("openssl");
   }
 }
 
@@ -79,7 +79,7 @@ export function requireTool(t: TestContext, name: ToolName): string | undefined 
   if (!located.has(name)) located.set(name, locate(name));
   const path = located.get(name);
   if (path) return path;
-  if (process.env.CI === 'true') {
+  if (process.env.CI === "true") {
     throw new Error(`${name} not found (CI=true, so not skipping): install it with ${INSTALLER[name]}`);
   }
   t.skip(`${name} not found: run scripts/dev-tools/install-deps.sh`);
@@ -96,8 +96,8 @@ export async function containerdConfigDump(bin: string, configPath: string): Pro
   // in the path must not pass as a valid config.
   if (!existsSync(configPath)) throw new Error(`containerd config dump: no such file ${configPath}`);
   try {
-    const { stdout } = await execFileP(bin, ['--config', configPath, 'config', 'dump'], {
-      encoding: 'utf8',
+    const { stdout } = await execFileP(bin, ["--config", configPath, "config", "dump"], {
+      encoding: "utf8",
       timeout: 30_000,
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -105,7 +105,7 @@ export async function containerdConfigDump(bin: string, configPath: string): Pro
   } catch (err) {
     const e = err as Error & { stderr?: string; code?: number | string };
     throw new Error(
-      `${bin} --config ${configPath} config dump failed (exit ${e.code ?? '?'}): ${e.stderr?.trim() || e.message}`,
+      `${bin} --config ${configPath} config dump failed (exit ${e.code ?? "?"}): ${e.stderr?.trim() || e.message}`,
       { cause: err },
     );
   }

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { formatIssue } from "./issues.js";
+import { loadCluster } from "./load.js";
+
+const fixtures = fileURLToPath(new URL("../../test/fixtures/config/", import.meta.url));
+
+describe("kubelab.config.ts", () => {
+  it("defineCluster() gives the same plan as the equivalent YAML", async () => {
+    const fromTs = await loadCluster(join(fixtures, "ts-valid/kubelab.config.ts"));
+    const fromDefault = await loadCluster(undefined, tmpdir());
+    assert.ok(fromTs.ok, JSON.stringify(fromTs));
+    assert.ok(fromDefault.ok);
+    const strip = (p: typeof fromTs.plan) => ({ ...p, nodes: p.nodes.map((n) => ({ ...n, source: 0 })) });
+    assert.deepEqual(strip(fromTs.plan), strip(fromDefault.plan));
+  });
+
+  it("reports the same errors as YAML, naming the file", async () => {
+    const file = join(fixtures, "ts-invalid/kubelab.config.ts");
+    const result = await loadCluster(file);
+    assert.ok(!result.ok);
+    const text = result.errors.map((e) => formatIssue(e));
+    assert.deepEqual(text, [
+      `${file}: error: nodes[0].cpu: unknown key "cpu"\n  fix: did you mean "cpus"?`,
+      `${file}: error: nodes[1].role: string "workr" is not allowed\n  fix: did you mean "worker"? use "control-plane" or "worker"`,
+    ]);
+  });
+});
+
+describe("finding the cluster file", () => {
+  it("uses ./kubelab.yaml when present, else the embedded default", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kubelab-load-"));
+    try {
+      const def = await loadCluster(undefined, dir);
+      assert.ok(def.ok);
+      assert.equal(def.plan.name, "lab");
+      await writeFile(
+        join(dir, "kubelab.yaml"),
+        "apiVersion: kubelab.dev/v1alpha1\nkind: Cluster\nmetadata: { name: other }\nnodes: [{ name: cp, role: control-plane }]\n",
+      );
+      const found = await loadCluster(undefined, dir);
+      assert.ok(found.ok);
+      assert.equal(found.plan.name, "other");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a missing file is a user error", async () => {
+    await assert.rejects(loadCluster("/nonexistent/kubelab.yaml"), { name: "UserError", message: /no such file/ });
+  });
+});

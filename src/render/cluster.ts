@@ -1,0 +1,99 @@
+/**
+ * renderCluster gathers everything kubelab would write for a plan: each node's files and
+ * the cluster objects kubelab owns. Inputs that are not pure (generated keys, upstream
+ * manifests read from disk or a cache) are passed in, so this stays a pure function.
+ */
+import type { Plan } from "../plan/types.js";
+import { PINNED, type PinnedFile } from "../versions.js";
+import { transformCalico } from "./calico.js";
+import type { LinkerdIdentity } from "./linkerd-identity.js";
+import { parseManifest, stringifyManifest } from "./manifests.js";
+import { metallbObjects } from "./metallb.js";
+import { type NodeFilesOptions, renderNodeFiles } from "./node-files.js";
+import type { RenderedFile } from "./types.js";
+import { transformHeadlamp, uiObjects } from "./ui.js";
+
+/** Inputs of {@link renderCluster} that come from outside the plan. */
+export interface ClusterRenderInputs {
+  /** Linkerd's trust anchor and issuer, when Linkerd is enabled. */
+  readonly linkerd?: LinkerdIdentity;
+  /** The text of a pinned upstream file, already verified against its sha256, if available. */
+  readonly upstream?: (file: PinnedFile) => string | undefined;
+  /** Machine facts that change node files (nspawn nodes, cgroup v1 hosts). */
+  readonly nodeOptions?: NodeFilesOptions;
+}
+
+/** Everything rendered for one cluster. */
+export interface RenderedCluster {
+  readonly nodes: readonly { readonly node: string; readonly files: readonly RenderedFile[] }[];
+  /** Cluster-level files, paths relative to the cluster folder. */
+  readonly cluster: readonly RenderedFile[];
+  /** Pinned upstream files kubelab applies that were not available to transform. */
+  readonly missingUpstream: readonly PinnedFile[];
+}
+
+/** The pinned upstream manifests a plan applies, in apply order. */
+export function upstreamManifests(plan: Plan): PinnedFile[] {
+  const files: PinnedFile[] = [];
+  if (plan.addons.cni.plugin === "calico") files.push(PINNED.calico.manifest);
+  if (plan.addons.metallb.enabled) files.push(PINNED.metallb.manifest);
+  if (plan.addons.ui.kind === "headlamp") files.push(PINNED.headlamp.manifest);
+  if (plan.addons.ui.kind === "dashboard") files.push(PINNED.dashboard.manifest);
+  if (plan.addons.linkerd.enabled) files.push(...PINNED.gatewayApi.crds);
+  return files;
+}
+
+function linkerdValues(identity: LinkerdIdentity): string {
+  const block = (pem: string, indent: string) =>
+    pem
+      .trimEnd()
+      .split("\n")
+      .map((l) => indent + l)
+      .join("\n");
+  return [
+    "# Helm values for linkerd-control-plane: kubelab's trust anchor and issuer (ECDSA P-256).",
+    `# The issuer expires ${identity.issuerNotAfter.toISOString()}.`,
+    "identityTrustAnchorsPEM: |",
+    block(identity.trustAnchor.certPEM, "  "),
+    "identity:",
+    "  issuer:",
+    "    tls:",
+    "      crtPEM: |",
+    block(identity.issuerCertPEM, "        "),
+    "      keyPEM: |",
+    block(identity.issuerKeyPEM, "        "),
+    "",
+  ].join("\n");
+}
+
+/** renderCluster renders every node's files and the cluster-level objects. */
+export function renderCluster(plan: Plan, inputs: ClusterRenderInputs = {}): RenderedCluster {
+  const nodes = plan.nodes.map((n) => ({ node: n.name, files: renderNodeFiles(plan, n.name, inputs.nodeOptions) }));
+  const cluster: RenderedFile[] = [];
+  const missing: PinnedFile[] = [];
+  const upstream = (file: PinnedFile) => {
+    const text = inputs.upstream?.(file);
+    if (text === undefined) missing.push(file);
+    return text;
+  };
+  const owned = [...metallbObjects(plan), ...uiObjects(plan)];
+  if (owned.length > 0) cluster.push({ path: "kubelab-objects.yaml", content: stringifyManifest(owned) });
+  if (plan.addons.cni.plugin === "calico") {
+    const text = upstream(PINNED.calico.manifest);
+    if (text)
+      cluster.push({ path: "calico.yaml", content: stringifyManifest(transformCalico(parseManifest(text), plan)) });
+  }
+  if (plan.addons.ui.kind === "headlamp") {
+    const text = upstream(PINNED.headlamp.manifest);
+    if (text)
+      cluster.push({ path: "headlamp.yaml", content: stringifyManifest(transformHeadlamp(parseManifest(text), plan)) });
+  }
+  if (plan.addons.linkerd.enabled && inputs.linkerd) {
+    cluster.push({ path: "linkerd-identity-values.yaml", content: linkerdValues(inputs.linkerd), mode: 0o600 });
+  }
+  const pinned = upstreamManifests(plan)
+    .map((f) => `${f.sha256}  ${f.url}`)
+    .join("\n");
+  cluster.push({ path: "upstream.sha256", content: `${pinned}\n` });
+  return { nodes, cluster, missingUpstream: missing };
+}
