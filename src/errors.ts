@@ -21,3 +21,22 @@ export class UserError extends Error {
     this.exitCode = options?.exitCode ?? 2;
   }
 }
+
+/** A command that failed on a node (or on this host), with what is needed to understand why. */
+export class CommandError extends Error {
+  override readonly name = "CommandError";
+  readonly host: string;
+  readonly argv: readonly string[];
+  readonly exitCode: number;
+  /** The last lines of the command's output (stderr, else stdout). */
+  readonly tail: string;
+
+  constructor(host: string, argv: readonly string[], exitCode: number, output: string) {
+    const tail = output.trimEnd().split("\n").slice(-20).join("\n");
+    super(`${host}: \`${argv.join(" ")}\` exited ${exitCode}${tail ? `:\n${tail}` : ""}`);
+    this.host = host;
+    this.argv = argv;
+    this.exitCode = exitCode;
+    this.tail = tail;
+  }
+}

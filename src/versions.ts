@@ -1,6 +1,10 @@
 /**
  * Every version kubelab pins, and every file it downloads with its sha256: one table, so an
  * upgrade is one reviewed change and nothing floats to "latest".
+ *
+ * Kubernetes' own packages come from pkgs.k8s.io, whose apt repositories are signed; the
+ * checksums of release binaries and tarballs below are the values kubespray's checksum table
+ * carries for the same versions, and every download is verified against them before use.
  */
 
 /** A file fetched at run time, verified by sha256 before use. */
@@ -12,6 +16,20 @@ export interface PinnedFile {
 const raw = (repo: string, tag: string, path: string, sha256: string): PinnedFile => ({
   url: `https://raw.githubusercontent.com/${repo}/${tag}/${path}`,
   sha256,
+});
+
+/** CPU architectures kubelab downloads binaries for. */
+export type Arch = "amd64" | "arm64";
+
+/** A release published per architecture. */
+export interface PinnedRelease {
+  readonly version: string;
+  readonly files: Readonly<Record<Arch, PinnedFile>>;
+}
+
+const release = (version: string, url: (arch: Arch) => string, amd64: string, arm64: string): PinnedRelease => ({
+  version,
+  files: { amd64: { url: url("amd64"), sha256: amd64 }, arm64: { url: url("arm64"), sha256: arm64 } },
 });
 
 /** Kubernetes minors kubelab knows, with the images their kubeadm expects. */
@@ -32,9 +50,45 @@ export const PINNED = {
     debRevision: "1.1",
   },
   containerd: {
-    "2.x": { version: "v2.3.4", configVersion: 3 },
+    "2.x": {
+      version: "v2.3.4",
+      configVersion: 3,
+      release: release(
+        "v2.3.4",
+        (a) => `https://github.com/containerd/containerd/releases/download/v2.3.4/containerd-2.3.4-linux-${a}.tar.gz`,
+        "9d68969855fbf676cdb8ed758e420fb048d61f984f61de3e53eddfebe484d168",
+        "a985fbb7e18fc0362d31a055338f5d7b0e087a3e27f14c70d1c5965399a29f95",
+      ),
+    },
+    /** The 1.7 line comes from the distribution's package (Ubuntu ships 1.7). */
     "1.7": { version: "v1.7.34", configVersion: 2 },
   },
+  /** runc for containerd release tarballs, which do not include it. */
+  runc: release(
+    "v1.4.3",
+    (a) => `https://github.com/opencontainers/runc/releases/download/v1.4.3/runc.${a}`,
+    "f6ae8efc0fa40079e1475e97cbe9d1bd3f106a28d6af78a11d9f1bd565515e60",
+    "633301e2e32f8a5ad54031aab4901eb00308bec677dd15faa2751e8f9dab5ca4",
+  ),
+  cniPlugins: release(
+    "v1.9.1",
+    (a) => `https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-${a}-v1.9.1.tgz`,
+    "b98f74a0f8522f0a83867178729c1aa70f2158f90c45a2ca8fa791db1c76b303",
+    "56171987d3947707c3563db2f4001bccaf50fd63468611b9f3cbecb1375ee7ec",
+  ),
+  crictl: release(
+    "v1.37.0",
+    (a) => `https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.37.0/crictl-v1.37.0-linux-${a}.tar.gz`,
+    "67c983ee8a6bbce73d39a186e633c5fe4f8a70e62171ac3bd92a9c1b2c601670",
+    "c9dfdf9ebc353a0027c88622206a5e90ee6f0e78cfabf1a9ef4dc575298fd555",
+  ),
+  /** helm renders the charts kubelab applies (`helm template`); it never talks to the cluster. */
+  helm: release(
+    "v3.22.0",
+    (a) => `https://get.helm.sh/helm-v3.22.0-linux-${a}.tar.gz`,
+    "1e4ab49e429626cf6c6958d914248b78c9730803c2751b87627e171dc800e7bb",
+    "f14e804dfee240f55525b667488fe9adca349e63e00c9af634c0beb1421ac310",
+  ),
   calico: {
     version: "v3.32.1",
     manifest: raw(
