@@ -14,6 +14,18 @@ function find(dir) {
 }
 
 const files = ["src", "test"].flatMap((d) => find(d)).sort();
-const args = ["--import", "tsx", "--test", "--test-concurrency=2", ...process.argv.slice(2), ...files];
+// --test-timeout: a stuck test fails (after 15 min) instead of holding CI until its limit.
+// --test-force-exit: once every test and its after-hooks have run (machines, bridges and
+// servers are removed there), do not wait for stray sockets to nodes that no longer exist.
+const args = [
+  "--import",
+  "tsx",
+  "--test",
+  "--test-concurrency=2",
+  "--test-timeout=900000",
+  "--test-force-exit",
+  ...process.argv.slice(2),
+  ...files,
+];
 const r = spawnSync(process.execPath, args, { stdio: "inherit" });
 process.exit(r.status ?? 1);

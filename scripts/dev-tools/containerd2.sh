@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build containerd 2.x from the official Go module into the kubelab dev cache.
+# Build containerd 2.x (containerd, containerd-shim-runc-v2, ctr: the binaries of an
+# upstream release tarball) from the official Go module into the kubelab dev cache.
 #   usage: scripts/dev-tools/containerd2.sh [version]   (default v2.3.4)
 # Prints the binary path as the last stdout line; progress goes to stderr.
 # Only the Go module proxy is needed (no GitHub, no release tarballs).
@@ -15,7 +16,8 @@ log() { echo "containerd2: $*" >&2; }
 
 # Idempotent: keep an existing build that reports the wanted version.
 # (`--version` prints "containerd <package> <version> <revision>".)
-if [[ -x "$bin" ]] && [[ "$("$bin" --version 2>/dev/null | awk '{print $3}')" == "$version" ]]; then
+if [[ -x "$bin" && -x "$dest/containerd-shim-runc-v2" && -x "$dest/ctr" ]] &&
+  [[ "$("$bin" --version 2>/dev/null | awk '{print $3}')" == "$version" ]]; then
   log "already built: $("$bin" --version)"
   echo "$bin"
   exit 0
@@ -34,12 +36,13 @@ trap 'rm -rf "$tmp"' EXIT
 # builtin is `//go:build cgo`); everything else, CRI included, is pure Go.
 # The -X flags mirror containerd's Makefile so `--version` shows the tag
 # (otherwise it prints "2.x.y+unknown").
-log "building $module/cmd/containerd@$version with $("$go" env GOVERSION) (cold: ~1.5 min on 2 cores)"
+log "building $module/cmd/{containerd,containerd-shim-runc-v2,ctr}@$version with $("$go" env GOVERSION) (cold: ~1.5 min on 2 cores)"
 start=$SECONDS
 GOBIN="$tmp" CGO_ENABLED=0 \
   "$go" install -trimpath -tags urfave_cli_no_docs \
   -ldflags "-s -w -X $module/version.Version=$version -X $module/version.Package=$module" \
-  "$module/cmd/containerd@$version" >&2
+  "$module/cmd/containerd@$version" "$module/cmd/containerd-shim-runc-v2@$version" "$module/cmd/ctr@$version" >&2
+mv -f "$tmp/containerd-shim-runc-v2" "$tmp/ctr" "$dest/"
 mv -f "$tmp/containerd" "$bin"
 log "built in $((SECONDS - start))s: $("$bin" --version)"
 echo "$bin"

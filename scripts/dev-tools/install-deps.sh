@@ -2,6 +2,9 @@
 # Install the real tools the test suite checks rendered files with (Debian, as root):
 #   - containerd 1.6.x from Debian (config `version = 2` layout) -> /usr/bin/containerd
 #   - openssl
+#   - openssh-server + openssh-client: a real sshd on 127.0.0.1 for the SSH layer's tests
+#   - for the nspawn provider's tests (real machines): debootstrap (builds the node image),
+#     systemd-container (systemd-nspawn, systemd-id128) and iproute2 (the lab bridge)
 #   - containerd 2.x built from its Go module (scripts/dev-tools/containerd2.sh)
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
@@ -11,6 +14,11 @@ missing=()
 # (dpkg -s alone also succeeds for a removed package whose conffiles remain)
 [[ $(dpkg-query -W -f='${db:Status-Status}' containerd 2>/dev/null) == installed ]] || missing+=(containerd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+[[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)   # a real sshd for src/remote tests
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 
 if ((${#missing[@]})); then
   [[ $(id -u) == 0 ]] || { echo "install-deps: need root to install ${missing[*]}" >&2; exit 1; }

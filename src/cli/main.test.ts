@@ -12,7 +12,14 @@ import { run } from "./main.js";
 async function kubelab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  const code = await run(argv, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+  });
   return { code, out, err };
 }
 

@@ -57,6 +57,41 @@ export function buildProgram(io: Io = processIo): Command {
     .action(async (opts) => (await import("./commands/render.js")).render(opts, io));
 
   program
+    .command("up")
+    .description(
+      "create the machines and prepare every node (swap, modules, sysctls, hosts, containerd, kubeadm/kubelet/kubectl)",
+    )
+    .addOption(fileOption())
+    .option("--dry-run", "only print, per node, what would change")
+    .option("--concurrency <n>", "nodes worked on at once", "8")
+    .option("--accept-new-host-keys", "accept a changed SSH host key of an existing host instead of refusing")
+    .option("-v, --verbose", "print every change as it is made")
+    .action(async (opts) => (await import("./commands/up.js")).up(opts, io));
+
+  program
+    .command("down")
+    .description("stop and remove the cluster's machines and everything kubelab made for them")
+    .addOption(fileOption())
+    .action(async (opts) => (await import("./commands/down.js")).down(opts, io));
+
+  program
+    .command("status")
+    .description("show each node's machine, address and whether it is prepared")
+    .addOption(fileOption())
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(["text", "json"] as const).default("text" as const),
+    )
+    .action(async (opts) => (await import("./commands/status.js")).status(opts, io));
+
+  program
+    .command("ssh")
+    .description("open a shell on a node, or run a command there: kubelab ssh NODE [-- CMD...]")
+    .argument("<node>", "node name")
+    .argument("[command...]", "command to run instead of a shell")
+    .addOption(fileOption())
+    .action(async (node, command, opts) => (await import("./commands/ssh.js")).ssh(node, command, opts, io));
+
+  program
     .command("schema")
     .description("print the JSON Schema of the cluster file, for editors")
     .action(async (opts) => (await import("./commands/schema.js")).schema(opts, io));

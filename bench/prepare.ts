@@ -1,0 +1,480 @@
+/**
+ * Node preparation, kubelab against Ansible, on real nspawn nodes. For each N (1, 3, 6):
+ *   (a) N fresh nodes; kubelab's preparation (`up()` on machines that exist, so it only
+ *       prepares), then a second, no-op `up()`; the machines are destroyed;
+ *   (b) N fresh nodes again; the same preparation as an Ansible playbook
+ *       (bench/ansible/prepare.yml, builtin modules, facts gathered, pipelining, forks = N),
+ *       then a no-op re-run; the machines are destroyed.
+ * Machine creation (and the untimed node setup: Python for Ansible's modules, on both sets of
+ * machines alike) is measured apart and counted in neither tool's figure. Both tools install
+ * from the test package source (test/helpers/packages.ts) and write files rendered by
+ * kubelab's renderers, so their results are compared byte for byte.
+ *
+ * Needs root, the nspawn tools (scripts/dev-tools/install-deps.sh) and Debian's ansible-core
+ * (apt-get install -y ansible-core). Takes a few minutes.
+ * Run: npx tsx bench/prepare.ts [N ...]
+ * BENCH_KEEP=1 keeps the Ansible work directory (logs); BENCH_PROFILE=1 adds per-task times.
+ */
+import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { up } from "../src/cluster/up.js";
+import { validateCluster } from "../src/config/validate.js";
+import { CONTAINERD_UNIT } from "../src/phases/install-containerd.js";
+import type { Plan } from "../src/plan/types.js";
+import { nodePaths } from "../src/providers/nspawn/machine.js";
+import { nspawnProvider } from "../src/providers/nspawn/provider.js";
+import type { ProviderContext } from "../src/providers/types.js";
+import { renderModulesLoad, renderNodeFiles } from "../src/render/node-files.js";
+import { buildTestPackages, serveDirectory, type TestPackages, testPackageSource } from "../test/helpers/packages.js";
+import { cacheDir } from "../test/helpers/tools.js";
+
+const execFileP = promisify(execFile);
+const HERE = dirname(fileURLToPath(import.meta.url));
+const PLAYBOOK = join(HERE, "ansible", "prepare.yml");
+const KUBE_PACKAGES = ["kubeadm", "kubelet", "kubectl"];
+const quiet = { start() {}, end() {} };
+
+const sizes = process.argv.slice(2).map(Number);
+const SIZES = sizes.length > 0 ? sizes : [1, 3, 6];
+if (SIZES.some((n) => !Number.isInteger(n) || n < 1 || n > 50)) throw new Error("usage: bench/prepare.ts [N ...]");
+
+const seconds = (startMs: number) => (performance.now() - startMs) / 1000;
+const say = (line: string) => console.error(`[bench] ${line}`);
+
+function benchPlan(n: number): Plan {
+  const net = 200 + n;
+  const result = validateCluster({
+    apiVersion: "kubelab.dev/v1alpha1",
+    kind: "Cluster",
+    metadata: { name: `bench${n}` },
+    provider: { name: "nspawn" },
+    nodes: [
+      { name: "master-1", role: "control-plane" },
+      ...(n > 1 ? [{ name: "worker-{n}", role: "worker", count: n - 1 }] : []),
+    ],
+    network: { cidr: `10.231.${net}.0/24` },
+    addons: { metallb: { pools: [`10.231.${net}.200-10.231.${net}.210`] } },
+  });
+  if (!result.ok) throw new Error(JSON.stringify(result));
+  return result.plan;
+}
+
+// --- cleanup, also on Ctrl-C ---
+
+const cleanups = new Set<() => Promise<void>>();
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    say(`${sig}: removing the machines`);
+    void Promise.allSettled([...cleanups].map((c) => c())).then(() => process.exit(130));
+  });
+}
+
+// --- Python on the nodes: Ansible's modules need python3 (and python3-apt for apt) ---
+
+/**
+ * pythonDebs downloads (once, cached) the Debian packages that python3 and python3-apt add to
+ * a node, from the host's apt sources: the nodes reach no archive of their own.
+ */
+async function pythonDebs(nodeRootfs: string): Promise<string[]> {
+  const dir = cacheDir("bench", "python-debs");
+  const index = join(dir, "index.json");
+  if (existsSync(index)) return (JSON.parse(await readFile(index, "utf8")) as string[]).map((f) => join(dir, f));
+  say("downloading python3 and python3-apt packages for the nodes (once)");
+  const sim = await execFileP("apt-get", [
+    "-s",
+    "-o",
+    `Dir::State::status=${join(nodeRootfs, "var/lib/dpkg/status")}`,
+    "install",
+    "--no-install-recommends",
+    "python3",
+    "python3-apt",
+  ]);
+  const wanted = [...sim.stdout.matchAll(/^Inst (\S+) (?:\[\S+\] )?\((\S+) /gm)].map((m) => `${m[1]}=${m[2]}`);
+  if (wanted.length === 0) throw new Error(`apt-get -s found nothing to install:\n${sim.stdout}`);
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = await mkdtemp(`${dir}.tmp-`);
+  try {
+    await execFileP("apt-get", ["download", ...wanted], { cwd: tmp });
+    const files = (await readdir(tmp)).filter((f) => f.endsWith(".deb")).sort();
+    await writeFile(join(tmp, "index.json"), JSON.stringify(files));
+    await rename(tmp, dir);
+    return files.map((f) => join(dir, f));
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function sshArgs(clusterDir: string, ip: string): string[] {
+  return [
+    "-i",
+    join(clusterDir, "id_ed25519"),
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+    `root@${ip}`,
+  ];
+}
+
+/** installPython puts python3 and python3-apt on every node (the same on kubelab's machines). */
+async function installPython(plan: Plan, clusterDir: string): Promise<void> {
+  const first = plan.nodes[0];
+  if (!first) throw new Error("no nodes");
+  const debs = await pythonDebs(nodePaths(plan.name, first.name).rootfs);
+  await Promise.all(
+    plan.nodes.map(async (n) => {
+      const dest = join(nodePaths(plan.name, n.name).rootfs, "var/cache/kubelab-bench");
+      await mkdir(dest, { recursive: true });
+      for (const d of debs) await copyFile(d, join(dest, d.slice(d.lastIndexOf("/") + 1)));
+      await execFileP(
+        "ssh",
+        [
+          ...sshArgs(clusterDir, n.ip),
+          // The node's own sources are left out: it reaches no archive (apt would wait on it).
+          "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dir::Etc::sourcelist=/dev/null -o Dir::Etc::sourceparts=- /var/cache/kubelab-bench/*.deb >/dev/null 2>&1 && rm -rf /var/cache/kubelab-bench",
+        ],
+        { timeout: 300_000 },
+      );
+    }),
+  );
+}
+
+// --- machines ---
+
+interface Machines {
+  readonly plan: Plan;
+  readonly ctx: ProviderContext;
+  readonly aptUrl: string;
+  readonly createS: number;
+  readonly setupS: number;
+}
+
+/** withMachines creates the plan's nodes and serves the apt repository; ALWAYS removes both. */
+async function withMachines<T>(plan: Plan, pkgs: TestPackages, fn: (m: Machines) => Promise<T>): Promise<T> {
+  const clusterDir = await mkdtemp(join(tmpdir(), `kubelab-${plan.name}-`));
+  const log: string[] = [];
+  const ctx: ProviderContext = { clusterDir, log: (l) => log.push(l) };
+  let server: Server | undefined;
+  const cleanup = async () => {
+    if (server) {
+      const s = server;
+      server = undefined;
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+    try {
+      await nspawnProvider.destroy(plan, ctx);
+    } finally {
+      await rm(clusterDir, { recursive: true, force: true });
+    }
+  };
+  cleanups.add(cleanup);
+  try {
+    let t = performance.now();
+    await nspawnProvider.create(plan, ctx);
+    const createS = seconds(t);
+    t = performance.now();
+    await installPython(plan, clusterDir);
+    const setupS = seconds(t);
+    const served = await serveDirectory(pkgs.aptDir, plan.network.gateway);
+    server = served.server;
+    return await fn({ plan, ctx, aptUrl: served.url, createS, setupS });
+  } catch (e) {
+    say(`provider log of ${plan.name}:\n${log.slice(-20).join("\n")}`);
+    throw e;
+  } finally {
+    cleanups.delete(cleanup);
+    await cleanup();
+  }
+}
+
+// --- what the nodes hold afterwards, to compare both tools' results ---
+
+const FILES = [
+  "/etc/hostname",
+  "/etc/hosts",
+  "/etc/fstab",
+  "/etc/modules-load.d/kubelab.conf",
+  "/etc/sysctl.d/99-kubelab.conf",
+  "/etc/containerd/config.toml",
+  "/etc/default/kubelet",
+  "/etc/kubernetes/kubeadm/kubeadm-init.yaml",
+  "/etc/kubernetes/kubeadm/kubeadm-join.yaml",
+  "/etc/systemd/system/containerd.service",
+  "/etc/apt/sources.list.d/kubernetes.list",
+  "/usr/local/bin/containerd",
+  "/usr/local/bin/containerd-shim-runc-v2",
+  "/usr/local/bin/ctr",
+  "/usr/local/sbin/runc",
+  "/usr/bin/kubeadm",
+  "/usr/bin/kubelet",
+  "/usr/bin/kubectl",
+];
+
+/** snapshot: path -> sha256 of every managed file on every node (the repository's port masked). */
+async function snapshot(m: Machines): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const n of m.plan.nodes) {
+    const root = nodePaths(m.plan.name, n.name).rootfs;
+    for (const f of FILES) {
+      const data = await readFile(join(root, f)).catch(() => undefined);
+      const text = data && f.endsWith(".list") ? Buffer.from(data.toString().replace(m.aptUrl, "<repo>")) : data;
+      out.set(`${n.name}:${f}`, text ? createHash("sha256").update(text).digest("hex").slice(0, 12) : "absent");
+    }
+    const cni = await readdir(join(root, "opt/cni/bin")).catch(() => []);
+    out.set(`${n.name}:/opt/cni/bin/`, cni.sort().join(","));
+    const { stdout } = await execFileP("ssh", [
+      ...sshArgs(m.ctx.clusterDir, n.ip),
+      "systemctl is-active containerd; systemctl is-enabled containerd; apt-mark showhold; sysctl -n net.ipv4.ip_forward; hostname",
+    ]).catch((e: { stdout?: string }) => ({ stdout: `error: ${e.stdout ?? ""}` }));
+    out.set(`${n.name}:state`, stdout.trim().replaceAll("\n", " "));
+  }
+  return out;
+}
+
+// --- kubelab ---
+
+interface Timed {
+  readonly first: number;
+  readonly noop: number;
+  readonly changes: number;
+  readonly createS: number;
+  readonly setupS: number;
+  readonly snapshot: Map<string, string>;
+}
+
+async function benchKubelab(plan: Plan, pkgs: TestPackages): Promise<Timed> {
+  return withMachines(plan, pkgs, async (m) => {
+    const lines: string[] = [];
+    const opts = {
+      provider: nspawnProvider,
+      packages: testPackageSource(pkgs, m.aptUrl),
+      clusterDir: m.ctx.clusterDir,
+      log: (l: string) => lines.push(l),
+      status: quiet,
+    };
+    let t = performance.now();
+    const first = await up(plan, opts);
+    const firstS = seconds(t);
+    t = performance.now();
+    const second = await up(plan, opts);
+    const noopS = seconds(t);
+    if (second.changes.length > 0)
+      throw new Error(`kubelab's second up changed ${JSON.stringify(second.changes)}:\n${lines.join("\n")}`);
+    return {
+      first: firstS,
+      noop: noopS,
+      changes: first.changes.length,
+      createS: m.createS,
+      setupS: m.setupS,
+      snapshot: await snapshot(m),
+    };
+  });
+}
+
+// --- Ansible ---
+
+/** ansibleWorkDir writes the inventory, configuration, variables and files the playbook uses. */
+async function ansibleWorkDir(m: Machines, pkgs: TestPackages, work: string): Promise<void> {
+  const { plan } = m;
+  const forks = plan.nodes.length;
+  await writeFile(
+    join(work, "ansible.cfg"),
+    [
+      "[defaults]",
+      `forks = ${forks}`,
+      "host_key_checking = False",
+      "interpreter_python = /usr/bin/python3",
+      "nocolor = True",
+      // Per-task times in the logs (needs Debian's ansible, not only ansible-core); off for figures.
+      ...(process.env.BENCH_PROFILE ? ["callbacks_enabled = ansible.posix.profile_tasks"] : []),
+      "",
+      "[ssh_connection]",
+      "pipelining = True",
+      `control_path_dir = ${join(work, "cp")}`,
+      "",
+    ].join("\n"),
+  );
+  await writeFile(
+    join(work, "inventory.ini"),
+    [
+      "[nodes]",
+      ...plan.nodes.map((n) => `${n.name} ansible_host=${n.ip}`),
+      "",
+      "[nodes:vars]",
+      "ansible_user=root",
+      `ansible_ssh_private_key_file=${join(m.ctx.clusterDir, "id_ed25519")}`,
+      "ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null'",
+      "",
+    ].join("\n"),
+  );
+  const files = join(work, "files");
+  await mkdir(join(work, "host_vars"), { recursive: true });
+  for (const n of plan.nodes) {
+    let kubeadmConfig = "";
+    for (const f of renderNodeFiles(plan, n.name)) {
+      await mkdir(dirname(join(files, n.name, f.path)), { recursive: true });
+      await writeFile(join(files, n.name, f.path), f.content);
+      if (f.path.startsWith("/etc/kubernetes/kubeadm/")) kubeadmConfig = f.path;
+    }
+    await writeFile(join(work, "host_vars", `${n.name}.json`), JSON.stringify({ kubeadm_config: kubeadmConfig }));
+  }
+  await writeFile(join(files, "containerd.service"), CONTAINERD_UNIT);
+  const artifacts = join(work, "artifacts");
+  await mkdir(artifacts);
+  const f = pkgs.files;
+  await copyFile(join(pkgs.dir, "artifacts", f.containerd.sha256), join(artifacts, "containerd.tar.gz"));
+  await copyFile(join(pkgs.dir, "artifacts", f.cniPlugins.sha256), join(artifacts, "cni-plugins.tgz"));
+  await copyFile(join(pkgs.dir, "artifacts", f.runc.sha256), join(artifacts, "runc"));
+  const modules = renderModulesLoad(plan)
+    .content.split("\n")
+    .filter((l) => l && !l.startsWith("#"));
+  await writeFile(
+    join(work, "vars.json"),
+    JSON.stringify({
+      cluster_name: plan.name,
+      hosts_block: plan.nodes.map((n) => `${n.ip} ${n.name}`).join("\n"),
+      kernel_modules: modules,
+      kube_repo_url: m.aptUrl,
+      kube_version: plan.kubernetes.packageVersion,
+      kube_packages: KUBE_PACKAGES,
+      systemd_cgroup: plan.containerd.cgroupDriver === "systemd",
+      files_dir: files,
+      artifacts_dir: artifacts,
+    }),
+  );
+}
+
+/** runPlaybook runs ansible-playbook, its output to a log file; returns the recap's changed count. */
+async function runPlaybook(work: string, logName: string): Promise<number> {
+  const logPath = join(work, logName);
+  const code = await new Promise<number>((resolvePromise, reject) => {
+    const child = spawn(
+      "ansible-playbook",
+      ["-i", join(work, "inventory.ini"), "-e", `@${join(work, "vars.json")}`, PLAYBOOK],
+      {
+        cwd: work,
+        env: { ...process.env, ANSIBLE_CONFIG: join(work, "ansible.cfg") },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => chunks.push(d));
+    child.stderr.on("data", (d: Buffer) => chunks.push(d));
+    child.on("error", reject);
+    child.on("close", (c) => {
+      writeFile(logPath, Buffer.concat(chunks)).then(() => resolvePromise(c ?? 1), reject);
+    });
+  });
+  const log = await readFile(logPath, "utf8");
+  const recap = [...log.matchAll(/changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/g)];
+  const bad = recap.some((r) => r[2] !== "0" || r[3] !== "0");
+  if (code !== 0 || recap.length === 0 || bad)
+    throw new Error(`ansible-playbook failed (exit ${code}), log ${logPath}:\n${log.slice(-3000)}`);
+  return recap.reduce((sum, r) => sum + Number(r[1]), 0);
+}
+
+async function benchAnsible(plan: Plan, pkgs: TestPackages): Promise<Timed> {
+  const work = await mkdtemp(join(tmpdir(), `kubelab-bench-ansible-${plan.name}-`));
+  let keep = false;
+  try {
+    return await withMachines(plan, pkgs, async (m) => {
+      await ansibleWorkDir(m, pkgs, work);
+      let t = performance.now();
+      const changes = await runPlaybook(work, "first.log");
+      const firstS = seconds(t);
+      t = performance.now();
+      const again = await runPlaybook(work, "noop.log");
+      const noopS = seconds(t);
+      if (again !== 0) throw new Error(`the playbook's second run changed ${again} things (log ${work}/noop.log)`);
+      return { first: firstS, noop: noopS, changes, createS: m.createS, setupS: m.setupS, snapshot: await snapshot(m) };
+    });
+  } catch (e) {
+    keep = true;
+    say(`keeping the Ansible work directory ${work}`);
+    throw e;
+  } finally {
+    if (process.env.BENCH_KEEP) say(`Ansible work directory and logs: ${work}`);
+    else if (!keep) await rm(work, { recursive: true, force: true });
+  }
+}
+
+// --- main ---
+
+async function requireTool(cmd: string, hint: string): Promise<void> {
+  try {
+    await execFileP(cmd, ["--version"]);
+  } catch {
+    throw new Error(`${cmd} not found: ${hint}`);
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error("bench/prepare.ts boots nspawn nodes: run it as root");
+  await requireTool("ansible-playbook", "apt-get install -y ansible-core");
+  await requireTool("systemd-nspawn", "run scripts/dev-tools/install-deps.sh");
+  const { stdout: ansibleVersion } = await execFileP("ansible-playbook", ["--version"]);
+  say(`${ansibleVersion.split("\n")[0]}; playbook ${resolve(PLAYBOOK)}`);
+  const rows: { n: number; k: Timed; a: Timed }[] = [];
+  for (const n of SIZES) {
+    const plan = benchPlan(n);
+    const pkgs = await buildTestPackages(plan);
+    say(`N=${n}: kubelab`);
+    const k = await benchKubelab(plan, pkgs);
+    say(
+      `N=${n}: kubelab first ${k.first.toFixed(2)} s (${k.changes} changes), no-op ${k.noop.toFixed(2)} s; machines ${k.createS.toFixed(1)} s + setup ${k.setupS.toFixed(1)} s`,
+    );
+    say(`N=${n}: ansible`);
+    const a = await benchAnsible(plan, pkgs);
+    say(
+      `N=${n}: ansible first ${a.first.toFixed(2)} s (${a.changes} changed), no-op ${a.noop.toFixed(2)} s; machines ${a.createS.toFixed(1)} s + setup ${a.setupS.toFixed(1)} s`,
+    );
+    const differ = [...new Set([...k.snapshot.keys(), ...a.snapshot.keys()])].filter(
+      (key) => k.snapshot.get(key) !== a.snapshot.get(key),
+    );
+    say(
+      differ.length === 0
+        ? `N=${n}: both tools left identical files and state on every node`
+        : `N=${n}: the nodes differ in ${differ.map((d) => `${d} (kubelab ${k.snapshot.get(d)}, ansible ${a.snapshot.get(d)})`).join("; ")}`,
+    );
+    rows.push({ n, k, a });
+  }
+  const f = (s: number) => `${s.toFixed(2)} s`;
+  const x = (r: number) => `${r.toFixed(1)}x`;
+  console.log(
+    "| N | machines (not counted) | kubelab first | kubelab no-op | ansible first | ansible no-op | first: ansible/kubelab | no-op: ansible/kubelab |",
+  );
+  console.log("| - | - | - | - | - | - | - | - |");
+  for (const { n, k, a } of rows) {
+    console.log(
+      `| ${n} | ${f(k.createS)} / ${f(a.createS)} | ${f(k.first)} | ${f(k.noop)} | ${f(a.first)} | ${f(a.noop)} | ${x(a.first / k.first)} | ${x(a.noop / k.noop)} |`,
+    );
+  }
+  const one = rows.find((r) => r.n === 1);
+  const six = rows.find((r) => r.n === 6);
+  const goals = [
+    ...rows.map(
+      ({ n, k, a }) =>
+        `N=${n}: first run ${x(a.first / k.first)} (goal >= 5x), no-op ${x(a.noop / k.noop)} (goal >= 20x)`,
+    ),
+    ...(one && six ? [`kubelab 6 nodes / 1 node: ${(six.k.first / one.k.first).toFixed(2)}x (goal < 1.5x)`] : []),
+  ];
+  for (const g of goals) console.log(g);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,85 @@
+/**
+ * The host-side artifact store: release files (containerd, runc, CNI plugins, helm) are
+ * downloaded once into a content-addressed cache, verified by sha256 on every use, and
+ * uploaded to nodes over SSH, so nodes need no internet access of their own. An offline
+ * bundle is the same store filled from a directory instead of the network.
+ */
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { UserError } from "../errors.js";
+import type { PinnedFile } from "../versions.js";
+import { sha256 } from "./local.js";
+
+/** Where pinned files come from. */
+export interface ArtifactStore {
+  /** get returns the verified bytes of a pinned file. */
+  get(file: PinnedFile): Promise<Buffer>;
+}
+
+/** The user's cache directory for kubelab downloads. */
+export function defaultCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubelab", "downloads");
+}
+
+function verify(file: PinnedFile, data: Buffer, where: string): Buffer {
+  const got = sha256(data);
+  if (got !== file.sha256) {
+    throw new UserError(`sha256 mismatch for ${file.url} (${where})`, {
+      details: `expected ${file.sha256}\ngot      ${got}`,
+      hint: "the download is not the pinned file; nothing was installed",
+    });
+  }
+  return data;
+}
+
+/**
+ * cachingStore downloads with `fetchImpl` into `dir/<sha256>` on first use; a cached file
+ * that no longer matches its checksum is removed and fetched again.
+ */
+export function cachingStore(dir = defaultCacheDir(), fetchImpl: typeof fetch = fetch): ArtifactStore {
+  return {
+    async get(file) {
+      const path = join(dir, file.sha256);
+      const cached = await readFile(path).catch(() => undefined);
+      if (cached && sha256(cached) === file.sha256) return cached;
+      if (cached) await rm(path, { force: true });
+      await mkdir(dir, { recursive: true });
+      const res = await fetchImpl(file.url).catch((e: Error) => {
+        throw new UserError(`cannot download ${file.url}: ${e.message}`, {
+          cause: e,
+          exitCode: 1,
+          hint: "check the network, or use an offline bundle",
+        });
+      });
+      if (!res.ok || !res.body) throw new UserError(`cannot download ${file.url}: HTTP ${res.status}`, { exitCode: 1 });
+      const tmp = `${path}.partial-${process.pid}`;
+      await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(tmp));
+      try {
+        const data = verify(file, await readFile(tmp), "download");
+        await rename(tmp, path);
+        return data;
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    },
+  };
+}
+
+/**
+ * directoryStore serves pinned files from a directory where each file is stored under its
+ * sha256 (the layout of an offline bundle and of the download cache).
+ */
+export function directoryStore(dir: string): ArtifactStore {
+  return {
+    async get(file) {
+      const data = await readFile(join(dir, file.sha256)).catch(() => {
+        throw new UserError(`${file.url} is not in ${dir}`, { hint: "the bundle was made for other versions" });
+      });
+      return verify(file, data, dir);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { spawn } from "node:child_process";
+import { clusterDir } from "../../cluster/dir.js";
+import { sshArgs } from "../../cluster/ssh-args.js";
+import { UserError } from "../../errors.js";
+import { providerFor } from "../../providers/index.js";
+import type { Io } from "../io.js";
+import { loadPlanOrFail } from "./validated.js";
+
+export interface SshOptions {
+  file?: string;
+}
+
+/** ssh opens a shell on a node (or runs a command there) with the OpenSSH client and the cluster's key and known_hosts. */
+export async function ssh(node: string, command: string[], opts: SshOptions, io: Io): Promise<void> {
+  const plan = await loadPlanOrFail(opts.file, io);
+  const dir = clusterDir(plan, opts.file);
+  const machines = await (await providerFor(plan)).list(plan, { clusterDir: dir, log: () => {} });
+  const machine = machines.find((m) => m.node === node);
+  if (!machine)
+    throw new UserError(`no node ${node} in cluster ${plan.name}`, {
+      hint: `nodes: ${plan.nodes.map((n) => n.name).join(", ")}`,
+    });
+  if (!machine.endpoint || machine.state !== "running")
+    throw new UserError(`${node} is ${machine.state}`, { hint: "run kubelab up", exitCode: 1 });
+  const args = sshArgs(machine.endpoint, dir, command);
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn("ssh", args, { stdio: "inherit" });
+    child.on("error", (e) =>
+      reject(new UserError(`cannot run ssh: ${e.message}`, { hint: "install the OpenSSH client", exitCode: 1 })),
+    );
+    child.on("close", (c) => resolve(c ?? 1));
+  });
+  if (code !== 0) process.exitCode = code;
+}

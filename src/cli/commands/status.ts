@@ -1,0 +1,33 @@
+import { cachingStore } from "../../artifacts/store.js";
+import { clusterDir } from "../../cluster/dir.js";
+import { clusterStatus } from "../../cluster/status.js";
+import { upstreamSource } from "../../phases/packages.js";
+import { providerFor } from "../../providers/index.js";
+import type { Io } from "../io.js";
+import { loadPlanOrFail } from "./validated.js";
+
+export interface StatusOptions {
+  file?: string;
+  output: "text" | "json";
+}
+
+/** status shows each node's machine, address and whether it is prepared. */
+export async function status(opts: StatusOptions, io: Io): Promise<void> {
+  const plan = await loadPlanOrFail(opts.file, io);
+  const nodes = await clusterStatus(plan, {
+    provider: await providerFor(plan),
+    packages: upstreamSource(plan, cachingStore()),
+    clusterDir: clusterDir(plan, opts.file),
+  });
+  if (opts.output === "json") return io.out(JSON.stringify({ cluster: plan.name, nodes }, null, 2));
+  const w = Math.max(4, ...nodes.map((n) => n.node.length));
+  io.out(
+    [
+      `${"NODE".padEnd(w)}  MACHINE   IP               PREPARED`,
+      ...nodes.map(
+        (n) =>
+          `${n.node.padEnd(w)}  ${n.machine.padEnd(8)}  ${n.ip.padEnd(15)}  ${n.prepared === undefined ? "-" : n.prepared ? "yes" : `no (${n.pending} changes pending)`}`,
+      ),
+    ].join("\n"),
+  );
+}

@@ -1,0 +1,51 @@
+import { cachingStore } from "../../artifacts/store.js";
+import { clusterDir, openRunLog } from "../../cluster/dir.js";
+import { up as runUp } from "../../cluster/up.js";
+import { upstreamSource } from "../../phases/packages.js";
+import { providerFor } from "../../providers/index.js";
+import type { Io } from "../io.js";
+import { lineStatus } from "../status.js";
+import { loadPlanOrFail } from "./validated.js";
+
+export interface UpOptions {
+  file?: string;
+  dryRun?: boolean;
+  concurrency: string;
+  acceptNewHostKeys?: boolean;
+  verbose?: boolean;
+}
+
+/** up creates the machines and prepares every node; with --dry-run it only says what would change. */
+export async function up(opts: UpOptions, io: Io): Promise<void> {
+  const plan = await loadPlanOrFail(opts.file, io);
+  const dir = clusterDir(plan, opts.file);
+  const log = await openRunLog(dir, opts.dryRun ? "up-dry-run" : "up");
+  const started = Date.now();
+  try {
+    const result = await runUp(plan, {
+      provider: await providerFor(plan),
+      packages: upstreamSource(plan, cachingStore()),
+      clusterDir: dir,
+      dryRun: opts.dryRun,
+      concurrency: Number(opts.concurrency),
+      acceptNewHostKeys: opts.acceptNewHostKeys,
+      log: (line) => {
+        log.write(line);
+        if (opts.verbose || opts.dryRun) io.err(`   ${line}`);
+      },
+      status: lineStatus((line) => {
+        log.write(line);
+        io.err(line);
+      }),
+    });
+    const n = result.changes.length;
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    io.out(
+      opts.dryRun
+        ? `dry run: ${n} change${n === 1 ? "" : "s"} would be made on ${new Set(result.changes.map((c) => c.node)).size} of ${plan.nodes.length} nodes`
+        : `${plan.nodes.length} nodes prepared, ${n} change${n === 1 ? "" : "s"} made, in ${seconds} s (log: ${log.path})`,
+    );
+  } finally {
+    await log.flush();
+  }
+}

@@ -1,0 +1,22 @@
+import type { Status } from "../phases/phase.js";
+
+/**
+ * lineStatus prints one line per step (kind style): ` • title ...` when it starts and
+ * ` ✓ title` / ` ✗ title` when it ends, with the step's duration. No cursor tricks, so it
+ * reads the same on a terminal, in CI logs and in a pipe.
+ */
+export function lineStatus(write: (line: string) => void): Status {
+  let current: { title: string; started: number } | undefined;
+  return {
+    start(title) {
+      current = { title, started: Date.now() };
+      write(` • ${title} ...`);
+    },
+    end(ok) {
+      if (!current) return;
+      const seconds = ((Date.now() - current.started) / 1000).toFixed(1);
+      write(` ${ok ? "✓" : "✗"} ${current.title} (${seconds} s)`);
+      current = undefined;
+    },
+  };
+}

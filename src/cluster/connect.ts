@@ -1,0 +1,42 @@
+import { UserError } from "../errors.js";
+import type { Plan } from "../plan/types.js";
+import type { Machine } from "../providers/types.js";
+import { forEachHost } from "../remote/hosts.js";
+import type { HostKeyPolicy } from "../remote/known-hosts.js";
+import { connect } from "../remote/ssh.js";
+import type { Remote } from "../remote/types.js";
+import { clusterPaths } from "./dir.js";
+
+/** connectAll opens one SSH connection per node, verifying host keys against the cluster's known_hosts. */
+export async function connectAll(
+  plan: Plan,
+  machines: readonly Machine[],
+  opts: { clusterDir: string; policy: HostKeyPolicy; concurrency: number; signal?: AbortSignal },
+): Promise<Map<string, Remote>> {
+  const byNode = new Map(machines.map((m) => [m.node, m]));
+  const hosts = new Map<string, Remote>();
+  try {
+    await forEachHost(
+      plan.nodes,
+      (n) => n.name,
+      async (n) => {
+        const endpoint = byNode.get(n.name)?.endpoint;
+        if (!endpoint)
+          throw new UserError(`${n.name}: machine is not running`, { exitCode: 1, hint: "run kubelab up" });
+        hosts.set(
+          n.name,
+          await connect(n.name, endpoint, {
+            knownHostsFile: clusterPaths(opts.clusterDir).knownHosts,
+            hostKeyPolicy: opts.policy,
+            signal: opts.signal,
+          }),
+        );
+      },
+      { concurrency: opts.concurrency, signal: opts.signal },
+    );
+  } catch (e) {
+    await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
+    throw e;
+  }
+  return hosts;
+}

@@ -1,0 +1,161 @@
+/**
+ * Node facts: everything the preparation phases compare against the plan, gathered in one
+ * round trip per node (one shell script on stdin, answers in marked sections). Deciding
+ * from facts first is what lets a second `kubelab up` change nothing and finish fast.
+ */
+import type { Remote } from "../remote/types.js";
+
+/** What kubelab knows about a node before changing anything. */
+export interface NodeFacts {
+  readonly os: { readonly id: string; readonly versionId: string; readonly prettyName: string };
+  /** Debian architecture name: amd64, arm64. */
+  readonly arch: string;
+  readonly hostname: string;
+  /** Node clock, seconds since the epoch, and the local time it was read at (for skew). */
+  readonly clock: { readonly node: number; readonly local: number };
+  /** Active swap devices (/proc/swaps). */
+  readonly swaps: readonly string[];
+  /** /etc/fstab lines that mount swap and are not commented out. */
+  readonly fstabSwap: readonly string[];
+  /** Content of each file asked about; undefined when it does not exist. */
+  readonly files: ReadonlyMap<string, string | undefined>;
+  /** Effective value of each sysctl asked about; undefined when the key does not exist. */
+  readonly sysctls: ReadonlyMap<string, string | undefined>;
+  /** Loaded modules (/proc/modules) and filesystems the kernel knows (/proc/filesystems). */
+  readonly modules: readonly string[];
+  readonly filesystems: readonly string[];
+  /** Installed Debian packages asked about, with versions. */
+  readonly packages: ReadonlyMap<string, string>;
+  /** Packages on hold (apt-mark showhold). */
+  readonly held: readonly string[];
+  /** `containerd --version` output, when containerd is on the PATH. */
+  readonly containerd?: string;
+  /** systemd unit states (is-active) asked about. */
+  readonly units: ReadonlyMap<string, string>;
+  readonly cgroup: "v1" | "v2";
+}
+
+/** What to ask a node about. */
+export interface FactQuery {
+  readonly files: readonly string[];
+  readonly sysctls: readonly string[];
+  readonly packages: readonly string[];
+  readonly units: readonly string[];
+}
+
+/**
+ * The script reads its queries from positional arguments, so nothing is interpolated into
+ * it: `sh -s -- F <files...> -- S <sysctls...> -- P <packages...> -- U <units...>`.
+ */
+export const FACTS_SCRIPT = `
+set -u
+sec() { printf '\\n@@%s %s\\n' "$1" "\${2:-}"; }
+sec os; cat /etc/os-release 2>/dev/null
+sec arch; dpkg --print-architecture 2>/dev/null || uname -m
+sec hostname; hostname
+sec clock; date +%s
+sec swaps; tail -n +2 /proc/swaps 2>/dev/null
+sec fstab; grep -E '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null
+sec modules; cut -d' ' -f1 /proc/modules 2>/dev/null
+sec filesystems; awk '{print $NF}' /proc/filesystems 2>/dev/null
+sec held; apt-mark showhold 2>/dev/null
+sec containerd; containerd --version 2>/dev/null
+sec cgroup; [ -f /sys/fs/cgroup/cgroup.controllers ] && echo v2 || echo v1
+mode=
+for a in "$@"; do
+  case "$mode:$a" in
+    *:--) mode= ;;
+    :F|:S|:P|:U) mode=$a ;;
+    F:*) if [ -f "$a" ]; then sec file "$a"; base64 -w0 < "$a"; else sec nofile "$a"; fi ;;
+    S:*) k=$(echo "$a" | tr . /); if [ -r "/proc/sys/$k" ]; then sec sysctl "$a"; cat "/proc/sys/$k"; else sec nosysctl "$a"; fi ;;
+    P:*) v=$(dpkg-query -W -f='\${db:Status-Status} \${Version}' "$a" 2>/dev/null); case "$v" in "installed "*) sec pkg "$a"; echo "\${v#installed }" ;; esac ;;
+    U:*) sec unit "$a"; systemctl is-active "$a" 2>/dev/null || true ;;
+  esac
+done
+`;
+
+function sections(out: string): { name: string; arg: string; body: string }[] {
+  return out
+    .split("\n@@")
+    .slice(1)
+    .map((chunk) => {
+      const nl = chunk.indexOf("\n");
+      const head = nl === -1 ? chunk : chunk.slice(0, nl);
+      const space = head.indexOf(" ");
+      return {
+        name: space === -1 ? head : head.slice(0, space),
+        arg: space === -1 ? "" : head.slice(space + 1),
+        body: nl === -1 ? "" : chunk.slice(nl + 1).replace(/\n$/, ""),
+      };
+    });
+}
+
+const lines = (s: string) => s.split("\n").filter((l) => l.trim() !== "");
+
+/** parseFacts turns the script's output into NodeFacts (exported for tests). */
+export function parseFacts(out: string, localClock: number): NodeFacts {
+  const files = new Map<string, string | undefined>();
+  const sysctls = new Map<string, string | undefined>();
+  const packages = new Map<string, string>();
+  const units = new Map<string, string>();
+  const single = new Map<string, string>();
+  for (const s of sections(out)) {
+    if (s.name === "file") files.set(s.arg, Buffer.from(s.body.trim(), "base64").toString("utf8"));
+    else if (s.name === "nofile") files.set(s.arg, undefined);
+    else if (s.name === "sysctl") sysctls.set(s.arg, s.body.trim());
+    else if (s.name === "nosysctl") sysctls.set(s.arg, undefined);
+    else if (s.name === "pkg") packages.set(s.arg, s.body.trim());
+    else if (s.name === "unit") units.set(s.arg, s.body.trim() || "unknown");
+    else single.set(s.name, s.body);
+  }
+  const osRelease = new Map(
+    lines(single.get("os") ?? "").map((l) => {
+      const eq = l.indexOf("=");
+      return [l.slice(0, eq), l.slice(eq + 1).replace(/^"(.*)"$/, "$1")] as const;
+    }),
+  );
+  return {
+    os: {
+      id: osRelease.get("ID") ?? "unknown",
+      versionId: osRelease.get("VERSION_ID") ?? "",
+      prettyName: osRelease.get("PRETTY_NAME") ?? "unknown",
+    },
+    arch: (single.get("arch") ?? "").trim(),
+    hostname: (single.get("hostname") ?? "").trim(),
+    clock: { node: Number((single.get("clock") ?? "0").trim()), local: localClock },
+    swaps: lines(single.get("swaps") ?? "").map((l) => l.split(/\s+/)[0] ?? l),
+    fstabSwap: lines(single.get("fstab") ?? ""),
+    files,
+    sysctls,
+    modules: lines(single.get("modules") ?? ""),
+    filesystems: lines(single.get("filesystems") ?? ""),
+    packages,
+    held: lines(single.get("held") ?? ""),
+    containerd: (single.get("containerd") ?? "").trim() || undefined,
+    units,
+    cgroup: (single.get("cgroup") ?? "").trim() === "v2" ? "v2" : "v1",
+  };
+}
+
+/** gatherFacts asks a node everything in one command. */
+export async function gatherFacts(remote: Remote, query: FactQuery): Promise<NodeFacts> {
+  const argv = [
+    "sh",
+    "-s",
+    "--",
+    "F",
+    ...query.files,
+    "--",
+    "S",
+    ...query.sysctls,
+    "--",
+    "P",
+    ...query.packages,
+    "--",
+    "U",
+    ...query.units,
+  ];
+  const local = Math.floor(Date.now() / 1000);
+  const out = await remote.run(argv, { stdin: FACTS_SCRIPT });
+  return parseFacts(out, local);
+}

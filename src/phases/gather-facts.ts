@@ -1,0 +1,48 @@
+import { forEachHost } from "../remote/hosts.js";
+import { renderNodeFiles } from "../render/node-files.js";
+import { type FactQuery, gatherFacts } from "./facts.js";
+import type { Phase, PhaseContext } from "./phase.js";
+
+/** Sysctls kubelab sets and kubeadm's preflight checks. */
+export const SYSCTLS = [
+  "net.bridge.bridge-nf-call-iptables",
+  "net.bridge.bridge-nf-call-ip6tables",
+  "net.ipv4.ip_forward",
+];
+/** Packages whose installed versions decide what to install. */
+export const PACKAGES = ["kubeadm", "kubelet", "kubectl", "containerd", "containerd.io"];
+
+/** factQuery lists what to ask a node: every file kubelab manages there, and the rest. */
+export function factQuery(ctx: PhaseContext, node: string): FactQuery {
+  const files = renderNodeFiles(ctx.plan, node).map((f) => f.path);
+  return {
+    files: [
+      ...files,
+      "/etc/fstab",
+      "/etc/apt/sources.list.d/kubernetes.list",
+      "/etc/systemd/system/containerd.service",
+    ],
+    sysctls: SYSCTLS,
+    packages: PACKAGES,
+    units: ["containerd", "kubelet"],
+  };
+}
+
+/** refreshFacts gathers one node's facts again (after changing it). */
+export async function refreshFacts(ctx: PhaseContext, node: string): Promise<void> {
+  const remote = ctx.hosts.get(node);
+  if (remote) ctx.facts.set(node, await gatherFacts(remote, factQuery(ctx, node)));
+}
+
+/** Gather facts: one round trip per node, before anything is changed. */
+export const gatherFactsPhase: Phase = {
+  title: "Gather facts",
+  async run(ctx) {
+    await forEachHost(
+      ctx.plan.nodes,
+      (n) => n.name,
+      (n) => refreshFacts(ctx, n.name),
+      { concurrency: ctx.concurrency, signal: ctx.signal },
+    );
+  },
+};

@@ -1,0 +1,55 @@
+/**
+ * Where node software comes from. Kubernetes' packages come from an apt repository
+ * (pkgs.k8s.io for the pinned minor, or a mirror, or a local repository of an offline
+ * bundle); containerd 2.x, runc and the CNI plugins are release files fetched once on the
+ * host (verified by sha256) and uploaded to the nodes, so nodes need no internet of their own.
+ */
+import type { ArtifactStore } from "../artifacts/store.js";
+import type { Plan } from "../plan/types.js";
+import { type Arch, PINNED, type PinnedFile } from "../versions.js";
+
+/** An apt repository holding kubeadm, kubelet and kubectl. */
+export interface AptRepository {
+  /** Base URL of a flat repository (`deb URL /`). */
+  readonly url: string;
+  /** Armored signing key URL; when absent the repository is trusted as is (local repositories only). */
+  readonly keyUrl?: string;
+}
+
+/** The release files containerd 2.x needs on a node. */
+export interface ContainerdFiles {
+  /** Upstream release tarball layout: bin/containerd, bin/containerd-shim-runc-v2, bin/ctr. */
+  readonly containerd: PinnedFile;
+  readonly runc: PinnedFile;
+  /** CNI plugins tarball (bridge, host-local, loopback, portmap, ...). */
+  readonly cniPlugins: PinnedFile;
+}
+
+/** Everything node preparation installs from. */
+export interface PackageSource {
+  readonly kubernetes: AptRepository;
+  readonly artifacts: ArtifactStore;
+  /** The containerd release files for an architecture. */
+  containerdFiles(arch: Arch): ContainerdFiles;
+}
+
+/** pinnedContainerdFiles are the upstream releases from the version table. */
+export function pinnedContainerdFiles(arch: Arch): ContainerdFiles {
+  return {
+    containerd: PINNED.containerd["2.x"].release.files[arch],
+    runc: PINNED.runc.files[arch],
+    cniPlugins: PINNED.cniPlugins.files[arch],
+  };
+}
+
+/** upstreamSource installs from pkgs.k8s.io and the pinned upstream releases. */
+export function upstreamSource(plan: Plan, artifacts: ArtifactStore): PackageSource {
+  return {
+    kubernetes: {
+      url: PINNED.kubernetes.aptRepository(plan.kubernetes.minor),
+      keyUrl: PINNED.kubernetes.aptKey(plan.kubernetes.minor),
+    },
+    artifacts,
+    containerdFiles: pinnedContainerdFiles,
+  };
+}

@@ -1,0 +1,34 @@
+import { CommandError } from "../errors.js";
+import { change, eachNode, type Phase } from "./phase.js";
+
+/**
+ * Start containerd: restart it where its binary or config changed, then check with
+ * containerd's own parser (`containerd config dump`) that runc's SystemdCgroup matches the
+ * plan, the setting whose mismatch crash-loops the control plane after kubeadm init.
+ */
+export const startContainerdPhase: Phase = {
+  title: "Start containerd",
+  run: (ctx) =>
+    eachNode(ctx, async (n, remote, facts) => {
+      const restart = ctx.restart.get(n.name)?.has("containerd") ?? false;
+      if (restart || facts.units.get("containerd") !== "active") {
+        await change(
+          ctx,
+          n.name,
+          `${facts.units.get("containerd") === "active" ? "restart" : "start"} containerd`,
+          () => remote.run(["systemctl", "restart", "containerd"]),
+        );
+      }
+      if (ctx.dryRun) return;
+      const dump = await remote.run(["containerd", "config", "dump"]);
+      const want = `SystemdCgroup = ${ctx.plan.containerd.cgroupDriver === "systemd"}`;
+      if (!dump.includes(want)) {
+        throw new CommandError(
+          n.name,
+          ["containerd", "config", "dump"],
+          0,
+          `containerd does not report ${want}; its config is not the one kubelab wrote`,
+        );
+      }
+    }),
+};

@@ -1,0 +1,18 @@
+import { UserError } from "../errors.js";
+import type { Plan } from "../plan/types.js";
+import { sshProvider } from "./ssh.js";
+import type { MachineProvider } from "./types.js";
+
+/** providerFor returns the machine provider the plan names. */
+export async function providerFor(plan: Plan): Promise<MachineProvider> {
+  switch (plan.provider.name) {
+    case "ssh":
+      return sshProvider;
+    case "nspawn":
+      return (await import("./nspawn/provider.js")).nspawnProvider;
+    case "vagrant":
+      throw new UserError("the vagrant provider is not available in this kubelab release", {
+        hint: "use provider nspawn (Linux host, root) or ssh (existing machines); `plan` and `render` work with any provider",
+      });
+  }
+}

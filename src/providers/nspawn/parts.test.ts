@@ -1,0 +1,100 @@
+/**
+ * The nspawn provider's pure parts, no root needed: bridge names, node network files, the
+ * nspawn command line for each host mode, the image build lock.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { validateCluster } from "../../config/validate.js";
+import type { Plan } from "../../plan/types.js";
+import { lockFile } from "./image.js";
+import { nspawnArgs } from "./machine.js";
+import { bridgeName, host0Network } from "./network.js";
+
+function plan(name = "lab"): Plan {
+  const r = validateCluster({
+    apiVersion: "kubelab.dev/v1alpha1",
+    kind: "Cluster",
+    metadata: { name },
+    provider: { name: "nspawn" },
+    nodes: [
+      { name: "master-{n}", role: "control-plane", count: 1 },
+      { name: "worker-{n}", role: "worker", count: 2 },
+    ],
+    network: { cidr: "10.231.7.0/24" },
+    addons: { metallb: { enabled: false } },
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.plan;
+}
+
+test("bridge names fit IFNAMSIZ: kl-<name>, or kl- + 12 hex digits of SHA-1 for long names", () => {
+  assert.equal(bridgeName("lab"), "kl-lab");
+  assert.equal(bridgeName("abcdefghijkl"), "kl-abcdefghijkl"); // exactly 15
+  const long = bridgeName("abcdefghijklm");
+  assert.match(long, /^kl-[0-9a-f]{12}$/);
+  assert.equal(long, bridgeName("abcdefghijklm"));
+  assert.notEqual(long, bridgeName("abcdefghijkln"));
+  assert.ok(bridgeName("a".repeat(40)).length <= 15);
+});
+
+test("node network: static host0 address with the plan's gateway", () => {
+  const p = plan();
+  const [cp, w1] = p.nodes;
+  assert.ok(cp && w1);
+  const net = host0Network(p, w1);
+  assert.match(net, /^Name=host0$/m);
+  assert.match(net, new RegExp(`^Address=${w1.ip}/24$`, "m"));
+  assert.match(net, /^Gateway=10\.231\.7\.1$/m);
+});
+
+test("nspawn options: the measured set; machined registration only on systemd hosts", () => {
+  const p = plan();
+  const node = p.nodes[0];
+  assert.ok(node);
+  const plain = nspawnArgs(p, node, "kl-lab", { systemdInit: false, cgroup: "hybrid" });
+  for (const opt of [
+    "--boot",
+    "--machine=lab-master-1",
+    "--hostname=master-1",
+    "--network-bridge=kl-lab",
+    "--capability=all",
+    "--system-call-filter=@keyring",
+    "--bind=/dev/kmsg",
+    "--register=no",
+    "--keep-unit",
+  ]) {
+    assert.ok(plain.includes(opt), `missing ${opt}`);
+  }
+  assert.ok(plain.some((a) => a.startsWith("--directory=") && a.endsWith("/lab/master-1/rootfs")));
+  const systemd = nspawnArgs(p, node, "kl-lab", { systemdInit: true, cgroup: "unified" });
+  assert.ok(systemd.includes("--register=yes"));
+  assert.ok(!systemd.includes("--keep-unit"));
+});
+
+test("image lock: a stale lock is taken over, a live one is waited for", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-lock-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, "image.lock");
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
+
+  // A pid that is gone: a child that has exited.
+  const dead = spawn(process.execPath, ["-e", ""]);
+  await new Promise((r) => dead.once("exit", r));
+  await writeFile(path, `${dead.pid}\n`);
+  const release = await lockFile(path, log, 5000);
+  assert.equal((await readFile(path, "utf8")).trim(), String(process.pid));
+  assert.match(lines.join("\n"), /stale/);
+
+  // Held (by us, alive): a second taker times out, then gets it once released.
+  await assert.rejects(lockFile(path, log, 300), /timed out waiting for the lock/);
+  const second = lockFile(path, log, 5000);
+  setTimeout(() => void release(), 200);
+  const release2 = await second;
+  await release2();
+  await assert.rejects(readFile(path), { code: "ENOENT" });
+});

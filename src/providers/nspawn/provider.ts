@@ -1,0 +1,216 @@
+/**
+ * The nspawn machine provider: every node is a systemd-nspawn container on this host,
+ * booted from a Debian image (image.ts), on a per-cluster bridge (network.ts), in its own
+ * cgroups (cgroups.ts). Needs root. The cluster's state lives on the machines
+ * (/var/lib/kubelab/nspawn/<cluster>/<node>/rootfs/etc/kubelab/node.json) and in the
+ * running processes: nothing else is recorded.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UserError } from "../../errors.js";
+import type { Plan, PlanNode } from "../../plan/types.js";
+import type { SshEndpoint } from "../../remote/types.js";
+import type { Machine, MachineProvider, ProviderContext } from "../types.js";
+import { detectHost, type HostMode, removeNodeCgroups } from "./cgroups.js";
+import { requireTools, run, tryRun, unmountUnder } from "./host.js";
+import { ensureImage, imageDir } from "./image.js";
+import {
+  clusterRoot,
+  killLeftovers,
+  launch,
+  machineName,
+  nodePaths,
+  nspawnPid,
+  nspawnProcesses,
+  provisionNode,
+  readLabel,
+  stopMachine,
+  tail,
+  waitForSsh,
+} from "./machine.js";
+import { ensureBridge, removeBridge } from "./network.js";
+
+/** How long a node may take from nspawn's start to sshd answering (measured: ~2 s). */
+const SSH_TIMEOUT_MS = 120_000;
+
+/** Tools the provider runs, and the Debian packages they come from. */
+const TOOLS: Record<string, string> = {
+  "systemd-nspawn": "systemd-container",
+  "systemd-id128": "systemd",
+  systemctl: "systemd",
+  ip: "iproute2",
+  "ssh-keygen": "openssh-client",
+};
+
+function release(plan: Plan): string {
+  if (plan.provider.name !== "nspawn") throw new Error(`nspawn provider given a ${plan.provider.name} plan`);
+  return plan.provider.release;
+}
+
+function planNode(plan: Plan, name: string): PlanNode {
+  const node = plan.nodes.find((n) => n.name === name);
+  if (!node) throw new UserError(`no node named ${name} in cluster ${plan.name}`);
+  return node;
+}
+
+/** The cluster's SSH key, made on first use: root on every node accepts it. */
+function keyPath(ctx: ProviderContext): string {
+  return join(ctx.clusterDir, "id_ed25519");
+}
+
+async function ensureClusterKey(plan: Plan, ctx: ProviderContext): Promise<string> {
+  const key = keyPath(ctx);
+  if (!existsSync(key)) {
+    await mkdir(ctx.clusterDir, { recursive: true, mode: 0o700 });
+    ctx.log(`generating the cluster SSH key ${key}`);
+    await rm(`${key}.pub`, { force: true });
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `kubelab-${plan.name}`, "-f", key]);
+  }
+  return readFile(`${key}.pub`, "utf8");
+}
+
+/**
+ * Kernel settings kubelet writes at start and treats failure as fatal; /proc/sys is
+ * read-only in the node, so they are preset on the host. This changes the host (as kind
+ * does): overcommit is allowed, and a kernel oops panics and reboots the host after 10 s.
+ */
+const HOST_SYSCTLS: Readonly<Record<string, string>> = {
+  "vm/overcommit_memory": "1",
+  "kernel/panic": "10",
+  "kernel/panic_on_oops": "1",
+};
+
+async function presetSysctls(log: (line: string) => void): Promise<void> {
+  for (const [key, value] of Object.entries(HOST_SYSCTLS)) {
+    const path = `/proc/sys/${key}`;
+    const now = (await readFile(path, "utf8")).trim();
+    if (now === value) continue;
+    log(
+      `setting host sysctl ${key.replaceAll("/", ".")}=${value} (was ${now}; kubelet needs it and nodes cannot set it)`,
+    );
+    await writeFile(path, value);
+  }
+}
+
+function endpoint(ip: string, ctx: ProviderContext): SshEndpoint {
+  return { host: ip, port: 22, user: "root", privateKeyPath: keyPath(ctx) };
+}
+
+/** The node directories that exist for the cluster (whether or not the plan still has them). */
+async function nodeDirs(cluster: string): Promise<string[]> {
+  const entries = await readdir(clusterRoot(cluster), { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
+
+async function machineOf(plan: Plan, node: string, ctx: ProviderContext): Promise<Machine> {
+  const label = await readLabel(nodePaths(plan.name, node));
+  if (!label) return { node, state: "absent" };
+  if (nspawnPid(plan.name, node) === undefined) return { node, state: "stopped" };
+  return { node, state: "running", endpoint: endpoint(label.ip, ctx) };
+}
+
+async function list(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
+  const names = [...plan.nodes.map((n) => n.name)];
+  for (const d of await nodeDirs(plan.name)) if (!names.includes(d)) names.push(d);
+  return Promise.all(names.map((n) => machineOf(plan, n, ctx)));
+}
+
+/** start provisions (when new) and boots the given nodes, then waits until each answers SSH. */
+async function start(plan: Plan, nodes: readonly PlanNode[], ctx: ProviderContext, mode: HostMode): Promise<void> {
+  if (nodes.length === 0) return;
+  const publicKey = await ensureClusterKey(plan, ctx);
+  const needImage = nodes.some((n) => !existsSync(join(nodePaths(plan.name, n.name).rootfs, "etc/os-release")));
+  const image = needImage
+    ? await ensureImage({ release: release(plan), log: ctx.log })
+    : join(imageDir(release(plan)), "rootfs");
+  await presetSysctls(ctx.log);
+  const bridge = await ensureBridge(plan, ctx.log);
+  const started = Date.now();
+  await Promise.all(
+    nodes.map(async (n) => {
+      // A node whose nspawn was killed may still be running without it: clear that first.
+      await killLeftovers(plan.name, n.name, mode);
+      await provisionNode(plan, n, image, publicKey, bridge);
+      ctx.log(`starting ${n.name} (${n.ip})`);
+      await launch(plan, n, bridge, mode);
+    }),
+  );
+  await Promise.all(nodes.map((n) => waitForSsh(plan.name, n, SSH_TIMEOUT_MS, ctx.signal)));
+  ctx.log(`${nodes.map((n) => n.name).join(", ")} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
+  const rel = release(plan);
+  requireTools({ ...TOOLS, ...(existsSync(join(imageDir(rel), "rootfs")) ? {} : { debootstrap: "debootstrap" }) });
+  const mode = detectHost();
+  const toStart = plan.nodes.filter((n) => nspawnPid(plan.name, n.name) === undefined);
+  await start(plan, toStart, ctx, mode);
+  return list(plan, ctx);
+}
+
+/** stop powers a node off (its directory stays), and cleans up its cgroups. */
+async function stop(plan: Plan, node: string, ctx: ProviderContext, mode: HostMode): Promise<void> {
+  const dir = nodePaths(plan.name, node).dir;
+  const pids = new Set([nspawnPid(plan.name, node), ...nspawnProcesses(dir)].filter((p) => p !== undefined));
+  for (const pid of pids) {
+    ctx.log(`stopping ${node}`);
+    await stopMachine(plan.name, node, pid, mode, ctx.log);
+  }
+  await killLeftovers(plan.name, node, mode);
+  await removeNodeCgroups(mode, machineName(plan.name, node));
+}
+
+async function destroy(plan: Plan, ctx: ProviderContext): Promise<void> {
+  const mode = detectHost();
+  const root = clusterRoot(plan.name);
+  const nodes = await nodeDirs(plan.name);
+  const started = Date.now();
+  // Every node is attempted even when one fails; the failures are reported together.
+  const results = await Promise.allSettled(
+    nodes.map(async (n) => {
+      await stop(plan, n, ctx, mode);
+      const dir = nodePaths(plan.name, n).dir;
+      // Never recurse into something still mounted (a bind mount would take the host's files along).
+      await unmountUnder(dir);
+      await rm(dir, { recursive: true, force: true });
+    }),
+  );
+  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${nodes[i]}: ${String(r.reason)}`] : []));
+  if (failed.length > 0) throw new Error(`could not remove every node of ${plan.name}:\n${failed.join("\n")}`);
+  await rmdir(root).catch(() => {});
+  await removeBridge(plan.name);
+  if (nodes.length > 0) ctx.log(`removed ${nodes.join(", ")} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function logs(plan: Plan, node: string, _ctx: ProviderContext): Promise<string> {
+  const p = nodePaths(plan.name, node);
+  const parts: string[] = [];
+  const console = await tail(p.console, 100);
+  if (console) parts.push(`--- console (${p.console}) ---\n${console}`);
+  const journal = join(p.rootfs, "var/log/journal");
+  if (existsSync(journal)) {
+    const out = await tryRun("journalctl", ["-D", journal, "-n", "100", "--no-pager", "-q"], { timeoutMs: 30_000 });
+    if (out?.trim()) parts.push(`--- journal (${journal}) ---\n${out.trimEnd()}`);
+  }
+  return parts.join("\n");
+}
+
+export const nspawnProvider: MachineProvider = { name: "nspawn", create, list, destroy, logs };
+
+/** stopNode powers one node off, keeping its machine: list() then reports it stopped (fault tests). */
+export async function stopNode(plan: Plan, node: string, ctx: ProviderContext): Promise<void> {
+  planNode(plan, node);
+  await stop(plan, node, ctx, detectHost());
+}
+
+/** startNode boots one node again (or creates it when absent) and waits for SSH. */
+export async function startNode(plan: Plan, node: string, ctx: ProviderContext): Promise<Machine> {
+  const n = planNode(plan, node);
+  requireTools(TOOLS);
+  if (nspawnPid(plan.name, node) === undefined) await start(plan, [n], ctx, detectHost());
+  return machineOf(plan, node, ctx);
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { test } from "node:test";
+import { shellQuote } from "./quote.js";
+import { buildCommand } from "./ssh.js";
+
+const HOSTILE = [
+  "$(reboot)",
+  "`reboot`",
+  "a; rm -rf /",
+  "it's",
+  "'",
+  "''",
+  "'\\''",
+  "line1\nline2",
+  "\n",
+  "*",
+  "/etc/*",
+  "-rf",
+  "--",
+  "",
+  " ",
+  "\t",
+  "héllo wörld ☃ 日本",
+  "$HOME",
+  "${HOME}",
+  "\\",
+  '"quoted"',
+  "a|b&c>d<e",
+  "~",
+  "~root",
+  "{a,b}",
+  "!",
+  "#comment",
+  "x=y",
+  "a=$(id)",
+  "back\\slash\\",
+  "tab\there",
+  "\r\n",
+  "%s",
+];
+
+/** printf '%s\n' ARGS through `shell -c`, compared byte for byte. */
+function roundTrip(shell: string, args: readonly string[]): void {
+  const line = shellQuote(["printf", "%s\\n", ...args]);
+  const out = execFileSync(shell, ["-c", line], { encoding: "utf8" });
+  assert.equal(out, args.map((a) => `${a}\n`).join(""));
+}
+
+test("shellQuote: hostile arguments arrive intact through sh -c", () => {
+  roundTrip("/bin/sh", HOSTILE);
+  for (const a of HOSTILE) roundTrip("/bin/sh", [a]);
+});
+
+test("shellQuote: ... and through bash -c", (t) => {
+  if (!existsSync("/bin/bash")) return t.skip("no bash");
+  roundTrip("/bin/bash", HOSTILE);
+});
+
+test("shellQuote: safe words stay bare, others are single-quoted", () => {
+  assert.equal(
+    shellQuote(["kubeadm", "init", "--config=/etc/kubelab/kubeadm.yaml"]),
+    "kubeadm init --config=/etc/kubelab/kubeadm.yaml",
+  );
+  assert.equal(shellQuote(["echo", "a b"]), "echo 'a b'");
+  assert.equal(shellQuote(["echo", "it's"]), "echo 'it'\\''s'");
+  assert.equal(shellQuote(["echo", ""]), "echo ''");
+  assert.equal(shellQuote(["echo", "$(x)"]), "echo '$(x)'");
+});
+
+test("shellQuote: the first word is never an assignment or a keyword", () => {
+  assert.equal(shellQuote(["A=b", "c"]), "'A=b' c");
+  assert.equal(shellQuote(["time", "ls"]), "'time' ls");
+  assert.equal(shellQuote(["echo", "time", "A=b"]), "echo time A=b");
+  // `'A=b'` runs a command named A=b instead of setting a variable.
+  const r = (() => {
+    try {
+      execFileSync("/bin/sh", ["-c", shellQuote(["A=b", "true"])], { stdio: "pipe" });
+      return 0;
+    } catch (err) {
+      return (err as { status: number }).status;
+    }
+  })();
+  assert.equal(r, 127);
+});
+
+test("shellQuote: NUL bytes and empty commands are refused", () => {
+  assert.throws(() => shellQuote(["echo", "a\0b"]), /NUL/);
+  assert.throws(() => shellQuote([]), /empty command/);
+});
+
+test("buildCommand: sudo -n -- for users other than root, unless sudo is false", () => {
+  assert.equal(buildCommand(["cat", "/etc/x y"], "debian", undefined), "sudo -n -- cat '/etc/x y'");
+  assert.equal(buildCommand(["cat", "/etc/x"], "debian", true), "sudo -n -- cat /etc/x");
+  assert.equal(buildCommand(["cat", "/etc/x"], "debian", false), "cat /etc/x");
+  assert.equal(buildCommand(["cat", "/etc/x"], "root", true), "cat /etc/x");
+  // sudo's own options cannot be injected through the command.
+  assert.equal(buildCommand(["-u", "bob", "id"], "debian", undefined), "sudo -n -- -u bob id");
+});
