@@ -8,6 +8,9 @@ import { type Io, processIo } from "./io.js";
 
 const VERSION = "0.1.0";
 
+/** Exit code a command asked for (kubelab ssh passes the remote command's on). */
+let exitCode = 0;
+
 /** buildProgram declares every command; actions lazily import their module. */
 export function buildProgram(io: Io = processIo): Command {
   const program = new Command("kubelab")
@@ -63,6 +66,7 @@ export function buildProgram(io: Io = processIo): Command {
     )
     .addOption(fileOption())
     .option("--dry-run", "only print, per node, what would change")
+    .option("--bundle <dir>", "install from an offline bundle directory only (no downloads)")
     .option("--concurrency <n>", "nodes worked on at once", "8")
     .option("--accept-new-host-keys", "accept a changed SSH host key of an existing host instead of refusing")
     .option("-v, --verbose", "print every change as it is made")
@@ -89,7 +93,9 @@ export function buildProgram(io: Io = processIo): Command {
     .argument("<node>", "node name")
     .argument("[command...]", "command to run instead of a shell")
     .addOption(fileOption())
-    .action(async (node, command, opts) => (await import("./commands/ssh.js")).ssh(node, command, opts, io));
+    .action(async (node, command, opts) => {
+      exitCode = await (await import("./commands/ssh.js")).ssh(node, command, opts, io);
+    });
 
   program
     .command("schema")
@@ -102,8 +108,9 @@ export function buildProgram(io: Io = processIo): Command {
 /** run parses argv, runs the command, and returns the exit code. */
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   try {
+    exitCode = 0;
     await buildProgram(io).parseAsync([...argv], { from: "user" });
-    return 0;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.

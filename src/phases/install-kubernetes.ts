@@ -1,4 +1,7 @@
-import { change, eachNode, type Phase } from "./phase.js";
+import type { Remote } from "../remote/types.js";
+import type { PinnedFile } from "../versions.js";
+import type { AptRepository } from "./packages.js";
+import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
 const KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
 const SOURCES = "/etc/apt/sources.list.d/kubernetes.list";
@@ -7,6 +10,67 @@ const PACKAGES = ["kubeadm", "kubelet", "kubectl"] as const;
 /** sourcesLine is the apt source for the package source's repository. */
 export function sourcesLine(url: string, signed: boolean): string {
   return `# Managed by kubelab.\ndeb [${signed ? `signed-by=${KEYRING}` : "trusted=yes"}] ${url} /\n`;
+}
+
+const APT = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
+
+async function installFromRepository(
+  remote: Remote,
+  repo: AptRepository,
+  currentSources: string | undefined,
+  version: string,
+) {
+  const line = sourcesLine(repo.url, repo.keyUrl !== undefined);
+  if (repo.keyUrl) {
+    await remote.run(["mkdir", "-p", "-m", "755", "/etc/apt/keyrings"]);
+    await remote.run(["sh", "-c", 'curl -fsSL "$1" | gpg --dearmor --yes -o "$2"', "sh", repo.keyUrl, KEYRING], {
+      timeoutMs: 120_000,
+    });
+  }
+  if (currentSources !== line) await remote.writeFile(SOURCES, line);
+  const install = [
+    ...APT,
+    "install",
+    "-y",
+    "--allow-downgrades",
+    "--no-install-recommends",
+    ...PACKAGES.map((p) => `${p}=${version}`),
+  ];
+  // Refresh the Kubernetes repository alone first: a lab node's other sources may be
+  // unreachable. Only when dependencies are missing is every source refreshed.
+  await remote.run(
+    [
+      ...APT,
+      "update",
+      "-o",
+      `Dir::Etc::sourcelist=${SOURCES}`,
+      "-o",
+      "Dir::Etc::sourceparts=-",
+      "-o",
+      "APT::Get::List-Cleanup=0",
+    ],
+    { timeoutMs: 300_000 },
+  );
+  const first = await remote.exec(install, { timeoutMs: 900_000 });
+  if (first.code !== 0) {
+    await remote.run([...APT, "update"], { timeoutMs: 300_000 });
+    await remote.run(install, { timeoutMs: 900_000 });
+  }
+}
+
+/** installDebs uploads verified .deb files and lets apt install them (and any dependencies it already knows). */
+async function installDebs(ctx: PhaseContext, remote: Remote, debs: readonly PinnedFile[]) {
+  const dir = "/var/cache/kubelab/debs";
+  const paths: string[] = [];
+  for (const deb of debs) {
+    const path = `${dir}/${deb.sha256.slice(0, 16)}.deb`;
+    await remote.writeFile(path, await ctx.packages.artifacts.get(deb));
+    paths.push(path);
+  }
+  await remote.run([...APT, "install", "-y", "--allow-downgrades", "--no-install-recommends", ...paths], {
+    timeoutMs: 900_000,
+  });
+  await remote.run(["rm", "-f", ...paths]);
 }
 
 /**
@@ -21,52 +85,19 @@ export const installKubernetesPhase: Phase = {
       const missing = PACKAGES.filter((p) => facts.packages.get(p) !== version);
       const unheld = PACKAGES.filter((p) => !facts.held.includes(p));
       if (missing.length === 0 && unheld.length === 0) return;
-      const repo = ctx.packages.kubernetes;
-      const line = sourcesLine(repo.url, repo.keyUrl !== undefined);
       if (missing.length > 0) {
+        const source = ctx.packages.kubernetes;
+        const from = "debs" in source ? "the bundle" : source.url;
         await change(
           ctx,
           n.name,
-          `install ${missing.map((p) => `${p}=${version}`).join(" ")} from ${repo.url}`,
+          `install ${missing.map((p) => `${p}=${version}`).join(" ")} from ${from}`,
           async () => {
-            if (repo.keyUrl) {
-              await remote.run(["mkdir", "-p", "-m", "755", "/etc/apt/keyrings"]);
-              await remote.run(
-                ["sh", "-c", 'curl -fsSL "$1" | gpg --dearmor --yes -o "$2"', "sh", repo.keyUrl, KEYRING],
-                { timeoutMs: 120_000 },
-              );
-            }
-            if (facts.files.get(SOURCES) !== line) await remote.writeFile(SOURCES, line);
-            const apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
-            const install = [
-              ...apt,
-              "install",
-              "-y",
-              "--allow-downgrades",
-              "--no-install-recommends",
-              ...PACKAGES.map((p) => `${p}=${version}`),
-            ];
-            // Refresh the Kubernetes repository alone first: a lab node's other sources may be
-            // unreachable. Only when dependencies are missing is every source refreshed.
-            await remote.run(
-              [
-                ...apt,
-                "update",
-                "-o",
-                `Dir::Etc::sourcelist=${SOURCES}`,
-                "-o",
-                "Dir::Etc::sourceparts=-",
-                "-o",
-                "APT::Get::List-Cleanup=0",
-              ],
-              { timeoutMs: 300_000 },
-            );
-            await remote.run(["apt-mark", "unhold", ...PACKAGES]);
-            const first = await remote.exec(install, { timeoutMs: 900_000 });
-            if (first.code !== 0) {
-              await remote.run([...apt, "update"], { timeoutMs: 300_000 });
-              await remote.run(install, { timeoutMs: 900_000 });
-            }
+            // A held package is not moved to another version: release the installed ones first.
+            const installed = PACKAGES.filter((p) => facts.packages.has(p));
+            if (installed.length > 0) await remote.run(["apt-mark", "unhold", ...installed]);
+            if ("debs" in source) await installDebs(ctx, remote, source.debs);
+            else await installFromRepository(remote, source, facts.files.get(SOURCES), version);
           },
         );
       }

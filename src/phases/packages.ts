@@ -25,9 +25,14 @@ export interface ContainerdFiles {
   readonly cniPlugins: PinnedFile;
 }
 
+/** kubeadm, kubelet and kubectl as .deb files, uploaded to each node and installed from there. */
+export interface DebFiles {
+  readonly debs: readonly PinnedFile[];
+}
+
 /** Everything node preparation installs from. */
 export interface PackageSource {
-  readonly kubernetes: AptRepository;
+  readonly kubernetes: AptRepository | DebFiles;
   readonly artifacts: ArtifactStore;
   /** The containerd release files for an architecture. */
   containerdFiles(arch: Arch): ContainerdFiles;

@@ -79,7 +79,8 @@ export async function eachNode(
 /** Progress reporting for phases: start a title, end it with ok or failed. */
 export interface Status {
   start(title: string): void;
-  end(ok: boolean): void;
+  /** end closes the current step; `perNode` counts the changes it made on each node. */
+  end(ok: boolean, perNode?: ReadonlyMap<string, number>): void;
 }
 
 /** runPhases runs phases in order, skipping those that say they have nothing to do. */
@@ -87,12 +88,19 @@ export async function runPhases(phases: readonly Phase[], ctx: PhaseContext, sta
   for (const phase of phases) {
     if (phase.shouldRun && !phase.shouldRun(ctx)) continue;
     status.start(phase.title);
+    const before = ctx.changes.length;
     try {
       await phase.run(ctx);
     } catch (e) {
       status.end(false);
       throw e;
     }
-    status.end(true);
+    const made = ctx.changes.slice(before);
+    const perNode = new Map<string, number>();
+    for (const n of ctx.plan.nodes) {
+      const count = made.filter((c) => c.node === n.name).length;
+      if (count > 0) perNode.set(n.name, count);
+    }
+    status.end(true, perNode);
   }
 }

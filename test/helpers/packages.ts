@@ -139,3 +139,32 @@ export function testPackageSource(pkgs: TestPackages, aptUrl: string): PackageSo
   };
   return { kubernetes: { url: aptUrl }, artifacts, containerdFiles: () => pkgs.files };
 }
+
+/** writeTestBundle lays the test packages out as an offline bundle directory (the format `up --bundle` reads). */
+export async function writeTestBundle(pkgs: TestPackages, plan: Plan, dir: string): Promise<void> {
+  const arch = sh("dpkg", ["--print-architecture"]).toString().trim();
+  await mkdir(join(dir, "files"), { recursive: true });
+  const add = async (name: string, data: Buffer) => {
+    const sum = sha256(data);
+    await writeFile(join(dir, "files", sum), data);
+    return { name, sha256: sum };
+  };
+  const fromArtifacts = async (name: string, f: PinnedFile) =>
+    add(name, await readFile(join(pkgs.dir, "artifacts", f.sha256)));
+  const debs = (await readdir(pkgs.aptDir)).filter((f) => f.endsWith(".deb"));
+  const manifest = {
+    format: "kubelab.dev/bundle/v1",
+    arch,
+    kubernetes: {
+      version: plan.kubernetes.version,
+      debs: await Promise.all(debs.map(async (d) => add(d, await readFile(join(pkgs.aptDir, d))))),
+    },
+    containerd: {
+      version: plan.containerd.version,
+      containerd: await fromArtifacts("containerd.tar.gz", pkgs.files.containerd),
+      runc: await fromArtifacts("runc", pkgs.files.runc),
+      cniPlugins: await fromArtifacts("cni-plugins.tgz", pkgs.files.cniPlugins),
+    },
+  };
+  await writeFile(join(dir, "bundle.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+}

@@ -10,8 +10,11 @@ export interface SshOptions {
   file?: string;
 }
 
-/** ssh opens a shell on a node (or runs a command there) with the OpenSSH client and the cluster's key and known_hosts. */
-export async function ssh(node: string, command: string[], opts: SshOptions, io: Io): Promise<void> {
+/**
+ * ssh opens a shell on a node (or runs a command there) with the OpenSSH client and the
+ * cluster's key and known_hosts; it returns the remote command's exit code.
+ */
+export async function ssh(node: string, command: string[], opts: SshOptions, io: Io): Promise<number> {
   const plan = await loadPlanOrFail(opts.file, io);
   const dir = clusterDir(plan, opts.file);
   const machines = await (await providerFor(plan)).list(plan, { clusterDir: dir, log: () => {} });
@@ -30,5 +33,5 @@ export async function ssh(node: string, command: string[], opts: SshOptions, io:
     );
     child.on("close", (c) => resolve(c ?? 1));
   });
-  if (code !== 0) process.exitCode = code;
+  return code;
 }

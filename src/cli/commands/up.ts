@@ -1,4 +1,5 @@
 import { cachingStore } from "../../artifacts/store.js";
+import { bundleSource, readBundle } from "../../bundle/bundle.js";
 import { clusterDir, openRunLog } from "../../cluster/dir.js";
 import { up as runUp } from "../../cluster/up.js";
 import { upstreamSource } from "../../phases/packages.js";
@@ -9,6 +10,7 @@ import { loadPlanOrFail } from "./validated.js";
 
 export interface UpOptions {
   file?: string;
+  bundle?: string;
   dryRun?: boolean;
   concurrency: string;
   acceptNewHostKeys?: boolean;
@@ -24,7 +26,9 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
   try {
     const result = await runUp(plan, {
       provider: await providerFor(plan),
-      packages: upstreamSource(plan, cachingStore()),
+      packages: opts.bundle
+        ? bundleSource(opts.bundle, await readBundle(opts.bundle, plan))
+        : upstreamSource(plan, cachingStore()),
       clusterDir: dir,
       dryRun: opts.dryRun,
       concurrency: Number(opts.concurrency),
