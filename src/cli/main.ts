@@ -76,6 +76,7 @@ export function buildProgram(io: Io = processIo): Command {
     .command("down")
     .description("stop and remove the cluster's machines and everything kubelab made for them")
     .addOption(fileOption())
+    .option("--force", "do not ask for confirmation (needed without a terminal)")
     .action(async (opts) => (await import("./commands/down.js")).down(opts, io));
 
   program

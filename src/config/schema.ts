@@ -56,8 +56,8 @@ const vagrantProvider = z.strictObject({
 
 const nspawnProvider = z.strictObject({
   name: z.literal("nspawn"),
-  /** Debian release for the node image. @default "bookworm" */
-  release: z.enum(["bookworm", "trixie"]).default("bookworm"),
+  /** Release of the node image: Debian bookworm/trixie or Ubuntu jammy/noble. @default "bookworm" */
+  release: z.enum(["bookworm", "trixie", "jammy", "noble"]).default("bookworm"),
 });
 
 const sshProvider = z.strictObject({

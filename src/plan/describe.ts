@@ -73,7 +73,7 @@ export function describePlan(plan: Plan): string {
     p.name === "vagrant"
       ? `vagrant (${p.hypervisor}, box ${p.box})`
       : p.name === "nspawn"
-        ? `nspawn (Debian ${p.release})`
+        ? `nspawn (${p.release})`
         : `ssh (${p.hosts.length} hosts)`;
   const lines = [`Cluster ${plan.name}: provider ${provider}, context ${plan.context}`, "", "Nodes"];
   const w = Math.max(4, ...plan.nodes.map((n) => n.name.length));

@@ -31,7 +31,7 @@ export type PlanProvider =
       readonly hypervisor: "virtualbox" | "libvirt";
       readonly box: string;
     }
-  | { readonly name: "nspawn"; readonly release: "bookworm" | "trixie" }
+  | { readonly name: "nspawn"; readonly release: "bookworm" | "trixie" | "jammy" | "noble" }
   | { readonly name: "ssh"; readonly hosts: readonly PlanSshHost[] };
 
 export interface PlanNetwork {

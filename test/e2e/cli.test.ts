@@ -53,7 +53,7 @@ describe("kubelab CLI on nspawn machines", () => {
     const file = join(dir, "kubelab.yaml");
     await writeFile(file, stringify(raw));
     t.after(async () => {
-      await kubelab("down", "-f", file);
+      await kubelab("down", "-f", file, "--force");
       await rm(dir, { recursive: true, force: true });
     });
     const bundle = join(dir, "bundle");
@@ -92,7 +92,10 @@ describe("kubelab CLI on nspawn machines", () => {
     assert.match(dry.out, /dry run: 1 change would be made on 1 of 3 nodes/);
     assert.match(dry.err, /master-1: would write \/etc\/default\/kubelet/);
 
-    const down = await kubelab("down", "-f", file);
+    const refused = await kubelab("down", "-f", file);
+    assert.equal(refused.code, 2, "without a terminal, down needs --force");
+    assert.match(refused.err, /pass --force/);
+    const down = await kubelab("down", "-f", file, "--force");
     assert.equal(down.code, 0, down.err);
     const after = JSON.parse((await kubelab("status", "-f", file, "-o", "json")).out).nodes as { machine: string }[];
     assert.deepEqual(

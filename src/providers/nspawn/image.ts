@@ -1,14 +1,16 @@
 /**
- * The node image: a Debian root filesystem built once per release with debootstrap and
- * cached at ${XDG_CACHE_HOME:-~/.cache}/kubelab/images/debian-<release>-v<RECIPE>/rootfs.
+ * The node image: a Debian (or Ubuntu) root filesystem built once per release with
+ * debootstrap and cached at ${XDG_CACHE_HOME:-~/.cache}/kubelab/images/<distro>-<release>-v<RECIPE>/rootfs.
  * Every node starts as a copy of it (machine.ts). See shared/docs/nspawn-nodes.md.
  *
  * The build goes into a temp directory next to the final one and is renamed into place at
  * the end, so a crashed build never looks complete; a lock file keeps two builds (two
  * kubelab processes) from colliding.
  */
+import { existsSync } from "node:fs";
 import { chmod, mkdir, open, readdir, readFile, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { UserError } from "../../errors.js";
 import { cmdline, errno, imagesRoot, run, sleep, unmountUnder } from "./host.js";
 
 /** Bump when the recipe below changes: a new version is a new cache directory (old ones are left). */
@@ -41,6 +43,48 @@ export const IMAGE_PACKAGES = [
 ] as const;
 
 export const DEFAULT_MIRROR = "http://deb.debian.org/debian";
+
+/** A release kubelab can build node images of, and where its packages come from. */
+export interface Distribution {
+  readonly distro: "debian" | "ubuntu";
+  /** Human name, for messages. */
+  readonly name: string;
+  /** Mirror used unless $KUBELAB_<DISTRO>_MIRROR says otherwise. */
+  readonly mirror: string;
+  readonly components: readonly string[];
+  /** Keyring debootstrap verifies the archive with (Debian's is debootstrap's default). */
+  readonly keyring?: string;
+}
+
+/**
+ * Releases by codename. Ubuntu's archive is verified with Ubuntu's keyring, which the host
+ * must have (Ubuntu hosts do; on Debian it comes from Ubuntu's ubuntu-keyring package).
+ */
+export const DISTRIBUTIONS: Readonly<Record<string, Distribution>> = {
+  bookworm: { distro: "debian", name: "Debian 12", mirror: DEFAULT_MIRROR, components: ["main"] },
+  trixie: { distro: "debian", name: "Debian 13", mirror: DEFAULT_MIRROR, components: ["main"] },
+  jammy: {
+    distro: "ubuntu",
+    name: "Ubuntu 22.04",
+    mirror: "http://archive.ubuntu.com/ubuntu",
+    components: ["main", "universe"],
+    keyring: "/usr/share/keyrings/ubuntu-archive-keyring.gpg",
+  },
+  noble: {
+    distro: "ubuntu",
+    name: "Ubuntu 24.04",
+    mirror: "http://archive.ubuntu.com/ubuntu",
+    components: ["main", "universe"],
+    keyring: "/usr/share/keyrings/ubuntu-archive-keyring.gpg",
+  },
+};
+
+/** distribution returns a release's entry, or throws for one kubelab does not know. */
+export function distribution(release: string): Distribution {
+  const d = DISTRIBUTIONS[release];
+  if (!d) throw new Error(`no node image recipe for release ${release}`);
+  return d;
+}
 
 /** The fixed early-boot fixup every node runs before containerd (why: see the script). */
 export const FIXUP_SCRIPT = `#!/bin/sh
@@ -89,7 +133,7 @@ SystemMaxUse=64M
 export interface ImageOptions {
   readonly release: string;
   readonly log: (line: string) => void;
-  /** Debian mirror. @default $KUBELAB_DEBIAN_MIRROR or http://deb.debian.org/debian */
+  /** Archive mirror. @default $KUBELAB_DEBIAN_MIRROR / $KUBELAB_UBUNTU_MIRROR, else the distribution's own */
   readonly mirror?: string;
   /** Give up waiting for another process's build after this long. @default 30 min */
   readonly lockTimeoutMs?: number;
@@ -97,7 +141,7 @@ export interface ImageOptions {
 
 /** imageDir is the cache directory of a release's image (the rootfs is `rootfs/` inside). */
 export function imageDir(release: string): string {
-  return join(imagesRoot(), `debian-${release}-v${IMAGE_RECIPE_VERSION}`);
+  return join(imagesRoot(), `${distribution(release).distro}-${release}-v${IMAGE_RECIPE_VERSION}`);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -177,7 +221,14 @@ async function lockHolder(path: string): Promise<number> {
 }
 
 async function build(dir: string, opts: ImageOptions): Promise<void> {
-  const mirror = opts.mirror ?? (process.env.KUBELAB_DEBIAN_MIRROR || DEFAULT_MIRROR);
+  const d = distribution(opts.release);
+  const mirror = opts.mirror ?? (process.env[`KUBELAB_${d.distro.toUpperCase()}_MIRROR`] || d.mirror);
+  if (d.keyring && !existsSync(d.keyring)) {
+    throw new UserError(`building a ${d.name} node image needs Ubuntu's archive keyring ${d.keyring}`, {
+      hint: "install Ubuntu's ubuntu-keyring package on this host, or use release bookworm or trixie",
+      exitCode: 1,
+    });
+  }
   // Leftovers of crashed builds (we hold the lock: nobody else is building).
   // debootstrap mounts /proc and /sys in its target: a crashed one can leave them mounted, and
   // rm must never recurse into them.
@@ -185,11 +236,19 @@ async function build(dir: string, opts: ImageOptions): Promise<void> {
   const tmp = join(dir, `rootfs.tmp-${process.pid}`);
   const logPath = join(dir, "build.log");
   const started = Date.now();
-  opts.log(`building the node image (Debian ${opts.release}, debootstrap from ${mirror}; about a minute, once)`);
+  opts.log(`building the node image (${d.name} ${opts.release}, debootstrap from ${mirror}; about a minute, once)`);
   try {
     const out = await run(
       "debootstrap",
-      ["--variant=minbase", `--include=${IMAGE_PACKAGES.join(",")}`, opts.release, tmp, mirror],
+      [
+        "--variant=minbase",
+        `--components=${d.components.join(",")}`,
+        ...(d.keyring ? [`--keyring=${d.keyring}`] : []),
+        `--include=${IMAGE_PACKAGES.join(",")}`,
+        opts.release,
+        tmp,
+        mirror,
+      ],
       { timeoutMs: 30 * 60_000 },
     );
     await writeFile(logPath, out);
@@ -200,13 +259,13 @@ async function build(dir: string, opts: ImageOptions): Promise<void> {
     await removeTree(tmp);
     const tail = detail.trimEnd().split("\n").slice(-15).join("\n");
     throw new Error(
-      `building the Debian ${opts.release} node image failed (log: ${logPath})${tail ? `:\n${tail}` : ""}`,
+      `building the ${d.name} ${opts.release} node image failed (log: ${logPath})${tail ? `:\n${tail}` : ""}`,
       {
         cause: err,
       },
     );
   }
-  await customize(tmp, opts.release, mirror);
+  await customize(tmp, opts.release, mirror, d.components);
   await rename(tmp, join(dir, "rootfs"));
   opts.log(`node image ready in ${((Date.now() - started) / 1000).toFixed(0)} s: ${join(dir, "rootfs")}`);
 }
@@ -225,7 +284,7 @@ async function put(root: string, path: string, content: string, mode = 0o644): P
 }
 
 /** customize makes the changes every node shares, once, in the image. */
-async function customize(root: string, release: string, mirror: string): Promise<void> {
+async function customize(root: string, release: string, mirror: string, components: readonly string[]): Promise<void> {
   // Every node gets its own machine-id and SSH host keys (machine.ts); the image has none.
   // An empty /etc/machine-id (not a missing one) is the "not yet initialized" state.
   await writeFile(join(root, "etc/machine-id"), "");
@@ -242,7 +301,7 @@ async function customize(root: string, release: string, mirror: string): Promise
   await put(root, "etc/systemd/system/kubelab-node-fixup.service", FIXUP_UNIT);
   // The hostname and the static address are per node (machine.ts).
   await writeFile(join(root, "etc/hostname"), "localhost\n");
-  await writeFile(join(root, "etc/apt/sources.list"), `deb ${mirror} ${release} main\n`);
+  await writeFile(join(root, "etc/apt/sources.list"), `deb ${mirror} ${release} ${components.join(" ")}\n`);
   // systemctl --root works offline on the tree: networkd brings up host0 with the node's
   // static address, ssh is how kubelab reaches the node, the fixup runs before sysinit.
   await run("systemctl", [

@@ -98,3 +98,26 @@ test("image lock: a stale lock is taken over, a live one is waited for", async (
   await release2();
   await assert.rejects(readFile(path), { code: "ENOENT" });
 });
+
+test("node images: one cache directory per distribution and release; Ubuntu needs its keyring", async (t) => {
+  const { imageDir, ensureImage, distribution } = await import("./image.js");
+  assert.match(imageDir("bookworm"), /\/debian-bookworm-v\d+$/);
+  assert.match(imageDir("noble"), /\/ubuntu-noble-v\d+$/);
+  assert.deepEqual(distribution("jammy").components, ["main", "universe"]);
+  assert.throws(() => distribution("sid"), /no node image recipe/);
+  const { existsSync } = await import("node:fs");
+  const keyring = distribution("noble").keyring ?? "";
+  if (existsSync(keyring)) return t.skip(`${keyring} exists here: the missing-keyring error cannot be shown`);
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const cache = await mkdtemp(`${tmpdir()}/kubelab-images-`);
+  const saved = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = cache;
+  try {
+    await assert.rejects(ensureImage({ release: "noble", log: () => {} }), /needs Ubuntu's archive keyring/);
+  } finally {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+    await rm(cache, { recursive: true, force: true });
+  }
+});
