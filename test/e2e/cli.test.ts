@@ -11,9 +11,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
 import { run } from "../../src/cli/main.js";
-import { validateCluster } from "../../src/config/validate.js";
 import { bridgeName } from "../../src/providers/nspawn/network.js";
-import { requireNspawn } from "../helpers/nspawn.js";
+import { nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { buildTestPackages, writeTestBundle } from "../helpers/packages.js";
 
 async function kubelab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -33,22 +32,8 @@ async function kubelab(...argv: string[]): Promise<{ code: number; out: string; 
 describe("kubelab CLI on nspawn machines", () => {
   it("up --bundle, up again, status, ssh, up --dry-run, down", async (t) => {
     if (!requireNspawn(t)) return;
-    const net = 100 + Math.floor(Math.random() * 100);
-    const name = `c${Math.floor(Math.random() * 1e6)}`;
-    const raw = {
-      apiVersion: "kubelab.dev/v1alpha1",
-      kind: "Cluster",
-      metadata: { name },
-      provider: { name: "nspawn" },
-      nodes: [
-        { name: "master-1", role: "control-plane" },
-        { name: "worker-{n}", role: "worker", count: 2 },
-      ],
-      network: { cidr: `10.232.${net}.0/24` },
-      addons: { metallb: { pools: [`10.232.${net}.200-10.232.${net}.210`] } },
-    };
-    const result = validateCluster(raw);
-    assert.ok(result.ok);
+    const { raw, plan } = nspawnTestCluster("c");
+    const name = plan.name;
     const dir = await mkdtemp(join(tmpdir(), "kubelab-cli-e2e-"));
     const file = join(dir, "kubelab.yaml");
     await writeFile(file, stringify(raw));
@@ -57,7 +42,7 @@ describe("kubelab CLI on nspawn machines", () => {
       await rm(dir, { recursive: true, force: true });
     });
     const bundle = join(dir, "bundle");
-    await writeTestBundle(await buildTestPackages(result.plan), result.plan, bundle);
+    await writeTestBundle(await buildTestPackages(plan), plan, bundle);
 
     const first = await kubelab("up", "-f", file, "--bundle", bundle);
     assert.equal(first.code, 0, first.err);
@@ -79,7 +64,7 @@ describe("kubelab CLI on nspawn machines", () => {
     const nodes = JSON.parse(status.out).nodes as { node: string; machine: string; prepared: boolean; ip: string }[];
     assert.deepEqual(
       nodes.map((n) => [n.node, n.machine, n.prepared, n.ip]),
-      result.plan.nodes.map((n) => [n.name, "running", true, n.ip]),
+      plan.nodes.map((n) => [n.name, "running", true, n.ip]),
     );
 
     assert.equal((await kubelab("ssh", "-f", file, "worker-2", "--", "test", "$(hostname)", "=", "worker-2")).code, 0);

@@ -7,31 +7,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connectAll } from "../../src/cluster/connect.js";
 import { hostKeyPolicy, PREPARE_PHASES, up } from "../../src/cluster/up.js";
-import { validateCluster } from "../../src/config/validate.js";
 import type { Phase } from "../../src/phases/phase.js";
 import type { Plan } from "../../src/plan/types.js";
 import { nspawnProvider, startNode, stopNode } from "../../src/providers/nspawn/provider.js";
 import type { Remote } from "../../src/remote/types.js";
-import { requireNspawn, withCluster } from "../helpers/nspawn.js";
+import { nspawnTestCluster, requireNspawn, withCluster } from "../helpers/nspawn.js";
 import { buildTestPackages, serveDirectory, testPackageSource } from "../helpers/packages.js";
-
-function testPlan(): Plan {
-  const net = 100 + Math.floor(Math.random() * 100);
-  const result = validateCluster({
-    apiVersion: "kubelab.dev/v1alpha1",
-    kind: "Cluster",
-    metadata: { name: `p${Math.floor(Math.random() * 1e6)}` },
-    provider: { name: "nspawn" },
-    nodes: [
-      { name: "master-1", role: "control-plane" },
-      { name: "worker-{n}", role: "worker", count: 2 },
-    ],
-    network: { cidr: `10.231.${net}.0/24` },
-    addons: { metallb: { pools: [`10.231.${net}.200-10.231.${net}.210`] } },
-  });
-  assert.ok(result.ok, JSON.stringify(result));
-  return result.plan;
-}
 
 const quiet = { start() {}, end() {} };
 
@@ -46,7 +27,7 @@ async function onEach<T>(
 describe("kubelab up on nspawn machines", () => {
   it("prepares 1 control plane + 2 workers; a second run changes nothing; faults and key changes are reported", async (t) => {
     if (!requireNspawn(t)) return;
-    const plan = testPlan();
+    const { plan } = nspawnTestCluster("p");
     const pkgs = await buildTestPackages(plan);
     await withCluster(t, plan, async (cluster) => {
       const served = await serveDirectory(pkgs.aptDir, plan.network.gateway);

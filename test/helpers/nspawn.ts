@@ -2,27 +2,16 @@
  * Helpers for tests that boot real systemd-nspawn nodes (src/providers/nspawn). They need
  * root, systemd-nspawn and debootstrap (scripts/dev-tools/install-deps.sh installs them).
  */
-import { accessSync, constants } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { validateCluster } from "../../src/config/validate.js";
 import type { Plan } from "../../src/plan/types.js";
 import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { Machine, ProviderContext } from "../../src/providers/types.js";
-
-function onPath(name: string): boolean {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"];
-  return dirs.some((dir) => {
-    if (!dir) return false;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
+import { findOnPath } from "./tools.js";
 
 /**
  * requireNspawn returns true when real nodes can be booted here. Otherwise the test is
@@ -31,7 +20,7 @@ function onPath(name: string): boolean {
 export function requireNspawn(t: TestContext): boolean {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push("root");
-  for (const tool of ["systemd-nspawn", "debootstrap", "ip", "ssh"]) if (!onPath(tool)) missing.push(tool);
+  for (const tool of ["systemd-nspawn", "debootstrap", "ip", "ssh"]) if (!findOnPath(tool)) missing.push(tool);
   if (missing.length === 0) return true;
   const reason = `nspawn nodes need ${missing.join(", ")}: run scripts/dev-tools/install-deps.sh as root`;
   if (process.env.CI === "true") throw new Error(`${reason} (CI=true, so not skipping)`);
@@ -70,4 +59,34 @@ export async function withCluster(
   });
   const machines = await nspawnProvider.create(plan, ctx);
   await fn({ plan, ctx, machines, logLines });
+}
+
+/**
+ * nspawnTestCluster is a cluster file (and its plan) for tests on real machines: a random
+ * name, and a /24 under 10.231.0.0/16 that no interface on this host uses yet, so tests
+ * running side by side never share a subnet. Only addresses on the test bridge get traffic.
+ */
+export function nspawnTestCluster(
+  prefix: string,
+  nodes: { workers: number } = { workers: 2 },
+): { raw: Record<string, unknown>; plan: Plan } {
+  const used = execFileSync("ip", ["-o", "-4", "addr", "show"]).toString();
+  const free = Array.from({ length: 256 }, (_, i) => i).filter((i) => !used.includes(` 10.231.${i}.`));
+  const third = free[Math.floor(Math.random() * free.length)];
+  if (third === undefined) throw new Error("no free /24 left in 10.231.0.0/16 on this host");
+  const raw = {
+    apiVersion: "kubelab.dev/v1alpha1",
+    kind: "Cluster",
+    metadata: { name: `${prefix}${Math.floor(Math.random() * 1e6)}` },
+    provider: { name: "nspawn" },
+    nodes: [
+      { name: "master-{n}", role: "control-plane", count: 1 },
+      ...(nodes.workers > 0 ? [{ name: "worker-{n}", role: "worker", count: nodes.workers }] : []),
+    ],
+    network: { cidr: `10.231.${third}.0/24` },
+    addons: { metallb: { pools: [`10.231.${third}.200-10.231.${third}.210`] } },
+  };
+  const result = validateCluster(raw);
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return { raw, plan: result.plan };
 }

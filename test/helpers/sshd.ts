@@ -2,7 +2,6 @@
 // host key, client key and config in a temp dir. Install it with
 // scripts/dev-tools/install-deps.sh (Debian packages openssh-server, openssh-client).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as netConnect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
@@ -10,6 +9,7 @@ import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
 import type { SshEndpoint } from "../../src/remote/types.js";
+import { isExecutable } from "./tools.js";
 
 const execFileP = promisify(execFile);
 
@@ -42,15 +42,6 @@ export interface Sshd {
   start(): Promise<void>;
   /** Stops sshd and removes the temp dir. */
   stop(): Promise<void>;
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function freePort(): Promise<number> {
@@ -88,7 +79,7 @@ function banner(port: number): Promise<boolean> {
  * not. When sshd is missing the test is skipped, except under CI=true, where it throws.
  */
 export async function startSshd(t: TestContext): Promise<Sshd | undefined> {
-  const missing = [SSHD, KEYGEN].filter((p) => !executable(p));
+  const missing = [SSHD, KEYGEN].filter((p) => !isExecutable(p));
   if (missing.length) {
     const what = `${missing.join(" and ")} not found (Debian packages openssh-server, openssh-client)`;
     if (process.env.CI === "true") {

@@ -26,7 +26,8 @@ const INSTALLER: Record<ToolName, string> = {
   openssl: "scripts/dev-tools/install-deps.sh",
 };
 
-function isExecutable(path: string): boolean {
+/** isExecutable is true when `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -46,8 +47,9 @@ function containerdVersion(bin: string): string | undefined {
   }
 }
 
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+/** findOnPath looks a program up on $PATH and in the sbin directories (root's tools live there). */
+export function findOnPath(name: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"]) {
     if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
   return undefined;

@@ -10,8 +10,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { requireNspawn, withCluster } from "../../../test/helpers/nspawn.js";
-import { validateCluster } from "../../config/validate.js";
+import { nspawnTestCluster, requireNspawn, withCluster } from "../../../test/helpers/nspawn.js";
 import type { Plan } from "../../plan/types.js";
 import type { Machine, ProviderContext } from "../types.js";
 import { clusterRoot, machineName } from "./machine.js";
@@ -19,25 +18,6 @@ import { bridgeName } from "./network.js";
 import { nspawnProvider, startNode, stopNode } from "./provider.js";
 
 const execFileP = promisify(execFile);
-
-function testPlan(): Plan {
-  const name = `t${Math.floor(Math.random() * 1e6)}`;
-  const third = Math.floor(Math.random() * 256);
-  const r = validateCluster({
-    apiVersion: "kubelab.dev/v1alpha1",
-    kind: "Cluster",
-    metadata: { name },
-    provider: { name: "nspawn" },
-    nodes: [
-      { name: "master-{n}", role: "control-plane", count: 1 },
-      { name: "worker-{n}", role: "worker", count: 2 },
-    ],
-    network: { cidr: `10.231.${third}.0/24` },
-    addons: { metallb: { enabled: false } },
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.plan;
-}
 
 /** ssh runs a command on a node with the OpenSSH client and the cluster key. */
 async function ssh(m: Machine, command: string): Promise<string> {
@@ -83,7 +63,7 @@ test("nspawn provider: three real nodes boot, talk, stop, start and go away with
   timeout: 15 * 60_000,
 }, async (t) => {
   if (!requireNspawn(t)) return;
-  const plan = testPlan();
+  const { plan } = nspawnTestCluster("t");
   const machineNames = plan.nodes.map((n) => machineName(plan.name, n.name));
   const linksBefore = await nspawnLinks();
   let started = performance.now();
