@@ -12,7 +12,7 @@
  *
  * Needs root, the nspawn tools (scripts/dev-tools/install-deps.sh) and Debian's ansible-core
  * (apt-get install -y ansible-core). Takes a few minutes.
- * Run: npx tsx bench/prepare.ts [N ...]
+ * Run: npx tsx bench/prepare.ts [--runs R] [N ...]   (figures: the median of R runs, default 1)
  * BENCH_KEEP=1 keeps the Ansible work directory (logs); BENCH_PROFILE=1 adds per-task times.
  */
 import { execFile, spawn } from "node:child_process";
@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -41,9 +41,14 @@ const PLAYBOOK = join(HERE, "ansible", "prepare.yml");
 const KUBE_PACKAGES = ["kubeadm", "kubelet", "kubectl"];
 const quiet = { start() {}, end() {} };
 
-const sizes = process.argv.slice(2).map(Number);
+const USAGE = "usage: bench/prepare.ts [--runs R] [N ...]";
+const args = process.argv.slice(2);
+const runsAt = args.indexOf("--runs");
+const RUNS = runsAt === -1 ? 1 : Number(args.splice(runsAt, 2)[1]);
+const sizes = args.map(Number);
 const SIZES = sizes.length > 0 ? sizes : [1, 3, 6];
-if (SIZES.some((n) => !Number.isInteger(n) || n < 1 || n > 50)) throw new Error("usage: bench/prepare.ts [N ...]");
+if (!Number.isInteger(RUNS) || RUNS < 1 || SIZES.some((n) => !Number.isInteger(n) || n < 1 || n > 50))
+  throw new Error(USAGE);
 
 const seconds = (startMs: number) => (performance.now() - startMs) / 1000;
 const say = (line: string) => console.error(`[bench] ${line}`);
@@ -247,6 +252,8 @@ async function snapshot(m: Machines): Promise<Map<string, string>> {
 // --- kubelab ---
 
 interface Timed {
+  /** kubelab only: seconds per phase of the first run. */
+  readonly phases?: string;
   readonly first: number;
   readonly noop: number;
   readonly changes: number;
@@ -265,8 +272,20 @@ async function benchKubelab(plan: Plan, pkgs: TestPackages): Promise<Timed> {
       log: (l: string) => lines.push(l),
       status: quiet,
     };
+    const phases: string[] = [];
+    let phaseStart = 0;
+    let phaseTitle = "";
+    const timing = {
+      start(title: string) {
+        phaseTitle = title;
+        phaseStart = performance.now();
+      },
+      end() {
+        phases.push(`${phaseTitle} ${seconds(phaseStart).toFixed(2)}`);
+      },
+    };
     let t = performance.now();
-    const first = await up(plan, opts);
+    const first = await up(plan, { ...opts, status: timing });
     const firstS = seconds(t);
     t = performance.now();
     const second = await up(plan, opts);
@@ -274,6 +293,7 @@ async function benchKubelab(plan: Plan, pkgs: TestPackages): Promise<Timed> {
     if (second.changes.length > 0)
       throw new Error(`kubelab's second up changed ${JSON.stringify(second.changes)}:\n${lines.join("\n")}`);
     return {
+      phases: phases.join(", "),
       first: firstS,
       noop: noopS,
       changes: first.changes.length,
@@ -421,57 +441,81 @@ async function requireTool(cmd: string, hint: string): Promise<void> {
   }
 }
 
+const median = (xs: readonly number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+const load = () => `load ${loadavg()[0]?.toFixed(1)}`;
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("bench/prepare.ts boots nspawn nodes: run it as root");
   await requireTool("ansible-playbook", "apt-get install -y ansible-core");
   await requireTool("systemd-nspawn", "run scripts/dev-tools/install-deps.sh");
   const { stdout: ansibleVersion } = await execFileP("ansible-playbook", ["--version"]);
-  say(`${ansibleVersion.split("\n")[0]}; playbook ${resolve(PLAYBOOK)}`);
-  const rows: { n: number; k: Timed; a: Timed }[] = [];
+  say(`${ansibleVersion.split("\n")[0]}; playbook ${resolve(PLAYBOOK)}; ${RUNS} run(s) per N`);
+  const rows: { n: number; k: Timed[]; a: Timed[] }[] = [];
   for (const n of SIZES) {
     const plan = benchPlan(n);
     const pkgs = await buildTestPackages(plan);
-    say(`N=${n}: kubelab`);
-    const k = await benchKubelab(plan, pkgs);
-    say(
-      `N=${n}: kubelab first ${k.first.toFixed(2)} s (${k.changes} changes), no-op ${k.noop.toFixed(2)} s; machines ${k.createS.toFixed(1)} s + setup ${k.setupS.toFixed(1)} s`,
-    );
-    say(`N=${n}: ansible`);
-    const a = await benchAnsible(plan, pkgs);
-    say(
-      `N=${n}: ansible first ${a.first.toFixed(2)} s (${a.changes} changed), no-op ${a.noop.toFixed(2)} s; machines ${a.createS.toFixed(1)} s + setup ${a.setupS.toFixed(1)} s`,
-    );
-    const differ = [...new Set([...k.snapshot.keys(), ...a.snapshot.keys()])].filter(
-      (key) => k.snapshot.get(key) !== a.snapshot.get(key),
-    );
-    say(
-      differ.length === 0
-        ? `N=${n}: both tools left identical files and state on every node`
-        : `N=${n}: the nodes differ in ${differ.map((d) => `${d} (kubelab ${k.snapshot.get(d)}, ansible ${a.snapshot.get(d)})`).join("; ")}`,
-    );
-    rows.push({ n, k, a });
+    const row = { n, k: [] as Timed[], a: [] as Timed[] };
+    for (let run = 1; run <= RUNS; run++) {
+      const tag = `N=${n} run ${run}/${RUNS}`;
+      say(`${tag}: kubelab (${load()})`);
+      const k = await benchKubelab(plan, pkgs);
+      say(
+        `${tag}: kubelab first ${k.first.toFixed(2)} s (${k.changes} changes), no-op ${k.noop.toFixed(2)} s; machines ${k.createS.toFixed(1)} s + setup ${k.setupS.toFixed(1)} s (${load()})`,
+      );
+      say(`${tag}: kubelab phases: ${k.phases}`);
+      say(`${tag}: ansible (${load()})`);
+      const a = await benchAnsible(plan, pkgs);
+      say(
+        `${tag}: ansible first ${a.first.toFixed(2)} s (${a.changes} changed), no-op ${a.noop.toFixed(2)} s; machines ${a.createS.toFixed(1)} s + setup ${a.setupS.toFixed(1)} s (${load()})`,
+      );
+      const differ = [...new Set([...k.snapshot.keys(), ...a.snapshot.keys()])].filter(
+        (key) => k.snapshot.get(key) !== a.snapshot.get(key),
+      );
+      say(
+        differ.length === 0
+          ? `${tag}: both tools left identical files and state on every node`
+          : `${tag}: the nodes differ in ${differ.map((d) => `${d} (kubelab ${k.snapshot.get(d)}, ansible ${a.snapshot.get(d)})`).join("; ")}`,
+      );
+      row.k.push(k);
+      row.a.push(a);
+    }
+    rows.push(row);
   }
   const f = (s: number) => `${s.toFixed(2)} s`;
   const x = (r: number) => `${r.toFixed(1)}x`;
+  const med = (ts: Timed[], key: "first" | "noop" | "createS") => median(ts.map((t) => t[key]));
+  console.log(`median of ${RUNS} run(s) per cell; machine creation is counted in neither tool's figure`);
   console.log(
     "| N | machines (not counted) | kubelab first | kubelab no-op | ansible first | ansible no-op | first: ansible/kubelab | no-op: ansible/kubelab |",
   );
   console.log("| - | - | - | - | - | - | - | - |");
-  for (const { n, k, a } of rows) {
+  const summary = rows.map(({ n, k, a }) => ({
+    n,
+    kFirst: med(k, "first"),
+    kNoop: med(k, "noop"),
+    aFirst: med(a, "first"),
+    aNoop: med(a, "noop"),
+    create: median([...k, ...a].map((t) => t.createS)),
+  }));
+  for (const r of summary) {
     console.log(
-      `| ${n} | ${f(k.createS)} / ${f(a.createS)} | ${f(k.first)} | ${f(k.noop)} | ${f(a.first)} | ${f(a.noop)} | ${x(a.first / k.first)} | ${x(a.noop / k.noop)} |`,
+      `| ${r.n} | ${f(r.create)} | ${f(r.kFirst)} | ${f(r.kNoop)} | ${f(r.aFirst)} | ${f(r.aNoop)} | ${x(r.aFirst / r.kFirst)} | ${x(r.aNoop / r.kNoop)} |`,
     );
   }
-  const one = rows.find((r) => r.n === 1);
-  const six = rows.find((r) => r.n === 6);
-  const goals = [
-    ...rows.map(
-      ({ n, k, a }) =>
-        `N=${n}: first run ${x(a.first / k.first)} (goal >= 5x), no-op ${x(a.noop / k.noop)} (goal >= 20x)`,
-    ),
-    ...(one && six ? [`kubelab 6 nodes / 1 node: ${(six.k.first / one.k.first).toFixed(2)}x (goal < 1.5x)`] : []),
-  ];
-  for (const g of goals) console.log(g);
+  for (const r of summary)
+    console.log(
+      `N=${r.n}: first run ${x(r.aFirst / r.kFirst)} (goal >= 5x), no-op ${x(r.aNoop / r.kNoop)} (goal >= 20x)`,
+    );
+  const one = summary.find((r) => r.n === 1);
+  const six = summary.find((r) => r.n === 6);
+  if (one && six)
+    console.log(
+      `kubelab 6 nodes / 1 node: first run ${(six.kFirst / one.kFirst).toFixed(2)}x (goal < 1.5x), no-op ${(six.kNoop / one.kNoop).toFixed(2)}x`,
+    );
 }
 
 main().catch((e: unknown) => {

@@ -5,6 +5,8 @@
 #   - openssh-server + openssh-client: a real sshd on 127.0.0.1 for the SSH layer's tests
 #   - for the nspawn provider's tests (real machines): debootstrap (builds the node image),
 #     systemd-container (systemd-nspawn, systemd-id128) and iproute2 (the lab bridge)
+#   - for the node preparation tests' package source: apt-utils (apt-ftparchive builds a local
+#     apt repository) and containernetworking-plugins (the test CNI plugins tarball)
 #   - containerd 2.x built from its Go module (scripts/dev-tools/containerd2.sh)
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
@@ -19,6 +21,8 @@ command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)   # a real sshd for src/remote tests
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+command -v apt-ftparchive >/dev/null 2>&1 || missing+=(apt-utils)
+[[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
 
 if ((${#missing[@]})); then
   [[ $(id -u) == 0 ]] || { echo "install-deps: need root to install ${missing[*]}" >&2; exit 1; }

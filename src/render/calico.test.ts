@@ -33,7 +33,7 @@ test("fixture is what the transform expects: no IP_AUTODETECTION_METHOD, no CALI
   }
 });
 
-test("renders the seed's fixes into calico-node's env", () => {
+test("renders the known fixes into calico-node's env", () => {
   const env = calicoNodeEnv(transformCalico(upstream, plan));
   // Failure 3 (calico#6963): an address, not the name localhost.
   assert.deepEqual(only(env, "FELIX_HEALTHHOST"), { name: "FELIX_HEALTHHOST", value: "127.0.0.1" });

@@ -3,10 +3,10 @@
  * parseManifest) into what kubelab applies. Only the `calico-node` container's env in the
  * `calico-node` DaemonSet changes; every other object is returned as upstream ships it.
  *
- * The seed lab applied the manifest as is and then ran
- * `kubectl set env ds/calico-node FELIX_HEALTHHOST=127.0.0.1` after the pods had already crash
- * looped. kubelab renders the settings in before the first apply (ground-truth.md: "render it; do
- * not patch later"), so the first calico-node pod is already right.
+ * Labs often apply the manifest as is and then run
+ * `kubectl set env ds/calico-node FELIX_HEALTHHOST=127.0.0.1` after the pods have already crash
+ * looped. kubelab renders the settings in before the first apply, so the first calico-node pod
+ * is already right.
  */
 import type { Plan } from "../plan/types.js";
 import type { KubeObject } from "./types.js";
@@ -68,7 +68,7 @@ const NODEIP: EnvVar = { name: "NODEIP", valueFrom: { fieldRef: { fieldPath: "st
  * The input is never mutated; objects other than the calico-node DaemonSet are returned as is.
  *
  * @throws Error if the calico-node DaemonSet or its calico-node container is missing, i.e. the
- *   manifest is not the one kubelab pins: better to stop than to apply a Calico with the seed's
+ *   manifest is not the one kubelab pins: better to stop than to apply a Calico with the known
  *   failures silently back in.
  */
 export function transformCalico(objects: readonly KubeObject[], plan: Plan): KubeObject[] {

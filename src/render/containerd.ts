@@ -5,7 +5,7 @@
  * It is never derived from `containerd config default` + `sed`: that output carries
  * `SystemdCgroup = false` while kubelet uses `systemd`, and a sed that misses (the table moved
  * between schema 2 and 3) leaves the control plane crash-looping after `kubeadm init`
- * (ground-truth failure 1; kubernetes/kubernetes#110177, containerd#4203, kubeadm#2449).
+ * (kubernetes/kubernetes#110177, containerd#4203, kubeadm#2449).
  * Only the keys kubelab cares about are written; containerd merges them over its defaults,
  * so `containerd config dump` on the node is the evidence of what is in effect.
  */

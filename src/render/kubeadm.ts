@@ -98,7 +98,7 @@ export function renderKubeadmInit(plan: Plan, opts: KubeadmOptions = {}): Render
   const kubelet: Record<string, unknown> = {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",
-    // From the same setting as runc's SystemdCgroup (ground-truth failure 1).
+    // From the same setting as runc's SystemdCgroup: a mismatch crash-loops the control plane.
     cgroupDriver: kubeletCgroupDriver(plan),
     containerRuntimeEndpoint: CONTAINERD_SOCKET,
     ...(opts.cgroupV1Host ? { failCgroupV1: false } : {}),

@@ -3,12 +3,12 @@
  * (calico.yaml, metallb-native.yaml, kubernetes-headlamp.yaml, the Dashboard's recommended.yaml)
  * and for the objects it renders itself.
  *
- * Why this exists as its own small module: kubelab never `sed`s upstream YAML (ground-truth.md,
- * failure 1 and 3: "render it; do not patch later"). It parses the pinned manifest into objects,
+ * Why this exists as its own small module: kubelab never `sed`s upstream YAML
+ * (settings are rendered in, not patched in later). It parses the pinned manifest into objects,
  * transforms them as data (see calico.ts, ui.ts), and writes them back. Both directions must be
  * lossless for what the API server cares about.
  *
- * The apply path (issue 5) will hand objects to @kubernetes/client-node, whose `loadAllYaml`
+ * The apply path will hand objects to @kubernetes/client-node, whose `loadAllYaml`
  * parses with js-yaml; this module is what renderers, tests and `kubelab render` use. Whichever
  * parser reads the text, a plain round trip must not lose schema extensions such as
  * `x-kubernetes-int-or-string` (calico.yaml has 55 of them): a CRD that loses it rejects

@@ -2,8 +2,8 @@
  * MetalLB configuration objects kubelab owns: one `IPAddressPool` holding the plan's pools and
  * one `L2Advertisement` announcing exactly that pool.
  *
- * Why these two objects, in this API version (ground-truth.md, failure 4 "LoadBalancer IP never
- * answers from the host"):
+ * Why these two objects, in this API version (the failure "LoadBalancer IP never answers
+ * from the host"):
  * - 4e: deprecated `AddressPool` objects (or an `IPAddressPool` without an `L2Advertisement`)
  *   leave the IP allocated but never announced: nothing answers ARP. So both objects are always
  *   rendered together, and the advertisement names the pool explicitly instead of relying on

@@ -7,10 +7,10 @@
  * - ServiceAccount `kubelab-ui-admin`, the identity a human logs in with;
  * - ClusterRoleBinding of that account to `cluster-admin`;
  * - Service `kubelab-ui` of type LoadBalancer, so the UI gets a MetalLB address reachable from
- *   the host (the seed lab used NodePort 30002 plus a LoadBalancer 443->8443 for the Dashboard).
+ *   the host (labs often use a NodePort plus a LoadBalancer 443->8443 for the Dashboard).
  *
  * No long-lived token Secret is rendered: the login token is requested at run time through the
- * TokenRequest API (short-lived, bound to the account), instead of the seed's `admin-user` token
+ * TokenRequest API (short-lived, bound to the account), instead of the usual `admin-user` token
  * Secret, which never expires and sits in etcd.
  */
 import type { Plan } from "../plan/types.js";
@@ -50,7 +50,7 @@ export const HEADLAMP: UiTarget = {
 /**
  * From dashboard v2.7.0 `aio/deploy/recommended.yaml`: Deployment `kubernetes-dashboard` in
  * namespace kubernetes-dashboard, pod label `k8s-app: kubernetes-dashboard`, HTTPS on 8443 with
- * an auto-generated certificate; the seed lab exposed it as 443 -> 8443.
+ * an auto-generated certificate; exposed as 443 -> 8443.
  */
 export const DASHBOARD: UiTarget = {
   namespace: "kubernetes-dashboard",
@@ -97,10 +97,10 @@ export function uiObjects(plan: Plan): KubeObject[] {
       metadata: { name: UI_SERVICE, namespace, labels: { ...MANAGED_BY } },
       spec: {
         type: "LoadBalancer",
-        // Cluster, not Local (ground-truth.md failure 4a, metallb#1777/#258): with Local, MetalLB
+        // Cluster, not Local (metallb#1777/#258): with Local, MetalLB
         // L2 announces the IP from one node, and if the single UI pod runs elsewhere that node
-        // has no local endpoint: ARP is answered but TCP SYNs get no reply. The seed lab hit
-        // exactly this and went back to Cluster. Client source IPs do not matter for a lab UI.
+        // has no local endpoint: ARP is answered but TCP SYNs get no reply, the classic
+        // "LoadBalancer IP never answers from the host". Client source IPs do not matter for a lab UI.
         externalTrafficPolicy: "Cluster",
         selector: { ...target.podLabels },
         ports: [{ name: target.portName, protocol: "TCP", port: target.port, targetPort: target.targetPort }],
@@ -125,7 +125,7 @@ const HEADLAMP_IMAGE_REPO = "ghcr.io/headlamp-k8s/headlamp";
  * ships it as a demo (fixtures NOTES.md), so three things change; everything else is returned as is:
  *
  * 1. The image `ghcr.io/headlamp-k8s/headlamp:latest` becomes `PINNED.headlamp.image`: `:latest`
- *    floats (ground-truth.md failure 7, "unpinned everything" made the seed lab rot) and makes
+ *    floats (unpinned versions are how labs rot) and makes
  *    two nodes run different builds.
  * 2. The telemetry env (tracing and metrics on, OTLP endpoint `otel-collector:4317`, service
  *    name/version "latest") is removed: no otel-collector exists in the lab, so the exporter

@@ -9,7 +9,7 @@
  * every node would share one cgroup (and ours). So each node gets its own directory,
  * `<hierarchy>/kubelab/<machine>`, in every hierarchy of the host (each cgroup v1
  * controller, the name=systemd one, and the unified cgroup2 tree), and the launcher moves
- * itself there before exec'ing nspawn (machine.ts). shared/docs/nspawn-nodes.md.
+ * itself there before exec'ing nspawn (machine.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readdir, readFile, rmdir } from "node:fs/promises";

@@ -1,7 +1,7 @@
 /**
  * The node image: a Debian (or Ubuntu) root filesystem built once per release with
  * debootstrap and cached at ${XDG_CACHE_HOME:-~/.cache}/kubelab/images/<distro>-<release>-v<RECIPE>/rootfs.
- * Every node starts as a copy of it (machine.ts). See shared/docs/nspawn-nodes.md.
+ * Every node starts as a copy of it (machine.ts).
  *
  * The build goes into a temp directory next to the final one and is renamed into place at
  * the end, so a crashed build never looks complete; a lock file keeps two builds (two
@@ -88,7 +88,7 @@ export function distribution(release: string): Distribution {
 
 /** The fixed early-boot fixup every node runs before containerd (why: see the script). */
 export const FIXUP_SCRIPT = `#!/bin/sh
-# kubelab: early-boot fixups for a systemd-nspawn node (shared/docs/nspawn-nodes.md).
+# kubelab: early-boot fixups for a systemd-nspawn node.
 # - nspawn mounts the cgroup v1 controller hierarchies read-only; kubelet and runc must create
 #   cgroups in them. With cgroup namespaces only the node's own subtree is visible, so making
 #   them writable does not expose the host's tree.

@@ -8,8 +8,7 @@
  *     nspawn.pid     the systemd-nspawn process
  *     console.log    the node's console (nspawn's stdout and stderr)
  *
- * Everything nspawn is run with, and why, is in nspawnArgs below (measured facts:
- * shared/docs/nspawn-nodes.md).
+ * Everything nspawn is run with, and why, is in nspawnArgs below.
  */
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
