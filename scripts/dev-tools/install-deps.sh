@@ -8,6 +8,8 @@
 #   - for the node preparation tests' package source: apt-utils (apt-ftparchive builds a local
 #     apt repository) and containernetworking-plugins (the test CNI plugins tarball)
 #   - containerd 2.x built from its Go module (scripts/dev-tools/containerd2.sh)
+#   - kubeadm built from the k8s.io/kubernetes Go module at the pinned version
+#     (scripts/dev-tools/kubernetes.sh): `kubeadm config validate` checks the rendered configs
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -48,3 +50,4 @@ fi
 /usr/bin/containerd --version >&2
 openssl version >&2
 "$here/containerd2.sh" "$@"
+"$here/kubernetes.sh" v1.37.2 kubeadm

@@ -6,13 +6,20 @@ import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
+import { PINNED } from "../../src/versions.js";
 
 const execFileP = promisify(execFile);
 
 /** containerd 2.x version built by scripts/dev-tools/containerd2.sh (keep in sync with its default). */
 export const CONTAINERD2_VERSION = "v2.3.4";
 
-export type ToolName = "containerd1" | "containerd2" | "openssl";
+/**
+ * Kubernetes version whose kubeadm scripts/dev-tools/kubernetes.sh builds for the tests: the
+ * version kubelab pins, so kubeadm checks configs rendered for exactly that release.
+ */
+export const KUBERNETES_VERSION = PINNED.kubernetes.version;
+
+export type ToolName = "containerd1" | "containerd2" | "kubeadm" | "openssl";
 
 /** `${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/...parts` */
 export function cacheDir(...parts: string[]): string {
@@ -23,6 +30,7 @@ export function cacheDir(...parts: string[]): string {
 const INSTALLER: Record<ToolName, string> = {
   containerd1: "scripts/dev-tools/install-deps.sh",
   containerd2: `scripts/dev-tools/containerd2.sh ${CONTAINERD2_VERSION} (or install-deps.sh)`,
+  kubeadm: `scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubeadm (or install-deps.sh)`,
   openssl: "scripts/dev-tools/install-deps.sh",
 };
 
@@ -47,6 +55,16 @@ function containerdVersion(bin: string): string | undefined {
   }
 }
 
+/** `kubeadm version -o short` prints the bare gitVersion ("v1.37.2"). */
+function kubeadmVersion(bin: string): string | undefined {
+  if (!isExecutable(bin)) return undefined;
+  try {
+    return execFileSync(bin, ["version", "-o", "short"], { encoding: "utf8", timeout: 10_000 }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** findOnPath looks a program up on $PATH and in the sbin directories (root's tools live there). */
 export function findOnPath(name: string): string | undefined {
   for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"]) {
@@ -65,6 +83,10 @@ function locate(name: ToolName): string | undefined {
     case "containerd2": {
       const bin = cacheDir("containerd", CONTAINERD2_VERSION, "bin", "containerd");
       return containerdVersion(bin) === CONTAINERD2_VERSION ? bin : undefined;
+    }
+    case "kubeadm": {
+      const bin = cacheDir("kubernetes", KUBERNETES_VERSION, "bin", "kubeadm");
+      return kubeadmVersion(bin) === KUBERNETES_VERSION ? bin : undefined;
     }
     case "openssl":
       return findOnPath("openssl");
