@@ -406,20 +406,39 @@ async function runPlaybook(work: string, logName: string): Promise<number> {
   return recap.reduce((sum, r) => sum + Number(r[1]), 0);
 }
 
+/** closeControlMasters ends the SSH masters Ansible left (ControlPersist) before their machines go. */
+async function closeControlMasters(dir: string): Promise<void> {
+  const sockets = await readdir(dir).catch(() => []);
+  await Promise.all(
+    sockets.map((s) => execFileP("ssh", ["-o", `ControlPath=${join(dir, s)}`, "-O", "exit", "node"]).catch(() => {})),
+  );
+}
+
 async function benchAnsible(plan: Plan, pkgs: TestPackages): Promise<Timed> {
   const work = await mkdtemp(join(tmpdir(), `kubelab-bench-ansible-${plan.name}-`));
   let keep = false;
   try {
     return await withMachines(plan, pkgs, async (m) => {
       await ansibleWorkDir(m, pkgs, work);
-      let t = performance.now();
-      const changes = await runPlaybook(work, "first.log");
-      const firstS = seconds(t);
-      t = performance.now();
-      const again = await runPlaybook(work, "noop.log");
-      const noopS = seconds(t);
-      if (again !== 0) throw new Error(`the playbook's second run changed ${again} things (log ${work}/noop.log)`);
-      return { first: firstS, noop: noopS, changes, createS: m.createS, setupS: m.setupS, snapshot: await snapshot(m) };
+      try {
+        let t = performance.now();
+        const changes = await runPlaybook(work, "first.log");
+        const firstS = seconds(t);
+        t = performance.now();
+        const again = await runPlaybook(work, "noop.log");
+        const noopS = seconds(t);
+        if (again !== 0) throw new Error(`the playbook's second run changed ${again} things (log ${work}/noop.log)`);
+        return {
+          first: firstS,
+          noop: noopS,
+          changes,
+          createS: m.createS,
+          setupS: m.setupS,
+          snapshot: await snapshot(m),
+        };
+      } finally {
+        await closeControlMasters(join(work, "cp"));
+      }
     });
   } catch (e) {
     keep = true;
