@@ -23,12 +23,10 @@ if [[ -x "$bin" && -x "$dest/containerd-shim-runc-v2" && -x "$dest/ctr" ]] &&
   exit 0
 fi
 
-go="$(command -v go || true)"
-go="${go:-/usr/local/go/bin/go}"
-[[ -x "$go" ]] || { log "go not found (PATH or /usr/local/go/bin/go)"; exit 1; }
-
-mkdir -p "$dest"
-tmp="$(mktemp -d "$dest/.build.XXXXXX")" # same filesystem as $dest, so mv is atomic
+# shellcheck source=scripts/dev-tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+go="$(go_bin)"
+tmp="$(build_dir "$dest")"
 trap 'rm -rf "$tmp"' EXIT
 
 # `go install module/cmd/containerd@version` works because containerd's go.mod

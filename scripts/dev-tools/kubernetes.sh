@@ -67,12 +67,10 @@ if ((${#todo[@]} == 0)); then
   exit 0
 fi
 
-go="$(command -v go || true)"
-go="${go:-/usr/local/go/bin/go}"
-[[ -x "$go" ]] || { log "go not found (PATH or /usr/local/go/bin/go)"; exit 1; }
-
-mkdir -p "$dest"
-tmp="$(mktemp -d "$dest/.build.XXXXXX")" # same filesystem as $dest, so mv is atomic
+# shellcheck source=scripts/dev-tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+go="$(go_bin)"
+tmp="$(build_dir "$dest")"
 trap 'rm -rf "$tmp"' EXIT
 export GOWORK=off # a go.work around the cache dir must not capture the build module
 
