@@ -66,6 +66,7 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
   let machines = await opts.provider.list(plan, pctx);
   const absent = machines.filter((m) => m.state !== "running").map((m) => m.node);
   if (opts.dryRun && absent.length > 0) {
+    for (const node of absent) opts.log(`${node}: would create the machine and prepare it from scratch`);
     return {
       changes: absent.map((node) => ({ node, what: "create and prepare the machine from scratch" })),
       wouldCreate: absent,
