@@ -19,7 +19,6 @@ import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,14 +31,13 @@ import { nodePaths } from "../src/providers/nspawn/machine.js";
 import { nspawnProvider } from "../src/providers/nspawn/provider.js";
 import type { ProviderContext } from "../src/providers/types.js";
 import { renderModulesLoad, renderNodeFiles } from "../src/render/node-files.js";
-import { buildTestPackages, serveDirectory, type TestPackages, testPackageSource } from "../test/helpers/packages.js";
+import { buildTestPackages, preparationOptions, serveDirectory, type TestPackages } from "../test/helpers/packages.js";
 import { cacheDir } from "../test/helpers/tools.js";
 
 const execFileP = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PLAYBOOK = join(HERE, "ansible", "prepare.yml");
 const KUBE_PACKAGES = ["kubeadm", "kubelet", "kubectl"];
-const quiet = { start() {}, end() {} };
 
 const USAGE = "usage: bench/prepare.ts [--runs R] [N ...]";
 const args = process.argv.slice(2);
@@ -171,14 +169,11 @@ async function withMachines<T>(plan: Plan, pkgs: TestPackages, fn: (m: Machines)
   const clusterDir = await mkdtemp(join(tmpdir(), `kubelab-${plan.name}-`));
   const log: string[] = [];
   const ctx: ProviderContext = { clusterDir, log: (l) => log.push(l) };
-  let server: Server | undefined;
+  let closeServer: (() => Promise<void>) | undefined;
   const cleanup = async () => {
-    if (server) {
-      const s = server;
-      server = undefined;
-      s.closeAllConnections();
-      await new Promise<void>((r) => s.close(() => r()));
-    }
+    const close = closeServer;
+    closeServer = undefined;
+    await close?.();
     try {
       await nspawnProvider.destroy(plan, ctx);
     } finally {
@@ -194,7 +189,7 @@ async function withMachines<T>(plan: Plan, pkgs: TestPackages, fn: (m: Machines)
     await installPython(plan, clusterDir);
     const setupS = seconds(t);
     const served = await serveDirectory(pkgs.aptDir, plan.network.gateway);
-    server = served.server;
+    closeServer = served.close;
     return await fn({ plan, ctx, aptUrl: served.url, createS, setupS });
   } catch (e) {
     say(`provider log of ${plan.name}:\n${log.slice(-20).join("\n")}`);
@@ -264,14 +259,7 @@ interface Timed {
 
 async function benchKubelab(plan: Plan, pkgs: TestPackages): Promise<Timed> {
   return withMachines(plan, pkgs, async (m) => {
-    const lines: string[] = [];
-    const opts = {
-      provider: nspawnProvider,
-      packages: testPackageSource(pkgs, m.aptUrl),
-      clusterDir: m.ctx.clusterDir,
-      log: (l: string) => lines.push(l),
-      status: quiet,
-    };
+    const { lines, ...opts } = preparationOptions(pkgs, m.aptUrl, m.ctx.clusterDir);
     const phases: string[] = [];
     let phaseStart = 0;
     let phaseTitle = "";

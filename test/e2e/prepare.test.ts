@@ -9,12 +9,10 @@ import { connectAll } from "../../src/cluster/connect.js";
 import { hostKeyPolicy, PREPARE_PHASES, up } from "../../src/cluster/up.js";
 import type { Phase } from "../../src/phases/phase.js";
 import type { Plan } from "../../src/plan/types.js";
-import { nspawnProvider, startNode, stopNode } from "../../src/providers/nspawn/provider.js";
+import { startNode, stopNode } from "../../src/providers/nspawn/provider.js";
 import type { Remote } from "../../src/remote/types.js";
 import { nspawnTestCluster, requireNspawn, withCluster } from "../helpers/nspawn.js";
-import { buildTestPackages, serveDirectory, testPackageSource } from "../helpers/packages.js";
-
-const quiet = { start() {}, end() {} };
+import { buildTestPackages, preparationOptions, serveDirectory } from "../helpers/packages.js";
 
 async function onEach<T>(
   plan: Plan,
@@ -32,14 +30,7 @@ describe("kubelab up on nspawn machines", () => {
     await withCluster(t, plan, async (cluster) => {
       const served = await serveDirectory(pkgs.aptDir, plan.network.gateway);
       t.after(served.close);
-      const lines: string[] = [];
-      const opts = {
-        provider: nspawnProvider,
-        packages: testPackageSource(pkgs, served.url),
-        clusterDir: cluster.ctx.clusterDir,
-        log: (l: string) => lines.push(l),
-        status: quiet,
-      };
+      const { lines, ...opts } = preparationOptions(pkgs, served.url, cluster.ctx.clusterDir);
 
       const first = await up(plan, opts);
       assert.ok(first.changes.length >= plan.nodes.length * 5, lines.join("\n"));

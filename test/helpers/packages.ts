@@ -18,6 +18,7 @@ import { dirname, join } from "node:path";
 import type { ArtifactStore } from "../../src/artifacts/store.js";
 import type { PackageSource } from "../../src/phases/packages.js";
 import type { Plan } from "../../src/plan/types.js";
+import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { PinnedFile } from "../../src/versions.js";
 import { CONTAINERD2_VERSION, cacheDir } from "./tools.js";
 
@@ -167,4 +168,20 @@ export async function writeTestBundle(pkgs: TestPackages, plan: Plan, dir: strin
     },
   };
   await writeFile(join(dir, "bundle.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/**
+ * preparationOptions are the `up()` options tests and benchmarks use on nspawn machines:
+ * the test package source, no progress output, log lines collected in `lines`.
+ */
+export function preparationOptions(pkgs: TestPackages, aptUrl: string, clusterDir: string) {
+  const lines: string[] = [];
+  return {
+    provider: nspawnProvider,
+    packages: testPackageSource(pkgs, aptUrl),
+    clusterDir,
+    log: (l: string) => lines.push(l),
+    status: { start() {}, end() {} },
+    lines,
+  };
 }

@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { clusterPaths } from "../../cluster/dir.js";
 import { UserError } from "../../errors.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import type { SshEndpoint } from "../../remote/types.js";
@@ -56,7 +57,7 @@ function planNode(plan: Plan, name: string): PlanNode {
 
 /** The cluster's SSH key, made on first use: root on every node accepts it. */
 function keyPath(ctx: ProviderContext): string {
-  return join(ctx.clusterDir, "id_ed25519");
+  return clusterPaths(ctx.clusterDir).key;
 }
 
 async function ensureClusterKey(plan: Plan, ctx: ProviderContext): Promise<string> {
