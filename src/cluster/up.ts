@@ -3,6 +3,7 @@
  * Every phase decides from facts; a second run on an unchanged plan changes nothing.
  */
 
+import { type FileServer, hostHasAddress, serveArtifacts } from "../artifacts/serve.js";
 import { configureOsPhase } from "../phases/configure-os.js";
 import { gatherFactsPhase } from "../phases/gather-facts.js";
 import { installContainerdPhase } from "../phases/install-containerd.js";
@@ -40,6 +41,12 @@ export interface UpOptions {
   /** Replace a changed host key of an existing (ssh provider) host instead of refusing. */
   readonly acceptNewHostKeys?: boolean;
   readonly phases?: readonly Phase[];
+  /**
+   * Let nodes fetch release files from a file server on the host's lab address (when the
+   * host has that address); otherwise, or when a node cannot reach it, they go over SSH.
+   * @default true
+   */
+  readonly fileServer?: boolean;
   readonly log: (line: string) => void;
   readonly status: Status;
   readonly signal?: AbortSignal;
@@ -88,11 +95,20 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
     concurrency: opts.concurrency ?? 8,
     signal: opts.signal,
   });
+  const gateway = plan.network.gateway;
+  let fileServer: FileServer | undefined;
+  if (!opts.dryRun && opts.fileServer !== false && hostHasAddress(gateway)) {
+    fileServer = await serveArtifacts(opts.packages.artifacts, gateway).catch((e: Error) => {
+      opts.log(`cannot serve files on ${gateway} (${e.message}); nodes get them over SSH`);
+      return undefined;
+    });
+  }
   const ctx: PhaseContext = {
     plan,
     hosts,
     facts: new Map(),
     packages: opts.packages,
+    fileServer,
     dryRun: opts.dryRun ?? false,
     concurrency: opts.concurrency ?? 8,
     log: opts.log,
@@ -104,6 +120,7 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
     await runPhases(opts.phases ?? PREPARE_PHASES, ctx, opts.status);
   } finally {
     await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
+    await fileServer?.close();
   }
   return { changes: ctx.changes, wouldCreate: [] };
 }

@@ -1,6 +1,6 @@
-import type { Remote } from "../remote/types.js";
 import type { Arch } from "../versions.js";
-import { change, eachNode, needsRestart, type Phase, type PhaseContext } from "./phase.js";
+import { installFile, unpackFile } from "./deliver.js";
+import { change, eachNode, needsRestart, type Phase } from "./phase.js";
 
 /** containerd's systemd unit for a release-tarball install (what upstream ships as containerd.service). */
 export const CONTAINERD_UNIT = `# Installed by kubelab (containerd release tarball in /usr/local).
@@ -27,16 +27,6 @@ WantedBy=multi-user.target
 `;
 
 const UNIT_PATH = "/etc/systemd/system/containerd.service";
-
-async function upload(
-  ctx: PhaseContext,
-  remote: Remote,
-  file: { url: string; sha256: string },
-  dest: string,
-  mode: number,
-) {
-  await remote.writeFile(dest, await ctx.packages.artifacts.get(file), mode);
-}
 
 /**
  * Install containerd: for the 2.x line the pinned release (with runc and the CNI plugins)
@@ -71,14 +61,11 @@ export const installContainerdPhase: Phase = {
       const files = ctx.packages.containerdFiles(facts.arch as Arch);
       if (!facts.containerd?.includes(` ${want.version} `) && !facts.containerd?.endsWith(` ${want.version}`)) {
         await change(ctx, n.name, `install containerd ${want.version}, runc and CNI plugins`, async () => {
-          const tmp = "/var/cache/kubelab";
-          await upload(ctx, remote, files.containerd, `${tmp}/containerd.tar.gz`, 0o644);
-          await upload(ctx, remote, files.cniPlugins, `${tmp}/cni-plugins.tgz`, 0o644);
-          await upload(ctx, remote, files.runc, "/usr/local/sbin/runc", 0o755);
-          await remote.run(["tar", "-C", "/usr/local", "-xzf", `${tmp}/containerd.tar.gz`]);
-          await remote.run(["mkdir", "-p", "/opt/cni/bin"]);
-          await remote.run(["tar", "-C", "/opt/cni/bin", "-xzf", `${tmp}/cni-plugins.tgz`]);
-          await remote.run(["rm", "-f", `${tmp}/containerd.tar.gz`, `${tmp}/cni-plugins.tgz`]);
+          await Promise.all([
+            unpackFile(ctx, remote, files.containerd, "/usr/local"),
+            unpackFile(ctx, remote, files.cniPlugins, "/opt/cni/bin"),
+            installFile(ctx, remote, files.runc, "/usr/local/sbin/runc", 0o755),
+          ]);
         });
         needsRestart(ctx, n.name, "containerd");
       }

@@ -1,5 +1,6 @@
 import type { Remote } from "../remote/types.js";
 import type { PinnedFile } from "../versions.js";
+import { installFile } from "./deliver.js";
 import type { AptRepository } from "./packages.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
@@ -58,15 +59,11 @@ async function installFromRepository(
   }
 }
 
-/** installDebs uploads verified .deb files and lets apt install them (and any dependencies it already knows). */
+/** installDebs puts verified .deb files on the node and lets apt install them (and any dependencies it already knows). */
 async function installDebs(ctx: PhaseContext, remote: Remote, debs: readonly PinnedFile[]) {
   const dir = "/var/cache/kubelab/debs";
-  const paths: string[] = [];
-  for (const deb of debs) {
-    const path = `${dir}/${deb.sha256.slice(0, 16)}.deb`;
-    await remote.writeFile(path, await ctx.packages.artifacts.get(deb));
-    paths.push(path);
-  }
+  const paths = debs.map((deb) => `${dir}/${deb.sha256.slice(0, 16)}.deb`);
+  await Promise.all(debs.map((deb, i) => installFile(ctx, remote, deb, paths[i] as string)));
   await remote.run([...APT, "install", "-y", "--allow-downgrades", "--no-install-recommends", ...paths], {
     timeoutMs: 900_000,
   });

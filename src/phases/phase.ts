@@ -3,6 +3,7 @@
  * where a node differs from the plan. Every change goes through `ctx.change()`, which in a
  * dry run records what would happen instead of doing it.
  */
+import type { FileServer } from "../artifacts/serve.js";
 import type { Plan } from "../plan/types.js";
 import { forEachHost } from "../remote/hosts.js";
 import type { Remote } from "../remote/types.js";
@@ -23,6 +24,8 @@ export interface PhaseContext {
   /** Facts by node name, filled by the gather-facts phase and refreshed after changes. */
   readonly facts: Map<string, NodeFacts>;
   readonly packages: PackageSource;
+  /** The host's file server nodes fetch files from; without one, files go over SSH. */
+  readonly fileServer?: FileServer;
   readonly dryRun: boolean;
   /** How many nodes are worked on at once. */
   readonly concurrency: number;

@@ -14,7 +14,8 @@ export const writeFilesPhase: Phase = {
   title: "Write node files",
   run: (ctx) =>
     eachNode(ctx, async (n, remote, facts) => {
-      for (const file of renderNodeFiles(ctx.plan, n.name)) {
+      // Kubernetes 1.35+ kubelet refuses cgroup v1 unless told otherwise: decided per node from its facts.
+      for (const file of renderNodeFiles(ctx.plan, n.name, { cgroupV1Host: facts.cgroup === "v1" })) {
         if (OS_FILES.has(file.path)) continue;
         const current = facts.files.get(file.path);
         const wanted = file.path === "/etc/hosts" ? mergeHosts(current ?? "", ctx.plan) : file.content;
