@@ -8,8 +8,11 @@
 #   - for the node preparation tests' package source: apt-utils (apt-ftparchive builds a local
 #     apt repository) and containernetworking-plugins (the test CNI plugins tarball)
 #   - containerd 2.x built from its Go module (scripts/dev-tools/containerd2.sh)
-#   - kubeadm built from the k8s.io/kubernetes Go module at the pinned version
-#     (scripts/dev-tools/kubernetes.sh): `kubeadm config validate` checks the rendered configs
+#   - Kubernetes built from the k8s.io/kubernetes Go module at the pinned version
+#     (scripts/dev-tools/kubernetes.sh): kubeadm validates the rendered configs; kubeadm,
+#     kubelet and kubectl go into the tests' packages and bundle (cold ~7 min on 2 cores)
+#   - gcc + libc6-dev (a static pause binary) and the control plane images kubeadm expects,
+#     built from source (scripts/dev-tools/k8s-images.sh; cold ~11 min on 2 cores, once)
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +28,8 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 command -v apt-ftparchive >/dev/null 2>&1 || missing+=(apt-utils)
 [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc) # pause.sh: a static C build (libc.a is in libc6-dev)
+[[ $(dpkg-query -W -f='${db:Status-Status}' libc6-dev 2>/dev/null) == installed ]] || missing+=(libc6-dev)
 
 if ((${#missing[@]})); then
   [[ $(id -u) == 0 ]] || { echo "install-deps: need root to install ${missing[*]}" >&2; exit 1; }
@@ -50,4 +55,5 @@ fi
 /usr/bin/containerd --version >&2
 openssl version >&2
 "$here/containerd2.sh" "$@"
-"$here/kubernetes.sh" v1.37.2 kubeadm
+"$here/kubernetes.sh" v1.37.2 kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy
+"$here/k8s-images.sh"
