@@ -4,7 +4,8 @@
  *   bundle.json          what is inside, with the sha256 of every file
  *   files/<sha256>       the files themselves (content-addressed, like the download cache)
  * kubeadm, kubelet and kubectl come as .deb packages that are uploaded to each node and
- * installed from there; containerd, runc and the CNI plugins as their release files.
+ * installed from there; containerd, runc and the CNI plugins as their release files; every
+ * image kubeadm needs as an OCI archive, imported into each node's containerd.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -22,6 +23,8 @@ export const bundleSchema = z.strictObject({
   arch: z.enum(["amd64", "arm64"]),
   kubernetes: z.strictObject({ version: z.string(), debs: z.array(file).min(1) }),
   containerd: z.strictObject({ version: z.string(), containerd: file, runc: file, cniPlugins: file }),
+  /** OCI image archives, each imported under its full reference. */
+  images: z.array(z.strictObject({ name: z.string().min(1), file })).default([]),
 });
 
 /** A bundle manifest. */
@@ -63,6 +66,7 @@ export function bundleSource(dir: string, b: BundleManifest): PackageSource {
   return {
     kubernetes: { debs: b.kubernetes.debs.map(pinned) },
     artifacts: directoryStore(join(dir, "files")),
+    images: b.images.map((i) => ({ name: i.name, file: pinned(i.file) })),
     containerdFiles: (arch) => {
       if (arch !== b.arch) throw new UserError(`the bundle is for ${b.arch}, the node is ${arch}`);
       return {

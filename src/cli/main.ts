@@ -62,15 +62,24 @@ export function buildProgram(io: Io = processIo): Command {
   program
     .command("up")
     .description(
-      "create the machines and prepare every node (swap, modules, sysctls, hosts, containerd, kubeadm/kubelet/kubectl)",
+      "create the machines, prepare every node, kubeadm init and join, and merge the kubeconfig (context kubelab-<name>)",
     )
     .addOption(fileOption())
     .option("--dry-run", "only print, per node, what would change")
     .option("--bundle <dir>", "install from an offline bundle directory only (no downloads)")
     .option("--concurrency <n>", "nodes worked on at once", "8")
     .option("--accept-new-host-keys", "accept a changed SSH host key of an existing host instead of refusing")
+    .option("--no-kubeconfig", "do not merge the context into ~/.kube/config (the cluster directory still gets a copy)")
     .option("-v, --verbose", "print every change as it is made")
     .action(async (opts) => (await import("./commands/up.js")).up(opts, io));
+
+  program
+    .command("kubeconfig")
+    .description("merge the cluster's kubeconfig into ~/.kube/config (or $KUBECONFIG) as context kubelab-<name>")
+    .addOption(fileOption())
+    .option("--merge", "merge into the kubeconfig file (the default)")
+    .option("--print", "print the kubeconfig instead (it holds admin credentials)")
+    .action(async (opts) => (await import("./commands/kubeconfig.js")).kubeconfig(opts, io));
 
   program
     .command("down")

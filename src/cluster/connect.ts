@@ -7,6 +7,14 @@ import { connect } from "../remote/ssh.js";
 import type { Remote } from "../remote/types.js";
 import { clusterPaths } from "./dir.js";
 
+/**
+ * hostKeyPolicy: a host's key is recorded on first contact (machines kubelab made, and
+ * existing hosts alike); a key that changes later is refused unless the user accepts it.
+ */
+export function hostKeyPolicy(acceptNew = false): HostKeyPolicy {
+  return acceptNew ? "accept-new" : "trust-on-first-use";
+}
+
 /** connectAll opens one SSH connection per node, verifying host keys against the cluster's known_hosts. */
 export async function connectAll(
   plan: Plan,

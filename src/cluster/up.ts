@@ -4,10 +4,14 @@
  */
 
 import { type FileServer, hostHasAddress, serveArtifacts } from "../artifacts/serve.js";
+import { kubeConfig, WaitTimeout, waitApiReady, waitNodes } from "../kube/client.js";
+import { contextName, userKubeconfigPath } from "../kube/kubeconfig.js";
 import { configureOsPhase } from "../phases/configure-os.js";
 import { gatherFactsPhase } from "../phases/gather-facts.js";
+import { importImagesPhase } from "../phases/images.js";
 import { installContainerdPhase } from "../phases/install-containerd.js";
 import { installKubernetesPhase } from "../phases/install-kubernetes.js";
+import { kubeadmInitPhase, kubeadmJoinPhase, kubeletTail } from "../phases/kubeadm.js";
 import type { PackageSource } from "../phases/packages.js";
 import { type Change, type Phase, type PhaseContext, runPhases, type Status } from "../phases/phase.js";
 import { startContainerdPhase } from "../phases/start-containerd.js";
@@ -15,9 +19,13 @@ import { validateHostsPhase } from "../phases/validate-hosts.js";
 import { writeFilesPhase } from "../phases/write-files.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
-import type { HostKeyPolicy } from "../remote/known-hosts.js";
 import type { Remote } from "../remote/types.js";
-import { connectAll } from "./connect.js";
+import { firstControlPlane } from "../render/kubeadm.js";
+import { connectAll, hostKeyPolicy } from "./connect.js";
+
+export { hostKeyPolicy };
+
+import { kubeconfigFrom, saveKubeconfig } from "./kubeconfig.js";
 
 /** The node preparation phases, in order. Library users may insert their own. */
 export const PREPARE_PHASES: readonly Phase[] = [
@@ -30,6 +38,9 @@ export const PREPARE_PHASES: readonly Phase[] = [
   startContainerdPhase,
 ];
 
+/** The cluster phases, after node preparation. */
+export const CLUSTER_PHASES: readonly Phase[] = [importImagesPhase, kubeadmInitPhase, kubeadmJoinPhase];
+
 /** Options of {@link up}. */
 export interface UpOptions {
   readonly provider: MachineProvider;
@@ -40,7 +51,15 @@ export interface UpOptions {
   readonly concurrency?: number;
   /** Replace a changed host key of an existing (ssh provider) host instead of refusing. */
   readonly acceptNewHostKeys?: boolean;
+  /** The phases to run. @default [...PREPARE_PHASES, ...CLUSTER_PHASES] */
   readonly phases?: readonly Phase[];
+  /**
+   * The kubeconfig file the cluster's context is merged into (`false`: none; the cluster
+   * directory always gets its own copy). @default userKubeconfigPath()
+   */
+  readonly kubeconfig?: string | false;
+  /** How long to wait for the API server and for nodes to register. @default 300000 */
+  readonly waitTimeoutMs?: number;
   /**
    * Let nodes fetch release files from a file server on the host's lab address (when the
    * host has that address); otherwise, or when a node cannot reach it, they go over SSH.
@@ -55,16 +74,12 @@ export interface UpOptions {
 /** What up did (or, in a dry run, would do). */
 export interface UpResult {
   readonly changes: readonly Change[];
+  /** The kubeconfig context of the cluster, once it exists (not in a dry run). */
+  readonly context?: string;
+  /** Files the context was written to: the cluster directory's copy, then the merged file. */
+  readonly kubeconfigFiles?: readonly string[];
   /** Machines a dry run would create (they do not exist yet, so nothing else can be known). */
   readonly wouldCreate: readonly string[];
-}
-
-/**
- * hostKeyPolicy: a host's key is recorded on first contact (machines kubelab made, and
- * existing hosts alike); a key that changes later is refused unless the user accepts it.
- */
-export function hostKeyPolicy(acceptNew = false): HostKeyPolicy {
-  return acceptNew ? "accept-new" : "trust-on-first-use";
 }
 
 /** up creates missing machines and prepares every node for kubeadm. */
@@ -116,11 +131,49 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
     restart: new Map(),
     signal: opts.signal,
   };
+  const phases = opts.phases ?? [...PREPARE_PHASES, ...CLUSTER_PHASES];
   try {
-    await runPhases(opts.phases ?? PREPARE_PHASES, ctx, opts.status);
+    await runPhases(phases, ctx, opts.status);
+    if (opts.dryRun || !phases.includes(kubeadmInitPhase)) return { changes: ctx.changes, wouldCreate: [] };
+    const files = await awaitCluster(plan, hosts, opts);
+    return { changes: ctx.changes, wouldCreate: [], context: contextName(plan), kubeconfigFiles: files };
   } finally {
     await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
     await fileServer?.close();
   }
-  return { changes: ctx.changes, wouldCreate: [] };
+}
+
+/**
+ * awaitCluster waits for the API server and every node's registration, from this host
+ * through the lab network, then writes the kubeconfig. A node that does not register is
+ * reported with kubelet's last lines from that node.
+ */
+async function awaitCluster(plan: Plan, hosts: ReadonlyMap<string, Remote>, opts: UpOptions): Promise<string[]> {
+  const config = await kubeconfigFrom(plan, hosts.get(firstControlPlane(plan).name) as Remote);
+  const kc = kubeConfig(config);
+  const wait = { timeoutMs: opts.waitTimeoutMs ?? 300_000, signal: opts.signal };
+  opts.status.start("Wait for the API server and node registration");
+  try {
+    await waitApiReady(kc, wait);
+    await waitNodes(
+      kc,
+      plan.nodes.map((n) => n.name),
+      wait,
+    ).catch(async (e) => {
+      if (!(e instanceof WaitTimeout)) throw e;
+      const missing = plan.nodes.filter((n) => e.message.includes(n.name));
+      const tails = await Promise.all(
+        missing.map(async (n) => {
+          const tail = await kubeletTail(hosts.get(n.name) as Remote, 15).catch((err: Error) => err.message);
+          return `--- ${n.name}: kubelet's last lines:\n${tail}`;
+        }),
+      );
+      throw new WaitTimeout([e.message, ...tails].join("\n"));
+    });
+  } catch (e) {
+    opts.status.end(false);
+    throw e;
+  }
+  opts.status.end(true);
+  return saveKubeconfig(config, opts.clusterDir, opts.kubeconfig ?? userKubeconfigPath());
 }

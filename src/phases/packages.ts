@@ -30,10 +30,19 @@ export interface DebFiles {
   readonly debs: readonly PinnedFile[];
 }
 
+/** A container image as an OCI archive (`ctr images import` input), and the name it is imported as. */
+export interface ImageArchive {
+  /** Full reference, e.g. `registry.k8s.io/kube-apiserver:v1.37.2`. */
+  readonly name: string;
+  readonly file: PinnedFile;
+}
+
 /** Everything node preparation installs from. */
 export interface PackageSource {
   readonly kubernetes: AptRepository | DebFiles;
   readonly artifacts: ArtifactStore;
+  /** Images imported into every node's containerd (offline bundles); without them, nodes pull. */
+  readonly images?: readonly ImageArchive[];
   /** The containerd release files for an architecture. */
   containerdFiles(arch: Arch): ContainerdFiles;
 }

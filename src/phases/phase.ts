@@ -61,13 +61,17 @@ export async function change(ctx: PhaseContext, node: string, what: string, fn: 
   if (!ctx.dryRun) await fn();
 }
 
-/** eachNode runs `fn` on every node of the plan (with its connection and facts), in parallel with a limit. */
+/**
+ * eachNode runs `fn` on every node of the plan (with its connection and facts), or on the
+ * nodes `only` keeps, in parallel with a limit (`concurrency: 1` for one at a time).
+ */
 export async function eachNode(
   ctx: PhaseContext,
   fn: (node: Plan["nodes"][number], remote: Remote, facts: NodeFacts) => Promise<void>,
+  opts: { only?: (node: Plan["nodes"][number]) => boolean; concurrency?: number } = {},
 ): Promise<void> {
   await forEachHost(
-    ctx.plan.nodes,
+    opts.only ? ctx.plan.nodes.filter(opts.only) : ctx.plan.nodes,
     (n) => n.name,
     async (n) => {
       const remote = ctx.hosts.get(n.name);
@@ -75,7 +79,7 @@ export async function eachNode(
       if (!remote || !facts) throw new Error(`${n.name}: no connection or facts (gather facts first)`);
       await fn(n, remote, facts);
     },
-    { concurrency: ctx.concurrency, signal: ctx.signal },
+    { concurrency: opts.concurrency ?? ctx.concurrency, signal: ctx.signal },
   );
 }
 

@@ -1,19 +1,41 @@
 /**
- * The kubelab CLI on real nspawn machines, offline: `up --bundle` from a cluster file,
- * a second `up`, `status`, `ssh`, `up --dry-run`, and `down` leaving nothing behind.
+ * The kubelab CLI on real nspawn machines, offline, with Kubernetes built from source here:
+ * `up --bundle` from a cluster file makes a kubeadm cluster (1 control plane + 2 workers)
+ * and merges its kubeconfig; with a test-only pod network the nodes become Ready, a pod runs
+ * on a worker and answers from the control plane; a second `up` changes nothing; `status`,
+ * `ssh`, `up --dry-run`; `down` leaves nothing behind and removes the context.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { promisify } from "node:util";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { run } from "../../src/cli/main.js";
+import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
+import { clusterDir } from "../../src/cluster/dir.js";
+import { kubeConfig, listNodes, poll, waitNodes } from "../../src/kube/client.js";
 import { bridgeName } from "../../src/providers/nspawn/network.js";
+import type { Remote } from "../../src/remote/types.js";
 import { nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { buildTestPackages, writeTestBundle } from "../helpers/packages.js";
+import { installTestCni } from "../helpers/test-cni.js";
+import { requireTool } from "../helpers/tools.js";
+
+const execFileP = promisify(execFile);
+
+/** The user's kubeconfig before up: another cluster that must survive up and down. */
+const OTHER = `apiVersion: v1
+kind: Config
+clusters: [{name: other, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: other, user: {token: x}}]
+contexts: [{name: other, context: {cluster: other, user: other}}]
+current-context: other
+`;
 
 async function kubelab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -30,40 +52,144 @@ async function kubelab(...argv: string[]): Promise<{ code: number; out: string; 
 }
 
 describe("kubelab CLI on nspawn machines", () => {
-  it("up --bundle, up again, status, ssh, up --dry-run, down", async (t) => {
+  it("up --bundle makes a working cluster; up again changes nothing; status, ssh, dry run; down removes it", async (t) => {
     if (!requireNspawn(t)) return;
+    const kubectl = requireTool(t, "kubectl");
+    if (!kubectl) return;
     const { raw, plan } = nspawnTestCluster("c");
     const name = plan.name;
     const dir = await mkdtemp(join(tmpdir(), "kubelab-cli-e2e-"));
     const file = join(dir, "kubelab.yaml");
     await writeFile(file, stringify(raw));
+    // The user's kubeconfig for this test: never the real ~/.kube/config.
+    const kubeconfig = join(dir, "user-kubeconfig");
+    await writeFile(kubeconfig, OTHER);
+    const savedEnv = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = kubeconfig;
+    const hosts = new Map<string, Remote>();
     t.after(async () => {
+      await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
       await kubelab("down", "-f", file, "--force");
+      if (savedEnv === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = savedEnv;
       await rm(dir, { recursive: true, force: true });
     });
     const bundle = join(dir, "bundle");
     await writeTestBundle(await buildTestPackages(plan), plan, bundle);
 
     const first = await kubelab("up", "-f", file, "--bundle", bundle);
-    assert.equal(first.code, 0, first.err);
-    assert.match(first.out, /3 nodes prepared, \d+ changes made/);
-    assert.match(first.err, /✓ Create machines/);
+    assert.equal(first.code, 0, `${first.out}\n${first.err}`);
+    assert.match(first.out, new RegExp(`cluster ${name}: 3 nodes joined, \\d+ changes made`));
+    assert.match(first.out, new RegExp(`kubeconfig: context kubelab-${name} in ${kubeconfig} \\(current context\\)`));
+    for (const step of [
+      "Create machines",
+      "Import container images",
+      "Initialise the control plane",
+      "Join nodes",
+      "Wait for the API server",
+    ])
+      assert.match(first.err, new RegExp(`✓ ${step}`));
     assert.match(
       first.err,
       /✓ Install kubeadm, kubelet and kubectl \(.*\n {5}master-1 {2}2 changes\n {5}worker-1 {2}2 changes\n {5}worker-2 {2}2 changes\n/,
     );
     const logFile = /log: (\S+)\)/.exec(first.out)?.[1] ?? "";
-    assert.match(await readFile(logFile, "utf8"), /master-1: install containerd v2\.3\.4/);
+    const log = await readFile(logFile, "utf8");
+    assert.match(log, /master-1: install containerd v2\.3\.4/);
+    assert.match(log, /worker-2: kubeadm join \(worker\)/);
+    assert.doesNotMatch(log, /[a-z0-9]{6}\.[a-z0-9]{16}/, "no bootstrap token in the run log");
+
+    // The API from this host, with the merged kubeconfig: every node registered at its plan address.
+    const kc = kubeConfig(await readFile(kubeconfig, "utf8"));
+    assert.equal(kc.getCurrentContext(), `kubelab-${name}`);
+    const nodes = await listNodes(kc);
+    assert.deepEqual(
+      nodes.map((n) => [n.metadata?.name, n.status?.addresses?.find((a) => a.type === "InternalIP")?.address]).sort(),
+      plan.nodes.map((n) => [n.name, n.ip]).sort(),
+    );
+    const ctl = (...args: string[]) =>
+      execFileP(kubectl, ["--context", `kubelab-${name}`, ...args], {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+      });
+    assert.deepEqual((await ctl("get", "nodes", "-o", "name")).stdout.trim().split("\n").sort(), [
+      "node/master-1",
+      "node/worker-1",
+      "node/worker-2",
+    ]);
+
+    // A pod network (test-only bridge CNI), then every node Ready.
+    const machines = await (await import("../../src/providers/nspawn/provider.js")).nspawnProvider.list(plan, {
+      clusterDir: clusterDir(plan, file),
+      log: () => {},
+    });
+    for (const [k, v] of await connectAll(plan, machines, {
+      clusterDir: clusterDir(plan, file),
+      policy: hostKeyPolicy(),
+      concurrency: 3,
+    }))
+      hosts.set(k, v);
+    await installTestCni(plan, hosts, nodes);
+    await waitNodes(
+      kc,
+      plan.nodes.map((n) => n.name),
+      { ready: true, timeoutMs: 240_000 },
+    );
+
+    // A pod from an image built here (etcd's) on a worker, reached from the control plane.
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        metadata: { name: "hello" },
+        spec: {
+          nodeName: "worker-1",
+          containers: [
+            {
+              name: "etcd",
+              image: "registry.k8s.io/etcd:3.7.0-0",
+              imagePullPolicy: "Never",
+              command: [
+                "etcd",
+                "--data-dir=/tmp/etcd",
+                "--listen-client-urls=http://0.0.0.0:2379",
+                "--advertise-client-urls=http://127.0.0.1:2379",
+              ],
+              ports: [{ containerPort: 2379 }],
+              readinessProbe: { tcpSocket: { port: 2379 } },
+            },
+          ],
+        },
+      },
+    });
+    const podIP = await poll(
+      "pod hello Ready",
+      async () => {
+        const pod = await core.readNamespacedPod({ name: "hello", namespace: "default" });
+        const ready = pod.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+        return ready && pod.status?.podIP
+          ? { done: true, value: pod.status.podIP }
+          : {
+              done: false,
+              pending: `phase ${pod.status?.phase}, ${JSON.stringify(pod.status?.containerStatuses?.[0]?.state)}`,
+            };
+      },
+      { timeoutMs: 180_000 },
+    );
+    const master = hosts.get("master-1") as Remote;
+    assert.match(
+      await master.run(["curl", "-sS", "--max-time", "10", `http://${podIP}:2379/version`]),
+      /"etcdserver":"3\.7\.0"/,
+    );
 
     const again = await kubelab("up", "-f", file, "--bundle", bundle);
     assert.equal(again.code, 0, again.err);
-    assert.match(again.out, /3 nodes prepared, 0 changes made/);
+    assert.match(again.out, new RegExp(`cluster ${name}: 3 nodes joined, 0 changes made`));
 
     const status = await kubelab("status", "-f", file, "-o", "json");
     assert.equal(status.code, 0, status.err);
-    const nodes = JSON.parse(status.out).nodes as { node: string; machine: string; prepared: boolean; ip: string }[];
+    const listed = JSON.parse(status.out).nodes as { node: string; machine: string; prepared: boolean; ip: string }[];
     assert.deepEqual(
-      nodes.map((n) => [n.node, n.machine, n.prepared, n.ip]),
+      listed.map((n) => [n.node, n.machine, n.prepared, n.ip]),
       plan.nodes.map((n) => [n.name, "running", true, n.ip]),
     );
 
@@ -80,8 +206,15 @@ describe("kubelab CLI on nspawn machines", () => {
     const refused = await kubelab("down", "-f", file);
     assert.equal(refused.code, 2, "without a terminal, down needs --force");
     assert.match(refused.err, /pass --force/);
+    await Promise.all([...hosts.values()].map((h) => h.close()));
+    hosts.clear();
     const down = await kubelab("down", "-f", file, "--force");
     assert.equal(down.code, 0, down.err);
+    assert.match(down.out, new RegExp(`context kubelab-${name} removed from ${kubeconfig}`));
+    assert.equal(
+      (await execFileP(kubectl, ["--kubeconfig", kubeconfig, "config", "get-contexts", "-o", "name"])).stdout.trim(),
+      "other",
+    );
     const after = JSON.parse((await kubelab("status", "-f", file, "-o", "json")).out).nodes as { machine: string }[];
     assert.deepEqual(
       after.map((n) => n.machine),

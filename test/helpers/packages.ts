@@ -4,28 +4,30 @@
  *   (scripts/dev-tools/containerd2.sh), packed in the upstream tarball layout; runc and the
  *   CNI plugins from Debian's packages;
  * - a flat apt repository (dpkg-deb + apt-ftparchive) with kubeadm, kubelet and kubectl
- *   packages at the pinned version. Their binaries are TEST PACKAGES: small scripts that say
- *   so, standing in for the real ones until those are built from source.
+ *   packages at the pinned version, holding the real binaries built with Go from
+ *   k8s.io/kubernetes (scripts/dev-tools/kubernetes.sh) and the systemd units the official
+ *   packages install (kubelet.service, and kubeadm's 10-kubeadm.conf drop-in).
  * The repository is served over HTTP on the test bridge's gateway address only.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { ArtifactStore } from "../../src/artifacts/store.js";
+import { PREPARE_PHASES } from "../../src/cluster/up.js";
 import type { PackageSource } from "../../src/phases/packages.js";
 import type { Plan } from "../../src/plan/types.js";
 import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { PinnedFile } from "../../src/versions.js";
-import { CONTAINERD2_VERSION, cacheDir } from "./tools.js";
+import { CONTAINERD2_VERSION, cacheDir, isExecutable, KUBERNETES_VERSION } from "./tools.js";
 
-const RECIPE = "v1";
+const RECIPE = "v2";
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const sh = (cmd: string, args: string[], cwd?: string) =>
-  execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
 
 /** What the test package source is made of, on this host. */
 export interface TestPackages {
@@ -41,18 +43,83 @@ async function artifact(dir: string, name: string, data: Buffer): Promise<Pinned
   return { url: `test://${name}`, sha256: sum };
 }
 
+/** kubelet.service as the official kubelet package installs it. */
+const KUBELET_SERVICE = `[Unit]
+Description=kubelet: The Kubernetes Node Agent
+Documentation=https://kubernetes.io/docs/
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=/usr/bin/kubelet
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** The drop-in the official kubeadm package installs: kubelet runs with what kubeadm wrote. */
+const KUBEADM_DROPIN = `# Note: This dropin only works with kubeadm and kubelet v1.11+
+[Service]
+Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"
+Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+# kubeadm init and join write this file, setting KUBELET_KUBEADM_ARGS.
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+# The user's overrides (kubelab writes --node-ip here), KUBELET_EXTRA_ARGS.
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+`;
+
+/** Package contents besides /usr/bin/<name>, and dependencies (those the nspawn node image has). */
+const PACKAGES: Record<string, { files: Record<string, string>; depends: string; postinst?: string }> = {
+  kubelet: {
+    files: { "usr/lib/systemd/system/kubelet.service": KUBELET_SERVICE },
+    depends: "iptables, iproute2, mount",
+    // As the official package: enabled, started by kubeadm once its configuration exists.
+    postinst:
+      '#!/bin/sh\nset -e\nif [ "$1" = configure ]; then systemctl enable kubelet.service >/dev/null 2>&1 || true; fi\n',
+  },
+  kubeadm: {
+    files: { "usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": KUBEADM_DROPIN },
+    depends: "kubelet, kubectl",
+  },
+  kubectl: { files: {}, depends: "" },
+};
+
 async function deb(work: string, out: string, name: string, version: string, arch: string): Promise<void> {
+  const spec = PACKAGES[name];
+  if (!spec) throw new Error(`no test package spec for ${name}`);
   const root = join(work, name);
   await mkdir(join(root, "DEBIAN"), { recursive: true });
   await mkdir(join(root, "usr/bin"), { recursive: true });
   await writeFile(
     join(root, "DEBIAN/control"),
-    `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: kubelab tests <tests@kubelab.invalid>\nDescription: TEST PACKAGE built by kubelab's test suite, not Kubernetes' ${name}\n`,
+    `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: kubelab tests <tests@kubelab.invalid>\n${spec.depends ? `Depends: ${spec.depends}\n` : ""}Description: Kubernetes ${name} ${KUBERNETES_VERSION} built from source by kubelab's test suite\n`,
   );
-  const bin = join(root, "usr/bin", name);
-  await writeFile(bin, `#!/bin/sh\necho "${name} ${version}: TEST PACKAGE built by kubelab's test suite"\n`);
-  await chmod(bin, 0o755);
-  sh("dpkg-deb", ["--root-owner-group", "--build", root, join(out, `${name}_${version}_${arch}.deb`)]);
+  if (spec.postinst) {
+    await writeFile(join(root, "DEBIAN/postinst"), spec.postinst);
+    await chmod(join(root, "DEBIAN/postinst"), 0o755);
+  }
+  await cp(kubernetesBinary(name), join(root, "usr/bin", name));
+  for (const [path, content] of Object.entries(spec.files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  // gzip, fast: the nodes unpack these on every first run.
+  sh("dpkg-deb", ["-Zgzip", "-z1", "--root-owner-group", "--build", root, join(out, `${name}_${version}_${arch}.deb`)]);
+}
+
+/** The binaries scripts/dev-tools/kubernetes.sh built; the test packages need them. */
+export function kubernetesBinary(name: string): string {
+  const path = cacheDir("kubernetes", KUBERNETES_VERSION, "bin", name);
+  if (!isExecutable(path))
+    throw new Error(
+      `${path} is missing: run scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubeadm kubelet kubectl`,
+    );
+  return path;
 }
 
 /** buildTestPackages builds (once, cached by recipe and versions) the test package source's files. */
@@ -141,6 +208,19 @@ export function testPackageSource(pkgs: TestPackages, aptUrl: string): PackageSo
   return { kubernetes: { url: aptUrl }, artifacts, containerdFiles: () => pkgs.files };
 }
 
+/**
+ * builtImages are the control-plane images scripts/dev-tools/k8s-images.sh built from source
+ * (OCI archives named exactly as kubeadm expects them).
+ */
+export async function builtImages(): Promise<{ name: string; path: string; sha256: string }[]> {
+  const dir = cacheDir("images", KUBERNETES_VERSION);
+  const index = await readFile(join(dir, "images.json"), "utf8").catch(() => {
+    throw new Error(`${dir}/images.json is missing: run scripts/dev-tools/k8s-images.sh`);
+  });
+  const parsed = JSON.parse(index) as { images: { name: string; file: string; sha256: string }[] };
+  return parsed.images.map((i) => ({ name: i.name, path: join(dir, i.file), sha256: i.sha256 }));
+}
+
 /** writeTestBundle lays the test packages out as an offline bundle directory (the format `up --bundle` reads). */
 export async function writeTestBundle(pkgs: TestPackages, plan: Plan, dir: string): Promise<void> {
   const arch = sh("dpkg", ["--print-architecture"]).toString().trim();
@@ -153,6 +233,13 @@ export async function writeTestBundle(pkgs: TestPackages, plan: Plan, dir: strin
   const fromArtifacts = async (name: string, f: PinnedFile) =>
     add(name, await readFile(join(pkgs.dir, "artifacts", f.sha256)));
   const debs = (await readdir(pkgs.aptDir)).filter((f) => f.endsWith(".deb"));
+  const images = await Promise.all(
+    (await builtImages()).map(async (i) => {
+      // Large: copied by path, under the sum images.ts recorded (the bundle reader verifies it).
+      await copyFile(i.path, join(dir, "files", i.sha256));
+      return { name: i.name, file: { name: basename(i.path), sha256: i.sha256 } };
+    }),
+  );
   const manifest = {
     format: "kubelab.dev/bundle/v1",
     arch,
@@ -166,17 +253,21 @@ export async function writeTestBundle(pkgs: TestPackages, plan: Plan, dir: strin
       runc: await fromArtifacts("runc", pkgs.files.runc),
       cniPlugins: await fromArtifacts("cni-plugins.tgz", pkgs.files.cniPlugins),
     },
+    images,
   };
   await writeFile(join(dir, "bundle.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /**
  * preparationOptions are the `up()` options tests and benchmarks use on nspawn machines:
- * the test package source, no progress output, log lines collected in `lines`.
+ * node preparation only (no kubeadm), the test package source, no progress output, log
+ * lines collected in `lines`.
  */
 export function preparationOptions(pkgs: TestPackages, aptUrl: string, clusterDir: string) {
   const lines: string[] = [];
   return {
+    phases: PREPARE_PHASES,
+    kubeconfig: false as const,
     provider: nspawnProvider,
     packages: testPackageSource(pkgs, aptUrl),
     clusterDir,

@@ -19,7 +19,7 @@ export const CONTAINERD2_VERSION = "v2.3.4";
  */
 export const KUBERNETES_VERSION = PINNED.kubernetes.version;
 
-export type ToolName = "containerd1" | "containerd2" | "kubeadm" | "openssl";
+export type ToolName = "containerd1" | "containerd2" | "kubeadm" | "kubectl" | "openssl";
 
 /** `${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/...parts` */
 export function cacheDir(...parts: string[]): string {
@@ -31,6 +31,7 @@ const INSTALLER: Record<ToolName, string> = {
   containerd1: "scripts/dev-tools/install-deps.sh",
   containerd2: `scripts/dev-tools/containerd2.sh ${CONTAINERD2_VERSION} (or install-deps.sh)`,
   kubeadm: `scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubeadm (or install-deps.sh)`,
+  kubectl: `scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubectl (or install-deps.sh)`,
   openssl: "scripts/dev-tools/install-deps.sh",
 };
 
@@ -87,6 +88,13 @@ function locate(name: ToolName): string | undefined {
     case "kubeadm": {
       const bin = cacheDir("kubernetes", KUBERNETES_VERSION, "bin", "kubeadm");
       return kubeadmVersion(bin) === KUBERNETES_VERSION ? bin : undefined;
+    }
+    case "kubectl": {
+      // "Client Version: v1.37.2" (then Kustomize's version).
+      const bin = cacheDir("kubernetes", KUBERNETES_VERSION, "bin", "kubectl");
+      if (!isExecutable(bin)) return undefined;
+      const out = execFileSync(bin, ["version", "--client"], { encoding: "utf8", timeout: 10_000 });
+      return out.includes(`Client Version: ${KUBERNETES_VERSION}\n`) ? bin : undefined;
     }
     case "openssl":
       return findOnPath("openssl");

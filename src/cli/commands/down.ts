@@ -1,6 +1,8 @@
 import { createInterface } from "node:readline/promises";
 import { clusterDir } from "../../cluster/dir.js";
+import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { UserError } from "../../errors.js";
+import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -45,5 +47,8 @@ export async function down(opts: DownOptions, io: Io): Promise<void> {
     throw new UserError("nothing removed", { exitCode: 1 });
   }
   await provider.destroy(plan, ctx);
-  io.out(`cluster ${plan.name}: machines removed`);
+  const forgot = await forgetKubeconfig(plan, userKubeconfigPath());
+  io.out(
+    `cluster ${plan.name}: machines removed${forgot ? `, context ${contextName(plan)} removed from ${userKubeconfigPath()}` : ""}`,
+  );
 }

@@ -2,6 +2,7 @@ import { cachingStore } from "../../artifacts/store.js";
 import { bundleSource, readBundle } from "../../bundle/bundle.js";
 import { clusterDir, openRunLog } from "../../cluster/dir.js";
 import { up as runUp } from "../../cluster/up.js";
+import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { upstreamSource } from "../../phases/packages.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
@@ -14,6 +15,8 @@ export interface UpOptions {
   dryRun?: boolean;
   concurrency: string;
   acceptNewHostKeys?: boolean;
+  /** false with --no-kubeconfig. */
+  kubeconfig?: boolean;
   verbose?: boolean;
 }
 
@@ -33,6 +36,7 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
       dryRun: opts.dryRun,
       concurrency: Number(opts.concurrency),
       acceptNewHostKeys: opts.acceptNewHostKeys,
+      kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),
       log: (line) => {
         log.write(line);
         if (opts.verbose || opts.dryRun) io.err(`   ${line}`);
@@ -47,8 +51,16 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
     io.out(
       opts.dryRun
         ? `dry run: ${n} change${n === 1 ? "" : "s"} would be made on ${new Set(result.changes.map((c) => c.node)).size} of ${plan.nodes.length} nodes`
-        : `${plan.nodes.length} nodes prepared, ${n} change${n === 1 ? "" : "s"} made, in ${seconds} s (log: ${log.path})`,
+        : `cluster ${plan.name}: ${plan.nodes.length} nodes joined, ${n} change${n === 1 ? "" : "s"} made, in ${seconds} s (log: ${log.path})`,
     );
+    if (result.context && result.kubeconfigFiles) {
+      const [own, merged] = result.kubeconfigFiles;
+      io.out(
+        merged
+          ? `kubeconfig: context ${result.context} in ${merged} (current context); try: kubectl get nodes`
+          : `kubeconfig: ${own}; try: kubectl --kubeconfig ${own} get nodes`,
+      );
+    }
   } finally {
     await log.flush();
   }

@@ -1,0 +1,27 @@
+import { clusterDir } from "../../cluster/dir.js";
+import { fetchKubeconfig, saveKubeconfig } from "../../cluster/kubeconfig.js";
+import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
+import { providerFor } from "../../providers/index.js";
+import type { Io } from "../io.js";
+import { loadPlanOrFail } from "./validated.js";
+
+export interface KubeconfigOptions {
+  file?: string;
+  print?: boolean;
+}
+
+/**
+ * kubeconfig fetches the cluster's admin kubeconfig from the first control plane and merges
+ * it into the user's kubeconfig as context kubelab-<name> (or prints it with --print).
+ */
+export async function kubeconfig(opts: KubeconfigOptions, io: Io): Promise<void> {
+  const plan = await loadPlanOrFail(opts.file, io);
+  const dir = clusterDir(plan, opts.file);
+  const config = await fetchKubeconfig(plan, await providerFor(plan), dir);
+  if (opts.print) {
+    io.out(config.trimEnd());
+    return;
+  }
+  const [, merged] = await saveKubeconfig(config, dir, userKubeconfigPath());
+  io.out(`context ${contextName(plan)} written to ${merged} (current context): kubectl get nodes`);
+}

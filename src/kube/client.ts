@@ -1,0 +1,131 @@
+/**
+ * Talking to the cluster's API from the host (@kubernetes/client-node), with the cluster's
+ * kubeconfig. Waits poll real conditions and, when they give up, say what is still missing.
+ */
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { CoreV1Api, KubeConfig, type V1Node } from "@kubernetes/client-node";
+
+/** kubeConfig loads a kubeconfig document (its current context). */
+export function kubeConfig(yaml: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(yaml);
+  return kc;
+}
+
+/** What a wait gives up with. */
+export class WaitTimeout extends Error {
+  override readonly name = "WaitTimeout";
+}
+
+/** Options of a wait. */
+export interface WaitOptions {
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * poll calls `probe` until it returns a value; `pending` says, at the deadline, what the
+ * last probe was still waiting for (the message of the WaitTimeout).
+ */
+export async function poll<T>(
+  what: string,
+  probe: () => Promise<{ done: true; value: T } | { done: false; pending: string }>,
+  opts: WaitOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const r = await probe();
+    if (r.done) return r.value;
+    if (Date.now() >= deadline)
+      throw new WaitTimeout(`${what}: gave up after ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s: ${r.pending}`);
+    await sleep(opts.intervalMs ?? 1_000, undefined, { signal: opts.signal });
+  }
+}
+
+/** waitApiReady waits until the API server answers /readyz with ok. */
+export function waitApiReady(kc: KubeConfig, opts: WaitOptions = {}): Promise<void> {
+  const server = kc.getCurrentCluster()?.server ?? "the API server";
+  return poll(
+    `API server ${server}`,
+    async () => {
+      try {
+        const res = await fetchRaw(kc, "/readyz");
+        return res.status === 200
+          ? { done: true, value: undefined }
+          : { done: false, pending: `/readyz said ${res.status}: ${res.body.trim()}` };
+      } catch (e) {
+        return { done: false, pending: `not reachable (${(e as Error).message})` };
+      }
+    },
+    opts,
+  );
+}
+
+/** fetchRaw GETs an API path with the kubeconfig's credentials. */
+export async function fetchRaw(kc: KubeConfig, path: string): Promise<{ status: number; body: string }> {
+  const { request } = await import("node:https");
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error("the kubeconfig has no current cluster");
+  const opts: import("node:https").RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, server), { ...opts, method: "GET", timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => {
+        body += d;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out after 10 s")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** listNodes lists the cluster's Node objects. */
+export async function listNodes(kc: KubeConfig): Promise<V1Node[]> {
+  return (await kc.makeApiClient(CoreV1Api).listNode()).items;
+}
+
+/** nodeReady is the Ready condition's status of a Node ("True", "False", "Unknown"). */
+export function nodeReady(node: V1Node): string {
+  return node.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "Unknown";
+}
+
+/**
+ * waitNodes waits until every named node is registered (and Ready, with `ready`); at the
+ * deadline the WaitTimeout names the nodes still missing.
+ */
+export function waitNodes(
+  kc: KubeConfig,
+  names: readonly string[],
+  opts: WaitOptions & { ready?: boolean } = {},
+): Promise<V1Node[]> {
+  return poll(
+    `nodes ${opts.ready ? "Ready" : "registered"}`,
+    async () => {
+      let nodes: V1Node[];
+      try {
+        nodes = await listNodes(kc);
+      } catch (e) {
+        return { done: false, pending: `cannot list nodes (${(e as Error).message})` };
+      }
+      const byName = new Map(nodes.map((n) => [n.metadata?.name, n]));
+      const missing = names.filter((n) => !byName.has(n));
+      const notReady = opts.ready
+        ? names.filter((n) => byName.has(n) && nodeReady(byName.get(n) as V1Node) !== "True")
+        : [];
+      if (missing.length === 0 && notReady.length === 0) return { done: true, value: nodes };
+      const parts = [
+        missing.length > 0 && `not registered: ${missing.join(", ")}`,
+        notReady.length > 0 && `not Ready: ${notReady.join(", ")}`,
+      ].filter(Boolean);
+      return { done: false, pending: parts.join("; ") };
+    },
+    opts,
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * The cluster: `kubeadm init` on the first control plane, then `kubeadm join` everywhere
+ * else (workers at once, further control planes one at a time), each skipped on a node that
+ * already did it. Join secrets (a bootstrap token with a short TTL, the certificate key) are
+ * made on demand, kept in memory and handed to kubeadm on its stdin: never written to disk,
+ * logged or put on a command line.
+ */
+import { createHash, X509Certificate } from "node:crypto";
+import { CommandError } from "../errors.js";
+import type { PlanNode } from "../plan/types.js";
+import type { Remote } from "../remote/types.js";
+import { firstControlPlane, type JoinSecrets, KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
+import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
+
+export const ADMIN_CONF = "/etc/kubernetes/admin.conf";
+const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
+const CA_CERT = "/etc/kubernetes/pki/ca.crt";
+
+/** How long a bootstrap token made for one `up` lives (kubeadm's default is 24h). */
+const TOKEN_TTL = "15m0s";
+
+/**
+ * Preflight checks that fail on a node for a known reason, by name (never `all`):
+ * - SystemVerification on a cgroup v1 node: kubeadm 1.35+ makes cgroup v1 a fatal error
+ *   there even with kubelet's `failCgroupV1: false` (which kubelab then sets), and says the
+ *   check must be skipped explicitly. nspawn nodes on a cgroup v1/hybrid host are such nodes.
+ */
+export function preflightIgnores(ctx: PhaseContext, node: string): string[] {
+  return ctx.facts.get(node)?.cgroup === "v1" ? ["SystemVerification"] : [];
+}
+
+const ignoreFlag = (ctx: PhaseContext, node: string) => {
+  const list = preflightIgnores(ctx, node);
+  return list.length > 0 ? [`--ignore-preflight-errors=${list.join(",")}`] : [];
+};
+
+/** Bootstrap tokens in kubeadm's output (it prints them) are masked before the output goes anywhere. */
+export function redactTokens(text: string): string {
+  return text.replace(/\b([a-z0-9]{6})\.[a-z0-9]{16}\b/g, "$1.<redacted>");
+}
+
+/** caCertHash is kubeadm's `sha256:<hex>` pin of a CA: the hash of its SubjectPublicKeyInfo. */
+export function caCertHash(pem: string): string {
+  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
+}
+
+const exists = async (remote: Remote, path: string) => (await remote.exec(["test", "-f", path])).code === 0;
+
+/** kubeletTail is the last lines kubelet logged on a node, for errors about that node. */
+export async function kubeletTail(remote: Remote, lines = 25): Promise<string> {
+  const r = await remote.exec(["journalctl", "-u", "kubelet", "--no-pager", "-o", "cat", "-n", String(lines)]);
+  return r.stdout.trim() || r.stderr.trim();
+}
+
+/** Runs kubeadm; on failure the error carries kubeadm's output tail and kubelet's last lines. */
+async function kubeadm(remote: Remote, argv: string[], stdin?: string): Promise<string> {
+  const r = await remote.exec(argv, { stdin, timeoutMs: 15 * 60_000 });
+  if (r.code === 0) return r.stdout;
+  const kubelet = await kubeletTail(remote).catch(() => "");
+  const output = redactTokens(`${r.stderr || r.stdout}`.trimEnd());
+  throw new CommandError(
+    remote.node,
+    argv,
+    r.code,
+    `${output}${kubelet ? `\n--- kubelet's last lines:\n${kubelet}` : ""}`,
+  );
+}
+
+function cpRemote(ctx: PhaseContext): { cp: PlanNode; remote: Remote } {
+  const cp = firstControlPlane(ctx.plan);
+  const remote = ctx.hosts.get(cp.name);
+  if (!remote) throw new Error(`${cp.name}: no connection`);
+  return { cp, remote };
+}
+
+/** kubeadm init on the first control plane, unless it has been initialised already. */
+export const kubeadmInitPhase: Phase = {
+  title: "Initialise the control plane (kubeadm init)",
+  async run(ctx) {
+    const { cp, remote } = cpRemote(ctx);
+    if (await exists(remote, ADMIN_CONF)) return;
+    const more = ctx.plan.nodes.filter((n) => n.role === "control-plane").length > 1;
+    await change(ctx, cp.name, "kubeadm init", () =>
+      // --upload-certs: further control planes fetch the CA keys with the certificate key.
+      kubeadm(remote, [
+        "kubeadm",
+        "init",
+        "--config",
+        KUBEADM_INIT_PATH,
+        ...ignoreFlag(ctx, cp.name),
+        ...(more ? ["--upload-certs"] : []),
+      ]),
+    );
+  },
+};
+
+/** Makes the join secrets on the first control plane. */
+async function joinSecrets(ctx: PhaseContext, controlPlanes: boolean): Promise<JoinSecrets> {
+  const { remote } = cpRemote(ctx);
+  const token = (
+    await remote.run(["kubeadm", "token", "create", "--ttl", TOKEN_TTL, "--description", "kubelab up: node join"])
+  ).trim();
+  const ca = await remote.readFile(CA_CERT);
+  if (ca === undefined) throw new Error(`${remote.node}: ${CA_CERT} is missing after kubeadm init`);
+  let certificateKey: string | undefined;
+  if (controlPlanes) {
+    // Re-uploads the control-plane certificates (they expire after two hours) under a new key.
+    const out = await remote.run([
+      "kubeadm",
+      "init",
+      "phase",
+      "upload-certs",
+      "--upload-certs",
+      "--config",
+      KUBEADM_INIT_PATH,
+    ]);
+    certificateKey = out.trim().split("\n").pop()?.trim();
+  }
+  return { token, caCertHash: caCertHash(ca), certificateKey };
+}
+
+/**
+ * kubeadm join on every node that has not joined (no kubelet.conf): workers concurrently,
+ * further control planes one at a time (each adds an etcd member).
+ */
+export const kubeadmJoinPhase: Phase = {
+  title: "Join nodes (kubeadm join)",
+  async run(ctx) {
+    const first = firstControlPlane(ctx.plan);
+    const pending: PlanNode[] = [];
+    await eachNode(
+      ctx,
+      async (n, remote) => {
+        if (!(await exists(remote, KUBELET_CONF))) pending.push(n);
+      },
+      { only: (n) => n !== first },
+    );
+    if (pending.length === 0) return;
+    const secrets = ctx.dryRun
+      ? undefined
+      : await joinSecrets(
+          ctx,
+          pending.some((n) => n.role === "control-plane"),
+        );
+    const join = (n: PlanNode, remote: Remote) =>
+      change(ctx, n.name, `kubeadm join (${n.role})`, () =>
+        // `cat |` makes stdin a pipe: kubeadm opens /dev/stdin, which fails on a socket.
+        kubeadm(
+          remote,
+          ["sh", "-c", 'cat | kubeadm join --config /dev/stdin "$@"', "kubeadm-join", ...ignoreFlag(ctx, n.name)],
+          kubeadmJoinDocument(ctx.plan, n.name, secrets as JoinSecrets),
+        ),
+      );
+    const isPending = (n: PlanNode) => pending.includes(n);
+    await eachNode(ctx, (n, remote) => join(n, remote), {
+      only: (n) => isPending(n) && n.role === "control-plane",
+      concurrency: 1,
+    });
+    await eachNode(ctx, (n, remote) => join(n, remote), { only: (n) => isPending(n) && n.role === "worker" });
+  },
+};
