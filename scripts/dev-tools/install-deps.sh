@@ -28,6 +28,8 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 command -v apt-ftparchive >/dev/null 2>&1 || missing+=(apt-utils)
 [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg) # the test apt repository is signed
+command -v gpgv >/dev/null 2>&1 || missing+=(gpgv)   # bundle create checks signatures with it
 command -v gcc >/dev/null 2>&1 || missing+=(gcc) # pause.sh: a static C build (libc.a is in libc6-dev)
 [[ $(dpkg-query -W -f='${db:Status-Status}' libc6-dev 2>/dev/null) == installed ]] || missing+=(libc6-dev)
 
@@ -57,3 +59,4 @@ openssl version >&2
 "$here/containerd2.sh" "$@"
 "$here/kubernetes.sh" v1.37.2 kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy
 "$here/k8s-images.sh"
+"$here/crane.sh"

@@ -21,10 +21,19 @@ const file = z.strictObject({ name: z.string().min(1), sha256: z.string().regex(
 export const bundleSchema = z.strictObject({
   format: z.literal("kubelab.dev/bundle/v1"),
   arch: z.enum(["amd64", "arm64"]),
-  kubernetes: z.strictObject({ version: z.string(), debs: z.array(file).min(1) }),
+  kubernetes: z.strictObject({
+    version: z.string(),
+    debs: z.array(file).min(1),
+    /** Dependencies of the packages that come from the node's distribution, not the bundle. */
+    requires: z.array(z.string()).default([]),
+  }),
   containerd: z.strictObject({ version: z.string(), containerd: file, runc: file, cniPlugins: file }),
   /** OCI image archives, each imported under its full reference. */
   images: z.array(z.strictObject({ name: z.string().min(1), file })).default([]),
+  /** Pinned addon manifests, by their upstream URL. */
+  upstream: z
+    .array(z.strictObject({ url: z.string().min(1), name: z.string().min(1), sha256: file.shape.sha256 }))
+    .default([]),
 });
 
 /** A bundle manifest. */

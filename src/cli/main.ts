@@ -73,6 +73,25 @@ export function buildProgram(io: Io = processIo): Command {
     .option("-v, --verbose", "print every change as it is made")
     .action(async (opts) => (await import("./commands/up.js")).up(opts, io));
 
+  const bundle = program
+    .command("bundle")
+    .description("offline bundles: everything `up` installs, for machines without internet");
+  bundle
+    .command("create")
+    .description(
+      "download (and verify) kubeadm/kubelet/kubectl, containerd, runc, CNI plugins, every image and addon manifest",
+    )
+    .addOption(fileOption())
+    .requiredOption("--out <dir>", "the bundle directory to create")
+    .addOption(
+      new Option("--arch <arch>", "node architecture").choices(["amd64", "arm64"] as const).default("amd64" as const),
+    )
+    .option(
+      "--mirror <from=to...>",
+      "download from a mirror: a URL prefix (https://pkgs.k8s.io=https://mirror/k8s) or a registry host (registry.k8s.io=https://registry.local)",
+    )
+    .action(async (opts) => (await import("./commands/bundle.js")).bundleCreate(opts, io));
+
   program
     .command("kubeconfig")
     .description("merge the cluster's kubeconfig into ~/.kube/config (or $KUBECONFIG) as context kubelab-<name>")

@@ -385,8 +385,6 @@ const descriptor = (mediaType: string, b: Blob) => ({ mediaType, digest: b.diges
  * manifest, named) and `blobs/sha256/*`.
  */
 export function buildImage(spec: ImageSpec): BuiltImage {
-  const tag = referenceTag(spec.name);
-  if (!tag) throw new Error(`image name ${spec.name} has no tag (want e.g. registry.k8s.io/pause:3.10.2)`);
   const config = jsonBlob(imageConfigJson(spec));
   const manifest = jsonBlob({
     schemaVersion: 2,
@@ -394,19 +392,35 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     config: descriptor(MEDIA_TYPES.config, config),
     layers: spec.layers.map((l) => descriptor(MEDIA_TYPES.layerGzip, l)),
   });
+  return layoutArchive(
+    spec.name,
+    { ...descriptor(MEDIA_TYPES.manifest, manifest), platform: { architecture: spec.arch, os: "linux" } },
+    [config, manifest, ...spec.layers],
+    config.digest,
+  );
+}
+
+/**
+ * layoutArchive makes the OCI image layout tar for one named manifest: `oci-layout`,
+ * `index.json` (the manifest's descriptor with the name annotations) and the blobs. The
+ * manifest's own blob must be among `blobs`; its bytes are kept exactly (its digest is the
+ * image's identity).
+ */
+export function layoutArchive(
+  name: string,
+  manifest: { mediaType: string; digest: string; size: number; platform: { architecture: string; os: string } },
+  blobList: readonly Blob[],
+  configDigest: string,
+): BuiltImage {
+  const tag = referenceTag(name);
+  if (!tag) throw new Error(`image name ${name} has no tag (want e.g. registry.k8s.io/pause:3.10.2)`);
   const index = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.index,
-    manifests: [
-      {
-        ...descriptor(MEDIA_TYPES.manifest, manifest),
-        platform: { architecture: spec.arch, os: "linux" },
-        annotations: { [ANNOTATION_IMAGE_NAME]: spec.name, [ANNOTATION_REF_NAME]: tag },
-      },
-    ],
+    manifests: [{ ...manifest, annotations: { [ANNOTATION_IMAGE_NAME]: name, [ANNOTATION_REF_NAME]: tag } }],
   };
   const blobs = new Map<string, Blob>();
-  for (const b of [config, manifest, ...spec.layers]) blobs.set(b.digest, b);
+  for (const b of blobList) blobs.set(b.digest, b);
   const files: [string, Buffer][] = [
     ["oci-layout", Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" }))],
     ["index.json", Buffer.from(JSON.stringify(index))],
@@ -421,9 +435,9 @@ export function buildImage(spec: ImageSpec): BuiltImage {
   }
   chunks.push(tarEnd());
   return {
-    name: spec.name,
+    name,
     manifestDigest: manifest.digest,
-    configDigest: config.digest,
+    configDigest,
     chunks,
     size: chunks.reduce((n, c) => n + c.length, 0),
   };

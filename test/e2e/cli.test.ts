@@ -18,15 +18,19 @@ import { stringify } from "yaml";
 import { run } from "../../src/cli/main.js";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
 import { clusterDir } from "../../src/cluster/dir.js";
+import { validateCluster } from "../../src/config/validate.js";
 import { kubeConfig, listNodes, poll, waitNodes } from "../../src/kube/client.js";
 import { bridgeName } from "../../src/providers/nspawn/network.js";
+import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { Remote } from "../../src/remote/types.js";
+import { createTestBundle } from "../helpers/bundle.js";
 import { nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
-import { buildTestPackages, writeTestBundle } from "../helpers/packages.js";
 import { installTestCni } from "../helpers/test-cni.js";
 import { requireTool } from "../helpers/tools.js";
 
 const execFileP = promisify(execFile);
+
+const NO_ADDONS = { cni: { plugin: "none" }, metallb: { enabled: false }, ui: "none", linkerd: { enabled: false } };
 
 /** The user's kubeconfig before up: another cluster that must survive up and down. */
 const OTHER = `apiVersion: v1
@@ -52,11 +56,12 @@ async function kubelab(...argv: string[]): Promise<{ code: number; out: string; 
 }
 
 describe("kubelab CLI on nspawn machines", () => {
-  it("up --bundle makes a working cluster; up again changes nothing; status, ssh, dry run; down removes it", async (t) => {
+  it("up --bundle makes a working cluster; up again changes nothing; an added worker joins; status, ssh, dry run; down removes it", async (t) => {
     if (!requireNspawn(t)) return;
     const kubectl = requireTool(t, "kubectl");
     if (!kubectl) return;
-    const { raw, plan } = nspawnTestCluster("c");
+    // Addons come with the addons issue's tests; kubeadm's own images are all built here.
+    const { raw, plan } = nspawnTestCluster("c", { workers: 2 }, { addons: NO_ADDONS });
     const name = plan.name;
     const dir = await mkdtemp(join(tmpdir(), "kubelab-cli-e2e-"));
     const file = join(dir, "kubelab.yaml");
@@ -75,7 +80,7 @@ describe("kubelab CLI on nspawn machines", () => {
       await rm(dir, { recursive: true, force: true });
     });
     const bundle = join(dir, "bundle");
-    await writeTestBundle(await buildTestPackages(plan), plan, bundle);
+    if (!(await createTestBundle(t, plan, bundle))) return;
 
     const first = await kubelab("up", "-f", file, "--bundle", bundle);
     assert.equal(first.code, 0, `${first.out}\n${first.err}`);
@@ -118,7 +123,7 @@ describe("kubelab CLI on nspawn machines", () => {
     ]);
 
     // A pod network (test-only bridge CNI), then every node Ready.
-    const machines = await (await import("../../src/providers/nspawn/provider.js")).nspawnProvider.list(plan, {
+    const machines = await nspawnProvider.list(plan, {
       clusterDir: clusterDir(plan, file),
       log: () => {},
     });
@@ -185,12 +190,50 @@ describe("kubelab CLI on nspawn machines", () => {
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, new RegExp(`cluster ${name}: 3 nodes joined, 0 changes made`));
 
+    // A worker added to the file is created, prepared and joined by the next up; nothing else changes.
+    const grown = structuredClone(raw) as { nodes: { count: number }[] };
+    (grown.nodes[1] as { count: number }).count = 3;
+    await writeFile(file, stringify(grown));
+    const plan4 = validateCluster(grown);
+    assert.ok(plan4.ok);
+    const more = await kubelab("up", "-f", file, "--bundle", bundle, "--verbose");
+    assert.equal(more.code, 0, `${more.out}\n${more.err}`);
+    assert.match(more.out, new RegExp(`cluster ${name}: 4 nodes joined`));
+    assert.match(more.err, /worker-3: kubeadm join \(worker\)/);
+    // The other nodes only learn the new worker's name (their /etc/hosts block).
+    const others = more.err.split("\n").filter((l) => /^\s+(master-1|worker-1|worker-2): /.test(l));
+    assert.deepEqual(others.map((l) => l.trim()).sort(), [
+      "master-1: update /etc/hosts",
+      "worker-1: update /etc/hosts",
+      "worker-2: update /etc/hosts",
+    ]);
+    const machines4 = await nspawnProvider.list(plan4.plan, {
+      clusterDir: clusterDir(plan4.plan, file),
+      log: () => {},
+    });
+    hosts.set(
+      "worker-3",
+      (
+        await connectAll({ ...plan4.plan, nodes: plan4.plan.nodes.filter((n) => n.name === "worker-3") }, machines4, {
+          clusterDir: clusterDir(plan4.plan, file),
+          policy: hostKeyPolicy(),
+          concurrency: 1,
+        })
+      ).get("worker-3") as Remote,
+    );
+    await installTestCni(plan4.plan, hosts, await listNodes(kc));
+    await waitNodes(
+      kc,
+      plan4.plan.nodes.map((n) => n.name),
+      { ready: true, timeoutMs: 240_000 },
+    );
+
     const status = await kubelab("status", "-f", file, "-o", "json");
     assert.equal(status.code, 0, status.err);
     const listed = JSON.parse(status.out).nodes as { node: string; machine: string; prepared: boolean; ip: string }[];
     assert.deepEqual(
       listed.map((n) => [n.node, n.machine, n.prepared, n.ip]),
-      plan.nodes.map((n) => [n.name, "running", true, n.ip]),
+      plan4.plan.nodes.map((n) => [n.name, "running", true, n.ip]),
     );
 
     assert.equal((await kubelab("ssh", "-f", file, "worker-2", "--", "test", "$(hostname)", "=", "worker-2")).code, 0);
@@ -200,7 +243,7 @@ describe("kubelab CLI on nspawn machines", () => {
     await kubelab("ssh", "-f", file, "master-1", "--", "rm", "/etc/default/kubelet");
     const dry = await kubelab("up", "-f", file, "--dry-run");
     assert.equal(dry.code, 0, dry.err);
-    assert.match(dry.out, /dry run: 1 change would be made on 1 of 3 nodes/);
+    assert.match(dry.out, /dry run: 1 change would be made on 1 of 4 nodes/);
     assert.match(dry.err, /master-1: would write \/etc\/default\/kubelet/);
 
     const refused = await kubelab("down", "-f", file);
@@ -218,7 +261,7 @@ describe("kubelab CLI on nspawn machines", () => {
     const after = JSON.parse((await kubelab("status", "-f", file, "-o", "json")).out).nodes as { machine: string }[];
     assert.deepEqual(
       after.map((n) => n.machine),
-      ["absent", "absent", "absent"],
+      ["absent", "absent", "absent", "absent"],
     );
     assert.doesNotMatch(execFileSync("ip", ["-o", "link", "show"]).toString(), new RegExp(`${bridgeName(name)}[:@]`));
     assert.equal(existsSync(`/var/lib/kubelab/nspawn/${name}`), false);

@@ -65,10 +65,12 @@ export async function withCluster(
  * nspawnTestCluster is a cluster file (and its plan) for tests on real machines: a random
  * name, and a /24 under 10.231.0.0/16 that no interface on this host uses yet, so tests
  * running side by side never share a subnet. Only addresses on the test bridge get traffic.
+ * `addons` replaces the addons section (default: every addon, MetalLB's pool on the bridge).
  */
 export function nspawnTestCluster(
   prefix: string,
   nodes: { workers: number } = { workers: 2 },
+  opts: { addons?: Record<string, unknown> } = {},
 ): { raw: Record<string, unknown>; plan: Plan } {
   const used = execFileSync("ip", ["-o", "-4", "addr", "show"]).toString();
   const free = Array.from({ length: 256 }, (_, i) => i).filter((i) => !used.includes(` 10.231.${i}.`));
@@ -84,7 +86,7 @@ export function nspawnTestCluster(
       ...(nodes.workers > 0 ? [{ name: "worker-{n}", role: "worker", count: nodes.workers }] : []),
     ],
     network: { cidr: `10.231.${third}.0/24` },
-    addons: { metallb: { pools: [`10.231.${third}.200-10.231.${third}.210`] } },
+    addons: opts.addons ?? { metallb: { pools: [`10.231.${third}.200-10.231.${third}.210`] } },
   };
   const result = validateCluster(raw);
   if (!result.ok) throw new Error(JSON.stringify(result.errors));

@@ -7,7 +7,8 @@
  *   packages at the pinned version, holding the real binaries built with Go from
  *   k8s.io/kubernetes (scripts/dev-tools/kubernetes.sh) and the systemd units the official
  *   packages install (kubelet.service, and kubeadm's 10-kubeadm.conf drop-in).
- * The repository is served over HTTP on the test bridge's gateway address only.
+ * The repository is signed as pkgs.k8s.io's is (Release.gpg, the key as Release.key) with a
+ * TEST KEY made here, and served over HTTP on the test bridge's gateway address only.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -24,7 +25,7 @@ import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { PinnedFile } from "../../src/versions.js";
 import { CONTAINERD2_VERSION, cacheDir, isExecutable, KUBERNETES_VERSION } from "./tools.js";
 
-const RECIPE = "v2";
+const RECIPE = "v3";
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const sh = (cmd: string, args: string[], cwd?: string) =>
   execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
@@ -122,6 +123,30 @@ export function kubernetesBinary(name: string): string {
   return path;
 }
 
+/**
+ * signRepository signs Release (detached, armored: Release.gpg) with a throwaway key made
+ * for the test repository, and writes that key as Release.key. The key never leaves `work`.
+ */
+function signRepository(apt: string, work: string): void {
+  const home = join(work, "gnupg");
+  execFileSync("mkdir", ["-m", "700", home]);
+  const gpg = (args: string[]) =>
+    execFileSync("gpg", ["--batch", "--homedir", home, "--passphrase", "", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  gpg(["--quick-gen-key", "kubelab test repository (TEST KEY) <tests@kubelab.invalid>", "ed25519", "sign", "never"]);
+  execFileSync("sh", [
+    "-c",
+    'gpg --batch --homedir "$1" --armor --export > "$2"',
+    "sh",
+    home,
+    join(apt, "Release.key"),
+  ]);
+  gpg(["--armor", "--detach-sign", "-o", join(apt, "Release.gpg"), join(apt, "Release")]);
+  execFileSync("gpgconf", ["--homedir", home, "--kill", "all"]);
+  execFileSync("rm", ["-rf", home]);
+}
+
 /** buildTestPackages builds (once, cached by recipe and versions) the test package source's files. */
 export async function buildTestPackages(plan: Plan): Promise<TestPackages> {
   const arch = sh("dpkg", ["--print-architecture"]).toString().trim();
@@ -150,6 +175,7 @@ export async function buildTestPackages(plan: Plan): Promise<TestPackages> {
     for (const p of ["kubeadm", "kubelet", "kubectl"]) await deb(join(tmp, "debs"), apt, p, version, arch);
     await writeFile(join(apt, "Packages"), sh("apt-ftparchive", ["packages", "."], apt));
     await writeFile(join(apt, "Release"), sh("apt-ftparchive", ["release", "."], apt));
+    signRepository(apt, tmp);
     await rm(join(tmp, "debs"), { recursive: true });
     await rm(stage, { recursive: true });
     const result: TestPackages = {
@@ -219,43 +245,6 @@ export async function builtImages(): Promise<{ name: string; path: string; sha25
   });
   const parsed = JSON.parse(index) as { images: { name: string; file: string; sha256: string }[] };
   return parsed.images.map((i) => ({ name: i.name, path: join(dir, i.file), sha256: i.sha256 }));
-}
-
-/** writeTestBundle lays the test packages out as an offline bundle directory (the format `up --bundle` reads). */
-export async function writeTestBundle(pkgs: TestPackages, plan: Plan, dir: string): Promise<void> {
-  const arch = sh("dpkg", ["--print-architecture"]).toString().trim();
-  await mkdir(join(dir, "files"), { recursive: true });
-  const add = async (name: string, data: Buffer) => {
-    const sum = sha256(data);
-    await writeFile(join(dir, "files", sum), data);
-    return { name, sha256: sum };
-  };
-  const fromArtifacts = async (name: string, f: PinnedFile) =>
-    add(name, await readFile(join(pkgs.dir, "artifacts", f.sha256)));
-  const debs = (await readdir(pkgs.aptDir)).filter((f) => f.endsWith(".deb"));
-  const images = await Promise.all(
-    (await builtImages()).map(async (i) => {
-      // Large: copied by path, under the sum images.ts recorded (the bundle reader verifies it).
-      await copyFile(i.path, join(dir, "files", i.sha256));
-      return { name: i.name, file: { name: basename(i.path), sha256: i.sha256 } };
-    }),
-  );
-  const manifest = {
-    format: "kubelab.dev/bundle/v1",
-    arch,
-    kubernetes: {
-      version: plan.kubernetes.version,
-      debs: await Promise.all(debs.map(async (d) => add(d, await readFile(join(pkgs.aptDir, d))))),
-    },
-    containerd: {
-      version: plan.containerd.version,
-      containerd: await fromArtifacts("containerd.tar.gz", pkgs.files.containerd),
-      runc: await fromArtifacts("runc", pkgs.files.runc),
-      cniPlugins: await fromArtifacts("cni-plugins.tgz", pkgs.files.cniPlugins),
-    },
-    images,
-  };
-  await writeFile(join(dir, "bundle.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /**

@@ -19,7 +19,10 @@ export const CONTAINERD2_VERSION = "v2.3.4";
  */
 export const KUBERNETES_VERSION = PINNED.kubernetes.version;
 
-export type ToolName = "containerd1" | "containerd2" | "kubeadm" | "kubectl" | "openssl";
+export type ToolName = "containerd1" | "containerd2" | "crane" | "kubeadm" | "kubectl" | "openssl";
+
+/** crane version built by scripts/dev-tools/crane.sh (keep in sync with its default). */
+export const CRANE_VERSION = "v0.22.1";
 
 /** `${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/...parts` */
 export function cacheDir(...parts: string[]): string {
@@ -31,6 +34,7 @@ const INSTALLER: Record<ToolName, string> = {
   containerd1: "scripts/dev-tools/install-deps.sh",
   containerd2: `scripts/dev-tools/containerd2.sh ${CONTAINERD2_VERSION} (or install-deps.sh)`,
   kubeadm: `scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubeadm (or install-deps.sh)`,
+  crane: `scripts/dev-tools/crane.sh ${CRANE_VERSION} (or install-deps.sh)`,
   kubectl: `scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubectl (or install-deps.sh)`,
   openssl: "scripts/dev-tools/install-deps.sh",
 };
@@ -96,6 +100,13 @@ function locate(name: ToolName): string | undefined {
       const out = execFileSync(bin, ["version", "--client"], { encoding: "utf8", timeout: 10_000 });
       return out.includes(`Client Version: ${KUBERNETES_VERSION}\n`) ? bin : undefined;
     }
+    case "crane": {
+      const bin = cacheDir("crane", CRANE_VERSION, "bin", "crane");
+      if (!isExecutable(bin)) return undefined;
+      return execFileSync(bin, ["version"], { encoding: "utf8", timeout: 10_000 }).trim() === CRANE_VERSION
+        ? bin
+        : undefined;
+    }
     case "openssl":
       return findOnPath("openssl");
   }
@@ -107,7 +118,7 @@ const located = new Map<ToolName, string | undefined>();
  * Absolute path of a real tool. When it is missing, the test is skipped
  * locally, but under CI=true this throws: CI must never silently skip.
  */
-export function requireTool(t: TestContext, name: ToolName): string | undefined {
+export function requireTool(t: Pick<TestContext, "skip">, name: ToolName): string | undefined {
   if (!located.has(name)) located.set(name, locate(name));
   const path = located.get(name);
   if (path) return path;

@@ -1,0 +1,242 @@
+/**
+ * Reading a flat apt repository (pkgs.k8s.io's layout: `deb URL /`) from the host, for
+ * offline bundles: the signed Release file checked with gpgv against the repository's key,
+ * the Packages index checked against the sum in Release, each .deb against the sum in
+ * Packages. Only then does a package go into a bundle.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { UserError } from "../errors.js";
+import type { AptRepository } from "../phases/packages.js";
+
+const execFileP = promisify(execFile);
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+/** One package of a Packages index. */
+export interface AptPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly architecture: string;
+  /** Path relative to the repository URL. */
+  readonly filename: string;
+  readonly sha256: string;
+  readonly size: number;
+  /** Package names this one depends on (alternatives and version constraints dropped). */
+  readonly depends: readonly string[];
+}
+
+/** deb822 paragraphs: `Field: value` lines, continuation lines start with a space. */
+export function parseDeb822(text: string): Map<string, string>[] {
+  return text
+    .split(/\n\s*\n/)
+    .map((para) => {
+      const fields = new Map<string, string>();
+      let last = "";
+      for (const line of para.split("\n")) {
+        if (/^\s/.test(line) && last) fields.set(last, `${fields.get(last)}\n${line.trim()}`);
+        else {
+          const colon = line.indexOf(":");
+          if (colon <= 0) continue;
+          last = line.slice(0, colon);
+          fields.set(last, line.slice(colon + 1).trim());
+        }
+      }
+      return fields;
+    })
+    .filter((f) => f.size > 0);
+}
+
+/** parsePackages reads a Packages index. */
+export function parsePackages(text: string): AptPackage[] {
+  return parseDeb822(text).map((f) => ({
+    name: f.get("Package") ?? "",
+    version: f.get("Version") ?? "",
+    architecture: f.get("Architecture") ?? "",
+    filename: f.get("Filename") ?? "",
+    sha256: f.get("SHA256") ?? "",
+    size: Number(f.get("Size") ?? 0),
+    depends: (f.get("Depends") ?? "")
+      .split(",")
+      .map((d) => d.trim().split(/[\s|(]/)[0] ?? "")
+      .filter((d) => d !== ""),
+  }));
+}
+
+/** releaseSums reads a Release file's SHA256 list: path -> { sha256, size }. */
+export function releaseSums(text: string): Map<string, { sha256: string; size: number }> {
+  const list = parseDeb822(text)[0]?.get("SHA256") ?? "";
+  const sums = new Map<string, { sha256: string; size: number }>();
+  for (const line of list.split("\n")) {
+    const [sum, size, path] = line.trim().split(/\s+/);
+    if (sum && size && path) sums.set(path, { sha256: sum, size: Number(size) });
+  }
+  return sums;
+}
+
+/** dearmor turns an ASCII-armored OpenPGP key into the binary form gpgv reads. */
+export function dearmor(armored: string): Buffer {
+  const lines = armored.replace(/\r/g, "").split("\n");
+  const begin = lines.findIndex((l) => /^-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(l));
+  if (begin === -1) return Buffer.from(armored, "binary"); // already binary
+  let i = begin + 1;
+  while (i < lines.length && lines[i]?.trim() !== "") i++; // armor headers end at a blank line
+  const body: string[] = [];
+  for (i++; i < lines.length; i++) {
+    const l = (lines[i] ?? "").trim();
+    if (l.startsWith("=") || l.startsWith("-----END")) break; // CRC24 line, then the end
+    body.push(l);
+  }
+  return Buffer.from(body.join(""), "base64");
+}
+
+/** verifySignature checks a detached signature with gpgv against one key; throws when it does not hold. */
+export async function verifySignature(data: Buffer, signature: Buffer, key: Buffer, what: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-gpgv-"));
+  try {
+    await writeFile(join(dir, "key.gpg"), key);
+    await writeFile(join(dir, "data"), data);
+    await writeFile(join(dir, "data.sig"), signature);
+    await execFileP("gpgv", ["--keyring", join(dir, "key.gpg"), join(dir, "data.sig"), join(dir, "data")]).catch(
+      (e: NodeJS.ErrnoException & { stderr?: string }) => {
+        if (e.code === "ENOENT")
+          throw new UserError("gpgv is needed to check the Kubernetes package repository's signature", {
+            hint: "install gpgv (Debian/Ubuntu: apt-get install gpgv)",
+          });
+        throw new UserError(`${what}: bad signature`, { details: (e.stderr ?? "").trim(), exitCode: 1 });
+      },
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Options of {@link readRepository}. */
+export interface RepositoryOptions {
+  readonly fetch?: typeof fetch;
+}
+
+async function get(f: typeof fetch, url: string): Promise<Buffer> {
+  const res = await f(url).catch((e: Error) => {
+    throw new UserError(`cannot download ${url}: ${e.message}`, { exitCode: 1 });
+  });
+  if (!res.ok) throw new UserError(`cannot download ${url}: HTTP ${res.status}`, { exitCode: 1 });
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/** An opened repository: its verified package index and a verified download. */
+export interface Repository {
+  readonly packages: readonly AptPackage[];
+  download(p: AptPackage): Promise<Buffer>;
+}
+
+/**
+ * readRepository opens a flat repository: with a key, Release must carry a good signature
+ * (Release.gpg) by it; the Packages index must match Release's sum either way.
+ */
+export async function readRepository(repo: AptRepository, opts: RepositoryOptions = {}): Promise<Repository> {
+  const f = opts.fetch ?? fetch;
+  const base = repo.url.endsWith("/") ? repo.url : `${repo.url}/`;
+  const release = await get(f, `${base}Release`);
+  if (repo.keyUrl) {
+    const key = dearmor((await get(f, repo.keyUrl)).toString("latin1"));
+    await verifySignature(release, await get(f, `${base}Release.gpg`), key, `${base}Release`);
+  }
+  const sum = releaseSums(release.toString("utf8")).get("Packages");
+  if (!sum) throw new UserError(`${base}Release lists no sha256 for Packages`, { exitCode: 1 });
+  const index = await get(f, `${base}Packages`);
+  if (sha256(index) !== sum.sha256)
+    throw new UserError(`${base}Packages does not match the sum in Release`, {
+      details: `expected ${sum.sha256}\ngot      ${sha256(index)}`,
+      exitCode: 1,
+    });
+  return {
+    packages: parsePackages(index.toString("utf8")),
+    async download(p) {
+      const data = await get(f, new URL(p.filename, base).href);
+      if (sha256(data) !== p.sha256)
+        throw new UserError(`${p.filename} does not match the sum in Packages`, {
+          details: `expected ${p.sha256}\ngot      ${sha256(data)}`,
+          exitCode: 1,
+        });
+      return data;
+    },
+  };
+}
+
+/** Debian version comparison (dpkg's algorithm: epoch, upstream, revision; `~` sorts first). */
+export function compareVersions(a: string, b: string): number {
+  const split = (v: string) => {
+    const colon = v.indexOf(":");
+    const epoch = colon === -1 ? 0 : Number(v.slice(0, colon));
+    const rest = colon === -1 ? v : v.slice(colon + 1);
+    const dash = rest.lastIndexOf("-");
+    return [epoch, dash === -1 ? rest : rest.slice(0, dash), dash === -1 ? "0" : rest.slice(dash + 1)] as const;
+  };
+  const order = (c: string) => (c === "~" ? -1 : /[A-Za-z]/.test(c) ? c.charCodeAt(0) : c ? c.charCodeAt(0) + 256 : 0);
+  const part = (x: string, y: string): number => {
+    let i = 0;
+    let j = 0;
+    while (i < x.length || j < y.length) {
+      let diff = 0;
+      while ((i < x.length && !/\d/.test(x[i] as string)) || (j < y.length && !/\d/.test(y[j] as string))) {
+        const ca = i < x.length && !/\d/.test(x[i] as string) ? order(x[i] as string) : 0;
+        const cb = j < y.length && !/\d/.test(y[j] as string) ? order(y[j] as string) : 0;
+        if (ca !== cb) return ca - cb;
+        i++;
+        j++;
+      }
+      while (x[i] === "0") i++;
+      while (y[j] === "0") j++;
+      while (i < x.length && /\d/.test(x[i] as string) && j < y.length && /\d/.test(y[j] as string)) {
+        if (!diff) diff = (x.charCodeAt(i) as number) - (y.charCodeAt(j) as number);
+        i++;
+        j++;
+      }
+      if (i < x.length && /\d/.test(x[i] as string)) return 1;
+      if (j < y.length && /\d/.test(y[j] as string)) return -1;
+      if (diff) return diff;
+    }
+    return 0;
+  };
+  const [ea, ua, ra] = split(a);
+  const [eb, ub, rb] = split(b);
+  return ea !== eb ? ea - eb : part(ua, ub) || part(ra, rb);
+}
+
+/**
+ * selectPackages picks `names` at exactly `version`, plus every package they depend on that
+ * the same repository carries (its newest version: cri-tools, kubernetes-cni on
+ * pkgs.k8s.io). Dependencies the repository does not carry come from the node's
+ * distribution and are returned apart.
+ */
+export function selectPackages(
+  packages: readonly AptPackage[],
+  names: readonly string[],
+  version: string,
+  arch: string,
+): { selected: AptPackage[]; fromDistribution: string[] } {
+  const forArch = packages.filter((p) => p.architecture === arch || p.architecture === "all");
+  const selected = new Map<string, AptPackage>();
+  const fromDistribution = new Set<string>();
+  const add = (name: string, exact?: string) => {
+    if (selected.has(name)) return;
+    const candidates = forArch.filter((p) => p.name === name && (exact === undefined || p.version === exact));
+    if (candidates.length === 0) {
+      if (exact !== undefined)
+        throw new UserError(`the repository has no ${name}=${exact} for ${arch}`, {
+          hint: "check the pinned Kubernetes version and the repository URL",
+        });
+      fromDistribution.add(name);
+      return;
+    }
+    const best = candidates.reduce((a, b) => (compareVersions(a.version, b.version) >= 0 ? a : b));
+    selected.set(name, best);
+    for (const d of best.depends) add(d);
+  };
+  for (const n of names) add(n, version);
+  return { selected: [...selected.values()], fromDistribution: [...fromDistribution].sort() };
+}

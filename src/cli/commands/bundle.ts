@@ -1,0 +1,34 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { createBundle, pinnedSources } from "../../bundle/create.js";
+import { UserError } from "../../errors.js";
+import type { Arch } from "../../versions.js";
+import type { Io } from "../io.js";
+import { loadPlanOrFail } from "./validated.js";
+
+export interface BundleCreateOptions {
+  file?: string;
+  out: string;
+  arch: string;
+  mirror?: string[];
+}
+
+/** bundleCreate collects everything `up --bundle` needs for the cluster file's versions. */
+export async function bundleCreate(opts: BundleCreateOptions, io: Io): Promise<void> {
+  const plan = await loadPlanOrFail(opts.file, io);
+  const out = resolve(opts.out);
+  if (existsSync(out)) throw new UserError(`${out} exists`, { hint: "choose a new directory for the bundle" });
+  const arch = opts.arch as Arch;
+  const started = Date.now();
+  const b = await createBundle(plan, pinnedSources(plan, arch), out, {
+    arch,
+    mirrors: opts.mirror ?? [],
+    log: (l) => io.err(`   ${l}`),
+  });
+  io.out(
+    `bundle ${out}: Kubernetes ${b.kubernetes.version} (${b.kubernetes.debs.length} packages), containerd ${b.containerd.version}, ${b.images.length} images, ${b.upstream.length} manifests, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  if (b.kubernetes.requires.length > 0)
+    io.out(`nodes need these from their distribution: ${b.kubernetes.requires.join(", ")}`);
+  io.out(`use it with: kubelab up --bundle ${out}`);
+}

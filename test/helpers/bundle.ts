@@ -1,0 +1,74 @@
+/**
+ * An offline bundle made the way users make one, by `createBundle` (kubelab bundle create),
+ * from mirrors on loopback instead of the internet:
+ * - pkgs.k8s.io -> the signed test apt repository (real kubeadm, kubelet, kubectl built here);
+ * - registry.k8s.io -> a real OCI registry (crane) holding the control-plane images built here;
+ * - the containerd, runc and CNI release files -> the test package source's files (built
+ *   here, so with their own sha256 instead of the upstream releases' pins).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import type { BundleManifest } from "../../src/bundle/bundle.js";
+import { createBundle, pinnedSources } from "../../src/bundle/create.js";
+import type { Plan } from "../../src/plan/types.js";
+import { type Arch, PINNED } from "../../src/versions.js";
+import { buildTestPackages, builtImages, serveDirectory } from "./packages.js";
+import { startRegistry } from "./registry.js";
+import { requireTool } from "./tools.js";
+
+/**
+ * createTestBundle writes a bundle for `plan` into `out`; undefined when a tool is missing
+ * (the test is then skipped, or fails under CI=true). The plan's addons must need no images
+ * beyond kubeadm's (only those are built here).
+ */
+export async function createTestBundle(
+  t: Pick<TestContext, "after" | "skip">,
+  plan: Plan,
+  out: string,
+): Promise<BundleManifest | undefined> {
+  const crane = requireTool(t, "crane");
+  if (!crane) return undefined;
+  const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim() as Arch;
+  const pkgs = await buildTestPackages(plan);
+  const registry = await startRegistry(t, crane);
+  for (const image of await builtImages()) {
+    await registry.push(image.path, image.name.slice("registry.k8s.io/".length));
+  }
+  const apt = await serveDirectory(pkgs.aptDir, "127.0.0.1");
+  const artifacts = await serveDirectory(join(pkgs.dir, "artifacts"), "127.0.0.1");
+  const cache = await mkdtemp(join(tmpdir(), "kubelab-downloads-"));
+  try {
+    const fake = "https://releases.kubelab.invalid/";
+    const pinned = pinnedSources(plan, arch);
+    const asRelease = (f: { sha256: string }) => ({ url: `${fake}${f.sha256}`, sha256: f.sha256 });
+    return await createBundle(
+      plan,
+      {
+        ...pinned,
+        containerd: {
+          containerd: asRelease(pkgs.files.containerd),
+          runc: asRelease(pkgs.files.runc),
+          cniPlugins: asRelease(pkgs.files.cniPlugins),
+        },
+      },
+      out,
+      {
+        arch,
+        cacheDir: cache,
+        mirrors: [
+          `${PINNED.kubernetes.aptRepository(plan.kubernetes.minor)}=${apt.url}`,
+          `${fake}=${artifacts.url}`,
+          `registry.k8s.io=http://${registry.host}`,
+        ],
+        log: () => {},
+      },
+    );
+  } finally {
+    await apt.close();
+    await artifacts.close();
+    await rm(cache, { recursive: true, force: true });
+  }
+}
