@@ -40,3 +40,8 @@ export class CommandError extends Error {
     this.tail = tail;
   }
 }
+
+/** A wait for a condition (API ready, nodes registered) that gave up; the message says what was missing. */
+export class WaitTimeout extends Error {
+  override readonly name = "WaitTimeout";
+}

@@ -3,7 +3,8 @@
  * into exit codes (0 ok, 1 failure, 2 invalid input or usage).
  */
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { UserError } from "../errors.js";
+import { CommandError, UserError, WaitTimeout } from "../errors.js";
+import { HostsError } from "../remote/hosts.js";
 import { type Io, processIo } from "./io.js";
 
 const VERSION = "0.1.0";
@@ -102,7 +103,9 @@ export function buildProgram(io: Io = processIo): Command {
 
   program
     .command("down")
-    .description("stop and remove the cluster's machines and everything kubelab made for them")
+    .description(
+      "remove the cluster: the machines kubelab made, or on existing hosts (ssh provider) kubeadm reset; and its kubeconfig context",
+    )
     .addOption(fileOption())
     .option("--force", "do not ask for confirmation (needed without a terminal)")
     .action(async (opts) => (await import("./commands/down.js")).down(opts, io));
@@ -148,6 +151,11 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     if (e instanceof UserError) {
       io.err(`${e.details ? `${e.details}\n` : ""}error: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`);
       return e.exitCode;
+    }
+    // Something failed on the nodes or in the cluster: the message says where and why.
+    if (e instanceof CommandError || e instanceof HostsError || e instanceof WaitTimeout) {
+      io.err(`error: ${e.message.trimEnd()}`);
+      return 1;
     }
     const err = e instanceof Error ? e : new Error(String(e));
     io.err(

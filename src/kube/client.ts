@@ -5,6 +5,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { WaitTimeout } from "../errors.js";
 
 /** kubeConfig loads a kubeconfig document (its current context). */
 export function kubeConfig(yaml: string): KubeConfig {
@@ -13,10 +14,7 @@ export function kubeConfig(yaml: string): KubeConfig {
   return kc;
 }
 
-/** What a wait gives up with. */
-export class WaitTimeout extends Error {
-  override readonly name = "WaitTimeout";
-}
+export { WaitTimeout };
 
 /** Options of a wait. */
 export interface WaitOptions {
@@ -86,6 +84,24 @@ export async function fetchRaw(kc: KubeConfig, path: string): Promise<{ status: 
   });
 }
 
+/**
+ * apiErrorMessage is an API error in one line: the Status message the server sent (the
+ * client's own message carries the whole response, headers included).
+ */
+export function apiErrorMessage(e: unknown): string {
+  const err = e as { code?: number; body?: unknown; message?: string };
+  if (typeof err.code === "number" && err.body !== undefined) {
+    try {
+      const status = (typeof err.body === "string" ? JSON.parse(err.body) : err.body) as { message?: string };
+      if (status.message) return `HTTP ${err.code}: ${status.message}`;
+    } catch {
+      // not a Status object
+    }
+    return `HTTP ${err.code}`;
+  }
+  return err.message ?? String(e);
+}
+
 /** listNodes lists the cluster's Node objects. */
 export async function listNodes(kc: KubeConfig): Promise<V1Node[]> {
   return (await kc.makeApiClient(CoreV1Api).listNode()).items;
@@ -112,7 +128,7 @@ export function waitNodes(
       try {
         nodes = await listNodes(kc);
       } catch (e) {
-        return { done: false, pending: `cannot list nodes (${(e as Error).message})` };
+        return { done: false, pending: `cannot list nodes (${apiErrorMessage(e)})` };
       }
       const byName = new Map(nodes.map((n) => [n.metadata?.name, n]));
       const missing = names.filter((n) => !byName.has(n));

@@ -33,6 +33,13 @@ export interface NodeFacts {
   /** systemd unit states (is-active) asked about. */
   readonly units: ReadonlyMap<string, string>;
   readonly cgroup: "v1" | "v2";
+  /**
+   * The container technology the node runs in (`systemd-detect-virt --container`:
+   * systemd-nspawn, lxc, docker, ...), undefined on a VM or bare metal. Whatever made the
+   * machine (kubelab's nspawn provider, or existing hosts that happen to be containers),
+   * such a node needs the settings of nspawn nodes (see render/containerd.ts, render/kubeadm.ts).
+   */
+  readonly container?: string;
 }
 
 /** What to ask a node about. */
@@ -61,6 +68,7 @@ sec filesystems; awk '{print $NF}' /proc/filesystems 2>/dev/null
 sec held; apt-mark showhold 2>/dev/null
 sec containerd; containerd --version 2>/dev/null
 sec cgroup; [ -f /sys/fs/cgroup/cgroup.controllers ] && echo v2 || echo v1
+sec container; systemd-detect-virt --container 2>/dev/null
 mode=
 for a in "$@"; do
   case "$mode:$a" in
@@ -134,6 +142,9 @@ export function parseFacts(out: string, localClock: number): NodeFacts {
     containerd: (single.get("containerd") ?? "").trim() || undefined,
     units,
     cgroup: (single.get("cgroup") ?? "").trim() === "v2" ? "v2" : "v1",
+    container: ["", "none"].includes((single.get("container") ?? "").trim())
+      ? undefined
+      : (single.get("container") ?? "").trim(),
   };
 }
 

@@ -53,12 +53,18 @@ export async function kubeletTail(remote: Remote, lines = 25): Promise<string> {
   return r.stdout.trim() || r.stderr.trim();
 }
 
-/** Runs kubeadm; on failure the error carries kubeadm's output tail and kubelet's last lines. */
+/**
+ * Runs kubeadm; on failure the error carries the end of kubeadm's output and kubelet's last
+ * lines (what explains most failed inits and joins), bootstrap tokens masked.
+ */
 async function kubeadm(remote: Remote, argv: string[], stdin?: string): Promise<string> {
   const r = await remote.exec(argv, { stdin, timeoutMs: 15 * 60_000 });
   if (r.code === 0) return r.stdout;
-  const kubelet = await kubeletTail(remote).catch(() => "");
-  const output = redactTokens(`${r.stderr || r.stdout}`.trimEnd());
+  const kubelet = await kubeletTail(remote, 6).catch(() => "");
+  const output = redactTokens(`${r.stderr || r.stdout}`.trimEnd())
+    .split("\n")
+    .slice(-12)
+    .join("\n");
   throw new CommandError(
     remote.node,
     argv,

@@ -14,8 +14,12 @@ export const writeFilesPhase: Phase = {
   title: "Write node files",
   run: (ctx) =>
     eachNode(ctx, async (n, remote, facts) => {
-      // Kubernetes 1.35+ kubelet refuses cgroup v1 unless told otherwise: decided per node from its facts.
-      for (const file of renderNodeFiles(ctx.plan, n.name, { cgroupV1Host: facts.cgroup === "v1" })) {
+      // Decided per node from its facts: Kubernetes 1.35+ kubelet refuses cgroup v1 unless told
+      // otherwise; a node that is a container needs what nspawn nodes need, whichever
+      // provider the file names (existing hosts may be containers too).
+      const inContainer = facts.container !== undefined;
+      const options = { cgroupV1Host: facts.cgroup === "v1", nspawn: inContainer, restrictOomScoreAdj: inContainer };
+      for (const file of renderNodeFiles(ctx.plan, n.name, options)) {
         if (OS_FILES.has(file.path)) continue;
         const current = facts.files.get(file.path);
         const wanted = file.path === "/etc/hosts" ? mergeHosts(current ?? "", ctx.plan) : file.content;

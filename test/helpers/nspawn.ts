@@ -69,7 +69,7 @@ export async function withCluster(
  */
 export function nspawnTestCluster(
   prefix: string,
-  nodes: { workers: number } = { workers: 2 },
+  nodes: { workers: number; controlPlanes?: number } = { workers: 2 },
   opts: { addons?: Record<string, unknown> } = {},
 ): { raw: Record<string, unknown>; plan: Plan } {
   const used = execFileSync("ip", ["-o", "-4", "addr", "show"]).toString();
@@ -82,10 +82,12 @@ export function nspawnTestCluster(
     metadata: { name: `${prefix}${Math.floor(Math.random() * 1e6)}` },
     provider: { name: "nspawn" },
     nodes: [
-      { name: "master-{n}", role: "control-plane", count: 1 },
+      { name: "master-{n}", role: "control-plane", count: nodes.controlPlanes ?? 1 },
       ...(nodes.workers > 0 ? [{ name: "worker-{n}", role: "worker", count: nodes.workers }] : []),
     ],
     network: { cidr: `10.231.${third}.0/24` },
+    // More than one control plane needs an endpoint; the first control plane's address serves.
+    ...((nodes.controlPlanes ?? 1) > 1 ? { kubernetes: { controlPlaneEndpoint: `10.231.${third}.11:6443` } } : {}),
     addons: opts.addons ?? { metallb: { pools: [`10.231.${third}.200-10.231.${third}.210`] } },
   };
   const result = validateCluster(raw);

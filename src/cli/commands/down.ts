@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { clusterDir } from "../../cluster/dir.js";
 import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
+import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { providerFor } from "../../providers/index.js";
@@ -15,7 +16,7 @@ export interface DownOptions {
 /** confirm asks on the terminal; without one, only --force may proceed. */
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) {
-    throw new UserError("kubelab down removes machines and needs confirmation", {
+    throw new UserError("kubelab down removes the cluster and needs confirmation", {
       hint: "run it on a terminal, or pass --force",
     });
   }
@@ -27,13 +28,30 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-/** down stops and removes the cluster's machines and everything the provider made for them. */
+/**
+ * down removes the cluster: the machines kubelab made (and everything the provider made for
+ * them), or, on existing hosts (ssh provider), the cluster only (kubeadm reset); then its
+ * context from the user's kubeconfig.
+ */
 export async function down(opts: DownOptions, io: Io): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io);
   const provider = await providerFor(plan);
   const ctx = { clusterDir: clusterDir(plan, opts.file), log: (l: string) => io.err(`   ${l}`) };
+  const forget = async () => {
+    const file = userKubeconfigPath();
+    return (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
+  };
   if (plan.provider.name === "ssh") {
-    io.out(`cluster ${plan.name}: existing hosts are left as they are`);
+    const names = plan.nodes.map((n) => n.name).join(", ");
+    if (
+      !opts.force &&
+      !(await confirm(`Reset Kubernetes (kubeadm reset) on the existing hosts of cluster ${plan.name} (${names})?`))
+    )
+      throw new UserError("nothing reset", { exitCode: 1 });
+    const reset = await resetNodes(plan, provider, ctx.clusterDir, ctx.log);
+    io.out(
+      `cluster ${plan.name}: ${reset.length > 0 ? `kubeadm reset on ${reset.join(", ")}` : "no node had a cluster"}; the hosts stay${await forget()}`,
+    );
     return;
   }
   const machines = (await provider.list(plan, ctx)).filter((m) => m.state !== "absent");

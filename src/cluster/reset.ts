@@ -1,0 +1,55 @@
+/**
+ * Taking the cluster off existing hosts (the ssh provider's `down`): `kubeadm reset` on
+ * every node that is part of it, workers first, control planes last, so the hosts are
+ * ready for another `up`. The hosts themselves stay.
+ */
+import type { Plan } from "../plan/types.js";
+import type { MachineProvider } from "../providers/types.js";
+import { forEachHost } from "../remote/hosts.js";
+import type { Remote } from "../remote/types.js";
+import { connectAll, hostKeyPolicy } from "./connect.js";
+
+/** Files whose presence means kubeadm set the node up (init or join). */
+const KUBEADM_FILES = [
+  "/etc/kubernetes/kubelet.conf",
+  "/etc/kubernetes/admin.conf",
+  "/etc/kubernetes/manifests/kube-apiserver.yaml",
+];
+
+/** resetNodes runs `kubeadm reset` where kubeadm left anything; returns the nodes it reset. */
+export async function resetNodes(
+  plan: Plan,
+  provider: MachineProvider,
+  clusterDir: string,
+  log: (line: string) => void,
+): Promise<string[]> {
+  const machines = await provider.list(plan, { clusterDir, log });
+  const hosts = await connectAll(plan, machines, { clusterDir, policy: hostKeyPolicy(), concurrency: 8 });
+  const reset: string[] = [];
+  try {
+    const resetOne = async (node: string, remote: Remote) => {
+      const test = await remote.exec([
+        "sh",
+        "-c",
+        'for f in "$@"; do [ -e "$f" ] && exit 0; done; exit 1',
+        "sh",
+        ...KUBEADM_FILES,
+      ]);
+      if (test.code !== 0) return;
+      log(`${node}: kubeadm reset`);
+      await remote.run(["kubeadm", "reset", "--force"], { timeoutMs: 300_000 });
+      reset.push(node);
+    };
+    for (const role of ["worker", "control-plane"] as const) {
+      await forEachHost(
+        plan.nodes.filter((n) => n.role === role),
+        (n) => n.name,
+        (n) => resetOne(n.name, hosts.get(n.name) as Remote),
+        { concurrency: role === "worker" ? 8 : 1 },
+      );
+    }
+  } finally {
+    await Promise.all([...hosts.values()].map((h) => h.close()));
+  }
+  return reset;
+}
