@@ -122,6 +122,15 @@ describe("kubelab CLI on nspawn machines", () => {
       "node/worker-2",
     ]);
 
+    // `kubelab kubeconfig` fetches it again from the control plane.
+    const printed = await kubelab("kubeconfig", "-f", file, "--print");
+    assert.equal(printed.code, 0, printed.err);
+    assert.match(printed.out, new RegExp(`current-context: kubelab-${name}`));
+    assert.match(printed.out, new RegExp(`server: https://${plan.nodes[0]?.ip.replaceAll(".", "\\.")}:6443`));
+    const merged = await kubelab("kubeconfig", "-f", file);
+    assert.equal(merged.code, 0, merged.err);
+    assert.match(merged.out, new RegExp(`context kubelab-${name} written to ${kubeconfig}`));
+
     // A pod network (test-only bridge CNI), then every node Ready.
     const machines = await nspawnProvider.list(plan, {
       clusterDir: clusterDir(plan, file),
