@@ -34,6 +34,10 @@ export const bundleSchema = z.strictObject({
   upstream: z
     .array(z.strictObject({ url: z.string().min(1), name: z.string().min(1), sha256: file.shape.sha256 }))
     .default([]),
+  /** Helm chart archives (checked against their repository's index digest when fetched). */
+  charts: z
+    .array(z.strictObject({ name: z.string().min(1), version: z.string().min(1), url: z.string().min(1), file }))
+    .default([]),
 });
 
 /** A bundle manifest. */

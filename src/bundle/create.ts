@@ -3,7 +3,8 @@
  * --bundle` installs, verified, into a bundle directory: kubeadm, kubelet and kubectl (and
  * what they depend on from the same repository) from the signed apt repository, containerd
  * with runc and the CNI plugins (pinned sha256), every image kubeadm and the addons need as
- * OCI archives, and the pinned addon manifests.
+ * OCI archives, the pinned addon manifests and the Linkerd charts. (Linkerd's images are
+ * known only once its charts are rendered: not in bundles yet.)
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { upstreamManifests } from "../render/cluster.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
 import { readRepository, selectPackages } from "./apt.js";
 import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "./bundle.js";
+import { type ChartRef, fetchChart, linkerdCharts } from "./helm.js";
 import { addonImages, kubeadmImages } from "./images.js";
 
 /** Where a bundle's contents come from. */
@@ -25,6 +27,8 @@ export interface BundleSources {
   readonly containerd: ContainerdFiles;
   /** Pinned addon manifests (applied by `up`, and read here for their images). */
   readonly upstream: readonly PinnedFile[];
+  /** Helm charts of chart-installed addons (Linkerd). */
+  readonly charts: readonly ChartRef[];
   /** Images beyond kubeadm's and the addon manifests' (none by default). */
   readonly extraImages?: readonly string[];
 }
@@ -38,6 +42,9 @@ export function pinnedSources(plan: Plan, arch: Arch): BundleSources {
     },
     containerd: pinnedContainerdFiles(arch),
     upstream: upstreamManifests(plan),
+    charts: plan.addons.linkerd.enabled
+      ? linkerdCharts(PINNED.linkerd.helmRepository, PINNED.linkerd.chartVersion, plan.addons.linkerd.viz)
+      : [],
   };
 }
 
@@ -122,6 +129,12 @@ export async function createBundle(
       upstreamText.set(f, (await store.get(f)).toString("utf8"));
       upstream.push({ url: f.url, ...entry });
     }
+    const charts = [];
+    for (const c of sources.charts) {
+      opts.log(`chart ${c.name} ${c.version}`);
+      const { data, url } = await fetchChart(c, mirrored);
+      charts.push({ name: c.name, version: c.version, url, file: await put(`${c.name}-${c.version}.tgz`, data) });
+    }
     const containerd = {
       version: plan.containerd.version,
       containerd: await file("containerd.tar.gz", sources.containerd.containerd),
@@ -156,6 +169,7 @@ export async function createBundle(
       containerd,
       images,
       upstream,
+      charts,
     });
     await writeFile(join(tmp, BUNDLE_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(tmp, out);

@@ -67,7 +67,7 @@ export function buildProgram(io: Io = processIo): Command {
     )
     .addOption(fileOption())
     .option("--dry-run", "only print, per node, what would change")
-    .option("--bundle <dir>", "install from an offline bundle directory only (no downloads)")
+    .option("--bundle <path>", "install from an offline bundle only (a directory or a .tar; no downloads)")
     .option("--concurrency <n>", "nodes worked on at once", "8")
     .option("--accept-new-host-keys", "accept a changed SSH host key of an existing host instead of refusing")
     .option("--no-kubeconfig", "do not merge the context into ~/.kube/config (the cluster directory still gets a copy)")
@@ -83,7 +83,7 @@ export function buildProgram(io: Io = processIo): Command {
       "download (and verify) kubeadm/kubelet/kubectl, containerd, runc, CNI plugins, every image and addon manifest",
     )
     .addOption(fileOption())
-    .requiredOption("--out <dir>", "the bundle directory to create")
+    .requiredOption("--out <path>", "the bundle to create: a directory, or one file when the name ends in .tar")
     .addOption(
       new Option("--arch <arch>", "node architecture").choices(["amd64", "arm64"] as const).default("amd64" as const),
     )

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { isArchivePath, packBundle } from "../../bundle/archive.js";
 import { createBundle, pinnedSources } from "../../bundle/create.js";
 import { UserError } from "../../errors.js";
 import type { Arch } from "../../versions.js";
@@ -20,13 +21,17 @@ export async function bundleCreate(opts: BundleCreateOptions, io: Io): Promise<v
   if (existsSync(out)) throw new UserError(`${out} exists`, { hint: "choose a new directory for the bundle" });
   const arch = opts.arch as Arch;
   const started = Date.now();
-  const b = await createBundle(plan, pinnedSources(plan, arch), out, {
+  // A .tar is made from a directory next to it.
+  const dir = isArchivePath(out) ? `${out}.d` : out;
+  if (existsSync(dir)) throw new UserError(`${dir} exists`, { hint: "remove it, or choose another name" });
+  const b = await createBundle(plan, pinnedSources(plan, arch), dir, {
     arch,
     mirrors: opts.mirror ?? [],
     log: (l) => io.err(`   ${l}`),
   });
+  if (dir !== out) await packBundle(dir, out);
   io.out(
-    `bundle ${out}: Kubernetes ${b.kubernetes.version} (${b.kubernetes.debs.length} packages), containerd ${b.containerd.version}, ${b.images.length} images, ${b.upstream.length} manifests, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `bundle ${out}: Kubernetes ${b.kubernetes.version} (${b.kubernetes.debs.length} packages), containerd ${b.containerd.version}, ${b.images.length} images, ${b.upstream.length} manifests, ${b.charts.length} charts, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   if (b.kubernetes.requires.length > 0)
     io.out(`nodes need these from their distribution: ${b.kubernetes.requires.join(", ")}`);

@@ -1,4 +1,5 @@
 import { cachingStore } from "../../artifacts/store.js";
+import { openBundle } from "../../bundle/archive.js";
 import { bundleSource, readBundle } from "../../bundle/bundle.js";
 import { clusterDir, openRunLog } from "../../cluster/dir.js";
 import { up as runUp } from "../../cluster/up.js";
@@ -26,12 +27,11 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
   const dir = clusterDir(plan, opts.file);
   const log = await openRunLog(dir, opts.dryRun ? "up-dry-run" : "up");
   const started = Date.now();
+  const bundle = opts.bundle && (await openBundle(opts.bundle));
   try {
     const result = await runUp(plan, {
       provider: await providerFor(plan),
-      packages: opts.bundle
-        ? bundleSource(opts.bundle, await readBundle(opts.bundle, plan))
-        : upstreamSource(plan, cachingStore()),
+      packages: bundle ? bundleSource(bundle, await readBundle(bundle, plan)) : upstreamSource(plan, cachingStore()),
       clusterDir: dir,
       dryRun: opts.dryRun,
       concurrency: Number(opts.concurrency),

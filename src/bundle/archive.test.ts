@@ -1,0 +1,32 @@
+// A bundle as one .tar file (real tar): packed, then opened once into the cache and reused.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { isArchivePath, openBundle, packBundle } from "./archive.js";
+
+test("pack a bundle directory into a .tar, open it (unpacked once), and a directory opens as itself", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-archive-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const bundle = join(dir, "b.tar.d");
+  await mkdir(join(bundle, "files"), { recursive: true });
+  await writeFile(join(bundle, "bundle.json"), '{"format":"kubelab.dev/bundle/v1"}\n');
+  await writeFile(join(bundle, "files", "abc"), "data");
+  const out = join(dir, "b.tar");
+  assert.ok(isArchivePath(out));
+  await packBundle(bundle, out);
+  assert.equal(existsSync(bundle), false, "the directory is gone once packed");
+
+  const cache = join(dir, "cache");
+  const opened = await openBundle(out, cache);
+  assert.equal(await readFile(join(opened, "files", "abc"), "utf8"), "data");
+  const first = (await stat(join(opened, "bundle.json"))).mtimeMs;
+  assert.equal(await openBundle(out, cache), opened);
+  assert.equal((await stat(join(opened, "bundle.json"))).mtimeMs, first, "not unpacked again");
+  assert.equal(await openBundle(opened, cache), opened);
+  await assert.rejects(openBundle(join(dir, "none.tar"), cache), /no bundle at/);
+  await writeFile(join(dir, "junk.tar"), "not a tar");
+  await assert.rejects(openBundle(join(dir, "junk.tar"), cache), /is not a kubelab bundle archive/);
+});

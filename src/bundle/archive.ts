@@ -1,0 +1,57 @@
+/**
+ * A bundle as one file: the bundle directory in a plain tar (its contents are compressed
+ * already). `bundle create --out X.tar` writes one; `up --bundle X.tar` unpacks it once into
+ * the download cache (keyed by the file's name, size and time) and uses that directory.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { defaultCacheDir } from "../artifacts/store.js";
+import { UserError } from "../errors.js";
+import { BUNDLE_MANIFEST } from "./bundle.js";
+
+const execFileP = promisify(execFile);
+
+/** isArchivePath: where `bundle create` writes a single file instead of a directory. */
+export const isArchivePath = (path: string) => path.endsWith(".tar");
+
+/** packBundle turns a bundle directory into `out` (a tar), removing the directory. */
+export async function packBundle(dir: string, out: string): Promise<void> {
+  const tmp = `${out}.partial-${process.pid}`;
+  try {
+    await execFileP("tar", ["-C", dir, "-cf", tmp, "."], { maxBuffer: 16 * 1024 * 1024 });
+    await rename(tmp, out);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** openBundle returns the bundle directory for `path`: the path itself, or where its archive is unpacked. */
+export async function openBundle(
+  path: string,
+  cacheDir = join(dirname(defaultCacheDir()), "bundles"),
+): Promise<string> {
+  const st = await stat(path).catch(() => {
+    throw new UserError(`no bundle at ${path}`, { hint: "make one with kubelab bundle create --out PATH" });
+  });
+  if (st.isDirectory()) return path;
+  const dir = join(cacheDir, `${basename(path)}-${st.size}-${Math.floor(st.mtimeMs)}`);
+  const done = await stat(join(dir, BUNDLE_MANIFEST)).then(
+    () => true,
+    () => false,
+  );
+  if (done) return dir;
+  const tmp = `${dir}.partial-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    await execFileP("tar", ["-C", tmp, "-xf", path]);
+    await rename(tmp, dir);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new UserError(`${path} is not a kubelab bundle archive: ${(e as Error).message}`);
+  }
+  return dir;
+}
