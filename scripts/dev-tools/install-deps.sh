@@ -13,6 +13,7 @@
 #     kubelet and kubectl go into the tests' packages and bundle (cold ~7 min on 2 cores)
 #   - gcc + libc6-dev (a static pause binary) and the control plane images kubeadm expects,
 #     built from source (scripts/dev-tools/k8s-images.sh; cold ~11 min on 2 cores, once)
+#   - crane (a real OCI registry for the bundle tests) and helm (renders charts) built with Go
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -60,3 +61,4 @@ openssl version >&2
 "$here/kubernetes.sh" v1.37.2 kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy
 "$here/k8s-images.sh"
 "$here/crane.sh"
+"$here/helm.sh"

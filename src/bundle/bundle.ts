@@ -38,6 +38,8 @@ export const bundleSchema = z.strictObject({
   charts: z
     .array(z.strictObject({ name: z.string().min(1), version: z.string().min(1), url: z.string().min(1), file }))
     .default([]),
+  /** helm's release tarball (linux, the bundle maker's architecture), for rendering the charts. */
+  helm: file.optional(),
 });
 
 /** A bundle manifest. */

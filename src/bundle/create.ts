@@ -8,18 +8,20 @@
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { helmTemplate, hostArch, unpackHelm } from "../addons/helm.js";
 import { sha256 } from "../artifacts/local.js";
 import { cachingStore } from "../artifacts/store.js";
 import { writeImageArchive } from "../oci/layout.js";
 import { pulledArchive, pullImage } from "../oci/registry.js";
 import { type AptRepository, type ContainerdFiles, pinnedContainerdFiles } from "../phases/packages.js";
 import type { Plan } from "../plan/types.js";
-import { upstreamManifests } from "../render/cluster.js";
+import { linkerdValues, upstreamManifests } from "../render/cluster.js";
+import { generateLinkerdIdentity } from "../render/linkerd-identity.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
 import { readRepository, selectPackages } from "./apt.js";
 import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "./bundle.js";
 import { type ChartRef, fetchChart, linkerdCharts } from "./helm.js";
-import { addonImages, kubeadmImages } from "./images.js";
+import { addonImages, imagesIn, kubeadmImages } from "./images.js";
 
 /** Where a bundle's contents come from. */
 export interface BundleSources {
@@ -29,6 +31,8 @@ export interface BundleSources {
   readonly upstream: readonly PinnedFile[];
   /** Helm charts of chart-installed addons (Linkerd). */
   readonly charts: readonly ChartRef[];
+  /** helm's release tarball for this host, to render the charts (their images) and for `up`. */
+  readonly helm?: PinnedFile;
   /** Images beyond kubeadm's and the addon manifests' (none by default). */
   readonly extraImages?: readonly string[];
 }
@@ -45,6 +49,7 @@ export function pinnedSources(plan: Plan, arch: Arch): BundleSources {
     charts: plan.addons.linkerd.enabled
       ? linkerdCharts(PINNED.linkerd.helmRepository, PINNED.linkerd.chartVersion, plan.addons.linkerd.viz)
       : [],
+    helm: plan.addons.linkerd.enabled ? PINNED.helm.files[hostArch()] : undefined,
   };
 }
 
@@ -64,6 +69,27 @@ export function parseMirrors(pairs: readonly string[]): { urls: [string, string]
     else registries.set(from, to);
   }
   return { urls, registries };
+}
+
+/**
+ * imagesOfChart renders a chart with the pinned helm and lists its images. Linkerd's control
+ * plane needs an identity to render: a throwaway one serves (images do not depend on it).
+ */
+export async function imagesOfChart(
+  helmTarball: Buffer,
+  chart: Buffer,
+  name: string,
+  kubeVersion: string,
+): Promise<string[]> {
+  const helm = await unpackHelm(helmTarball);
+  try {
+    const path = `${helm.path}-${name}.tgz`;
+    await writeFile(path, chart);
+    const values = name === "linkerd-control-plane" ? linkerdValues(await generateLinkerdIdentity()) : undefined;
+    return imagesIn(await helmTemplate(helm.path, path, { release: name, namespace: "linkerd", kubeVersion, values }));
+  } finally {
+    await helm.remove();
+  }
 }
 
 /** Options of {@link createBundle}. */
@@ -130,10 +156,16 @@ export async function createBundle(
       upstream.push({ url: f.url, ...entry });
     }
     const charts = [];
+    const chartImages: string[] = [];
+    const helm = sources.helm && (await file("helm.tar.gz", sources.helm));
     for (const c of sources.charts) {
       opts.log(`chart ${c.name} ${c.version}`);
       const { data, url } = await fetchChart(c, mirrored);
       charts.push({ name: c.name, version: c.version, url, file: await put(`${c.name}-${c.version}.tgz`, data) });
+      if (sources.helm)
+        chartImages.push(
+          ...(await imagesOfChart(await store.get(sources.helm), data, c.name, plan.kubernetes.version)),
+        );
     }
     const containerd = {
       version: plan.containerd.version,
@@ -146,6 +178,7 @@ export async function createBundle(
       ...new Set([
         ...kubeadmImages(plan),
         ...addonImages(plan, (f) => upstreamText.get(f)),
+        ...chartImages,
         ...(sources.extraImages ?? []),
       ]),
     ];
@@ -170,6 +203,7 @@ export async function createBundle(
       images,
       upstream,
       charts,
+      ...(helm ? { helm } : {}),
     });
     await writeFile(join(tmp, BUNDLE_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(tmp, out);

@@ -43,7 +43,8 @@ export function upstreamManifests(plan: Plan): PinnedFile[] {
   return files;
 }
 
-function linkerdValues(identity: LinkerdIdentity): string {
+/** linkerdValues are the Helm values that give linkerd-control-plane kubelab's trust anchor and issuer. */
+export function linkerdValues(identity: LinkerdIdentity): string {
   const block = (pem: string, indent: string) =>
     pem
       .trimEnd()
