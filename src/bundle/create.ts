@@ -3,8 +3,8 @@
  * --bundle` installs, verified, into a bundle directory: kubeadm, kubelet and kubectl (and
  * what they depend on from the same repository) from the signed apt repository, containerd
  * with runc and the CNI plugins (pinned sha256), every image kubeadm and the addons need as
- * OCI archives, the pinned addon manifests and the Linkerd charts. (Linkerd's images are
- * known only once its charts are rendered: not in bundles yet.)
+ * OCI archives (Linkerd's found by rendering its charts with the pinned helm), the pinned
+ * addon manifests, the Linkerd charts and helm itself.
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
