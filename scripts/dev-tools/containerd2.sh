@@ -25,9 +25,7 @@ fi
 
 # shellcheck source=scripts/dev-tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-go="$(go_bin)"
-tmp="$(build_dir "$dest")"
-trap 'rm -rf "$tmp"' EXIT
+start_go_build "$dest"
 
 # `go install module/cmd/containerd@version` works because containerd's go.mod
 # has no replace directives. CGO_ENABLED=0 drops the btrfs snapshotter (its

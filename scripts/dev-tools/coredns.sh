@@ -29,10 +29,7 @@ fi
 
 # shellcheck source=scripts/dev-tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-go="$(go_bin)"
-tmp="$(build_dir "$dest")"
-trap 'rm -rf "$tmp"' EXIT
-export GOWORK=off
+start_go_build "$dest"
 
 # CoreDNS's go.mod has no replace directives, so `go install module@version` works. Flags as
 # its Makefile: CGO_ENABLED=0, -tags grpcnotrace, -ldflags "-s -w -X ...GitCommit=...".

@@ -34,10 +34,7 @@ fi
 
 # shellcheck source=scripts/dev-tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-go="$(go_bin)"
-tmp="$(build_dir "$dest")"
-trap 'rm -rf "$tmp"' EXIT
-export GOWORK=off # a go.work around the cache dir must not capture the build module
+start_go_build "$dest"
 
 # `go install go.etcd.io/etcd/server/v3@v3.7.0` does not work: server/v3 and etcdctl/v3
 # replace their sibling modules (api/v3, client/v3, pkg/v3, ...) with ../<dir>, and go

@@ -28,10 +28,7 @@ fi
 
 # shellcheck source=scripts/dev-tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-go="$(go_bin)"
-tmp="$(build_dir "$dest")"
-trap 'rm -rf "$tmp"' EXIT
-export GOWORK=off
+start_go_build "$dest"
 
 # helm's go.mod has no replace directives: `go install module/cmd/helm@version` works.
 # Version stamped as its Makefile does (internal/version.version).

@@ -69,10 +69,7 @@ fi
 
 # shellcheck source=scripts/dev-tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-go="$(go_bin)"
-tmp="$(build_dir "$dest")"
-trap 'rm -rf "$tmp"' EXIT
-export GOWORK=off # a go.work around the cache dir must not capture the build module
+start_go_build "$dest"
 
 # `go install k8s.io/kubernetes/cmd/kubeadm@v1.37.2` does not work: kubernetes' go.mod
 # requires the staging modules at v0.0.0 and replaces them with ./staging/src/k8s.io/...,

@@ -16,3 +16,13 @@ build_dir() {
   mkdir -p "$1"
   mktemp -d "$1/.build.XXXXXX"
 }
+
+# start_go_build DEST sets $go (the toolchain) and $tmp (a build dir inside DEST, removed when
+# the script exits), and keeps a go.work around the cache dir from capturing the build module.
+start_go_build() {
+  go="$(go_bin)"
+  tmp="$(build_dir "$1")"
+  # shellcheck disable=SC2064 # expand $tmp now: the trap runs after the function returns
+  trap "rm -rf '$tmp'" EXIT
+  export GOWORK=off
+}

@@ -30,11 +30,8 @@ fi
 
 # shellcheck source=scripts/dev-tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-go="$(go_bin)"
 command -v gcc >/dev/null || { log "gcc not found: run scripts/dev-tools/install-deps.sh"; exit 1; }
-tmp="$(build_dir "$dest")"
-trap 'rm -rf "$tmp"' EXIT
-export GOWORK=off
+start_go_build "$dest"
 
 info="$(cd "$tmp" && "$go" mod download -json "$module@$k8s")"
 src="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$info" | head -n1)/build/pause"

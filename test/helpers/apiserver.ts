@@ -7,12 +7,12 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
 import { kubeConfig, waitApiReady } from "../../src/kube/client.js";
+import { freePort } from "./net.js";
 import { cacheDir, isExecutable, KUBERNETES_VERSION, requireTool } from "./tools.js";
 
 const execFileP = promisify(execFile);
@@ -21,18 +21,6 @@ export interface ApiServer {
   /** Admin kubeconfig (client certificate), server https://127.0.0.1:<port>. */
   readonly kubeconfig: string;
   readonly url: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** startApiServer starts etcd + kube-apiserver; undefined (skipped) when a binary is missing outside CI. */

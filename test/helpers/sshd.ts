@@ -3,12 +3,13 @@
 // scripts/dev-tools/install-deps.sh (Debian packages openssh-server, openssh-client).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, connect as netConnect } from "node:net";
+import { connect as netConnect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
 import type { SshEndpoint } from "../../src/remote/types.js";
+import { freePort } from "./net.js";
 import { isExecutable } from "./tools.js";
 
 const execFileP = promisify(execFile);
@@ -42,18 +43,6 @@ export interface Sshd {
   start(): Promise<void>;
   /** Stops sshd and removes the temp dir. */
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function keygen(path: string, comment: string): Promise<void> {

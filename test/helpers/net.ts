@@ -1,0 +1,15 @@
+// Loopback ports for test servers (sshd, kube-apiserver, etcd).
+import { createServer } from "node:net";
+
+/** freePort asks the system for a port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
