@@ -13,18 +13,16 @@ module=github.com/containerd/containerd/v2
 dest="${XDG_CACHE_HOME:-$HOME/.cache}/kubelab-dev/containerd/$version/bin"
 bin="$dest/containerd"
 log() { echo "containerd2: $*" >&2; }
+# shellcheck source=scripts/dev-tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Idempotent: keep an existing build that reports the wanted version.
 # (`--version` prints "containerd <package> <version> <revision>".)
 if [[ -x "$bin" && -x "$dest/containerd-shim-runc-v2" && -x "$dest/ctr" ]] &&
   [[ "$("$bin" --version 2>/dev/null | awk '{print $3}')" == "$version" ]]; then
-  log "already built: $("$bin" --version)"
-  echo "$bin"
-  exit 0
+  already_built "$("$bin" --version)" "$bin"
 fi
 
-# shellcheck source=scripts/dev-tools/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_go_build "$dest"
 
 # `go install module/cmd/containerd@version` works because containerd's go.mod
@@ -32,12 +30,9 @@ start_go_build "$dest"
 # builtin is `//go:build cgo`); everything else, CRI included, is pure Go.
 # The -X flags mirror containerd's Makefile so `--version` shows the tag
 # (otherwise it prints "2.x.y+unknown").
-log "building $module/cmd/{containerd,containerd-shim-runc-v2,ctr}@$version with $("$go" env GOVERSION) (cold: ~1.5 min on 2 cores)"
-start=$SECONDS
-GOBIN="$tmp" CGO_ENABLED=0 \
-  "$go" install -trimpath -tags urfave_cli_no_docs \
+go_install "cold: ~1.5 min on 2 cores" -tags urfave_cli_no_docs \
   -ldflags "-s -w -X $module/version.Version=$version -X $module/version.Package=$module" \
-  "$module/cmd/containerd@$version" "$module/cmd/containerd-shim-runc-v2@$version" "$module/cmd/ctr@$version" >&2
+  "$module/cmd/containerd@$version" "$module/cmd/containerd-shim-runc-v2@$version" "$module/cmd/ctr@$version"
 mv -f "$tmp/containerd-shim-runc-v2" "$tmp/ctr" "$dest/"
 mv -f "$tmp/containerd" "$bin"
 log "built in $((SECONDS - start))s: $("$bin" --version)"

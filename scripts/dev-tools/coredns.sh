@@ -14,6 +14,8 @@ module=github.com/coredns/coredns
 dest="${XDG_CACHE_HOME:-$HOME/.cache}/kubelab-dev/coredns/$version/bin"
 bin="$dest/coredns"
 log() { echo "coredns: $*" >&2; }
+# shellcheck source=scripts/dev-tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $version =~ ^v1\.[0-9]+\.[0-9]+$ ]] || { log "version must look like v1.<minor>.<patch>, got $version"; exit 1; }
 
@@ -22,22 +24,16 @@ log() { echo "coredns: $*" >&2; }
 # (Output captured first: `grep -q` in a pipe may exit early and SIGPIPE the binary.)
 reports() { local out; out="$("$1" -version 2>/dev/null)" && grep -qxF "CoreDNS-${version#v}" <<<"$out"; }
 if [[ -x "$bin" ]] && reports "$bin"; then
-  log "already built: CoreDNS-${version#v}"
-  echo "$dest"
-  exit 0
+  already_built "CoreDNS-${version#v}" "$dest"
 fi
 
-# shellcheck source=scripts/dev-tools/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_go_build "$dest"
 
 # CoreDNS's go.mod has no replace directives, so `go install module@version` works. Flags as
 # its Makefile: CGO_ENABLED=0, -tags grpcnotrace, -ldflags "-s -w -X ...GitCommit=...".
 # GitCommit is `git describe --dirty --always`, which on the release commit is the tag.
-log "building $module@$version with $("$go" env GOVERSION) (cold: ~2 min on 2 cores)"
-start=$SECONDS
-GOBIN="$tmp" CGO_ENABLED=0 "$go" install -trimpath -tags grpcnotrace \
-  -ldflags "-s -w -X $module/coremain.GitCommit=$version" "$module@$version" >&2
+go_install "cold: ~2 min on 2 cores" -tags grpcnotrace \
+  -ldflags "-s -w -X $module/coremain.GitCommit=$version" "$module@$version"
 reports "$tmp/coredns" || {
   log "built coredns reports $("$tmp/coredns" -version | head -n1)"
   exit 1

@@ -14,27 +14,22 @@ module=github.com/google/go-containerregistry
 dest="${XDG_CACHE_HOME:-$HOME/.cache}/kubelab-dev/crane/$version/bin"
 bin="$dest/crane"
 log() { echo "crane: $*" >&2; }
+# shellcheck source=scripts/dev-tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $version =~ ^v0\.[0-9]+\.[0-9]+$ ]] || { log "version must look like v0.<minor>.<patch>, got $version"; exit 1; }
 
 # Idempotent: keep an existing build that reports the wanted version (`crane version`
 # prints the version stamped below).
 if [[ -x "$bin" ]] && [[ "$("$bin" version 2>/dev/null)" == "$version" ]]; then
-  log "already built: crane $version"
-  echo "$dest"
-  exit 0
+  already_built "crane $version" "$dest"
 fi
 
-# shellcheck source=scripts/dev-tools/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_go_build "$dest"
 
 # go-containerregistry's go.mod has no replace directives: `go install module/cmd/crane@v`
 # works. Version stamped as its release build does (cmd/crane/cmd.Version).
-log "building $module/cmd/crane@$version with $("$go" env GOVERSION) (cold: ~1 min on 2 cores)"
-start=$SECONDS
-GOBIN="$tmp" CGO_ENABLED=0 "$go" install -trimpath \
-  -ldflags "-s -w -X $module/cmd/crane/cmd.Version=$version" "$module/cmd/crane@$version" >&2
+go_install "cold: ~1 min on 2 cores" -ldflags "-s -w -X $module/cmd/crane/cmd.Version=$version" "$module/cmd/crane@$version"
 [[ "$("$tmp/crane" version)" == "$version" ]] || { log "built crane reports $("$tmp/crane" version)"; exit 1; }
 mv -f "$tmp/crane" "$bin"
 log "built in $((SECONDS - start))s"

@@ -12,6 +12,8 @@ set -euo pipefail
 version="${1:-v3.7.0}"
 dest="${XDG_CACHE_HOME:-$HOME/.cache}/kubelab-dev/etcd/$version/bin"
 log() { echo "etcd: $*" >&2; }
+# shellcheck source=scripts/dev-tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $version =~ ^v3\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || { log "version must look like v3.<minor>.<patch>, got $version"; exit 1; }
 bare="${version#v}"
@@ -27,13 +29,9 @@ built() {
 }
 # Idempotent: keep an existing build that reports the wanted version.
 if built; then
-  log "already built: etcd $bare"
-  echo "$dest"
-  exit 0
+  already_built "etcd $bare" "$dest"
 fi
 
-# shellcheck source=scripts/dev-tools/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_go_build "$dest"
 
 # `go install go.etcd.io/etcd/server/v3@v3.7.0` does not work: server/v3 and etcdctl/v3

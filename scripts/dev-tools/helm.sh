@@ -14,6 +14,8 @@ root="${XDG_CACHE_HOME:-$HOME/.cache}/kubelab-dev/helm/$version"
 dest="$root/bin"
 bin="$dest/helm"
 log() { echo "helm: $*" >&2; }
+# shellcheck source=scripts/dev-tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $version =~ ^v3\.[0-9]+\.[0-9]+$ ]] || { log "version must look like v3.<minor>.<patch>, got $version"; exit 1; }
 arch="$(dpkg --print-architecture 2>/dev/null || uname -m)"
@@ -21,21 +23,14 @@ tarball="$root/helm-$version-linux-$arch.tar.gz"
 
 # Idempotent: keep an existing build that reports the wanted version, and its tarball.
 if [[ -x "$bin" && -f "$tarball" ]] && [[ "$("$bin" version --template '{{.Version}}' 2>/dev/null)" == "$version" ]]; then
-  log "already built: helm $version"
-  echo "$dest"
-  exit 0
+  already_built "helm $version" "$dest"
 fi
 
-# shellcheck source=scripts/dev-tools/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_go_build "$dest"
 
 # helm's go.mod has no replace directives: `go install module/cmd/helm@version` works.
 # Version stamped as its Makefile does (internal/version.version).
-log "building $module/cmd/helm@$version with $("$go" env GOVERSION) (cold: ~3 min on 2 cores)"
-start=$SECONDS
-GOBIN="$tmp" CGO_ENABLED=0 "$go" install -trimpath \
-  -ldflags "-s -w -X $module/internal/version.version=$version" "$module/cmd/helm@$version" >&2
+go_install "cold: ~3 min on 2 cores" -ldflags "-s -w -X $module/internal/version.version=$version" "$module/cmd/helm@$version"
 [[ "$("$tmp/helm" version --template '{{.Version}}')" == "$version" ]] || {
   log "built helm reports $("$tmp/helm" version --template '{{.Version}}')"
   exit 1

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by the dev-tools build scripts (sourced, not run).
+# Shared by the dev-tools build scripts (sourced, not run; they define log() first).
 
 # go_bin prints the Go toolchain to build with (PATH, else /usr/local/go/bin/go), or fails.
 go_bin() {
@@ -25,4 +25,25 @@ start_go_build() {
   # shellcheck disable=SC2064 # expand $tmp now: the trap runs after the function returns
   trap "rm -rf '$tmp'" EXIT
   export GOWORK=off
+}
+
+# already_built WHAT OUT: says WHAT is built already, prints OUT (the script's last stdout
+# line) and ends the script.
+already_built() {
+  log "already built: $1"
+  echo "$2"
+  exit 0
+}
+
+# go_install NOTE ARGS...: `go install ARGS` (flags, then module/pkg@version...) into $tmp,
+# static (CGO_ENABLED=0) and -trimpath, after a line naming the packages and NOTE (the cold
+# build time); sets $start for the script's "built in" line.
+go_install() {
+  local note="$1" a
+  local -a pkgs=()
+  shift
+  for a in "$@"; do [[ $a == *@* ]] && pkgs+=("$a"); done
+  log "building ${pkgs[*]} with $("$go" env GOVERSION) ($note)"
+  start=$SECONDS
+  GOBIN="$tmp" CGO_ENABLED=0 "$go" install -trimpath "$@" >&2
 }

@@ -15,6 +15,8 @@ module=k8s.io/kubernetes
 dest="${XDG_CACHE_HOME:-$HOME/.cache}/kubelab-dev/pause/$version/bin"
 bin="$dest/pause"
 log() { echo "pause: $*" >&2; }
+# shellcheck source=scripts/dev-tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $version =~ ^[0-9]+\.[0-9]+(\.[0-9]+)?$ ]] || { log "version must look like 3.10.2, got $version"; exit 1; }
 # The Makefile stamps VERSION=v$(TAG)-$(REV), REV being `git describe --contains` of the
@@ -23,13 +25,9 @@ stamp="v$version-$k8s"
 
 # Idempotent: keep an existing build whose `pause -v` ("pause.c <VERSION>") is this one.
 if [[ -x "$bin" && "$("$bin" -v 2>/dev/null)" == "pause.c $stamp" ]]; then
-  log "already built: pause.c $stamp"
-  echo "$dest"
-  exit 0
+  already_built "pause.c $stamp" "$dest"
 fi
 
-# shellcheck source=scripts/dev-tools/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v gcc >/dev/null || { log "gcc not found: run scripts/dev-tools/install-deps.sh"; exit 1; }
 start_go_build "$dest"
 
