@@ -18,7 +18,7 @@ import { up } from "../src/cluster/up.js";
 import { kubeConfig, listNodes, waitNodes } from "../src/kube/client.js";
 import { nspawnProvider } from "../src/providers/nspawn/provider.js";
 import { createTestBundle } from "../test/helpers/bundle.js";
-import { nspawnTestCluster } from "../test/helpers/nspawn.js";
+import { NO_ADDONS, nspawnTestCluster } from "../test/helpers/nspawn.js";
 import { installTestCni } from "../test/helpers/test-cni.js";
 
 const args = process.argv.slice(2);
@@ -29,7 +29,6 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error("usage: bench/cluster.t
 const say = (line: string) => console.error(`[bench] ${line}`);
 const seconds = (start: number) => (performance.now() - start) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const NO_ADDONS = { cni: { plugin: "none" }, metallb: { enabled: false }, ui: "none", linkerd: { enabled: false } };
 
 const cleanups: (() => Promise<unknown>)[] = [];
 const shim = {

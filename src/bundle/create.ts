@@ -6,7 +6,8 @@
  * OCI archives (Linkerd's found by rendering its charts with the pinned helm), the pinned
  * addon manifests, the Linkerd charts and helm itself.
  */
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { helmTemplate, hostArch, unpackHelm } from "../addons/helm.js";
 import { sha256 } from "../artifacts/local.js";
@@ -75,20 +76,15 @@ export function parseMirrors(pairs: readonly string[]): { urls: [string, string]
  * imagesOfChart renders a chart with the pinned helm and lists its images. Linkerd's control
  * plane needs an identity to render: a throwaway one serves (images do not depend on it).
  */
-export async function imagesOfChart(
-  helmTarball: Buffer,
-  chart: Buffer,
-  name: string,
-  kubeVersion: string,
-): Promise<string[]> {
-  const helm = await unpackHelm(helmTarball);
+export async function imagesOfChart(helm: string, chart: Buffer, name: string, kubeVersion: string): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-chart-"));
   try {
-    const path = `${helm.path}-${name}.tgz`;
+    const path = join(dir, `${name}.tgz`);
     await writeFile(path, chart);
     const values = name === "linkerd-control-plane" ? linkerdValues(await generateLinkerdIdentity()) : undefined;
-    return imagesIn(await helmTemplate(helm.path, path, { release: name, namespace: "linkerd", kubeVersion, values }));
+    return imagesIn(await helmTemplate(helm, path, { release: name, namespace: "linkerd", kubeVersion, values }));
   } finally {
-    await helm.remove();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -158,14 +154,18 @@ export async function createBundle(
     const charts = [];
     const chartImages: string[] = [];
     const helm = sources.helm && (await file("helm.tar.gz", sources.helm));
-    for (const c of sources.charts) {
-      opts.log(`chart ${c.name} ${c.version}`);
-      const { data, url } = await fetchChart(c, mirrored);
-      charts.push({ name: c.name, version: c.version, url, file: await put(`${c.name}-${c.version}.tgz`, data) });
-      if (sources.helm)
-        chartImages.push(
-          ...(await imagesOfChart(await store.get(sources.helm), data, c.name, plan.kubernetes.version)),
-        );
+    // One helm for every chart: it renders them to find their images.
+    const helmBin =
+      sources.helm && sources.charts.length > 0 ? await unpackHelm(await store.get(sources.helm)) : undefined;
+    try {
+      for (const c of sources.charts) {
+        opts.log(`chart ${c.name} ${c.version}`);
+        const { data, url } = await fetchChart(c, mirrored);
+        charts.push({ name: c.name, version: c.version, url, file: await put(`${c.name}-${c.version}.tgz`, data) });
+        if (helmBin) chartImages.push(...(await imagesOfChart(helmBin.path, data, c.name, plan.kubernetes.version)));
+      }
+    } finally {
+      await helmBin?.remove();
     }
     const containerd = {
       version: plan.containerd.version,

@@ -12,6 +12,7 @@ import { stringify } from "yaml";
 import { fixturePath } from "../../test/helpers/fixtures.js";
 import { serveDirectory } from "../../test/helpers/packages.js";
 import { cacheDir } from "../../test/helpers/tools.js";
+import { unpackHelm } from "../addons/helm.js";
 import { sha256 } from "../artifacts/local.js";
 import { PINNED } from "../versions.js";
 import { imagesOfChart } from "./create.js";
@@ -78,19 +79,13 @@ test("the pinned Linkerd charts come from the repository index, checked against 
 test("Linkerd's images, from the charts rendered by the pinned helm (built from source here)", async (t) => {
   const tarball = helmTarball(t);
   if (!tarball) return;
+  const helm = await unpackHelm(await readFile(tarball));
+  t.after(helm.remove);
   const repo = await helmRepository(t);
   const crds = await fetchChart({ repository: repo, name: "linkerd-crds", version });
-  assert.deepEqual(
-    await imagesOfChart(await readFile(tarball), crds.data, "linkerd-crds", PINNED.kubernetes.version),
-    [],
-  );
+  assert.deepEqual(await imagesOfChart(helm.path, crds.data, "linkerd-crds", PINNED.kubernetes.version), []);
   const cp = await fetchChart({ repository: repo, name: "linkerd-control-plane", version });
-  const images = await imagesOfChart(
-    await readFile(tarball),
-    cp.data,
-    "linkerd-control-plane",
-    PINNED.kubernetes.version,
-  );
+  const images = await imagesOfChart(helm.path, cp.data, "linkerd-control-plane", PINNED.kubernetes.version);
   t.diagnostic(images.join(", "));
   for (const name of ["controller", "proxy"])
     assert.ok(

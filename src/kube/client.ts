@@ -3,6 +3,7 @@
  * kubeconfig. Waits poll real conditions and, when they give up, say what is still missing.
  */
 
+import { type RequestOptions, request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig, type V1Node } from "@kubernetes/client-node";
 import { WaitTimeout } from "../errors.js";
@@ -64,10 +65,9 @@ export function waitApiReady(kc: KubeConfig, opts: WaitOptions = {}): Promise<vo
 
 /** fetchRaw GETs an API path with the kubeconfig's credentials. */
 export async function fetchRaw(kc: KubeConfig, path: string): Promise<{ status: number; body: string }> {
-  const { request } = await import("node:https");
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error("the kubeconfig has no current cluster");
-  const opts: import("node:https").RequestOptions = {};
+  const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, server), { ...opts, method: "GET", timeout: 10_000 }, (res) => {

@@ -15,7 +15,6 @@ import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { run } from "../../src/cli/main.js";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
 import { clusterDir } from "../../src/cluster/dir.js";
 import { validateCluster } from "../../src/config/validate.js";
@@ -24,13 +23,12 @@ import { bridgeName } from "../../src/providers/nspawn/network.js";
 import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
-import { nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
+import { kubelab } from "../helpers/cli.js";
+import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { installTestCni } from "../helpers/test-cni.js";
 import { requireTool } from "../helpers/tools.js";
 
 const execFileP = promisify(execFile);
-
-const NO_ADDONS = { cni: { plugin: "none" }, metallb: { enabled: false }, ui: "none", linkerd: { enabled: false } };
 
 /** The user's kubeconfig before up: another cluster that must survive up and down. */
 const OTHER = `apiVersion: v1
@@ -40,20 +38,6 @@ users: [{name: other, user: {token: x}}]
 contexts: [{name: other, context: {cluster: other, user: other}}]
 current-context: other
 `;
-
-async function kubelab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await run(argv, {
-    out: (s) => {
-      out += s.endsWith("\n") ? s : `${s}\n`;
-    },
-    err: (s) => {
-      err += s.endsWith("\n") ? s : `${s}\n`;
-    },
-  });
-  return { code, out, err };
-}
 
 describe("kubelab CLI on nspawn machines", () => {
   it("up --bundle makes a working cluster; up again changes nothing; an added worker joins; status, ssh, dry run; down removes it", async (t) => {

@@ -11,29 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
-import { run } from "../../src/cli/main.js";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
 import { clusterPaths } from "../../src/cluster/dir.js";
 import { kubeConfig, listNodes, poll } from "../../src/kube/client.js";
 import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import { createTestBundle } from "../helpers/bundle.js";
-import { nspawnTestCluster, requireNspawn, withCluster } from "../helpers/nspawn.js";
-
-const NO_ADDONS = { cni: { plugin: "none" }, metallb: { enabled: false }, ui: "none", linkerd: { enabled: false } };
-
-async function kubelab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await run(argv, {
-    out: (s) => {
-      out += `${s}\n`;
-    },
-    err: (s) => {
-      err += `${s}\n`;
-    },
-  });
-  return { code, out, err };
-}
+import { kubelab } from "../helpers/cli.js";
+import { NO_ADDONS, nspawnTestCluster, requireNspawn, withCluster } from "../helpers/nspawn.js";
 
 describe("the ssh provider on existing hosts", () => {
   it("up --bundle makes a two-control-plane cluster on them; up again changes nothing; down resets it and keeps the hosts", async (t) => {

@@ -62,6 +62,17 @@ export async function withCluster(
 }
 
 /**
+ * The addons section for clusters whose tests need no addon: only kubeadm's images are built
+ * here, and Calico comes with the addons.
+ */
+export const NO_ADDONS = {
+  cni: { plugin: "none" },
+  metallb: { enabled: false },
+  ui: "none",
+  linkerd: { enabled: false },
+};
+
+/**
  * nspawnTestCluster is a cluster file (and its plan) for tests on real machines: a random
  * name, and a /24 under 10.231.0.0/16 that no interface on this host uses yet, so tests
  * running side by side never share a subnet. Only addresses on the test bridge get traffic.
