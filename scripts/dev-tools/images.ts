@@ -17,42 +17,25 @@
  * nft, conntrack (and ipset for IPVS mode), so its base is a small Debian root made with
  * debootstrap (as root), cached by release.
  *
- * Idempotent: an archive is rebuilt only when its inputs (binaries, recipe, this script and
- * the layout code) change, so a warm run takes seconds. Builds for the host's architecture.
+ * Idempotent: an archive is rebuilt only when its inputs (binaries, recipe, this script,
+ * images-lib.ts and the layout code) change, so a warm run takes seconds. Builds for the
+ * host's architecture. The assembly is shared with metallb-images.ts (images-lib.ts).
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import {
-  type Arch,
-  buildImage,
-  buildLayer,
-  type ImageConfig,
-  type Layer,
-  type LayerEntry,
-  layerFromDirectory,
-  writeImageArchive,
-} from "../../src/oci/layout.js";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { hostEnv, unmountUnder } from "../../src/providers/nspawn/host.js";
 import { KUBERNETES_MINORS, PINNED } from "../../src/versions.js";
+import { ARCH, assembleImages, bin, cache, PATH_ENV, type Recipe, runScript } from "./images-lib.js";
 
 const log = (msg: string) => process.stderr.write(`images: ${msg}\n`);
-
-const cache = (...parts: string[]) =>
-  join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubelab-dev", ...parts);
 
 const K8S = PINNED.kubernetes.version;
 const MINOR = K8S.replace(/^v(\d+\.\d+)\..*$/, "$1") as keyof typeof KUBERNETES_MINORS;
 const TAGS = KUBERNETES_MINORS[MINOR];
 // The etcd image tag is "<etcd version>-<image revision>" (3.7.0-0 holds etcd v3.7.0).
 const ETCD = `v${TAGS.etcd.replace(/-\d+$/, "")}`;
-
-const ARCH: Arch = process.arch === "arm64" ? "arm64" : "amd64";
-const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Bump to rebuild the kube-proxy base root (a new cache directory; old ones are left). */
 const ROOT_RECIPE = 1;
@@ -80,32 +63,6 @@ const ROOT_STRIP = [
 // bind :53 as its non-root user.
 const NET_BIND_SERVICE_CAP = Buffer.from("0100000200040000000000000000000000000000", "hex");
 
-const PASSWD = [
-  "root:x:0:0:root:/root:/sbin/nologin",
-  "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin",
-  "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin",
-  "",
-].join("\n");
-const GROUP = ["root:x:0:", "nobody:x:65534:", "nonroot:x:65532:", ""].join("\n");
-const BASE_ENTRIES: LayerEntry[] = [
-  { path: "etc/passwd", content: PASSWD },
-  { path: "etc/group", content: GROUP },
-  { path: "tmp", directory: true, mode: 0o1777 },
-];
-
-type LayerSource =
-  | { kind: "base" }
-  | { kind: "debian-root" }
-  | { kind: "files"; files: { path: string; from: string; xattrs?: Record<string, Buffer> }[] };
-
-interface Recipe {
-  name: string;
-  file: string;
-  layers: LayerSource[];
-  config: ImageConfig;
-}
-
-const bin = (component: string, version: string, name: string) => cache(component, version, "bin", name);
 const k8sBin = (name: string) => bin("kubernetes", K8S, name);
 
 function recipes(): Recipe[] {
@@ -123,7 +80,7 @@ function recipes(): Recipe[] {
       name: `registry.k8s.io/kube-proxy:${K8S}`,
       file: "kube-proxy.tar",
       layers: [
-        { kind: "debian-root" },
+        { kind: "root", key: rootKey(), dir: debianRoot },
         { kind: "files", files: [{ path: "usr/local/bin/kube-proxy", from: k8sBin("kube-proxy") }] },
       ],
       config: { entrypoint: ["/usr/local/bin/kube-proxy"], env: [PATH_ENV] },
@@ -167,12 +124,6 @@ function recipes(): Recipe[] {
       config: { entrypoint: ["/usr/local/bin/etcd"], env: [PATH_ENV] },
     },
   ];
-}
-
-async function fileSha256(path: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest("hex");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,126 +211,13 @@ async function debianRoot(): Promise<string> {
 
 // ---------------------------------------------------------------------------------------------
 
-interface IndexEntry {
-  name: string;
-  file: string;
-  /** sha256 of the archive file (hex, as bundle manifests record files). */
-  sha256: string;
-  size: number;
-  /** What `ctr images ls` shows as DIGEST. */
-  manifestDigest: string;
-  /** Fingerprint of every input: the archive is rebuilt when it changes. */
-  inputs: string;
-}
-
-interface Index {
-  format: "kubelab.dev/dev-images/v1";
-  kubernetes: string;
-  arch: Arch;
-  images: IndexEntry[];
-}
-
-async function main(): Promise<void> {
-  const outDir = cache("images", K8S);
-  const indexPath = join(outDir, "images.json");
-  await mkdir(outDir, { recursive: true });
-  const previousText = await readFile(indexPath, "utf8").catch(() => "");
-  const previous: Index | undefined = previousText ? JSON.parse(previousText) : undefined;
-  const old = new Map((previous?.arch === ARCH ? previous.images : []).map((e) => [e.name, e]));
-
-  const here = dirname(fileURLToPath(import.meta.url));
-  const code = await Promise.all(
-    [join(here, "images.ts"), join(here, "../../src/oci/layout.ts")].map((f) => fileSha256(f)),
-  );
-  const all = recipes();
-  const missing = [
-    ...new Set(all.flatMap((r) => r.layers.flatMap((l) => (l.kind === "files" ? l.files.map((f) => f.from) : [])))),
-  ].filter((f) => !existsSync(f));
-  if (missing.length > 0)
-    throw new Error(`missing binaries (run scripts/dev-tools/k8s-images.sh):\n  ${missing.join("\n  ")}`);
-
-  const hashes = new Map<string, string>();
-  const hashOf = async (f: string) => {
-    const h = hashes.get(f) ?? (await fileSha256(f));
-    hashes.set(f, h);
-    return h;
-  };
-  let baseLayer: Layer | undefined;
-  const started = Date.now();
-  const entries: IndexEntry[] = [];
-  for (const r of all) {
-    const fingerprint = createHash("sha256")
-      .update(
-        JSON.stringify({
-          arch: ARCH,
-          code,
-          name: r.name,
-          config: r.config,
-          layers: await Promise.all(
-            r.layers.map(async (l) =>
-              l.kind === "files"
-                ? await Promise.all(
-                    l.files.map(async (f) => [f.path, await hashOf(f.from), Object.keys(f.xattrs ?? {})]),
-                  )
-                : l.kind === "debian-root"
-                  ? rootKey()
-                  : "base",
-            ),
-          ),
-        }),
-      )
-      .digest("hex");
-    const file = join(outDir, r.file);
-    const prev = old.get(r.name);
-    if (
-      prev &&
-      prev.inputs === fingerprint &&
-      prev.file === r.file &&
-      (await stat(file).catch(() => undefined))?.size === prev.size
-    ) {
-      entries.push(prev);
-      continue;
-    }
-    const t0 = Date.now();
-    const layers: Layer[] = [];
-    for (const l of r.layers) {
-      if (l.kind === "base") {
-        baseLayer ??= await buildLayer(BASE_ENTRIES);
-        layers.push(baseLayer);
-      } else if (l.kind === "debian-root") layers.push(await layerFromDirectory(await debianRoot()));
-      else {
-        const files = await Promise.all(
-          l.files.map(async (f) => ({ path: f.path, mode: 0o755, content: await readFile(f.from), xattrs: f.xattrs })),
-        );
-        layers.push(await buildLayer(files));
-      }
-    }
-    const image = buildImage({ name: r.name, arch: ARCH, layers, config: r.config });
-    const digest = await writeImageArchive(file, image);
-    entries.push({
-      name: r.name,
-      file: r.file,
-      sha256: digest.replace(/^sha256:/, ""),
-      size: image.size,
-      manifestDigest: image.manifestDigest,
-      inputs: fingerprint,
-    });
-    log(`${r.name}: ${r.file} ${(image.size / 2 ** 20).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-  }
-  const index: Index = { format: "kubelab.dev/dev-images/v1", kubernetes: K8S, arch: ARCH, images: entries };
-  const text = `${JSON.stringify(index, null, 2)}\n`;
-  if (text !== previousText) {
-    await writeFile(`${indexPath}.tmp`, text);
-    await rename(`${indexPath}.tmp`, indexPath);
-  }
-  // Archives of images no longer built (e.g. after a rename) are removed.
-  const keep = new Set([...entries.map((e) => e.file), "images.json"]);
-  for (const f of await readdir(outDir)) if (f.endsWith(".tar") && !keep.has(f)) await rm(join(outDir, f));
-  log(`${entries.length} images in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  process.stdout.write(`${outDir}\n`);
-}
-
-await main().catch((err: unknown) => {
-  log(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-});
+await runScript(log, () =>
+  assembleImages({
+    outDir: cache("images", K8S),
+    versions: { kubernetes: K8S },
+    recipes: recipes(),
+    script: import.meta.url,
+    buildsBinaries: "scripts/dev-tools/k8s-images.sh",
+    log,
+  }),
+);

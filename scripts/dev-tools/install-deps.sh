@@ -14,6 +14,8 @@
 #   - gcc + libc6-dev (a static pause binary) and the control plane images kubeadm expects,
 #     built from source (scripts/dev-tools/k8s-images.sh; cold ~11 min on 2 cores, once)
 #   - crane (a real OCI registry for the bundle tests) and helm (renders charts) built with Go
+#   - the MetalLB images the pinned metallb-native.yaml names (controller, speaker), built
+#     from source (scripts/dev-tools/metallb-images.sh; cold ~2.5 min on 2 cores, once)
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,3 +64,4 @@ openssl version >&2
 "$here/k8s-images.sh"
 "$here/crane.sh"
 "$here/helm.sh"
+"$here/metallb-images.sh"
