@@ -70,6 +70,7 @@ export function buildProgram(io: Io = processIo): Command {
     .option("--bundle <path>", "install from an offline bundle only (a directory or a .tar; no downloads)")
     .option("--concurrency <n>", "nodes worked on at once", "8")
     .option("--accept-new-host-keys", "accept a changed SSH host key of an existing host instead of refusing")
+    .option("--force-conflicts", "take back addon fields changed outside kubelab (kubectl edit, set env)")
     .option("--no-kubeconfig", "do not merge the context into ~/.kube/config (the cluster directory still gets a copy)")
     .option("-v, --verbose", "print every change as it is made")
     .action(async (opts) => (await import("./commands/up.js")).up(opts, io));
@@ -92,6 +93,14 @@ export function buildProgram(io: Io = processIo): Command {
       "download from a mirror: a URL prefix (https://pkgs.k8s.io=https://mirror/k8s) or a registry host (registry.k8s.io=https://registry.local)",
     )
     .action(async (opts) => (await import("./commands/bundle.js")).bundleCreate(opts, io));
+
+  program
+    .command("ui")
+    .description("print the web UI's address and a fresh login token (TokenRequest, short-lived)")
+    .addOption(fileOption())
+    .option("--ttl <duration>", "token lifetime, e.g. 30m, 2h", "1h")
+    .option("--open", "also open the address in a browser (xdg-open)")
+    .action(async (opts) => (await import("./commands/ui.js")).ui(opts, io));
 
   program
     .command("kubeconfig")

@@ -3,6 +3,9 @@
  * Every phase decides from facts; a second run on an unchanged plan changes nothing.
  */
 
+import type { KubeConfig } from "@kubernetes/client-node";
+import { type AddonsResult, applyAddons, enabledAddons, renderAddons } from "../addons/index.js";
+import type { AddonSources } from "../addons/sources.js";
 import { type FileServer, hostHasAddress, serveArtifacts } from "../artifacts/serve.js";
 import { kubeConfig, WaitTimeout, waitApiReady, waitNodes } from "../kube/client.js";
 import { contextName, userKubeconfigPath } from "../kube/kubeconfig.js";
@@ -66,7 +69,16 @@ export interface UpOptions {
    * @default true
    */
   readonly fileServer?: boolean;
+  /**
+   * Where the addons' manifests, charts and helm come from; required when the plan enables
+   * an addon (`false` skips the addons, as when preparing nodes only).
+   */
+  readonly addons?: AddonSources | false;
+  /** Take back addon fields changed outside kubelab instead of stopping at the conflict. */
+  readonly forceConflicts?: boolean;
   readonly log: (line: string) => void;
+  /** Things the user should read even without --verbose. @default log */
+  readonly warn?: (line: string) => void;
   readonly status: Status;
   readonly signal?: AbortSignal;
 }
@@ -78,6 +90,8 @@ export interface UpResult {
   readonly context?: string;
   /** Files the context was written to: the cluster directory's copy, then the merged file. */
   readonly kubeconfigFiles?: readonly string[];
+  /** What applying the addons changed, and lines for the user (the UI's address). */
+  readonly addons?: AddonsResult;
   /** Machines a dry run would create (they do not exist yet, so nothing else can be known). */
   readonly wouldCreate: readonly string[];
 }
@@ -135,8 +149,10 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
   try {
     await runPhases(phases, ctx, opts.status);
     if (opts.dryRun || !phases.includes(kubeadmInitPhase)) return { changes: ctx.changes, wouldCreate: [] };
-    const files = await awaitCluster(plan, hosts, opts);
-    return { changes: ctx.changes, wouldCreate: [], context: contextName(plan), kubeconfigFiles: files };
+    const { files, kc } = await awaitCluster(plan, hosts, opts);
+    const addons = await installAddons(plan, kc, opts);
+    const changes = [...ctx.changes, ...(addons?.changed ?? []).map((what) => ({ node: "cluster", what }))];
+    return { changes, wouldCreate: [], context: contextName(plan), kubeconfigFiles: files, addons };
   } finally {
     await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
     await fileServer?.close();
@@ -148,7 +164,11 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
  * through the lab network, then writes the kubeconfig. A node that does not register is
  * reported with kubelet's last lines from that node.
  */
-async function awaitCluster(plan: Plan, hosts: ReadonlyMap<string, Remote>, opts: UpOptions): Promise<string[]> {
+async function awaitCluster(
+  plan: Plan,
+  hosts: ReadonlyMap<string, Remote>,
+  opts: UpOptions,
+): Promise<{ files: string[]; kc: KubeConfig }> {
   const config = await kubeconfigFrom(plan, hosts.get(firstControlPlane(plan).name) as Remote);
   const kc = kubeConfig(config);
   const wait = { timeoutMs: opts.waitTimeoutMs ?? 300_000, signal: opts.signal };
@@ -175,5 +195,36 @@ async function awaitCluster(plan: Plan, hosts: ReadonlyMap<string, Remote>, opts
     throw e;
   }
   opts.status.end(true);
-  return saveKubeconfig(config, opts.clusterDir, opts.kubeconfig ?? userKubeconfigPath());
+  return { files: await saveKubeconfig(config, opts.clusterDir, opts.kubeconfig ?? userKubeconfigPath()), kc };
+}
+
+/**
+ * installAddons renders every enabled addon (reading all its sources first, so a bad
+ * download stops before anything is applied), then applies and awaits them step by step.
+ */
+async function installAddons(plan: Plan, kc: KubeConfig, opts: UpOptions): Promise<AddonsResult | undefined> {
+  if (opts.addons === false || enabledAddons(plan).length === 0) return undefined;
+  if (opts.addons === undefined) throw new Error("up: the plan enables addons but no addon sources were given");
+  const sources = opts.addons;
+  const step = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+    opts.status.start(what);
+    try {
+      const value = await f();
+      opts.status.end(true);
+      return value;
+    } catch (e) {
+      opts.status.end(false);
+      throw e;
+    }
+  };
+  const rendered = await step("Render addons", () =>
+    renderAddons({ plan, sources, cluster: kc, now: new Date(), warn: opts.warn ?? opts.log }),
+  );
+  return applyAddons(kc, rendered, {
+    timeoutMs: opts.waitTimeoutMs ?? 300_000,
+    signal: opts.signal,
+    log: opts.log,
+    force: opts.forceConflicts,
+    status: (what, f) => step(what, f),
+  });
 }

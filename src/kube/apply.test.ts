@@ -2,18 +2,19 @@
 // pinned upstream manifests (the fixtures) and kubelab's own objects.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApiextensionsV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { CustomObjectsApi } from "@kubernetes/client-node";
 import { startApiServer } from "../../test/helpers/apiserver.js";
 import { defaultPlan, FIXTURES, readFixture } from "../../test/helpers/fixtures.js";
+import { parseManifest } from "../render/manifests.js";
 import { metallbObjects } from "../render/metallb.js";
-import { applyObjects, FIELD_MANAGER, parseManifests } from "./apply.js";
-import { kubeConfig } from "./client.js";
+import { applyObjects, FIELD_MANAGER } from "./apply.js";
+import { fetchRaw, kubeConfig } from "./client.js";
 
 test("CRDs first and Established, then kubelab's MetalLB objects; a re-apply changes nothing; a change changes one", async (t) => {
   const api = await startApiServer(t);
   if (!api) return;
   const kc = kubeConfig(api.kubeconfig);
-  const metallb = parseManifests(readFixture(FIXTURES.metallb));
+  const metallb = parseManifest(readFixture(FIXTURES.metallb));
   const crds = metallb.filter((o) => o.kind === "CustomResourceDefinition");
   const namespace = metallb.filter((o) => o.kind === "Namespace");
   const plan = defaultPlan();
@@ -56,12 +57,15 @@ test("Calico's CRDs keep their x-kubernetes-* schema markers through parse and a
   const api = await startApiServer(t);
   if (!api) return;
   const kc = kubeConfig(api.kubeconfig);
-  const crds = parseManifests(readFixture(FIXTURES.calico)).filter((o) => o.kind === "CustomResourceDefinition");
+  const crds = parseManifest(readFixture(FIXTURES.calico)).filter((o) => o.kind === "CustomResourceDefinition");
   const text = JSON.stringify(crds);
   const markers = text.match(/"x-kubernetes-int-or-string":true/g)?.length ?? 0;
   assert.ok(markers > 0, "the parsed CRDs carry the markers");
   await applyObjects(kc, crds, { timeoutMs: 120_000 });
-  const stored = await kc.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
+  // Read back raw: what the API server stored, with no client model in between.
+  const stored = JSON.parse((await fetchRaw(kc, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).body) as {
+    items: { spec: { group: string } }[];
+  };
   const back = JSON.stringify(
     stored.items.filter((c) => c.spec.group === "crd.projectcalico.org" || c.spec.group === "policy.networking.k8s.io"),
   );

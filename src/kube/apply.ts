@@ -3,28 +3,62 @@
  * `kubelab`, namespaces and CRDs first, each CRD waited for until `Established` before any
  * object of its kinds, and a report of what actually changed (an object whose
  * resourceVersion did not move was already as wanted), so a re-run with nothing new to say
- * changes nothing. Manifests are parsed with the client's own YAML loader, which keeps the
- * `x-kubernetes-*` schema markers of CRDs intact.
+ * changes nothing.
+ *
+ * Objects go to the API server as JSON exactly as parsed (src/render/manifests.ts), not
+ * through the client library's typed models: those drop every field they do not know, and a
+ * plain object's `x-kubernetes-int-or-string` (their `xKubernetesIntOrString`), so Calico's
+ * CRDs would be refused ("type: Required value") and newer API fields would silently
+ * vanish. The resource path of each kind comes from the API server's discovery.
  */
-import {
-  ApiextensionsV1Api,
-  type KubeConfig,
-  type KubernetesObject,
-  KubernetesObjectApi,
-  loadAllYaml,
-  PatchStrategy,
-} from "@kubernetes/client-node";
-import { WaitTimeout } from "../errors.js";
-import { apiErrorMessage, poll, type WaitOptions } from "./client.js";
+import { ApiextensionsV1Api, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { UserError, WaitTimeout } from "../errors.js";
+import { poll, requestRaw, statusMessage, type WaitOptions } from "./client.js";
 
 /** The field manager of everything kubelab applies. */
 export const FIELD_MANAGER = "kubelab";
 
-/** parseManifests reads a multi-document manifest with the client's YAML loader (empty documents dropped). */
-export function parseManifests(text: string): KubernetesObject[] {
-  return (loadAllYaml(text) as (KubernetesObject | null)[]).filter(
-    (o): o is KubernetesObject => o !== null && typeof o === "object" && typeof o.kind === "string",
-  );
+interface ApiResource {
+  readonly name: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+}
+
+/**
+ * Discovery: the resources of each group/version, fetched once per apply (again when a kind
+ * is missing, as happens right after its CRD is established).
+ */
+function discovery(kc: KubeConfig): (o: KubernetesObject) => Promise<string> {
+  const cache = new Map<string, ApiResource[]>();
+  const base = (apiVersion: string) => (apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
+  const fetchGroup = async (apiVersion: string) => {
+    const res = await requestRaw(kc, "GET", base(apiVersion));
+    if (res.status === 404) return [];
+    if (res.status !== 200) throw new Error(`discovery ${base(apiVersion)}: ${statusMessage(res.status, res.body)}`);
+    const list = (JSON.parse(res.body) as { resources?: ApiResource[] }).resources ?? [];
+    const resources = list.filter((r) => !r.name.includes("/"));
+    cache.set(apiVersion, resources);
+    return resources;
+  };
+  return async (o) => {
+    const apiVersion = o.apiVersion ?? "";
+    const find = (list: ApiResource[] | undefined) => list?.find((r) => r.kind === o.kind);
+    const r = find(cache.get(apiVersion)) ?? find(await fetchGroup(apiVersion));
+    if (!r) throw new Error(`the API server does not serve ${o.kind} in ${apiVersion} (is its CRD installed?)`);
+    const ns = r.namespaced ? `/namespaces/${encodeURIComponent(o.metadata?.namespace ?? "default")}` : "";
+    return `${base(apiVersion)}${ns}/${r.name}/${encodeURIComponent(o.metadata?.name ?? "")}`;
+  };
+}
+
+/**
+ * isBare: an object that says nothing but its name (MetalLB's `metallb-webhook-cert` Secret,
+ * filled in by its controller). Applying one owns no field, and the API server then records
+ * the apply anew each time, so once it exists there is nothing to apply.
+ */
+function isBare(o: KubernetesObject): boolean {
+  const { apiVersion: _v, kind: _k, metadata, ...rest } = o as KubernetesObject & Record<string, unknown>;
+  const { name: _n, namespace: _ns, ...meta } = metadata ?? {};
+  return Object.keys(rest).length === 0 && Object.keys(meta).length === 0;
 }
 
 /** describeObject is `Kind namespace/name` (or `Kind name`), for messages. */
@@ -59,39 +93,54 @@ export function waitEstablished(kc: KubeConfig, names: readonly string[], opts: 
   );
 }
 
+/** Options of {@link applyObjects}. */
+export interface ApplyOptions extends WaitOptions {
+  /**
+   * Take over fields another manager set to other values (`kubectl apply --force-conflicts`).
+   * Without it such a conflict stops the apply and names the manager and the fields.
+   */
+  readonly force?: boolean;
+  readonly log?: (line: string) => void;
+}
+
 /**
- * applyObjects server-side-applies `objects` (forcing ownership of the fields kubelab sets),
- * namespaces and CRDs first.
+ * applyObjects server-side-applies `objects`, namespaces and CRDs first. A field someone
+ * else changed (kubectl edit, set env) is a conflict that names who and what, unless `force`.
  */
 export async function applyObjects(
   kc: KubeConfig,
   objects: readonly KubernetesObject[],
-  opts: WaitOptions & { log?: (line: string) => void } = {},
+  opts: ApplyOptions = {},
 ): Promise<ApplyResult> {
-  const client = KubernetesObjectApi.makeApiClient(kc);
+  const pathOf = discovery(kc);
   const changed: string[] = [];
   const unchanged: string[] = [];
+  const rv = (text: string) => (JSON.parse(text) as KubernetesObject).metadata?.resourceVersion;
   const apply = async (o: KubernetesObject) => {
     const what = describeObject(o);
-    const before = await client
-      .read({
-        apiVersion: o.apiVersion,
-        kind: o.kind,
-        metadata: { name: o.metadata?.name ?? "", namespace: o.metadata?.namespace },
-      })
-      .catch((e: { code?: number }) => {
-        if (e.code === 404) return undefined;
-        throw new Error(`read ${what}: ${apiErrorMessage(e)}`);
+    const path = await pathOf(o);
+    const before = await requestRaw(kc, "GET", path);
+    if (before.status !== 200 && before.status !== 404)
+      throw new Error(`read ${what}: ${statusMessage(before.status, before.body)}`);
+    if (before.status === 200 && isBare(o)) {
+      unchanged.push(what);
+      return;
+    }
+    const res = await requestRaw(kc, "PATCH", `${path}?fieldManager=${FIELD_MANAGER}&force=${opts.force ?? false}`, {
+      contentType: "application/apply-patch+yaml",
+      data: JSON.stringify(o),
+    });
+    if (res.status === 409)
+      throw new UserError(`apply ${what}: ${statusMessage(res.status, res.body)}`, {
+        exitCode: 1,
+        hint: "a field kubelab sets was changed outside kubelab; undo that change, or take the fields back with --force-conflicts",
       });
-    const after = await client
-      .patch(o, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)
-      .catch((e: unknown) => {
-        throw new Error(`apply ${what}: ${apiErrorMessage(e)}`);
-      });
-    if (before?.metadata?.resourceVersion === after.metadata?.resourceVersion) unchanged.push(what);
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`apply ${what}: ${statusMessage(res.status, res.body)}`);
+    if (before.status === 200 && rv(before.body) === rv(res.body)) unchanged.push(what);
     else {
       changed.push(what);
-      opts.log?.(`${before ? "updated" : "created"} ${what}`);
+      opts.log?.(`${before.status === 200 ? "updated" : "created"} ${what}`);
     }
   };
   const sorted = [...objects].sort((a, b) => rank(a) - rank(b));

@@ -64,24 +64,56 @@ export function waitApiReady(kc: KubeConfig, opts: WaitOptions = {}): Promise<vo
 }
 
 /** fetchRaw GETs an API path with the kubeconfig's credentials. */
-export async function fetchRaw(kc: KubeConfig, path: string): Promise<{ status: number; body: string }> {
+export function fetchRaw(kc: KubeConfig, path: string): Promise<{ status: number; body: string }> {
+  return requestRaw(kc, "GET", path);
+}
+
+/**
+ * requestRaw sends one request to the API server with the kubeconfig's credentials, the body
+ * as given (no client-side model in between: every field reaches the server as written).
+ */
+export async function requestRaw(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  body?: { contentType: string; data: string },
+): Promise<{ status: number; body: string }> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error("the kubeconfig has no current cluster");
   const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
+  const headers: Record<string, string | number> = {
+    ...(opts.headers as Record<string, string>),
+    accept: "application/json",
+  };
+  if (body) {
+    headers["content-type"] = body.contentType;
+    headers["content-length"] = Buffer.byteLength(body.data);
+  }
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, server), { ...opts, method: "GET", timeout: 10_000 }, (res) => {
-      let body = "";
+    const req = request(new URL(path, server), { ...opts, method, headers, timeout: 30_000 }, (res) => {
+      let text = "";
       res.setEncoding("utf8");
       res.on("data", (d) => {
-        body += d;
+        text += d;
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
-    req.on("timeout", () => req.destroy(new Error("timed out after 10 s")));
+    req.on("timeout", () => req.destroy(new Error("timed out after 30 s")));
     req.on("error", reject);
-    req.end();
+    req.end(body?.data);
   });
+}
+
+/** statusMessage is the message of a Status response body (or the body itself, shortened). */
+export function statusMessage(status: number, body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: string };
+    if (parsed.message) return `HTTP ${status}: ${parsed.message}`;
+  } catch {
+    // not JSON
+  }
+  return `HTTP ${status}${body.trim() ? `: ${body.trim().slice(0, 300)}` : ""}`;
 }
 
 /**

@@ -221,6 +221,45 @@ export async function generateLinkerdIdentity(opts: LinkerdIdentityOptions = {})
  * is time to rotate it.
  */
 export function issuerExpiresWithin(identity: { issuerCertPEM: string }, days: number, now: Date): boolean {
-  const notAfter = new x509.X509Certificate(identity.issuerCertPEM).notAfter;
-  return notAfter.getTime() - now.getTime() <= days * DAY_MS;
+  return issuerNotAfter(identity.issuerCertPEM).getTime() - now.getTime() <= days * DAY_MS;
+}
+
+/** The notAfter of a PEM certificate (the issuer's expiry). */
+export function issuerNotAfter(certPEM: string): Date {
+  return new x509.X509Certificate(certPEM).notAfter;
+}
+
+/** A TLS server certificate and its key (PKCS#8 PEM); self-signed, so it is also the CA bundle. */
+export interface ServerCert {
+  certPEM: string;
+  keyPEM: string;
+}
+
+/**
+ * A self-signed ECDSA P-256 server certificate for `host` (CN and DNS SAN), as Helm's
+ * `genSelfSignedCert` makes for Linkerd's webhooks at every render; kubelab makes it once and
+ * keeps it, so re-rendering the chart gives the same objects.
+ */
+export async function selfSignedServerCert(
+  host: string,
+  opts: { days?: number; clock?: IdentityClock; keys?: KeySource } = {},
+): Promise<ServerCert> {
+  const now = (opts.clock ?? systemClock).now();
+  const kp = await newP256(opts.keys ?? webcryptoKeys);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=${host}`,
+    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
+    notAfter: new Date(now.getTime() + (opts.days ?? 3650) * DAY_MS),
+    keys: kp,
+    signingAlgorithm: SIGNING_ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: host }]),
+    ],
+  });
+  const pkcs8 = await crypto.subtle.exportKey("pkcs8", kp.privateKey);
+  return { certPEM: pemNl(cert.toString("pem")), keyPEM: pemNl(x509.PemConverter.encode(pkcs8, "PRIVATE KEY")) };
 }

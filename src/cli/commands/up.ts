@@ -1,3 +1,4 @@
+import { bundleSources, onlineSources } from "../../addons/sources.js";
 import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
 import { bundleSource, readBundle } from "../../bundle/bundle.js";
@@ -16,6 +17,7 @@ export interface UpOptions {
   dryRun?: boolean;
   concurrency: string;
   acceptNewHostKeys?: boolean;
+  forceConflicts?: boolean;
   /** false with --no-kubeconfig. */
   kubeconfig?: boolean;
   verbose?: boolean;
@@ -28,18 +30,25 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
   const log = await openRunLog(dir, opts.dryRun ? "up-dry-run" : "up");
   const started = Date.now();
   const bundle = opts.bundle && (await openBundle(opts.bundle));
+  const manifest = bundle ? await readBundle(bundle, plan) : undefined;
   try {
     const result = await runUp(plan, {
       provider: await providerFor(plan),
-      packages: bundle ? bundleSource(bundle, await readBundle(bundle, plan)) : upstreamSource(plan, cachingStore()),
+      packages: bundle && manifest ? bundleSource(bundle, manifest) : upstreamSource(plan, cachingStore()),
+      addons: bundle && manifest ? bundleSources(bundle, manifest) : onlineSources(),
       clusterDir: dir,
       dryRun: opts.dryRun,
       concurrency: Number(opts.concurrency),
       acceptNewHostKeys: opts.acceptNewHostKeys,
+      forceConflicts: opts.forceConflicts,
       kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),
       log: (line) => {
         log.write(line);
         if (opts.verbose || opts.dryRun) io.err(`   ${line}`);
+      },
+      warn: (line) => {
+        log.write(`warning: ${line}`);
+        io.err(`warning: ${line}`);
       },
       status: lineStatus((line) => {
         log.write(line);
@@ -61,6 +70,7 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
           : `kubeconfig: ${own}; try: kubectl --kubeconfig ${own} get nodes`,
       );
     }
+    for (const note of result.addons?.notes ?? []) io.out(note);
   } finally {
     await log.flush();
   }

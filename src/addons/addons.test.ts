@@ -1,0 +1,194 @@
+// The addons, rendered from the pinned sources (fixtures served on loopback through kubelab's
+// download cache; Linkerd's charts rendered by helm built from source) and applied to a real
+// kube-apiserver + etcd. No kubelet runs, so a test stand-in writes the statuses a healthy
+// rollout reaches; webhook configurations are left out (no pod could serve them) and are
+// exercised on the nspawn cluster instead.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { startApiServer } from "../../test/helpers/apiserver.js";
+import { fixtureSources } from "../../test/helpers/charts.js";
+import { simulateWorkloads } from "../../test/helpers/workloads.js";
+import { loadCluster } from "../config/load.js";
+import { kubeConfig } from "../kube/client.js";
+import type { Plan } from "../plan/types.js";
+import { CALICO_NODE } from "../render/calico.js";
+import { UI_SERVICE } from "../render/ui.js";
+import { type AddonsResult, applyAddons, type RenderedAddon, renderAddons } from "./index.js";
+import { LINKERD_IDENTITY_SECRET } from "./linkerd.js";
+import type { AddonSources } from "./sources.js";
+import { uiToken } from "./ui.js";
+
+async function defaultPlan(viz = false): Promise<Plan> {
+  const r = await loadCluster(undefined);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  const linkerd = r.plan.addons.linkerd;
+  return linkerd.enabled ? { ...r.plan, addons: { ...r.plan.addons, linkerd: { ...linkerd, viz } } } : r.plan;
+}
+
+const withoutWebhooks = (rendered: RenderedAddon[]): RenderedAddon[] =>
+  rendered.map((r) => ({
+    ...r,
+    steps: r.steps.map((s) => ({
+      ...s,
+      objects: s.objects.filter((o) => !o.kind.endsWith("WebhookConfiguration")),
+    })),
+  }));
+
+const render = (plan: Plan, sources: AddonSources, cluster?: KubeConfig) =>
+  renderAddons({ plan, sources, cluster, now: new Date(), warn: () => {} });
+
+test("every addon renders from its pinned sources, in order, with kubelab's settings in", async (t) => {
+  const sources = await fixtureSources(t);
+  if (!sources) return;
+  const plan = await defaultPlan(true);
+  const rendered = await render(plan, sources);
+  assert.deepEqual(
+    rendered.flatMap((r) => r.steps.map((s) => `${r.addon.name}: ${s.what}`)),
+    [
+      "calico: Calico v3.32.1",
+      "metallb: MetalLB v0.16.1",
+      "metallb: MetalLB address pool and L2 advertisement",
+      "ui: Headlamp v0.45.0",
+      "linkerd: Gateway API v1.5.1 CRDs",
+      "linkerd: Linkerd edge-26.8.3 CRDs",
+      "linkerd: Linkerd edge-26.8.3 control plane",
+      "linkerd: Linkerd edge-26.8.3 viz",
+    ],
+  );
+  const all = rendered.flatMap((r) => r.steps.flatMap((s) => s.objects));
+  // Linkerd's CRDs come without Gateway API's (installGatewayAPI=false): one copy of each CRD.
+  const crds = all.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name);
+  assert.equal(new Set(crds).size, crds.length, "a CRD is rendered twice");
+  // The charts' webhook certificates are kubelab's (the same in the Secret and the config).
+  const secret = all.find((o) => o.kind === "Secret" && o.metadata.name === LINKERD_IDENTITY_SECRET.name);
+  const injector = all.find((o) => o.kind === "MutatingWebhookConfiguration") as unknown as {
+    webhooks: { clientConfig: { caBundle: string } }[];
+  };
+  const kept = (secret?.data as Record<string, string> | undefined)?.["proxyInjector.crt"];
+  assert.equal(
+    Buffer.from(injector.webhooks[0]?.clientConfig.caBundle ?? "", "base64")
+      .toString()
+      .trim(),
+    Buffer.from(kept ?? "", "base64")
+      .toString()
+      .trim(),
+  );
+});
+
+test("applied to a real API server: CRs accepted, settings read back, a re-run changes nothing, the UI logs in", async (t) => {
+  const sources = await fixtureSources(t);
+  if (!sources) return;
+  const server = await startApiServer(t);
+  if (!server) return;
+  const kc = kubeConfig(server.kubeconfig);
+  const plan = await defaultPlan();
+  const workloads = simulateWorkloads(t, kc);
+  // MetalLB is what would give the UI Service its address; here the test does.
+  const core = kc.makeApiClient(CoreV1Api);
+  const giveAddress = setInterval(() => {
+    core
+      .readNamespacedServiceStatus({ name: UI_SERVICE, namespace: "kube-system" })
+      .then((svc) =>
+        svc.status?.loadBalancer?.ingress?.length
+          ? undefined
+          : core.replaceNamespacedServiceStatus({
+              name: UI_SERVICE,
+              namespace: "kube-system",
+              body: { ...svc, status: { loadBalancer: { ingress: [{ ip: "192.168.56.46" }] } } },
+            }),
+      )
+      .catch(() => {});
+  }, 300);
+  t.after(() => clearInterval(giveAddress));
+  const lines: string[] = [];
+  const opts = { timeoutMs: 60_000, log: (l: string) => lines.push(l) };
+  const first: AddonsResult = await applyAddons(kc, withoutWebhooks(await render(plan, sources, kc)), opts);
+  assert.ok(first.changed.length > 100, `${first.changed.length} objects created`);
+  assert.deepEqual(first.notes, ["UI http://192.168.56.46/ (log in with the token from: kubelab ui)"]);
+
+  // MetalLB's CRs, under the real CRD schemas.
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const pool = (await custom.getNamespacedCustomObject({
+    group: "metallb.io",
+    version: "v1beta1",
+    namespace: "metallb-system",
+    plural: "ipaddresspools",
+    name: `kubelab-${plan.name}`,
+  })) as { spec: { addresses: string[] } };
+  assert.deepEqual(pool.spec.addresses, ["192.168.56.46-192.168.56.56"]);
+  await custom.getNamespacedCustomObject({
+    group: "metallb.io",
+    version: "v1beta1",
+    namespace: "metallb-system",
+    plural: "l2advertisements",
+    name: `kubelab-${plan.name}`,
+  });
+
+  // calico-node's env, as the API server stored it.
+  const ds = await kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet({ name: CALICO_NODE, namespace: "kube-system" });
+  const env = ds.spec?.template.spec?.containers.find((c) => c.name === CALICO_NODE)?.env ?? [];
+  const names = env.map((e) => e.name);
+  assert.equal(env.find((e) => e.name === "FELIX_HEALTHHOST")?.value, "127.0.0.1");
+  assert.equal(env.find((e) => e.name === "IP_AUTODETECTION_METHOD")?.value, "can-reach=$(NODEIP)");
+  assert.equal(env.find((e) => e.name === "CALICO_IPV4POOL_CIDR")?.value, plan.kubernetes.podSubnet);
+  assert.ok(names.indexOf("NODEIP") < names.indexOf("IP_AUTODETECTION_METHOD"), names.join(" "));
+
+  // A re-run renders the same objects (Linkerd's identity comes back from the cluster) and
+  // the API server keeps every resourceVersion.
+  const secretBefore = await core.readNamespacedSecret(LINKERD_IDENTITY_SECRET);
+  await workloads.stop();
+  const second = await applyAddons(kc, withoutWebhooks(await render(plan, sources, kc)), opts);
+  assert.deepEqual(second.changed, []);
+  const secretAfter = await core.readNamespacedSecret(LINKERD_IDENTITY_SECRET);
+  assert.equal(secretAfter.metadata?.resourceVersion, secretBefore.metadata?.resourceVersion);
+  const anchor = Buffer.from(secretAfter.data?.["trust-anchor.crt"] ?? "", "base64").toString();
+  const trustRoots = await core.readNamespacedConfigMap({ name: "linkerd-identity-trust-roots", namespace: "linkerd" });
+  assert.equal(trustRoots.data?.["ca-bundle.crt"]?.trim(), anchor.trim());
+
+  // The UI token: a TokenRequest for kubelab's UI account.
+  const token = await uiToken(kc, plan, 600);
+  const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
+  assert.equal(claims.sub, "system:serviceaccount:kube-system:kubelab-ui-admin");
+  assert.ok(claims.exp - claims.iat <= 600, `lifetime ${claims.exp - claims.iat} s`);
+});
+
+test("a field changed outside kubelab is a conflict naming its manager, until --force-conflicts", async (t) => {
+  const sources = await fixtureSources(t);
+  if (!sources) return;
+  const server = await startApiServer(t);
+  if (!server) return;
+  const kc = kubeConfig(server.kubeconfig);
+  const plan: Plan = await defaultPlan();
+  const calicoOnly = (await render(plan, sources)).filter((r) => r.addon.name === "calico");
+  simulateWorkloads(t, kc);
+  const opts = { timeoutMs: 60_000, log: () => {} };
+  await applyAddons(kc, calicoOnly, opts);
+  // What `kubectl set env ds/calico-node FELIX_HEALTHHOST=localhost` does: an update by another manager.
+  const apps = kc.makeApiClient(AppsV1Api);
+  const ds = await apps.readNamespacedDaemonSet({ name: CALICO_NODE, namespace: "kube-system" });
+  const c = ds.spec?.template.spec?.containers.find((x) => x.name === CALICO_NODE);
+  const felix = c?.env?.find((e) => e.name === "FELIX_HEALTHHOST");
+  assert.ok(felix);
+  felix.value = "localhost";
+  await apps.replaceNamespacedDaemonSet({
+    name: CALICO_NODE,
+    namespace: "kube-system",
+    body: ds,
+    fieldManager: "kubectl-set",
+  });
+  await assert.rejects(applyAddons(kc, calicoOnly, opts), (e: Error & { hint?: string }) => {
+    assert.match(e.message, /calico: Calico v3\.32\.1: apply DaemonSet kube-system\/calico-node/);
+    assert.match(e.message, /conflict with "kubectl-set"/);
+    assert.match(e.message, /FELIX_HEALTHHOST/);
+    assert.match(e.hint ?? "", /--force-conflicts/);
+    return true;
+  });
+  const forced = await applyAddons(kc, calicoOnly, { ...opts, force: true });
+  assert.deepEqual(forced.changed, ["DaemonSet kube-system/calico-node"]);
+  const back = await apps.readNamespacedDaemonSet({ name: CALICO_NODE, namespace: "kube-system" });
+  const value = back.spec?.template.spec?.containers
+    .find((x) => x.name === CALICO_NODE)
+    ?.env?.find((e) => e.name === "FELIX_HEALTHHOST")?.value;
+  assert.equal(value, "127.0.0.1");
+});

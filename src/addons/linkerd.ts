@@ -1,0 +1,243 @@
+/**
+ * Linkerd (edge) from its Helm charts, rendered with the pinned helm: the Gateway API
+ * standard CRDs at the version Linkerd asks for, then `linkerd-crds` (installGatewayAPI=false,
+ * the CRDs being already there), then `linkerd-control-plane` with kubelab's trust anchor and
+ * issuer (ECDSA P-256, made in TypeScript), optionally `linkerd-viz`.
+ *
+ * The trust anchor is made once per cluster and kept in the cluster, in Secret
+ * kube-system/kubelab-linkerd-identity, with the issuer and the webhooks' certificates
+ * (which the charts would otherwise regenerate at every render): every later `up` renders the
+ * same objects (nothing changes), and a new anchor never replaces the one meshed pods trust
+ * (rotating it breaks mTLS between them). An issuer within 30 days of expiry is renewed from
+ * the same anchor, with a warning.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { linkerdCharts } from "../bundle/helm.js";
+import type { Plan } from "../plan/types.js";
+import {
+  generateLinkerdIdentity,
+  issuerExpiresWithin,
+  issuerNotAfter,
+  type LinkerdIdentity,
+  type ServerCert,
+  selfSignedServerCert,
+} from "../render/linkerd-identity.js";
+import { parseManifest } from "../render/manifests.js";
+import { type KubeObject, MANAGED_BY } from "../render/types.js";
+import { PINNED } from "../versions.js";
+import { helmTemplate } from "./helm.js";
+import { withChartFile } from "./sources.js";
+import type { Addon, AddonContext } from "./types.js";
+
+/** Where kubelab keeps a cluster's Linkerd trust anchor, issuer and webhook certificates. */
+export const LINKERD_IDENTITY_SECRET = { name: "kubelab-linkerd-identity", namespace: "kube-system" } as const;
+
+/** Days before the issuer's expiry when kubelab renews it (from the same anchor). */
+export const ISSUER_RENEW_DAYS = 30;
+
+/**
+ * The webhook servers the charts would give a new self-signed certificate at every render
+ * (Helm's genSelfSignedCert): value key -> service host. kubelab makes each once and keeps it.
+ */
+const WEBHOOKS = {
+  controlPlane: {
+    proxyInjector: "linkerd-proxy-injector.linkerd.svc",
+    profileValidator: "linkerd-sp-validator.linkerd.svc",
+    policyValidator: "linkerd-policy-validator.linkerd.svc",
+  },
+  viz: { tap: "tap.linkerd-viz.svc", tapInjector: "tap-injector.linkerd-viz.svc" },
+} as const;
+
+/** What kubelab keeps for a cluster's Linkerd. */
+export interface LinkerdState {
+  readonly identity: LinkerdIdentity;
+  /** Webhook server certificates by chart value key (proxyInjector, tap, ...). */
+  readonly webhooks: Readonly<Record<string, ServerCert>>;
+}
+
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8"));
+
+/** The Secret holding the state (data base64, as the API stores it, so re-applying is a no-op). */
+export function stateSecret(state: LinkerdState): KubeObject {
+  const { identity, webhooks } = state;
+  const entries: [string, string][] = [
+    ["trust-anchor.crt", identity.trustAnchor.certPEM],
+    ["trust-anchor.key", identity.trustAnchor.keyPEM],
+    ["issuer.crt", identity.issuerCertPEM],
+    ["issuer.key", identity.issuerKeyPEM],
+    ...Object.entries(webhooks).flatMap(([k, c]): [string, string][] => [
+      [`${k}.crt`, c.certPEM],
+      [`${k}.key`, c.keyPEM],
+    ]),
+  ];
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { ...LINKERD_IDENTITY_SECRET, labels: { ...MANAGED_BY } },
+    type: "Opaque",
+    data: Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, b64(v)])),
+  };
+}
+
+/**
+ * The cluster's Linkerd state: what is stored (the issuer renewed when due, missing webhook
+ * certificates added), or new.
+ */
+export async function clusterState(ctx: AddonContext): Promise<LinkerdState> {
+  const clock = { now: () => ctx.now };
+  const secret = ctx.cluster
+    ? await ctx.cluster
+        .makeApiClient(CoreV1Api)
+        .readNamespacedSecret(LINKERD_IDENTITY_SECRET)
+        .catch((e: { code?: number }) => {
+          if (e.code === 404) return undefined;
+          throw e;
+        })
+    : undefined;
+  const get = (key: string) => unb64(secret?.data?.[key]);
+  const identity = await storedIdentity(ctx, get);
+  const hosts: Record<string, string> = {
+    ...WEBHOOKS.controlPlane,
+    ...(ctx.plan.addons.linkerd.enabled && ctx.plan.addons.linkerd.viz ? WEBHOOKS.viz : {}),
+  };
+  const webhooks: Record<string, ServerCert> = {};
+  for (const [key, host] of Object.entries(hosts)) {
+    const [certPEM, keyPEM] = [get(`${key}.crt`), get(`${key}.key`)];
+    webhooks[key] = certPEM && keyPEM ? { certPEM, keyPEM } : await selfSignedServerCert(host, { clock });
+  }
+  return { identity, webhooks };
+}
+
+async function storedIdentity(ctx: AddonContext, get: (key: string) => string | undefined): Promise<LinkerdIdentity> {
+  const clusterDomain = ctx.plan.kubernetes.dnsDomain;
+  const clock = { now: () => ctx.now };
+  const [anchorCrt, anchorKey, issuerCrt, issuerKey] = [
+    "trust-anchor.crt",
+    "trust-anchor.key",
+    "issuer.crt",
+    "issuer.key",
+  ].map(get);
+  if (!anchorCrt || !anchorKey) return generateLinkerdIdentity({ clusterDomain, clock });
+  const trustAnchor = { certPEM: anchorCrt, keyPEM: anchorKey };
+  if (issuerCrt && issuerKey && !issuerExpiresWithin({ issuerCertPEM: issuerCrt }, ISSUER_RENEW_DAYS, ctx.now)) {
+    return {
+      trustAnchor,
+      issuerCertPEM: issuerCrt,
+      issuerKeyPEM: issuerKey,
+      issuerNotAfter: issuerNotAfter(issuerCrt),
+    };
+  }
+  if (issuerCrt)
+    ctx.warn(
+      `linkerd: the identity issuer expires ${issuerNotAfter(issuerCrt).toISOString()} (within ${ISSUER_RENEW_DAYS} days); renewing it from the same trust anchor`,
+    );
+  return generateLinkerdIdentity({ clusterDomain, clock, existingTrustAnchor: trustAnchor });
+}
+
+/** Helm values giving each webhook its kept certificate (self-signed: it is its own CA bundle). */
+function webhookValues(state: LinkerdState, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(
+    keys.map((k) => {
+      const c = state.webhooks[k];
+      if (!c) throw new Error(`linkerd: no certificate for ${k}`);
+      return [k, { crtPEM: c.certPEM, keyPEM: c.keyPEM, caBundle: c.certPEM }];
+    }),
+  );
+}
+
+/** The control plane's values: trust anchor, issuer, webhook certificates. */
+export function controlPlaneValues(state: LinkerdState): string {
+  const { identity } = state;
+  return stringify({
+    identityTrustAnchorsPEM: identity.trustAnchor.certPEM,
+    identity: { issuer: { tls: { crtPEM: identity.issuerCertPEM, keyPEM: identity.issuerKeyPEM } } },
+    ...webhookValues(state, Object.keys(WEBHOOKS.controlPlane)),
+  });
+}
+
+/**
+ * The namespace `linkerd install` would create (the charts render it only for the CLI):
+ * privileged pod security, because linkerd-init needs NET_ADMIN without the Linkerd CNI.
+ */
+function namespace(name: string, controlPlane: boolean): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name,
+      annotations: { "linkerd.io/inject": "disabled" },
+      labels: {
+        ...MANAGED_BY,
+        ...(controlPlane
+          ? { "linkerd.io/is-control-plane": "true", "linkerd.io/control-plane-ns": name }
+          : { "linkerd.io/extension": "viz" }),
+        "config.linkerd.io/admission-webhooks": "disabled",
+        "pod-security.kubernetes.io/enforce": "privileged",
+      },
+    },
+  };
+}
+
+const charts = (plan: Plan) =>
+  plan.addons.linkerd.enabled
+    ? linkerdCharts(PINNED.linkerd.helmRepository, PINNED.linkerd.chartVersion, plan.addons.linkerd.viz)
+    : [];
+
+export const linkerd: Addon = {
+  name: "linkerd",
+  enabled: (plan) => plan.addons.linkerd.enabled,
+  manifests: () => PINNED.gatewayApi.crds,
+  charts,
+  async steps(ctx) {
+    const { plan, sources } = ctx;
+    const gatewayApi = (await Promise.all(PINNED.gatewayApi.crds.map((f) => sources.manifest(f)))).flatMap(
+      parseManifest,
+    );
+    const state = await clusterState(ctx);
+    const kubeVersion = plan.kubernetes.version;
+    const helm = await sources.helm();
+    const dir = await mkdtemp(join(tmpdir(), "kubelab-charts-"));
+    try {
+      const render = async (name: string, ns: string, values?: string) => {
+        const ref = charts(plan).find((c) => c.name === name);
+        if (!ref) throw new Error(`linkerd: no chart ${name} in the plan`);
+        const data = await sources.chart(ref);
+        return parseManifest(
+          await withChartFile(dir, name, data, (path) =>
+            helmTemplate(helm.path, path, { release: name, namespace: ns, kubeVersion, values }),
+          ),
+        );
+      };
+      const crds = await render("linkerd-crds", "linkerd", "installGatewayAPI: false\n");
+      const controlPlane = await render("linkerd-control-plane", "linkerd", controlPlaneValues(state));
+      const steps = [
+        { what: `Gateway API ${PINNED.gatewayApi.version} CRDs`, objects: gatewayApi },
+        { what: `Linkerd ${PINNED.linkerd.version} CRDs`, objects: crds },
+        {
+          what: `Linkerd ${PINNED.linkerd.version} control plane`,
+          objects: [namespace("linkerd", true), stateSecret(state), ...controlPlane],
+        },
+      ];
+      if (plan.addons.linkerd.enabled && plan.addons.linkerd.viz) {
+        const viz = await render(
+          "linkerd-viz",
+          "linkerd-viz",
+          stringify(webhookValues(state, Object.keys(WEBHOOKS.viz))),
+        );
+        steps.push({
+          what: `Linkerd ${PINNED.linkerd.version} viz`,
+          objects: [namespace("linkerd-viz", false), ...viz],
+        });
+      }
+      return steps;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await helm.remove();
+    }
+  },
+};

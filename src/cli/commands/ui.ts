@@ -1,0 +1,46 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { uiToken, uiUrl } from "../../addons/ui.js";
+import { clusterDir, clusterPaths } from "../../cluster/dir.js";
+import { UserError } from "../../errors.js";
+import { kubeConfig } from "../../kube/client.js";
+import type { Io } from "../io.js";
+import { loadPlanOrFail } from "./validated.js";
+
+export interface UiOptions {
+  file?: string;
+  ttl: string;
+  open?: boolean;
+}
+
+/** parseTtl reads `90s`, `30m`, `2h` (kubectl's units) as seconds. */
+export function parseTtl(text: string): number {
+  const m = /^(\d+)(s|m|h)$/.exec(text.trim());
+  const unit = { s: 1, m: 60, h: 3600 } as const;
+  const seconds = m ? Number(m[1]) * unit[m[2] as keyof typeof unit] : Number.NaN;
+  // The API server's minimum for a TokenRequest is 10 minutes.
+  if (!(seconds >= 600 && seconds <= 86_400 * 7))
+    throw new UserError(`--ttl ${text}: want a duration from 10m to 168h, like 30m or 2h`);
+  return seconds;
+}
+
+/** ui prints the UI's LoadBalancer address and a fresh token for the UI's login account. */
+export async function ui(opts: UiOptions, io: Io): Promise<void> {
+  const plan = await loadPlanOrFail(opts.file, io);
+  if (plan.addons.ui.kind === "none") throw new UserError("the cluster file has ui: none", { hint: "set addons.ui" });
+  const ttl = parseTtl(opts.ttl);
+  const path = clusterPaths(clusterDir(plan, opts.file)).kubeconfig;
+  const config = await readFile(path, "utf8").catch(() => {
+    throw new UserError(`no kubeconfig at ${path}`, { hint: "run kubelab up first" });
+  });
+  const kc = kubeConfig(config);
+  const url = plan.addons.metallb.enabled ? await uiUrl(kc, plan, { timeoutMs: 30_000 }) : undefined;
+  const token = await uiToken(kc, plan, ttl);
+  io.out(url ? `url:   ${url}` : "url:   none (MetalLB is off; use kubectl port-forward to the UI service)");
+  io.out(`token: ${token}`);
+  io.out(`(valid for ${opts.ttl}; run kubelab ui again for a new one)`);
+  if (opts.open && url)
+    spawn("xdg-open", [url], { detached: true, stdio: "ignore" })
+      .on("error", () => {})
+      .unref();
+}
