@@ -2,55 +2,57 @@
  * `kubelab bundle create`: on a machine with internet access, collect everything `up
  * --bundle` installs, verified, into a bundle directory: kubeadm, kubelet and kubectl (and
  * what they depend on from the same repository) from the signed apt repository, containerd
- * with runc and the CNI plugins (pinned sha256), every image kubeadm and the addons need as
- * OCI archives (Linkerd's found by rendering its charts with the pinned helm), the pinned
- * addon manifests, the Linkerd charts and helm itself.
+ * with runc and the CNI plugins (pinned sha256), the pinned addon manifests, the addons'
+ * charts and helm itself, and every image kubeadm and the addons need as OCI archives. The
+ * addons' images are found the way `up` makes the addons: they are rendered (with the pinned
+ * helm for the charts) from the files just downloaded, and every pod template's images taken.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { helmTemplate, hostArch, unpackHelm } from "../addons/helm.js";
+import { hostArch, unpackHelm } from "../addons/helm.js";
+import { addonCharts, addonManifests, renderAddons } from "../addons/index.js";
+import type { AddonSources } from "../addons/sources.js";
 import { sha256 } from "../artifacts/local.js";
 import { cachingStore } from "../artifacts/store.js";
 import { writeImageArchive } from "../oci/layout.js";
 import { pulledArchive, pullImage } from "../oci/registry.js";
 import { type AptRepository, type ContainerdFiles, pinnedContainerdFiles } from "../phases/packages.js";
 import type { Plan } from "../plan/types.js";
-import { linkerdValues, upstreamManifests } from "../render/cluster.js";
-import { generateLinkerdIdentity } from "../render/linkerd-identity.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
 import { readRepository, selectPackages } from "./apt.js";
 import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "./bundle.js";
-import { type ChartRef, fetchChart, linkerdCharts } from "./helm.js";
-import { addonImages, imagesIn, kubeadmImages } from "./images.js";
+import { type ChartRef, fetchChart } from "./helm.js";
+import { imagesOf, kubeadmImages } from "./images.js";
 
 /** Where a bundle's contents come from. */
 export interface BundleSources {
   readonly kubernetes: AptRepository;
   readonly containerd: ContainerdFiles;
-  /** Pinned addon manifests (applied by `up`, and read here for their images). */
+  /** Pinned addon manifests (applied by `up`; the addons are rendered from them for their images). */
   readonly upstream: readonly PinnedFile[];
   /** Helm charts of chart-installed addons (Linkerd). */
   readonly charts: readonly ChartRef[];
   /** helm's release tarball for this host, to render the charts (their images) and for `up`. */
   readonly helm?: PinnedFile;
-  /** Images beyond kubeadm's and the addon manifests' (none by default). */
+  /** Images beyond kubeadm's and the addons' (none by default). */
   readonly extraImages?: readonly string[];
 }
 
-/** pinnedSources are the upstream sources of the version table for a plan and architecture. */
+/**
+ * pinnedSources are the upstream sources of the version table for a plan and architecture:
+ * the addons' manifests and charts are the ones the plan's addons say they use.
+ */
 export function pinnedSources(plan: Plan, arch: Arch): BundleSources {
+  const charts = addonCharts(plan);
   return {
     kubernetes: {
       url: PINNED.kubernetes.aptRepository(plan.kubernetes.minor),
       keyUrl: PINNED.kubernetes.aptKey(plan.kubernetes.minor),
     },
     containerd: pinnedContainerdFiles(arch),
-    upstream: upstreamManifests(plan),
-    charts: plan.addons.linkerd.enabled
-      ? linkerdCharts(PINNED.linkerd.helmRepository, PINNED.linkerd.chartVersion, plan.addons.linkerd.viz)
-      : [],
-    helm: plan.addons.linkerd.enabled ? PINNED.helm.files[hostArch()] : undefined,
+    upstream: addonManifests(plan),
+    charts,
+    helm: charts.length > 0 ? PINNED.helm.files[hostArch()] : undefined,
   };
 }
 
@@ -72,20 +74,50 @@ export function parseMirrors(pairs: readonly string[]): { urls: [string, string]
   return { urls, registries };
 }
 
+const fileKey = (f: PinnedFile) => `${f.url} ${f.sha256}`;
+const chartKey = (c: { name: string; version: string }) => `${c.name} ${c.version}`;
+
 /**
- * imagesOfChart renders a chart with the pinned helm and lists its images. Linkerd's control
- * plane needs an identity to render: a throwaway one serves (images do not depend on it).
+ * downloadedSources serve the addons what a bundle has just downloaded (each file verified
+ * as it was fetched). An input the addons ask for that is not among them is an error: the
+ * bundle would lack it.
  */
-export async function imagesOfChart(helm: string, chart: Buffer, name: string, kubeVersion: string): Promise<string[]> {
-  const dir = await mkdtemp(join(tmpdir(), "kubelab-chart-"));
-  try {
-    const path = join(dir, `${name}.tgz`);
-    await writeFile(path, chart);
-    const values = name === "linkerd-control-plane" ? linkerdValues(await generateLinkerdIdentity()) : undefined;
-    return imagesIn(await helmTemplate(helm, path, { release: name, namespace: "linkerd", kubeVersion, values }));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+function downloadedSources(
+  manifests: ReadonlyMap<string, string>,
+  charts: ReadonlyMap<string, Buffer>,
+  helm: Buffer | undefined,
+): AddonSources {
+  const missing = (what: string) => new Error(`the addons use ${what}, which the bundle's sources do not list`);
+  return {
+    async manifest(file) {
+      const text = manifests.get(fileKey(file));
+      if (text === undefined) throw missing(file.url);
+      return text;
+    },
+    async chart(ref) {
+      const data = charts.get(chartKey(ref));
+      if (!data) throw missing(`chart ${ref.name} ${ref.version}`);
+      return data;
+    },
+    async helm() {
+      if (!helm) throw missing("helm");
+      return unpackHelm(helm);
+    },
+  };
+}
+
+/**
+ * imagesOfAddons renders the plan's addons from `sources`, as `up` does but without a cluster
+ * (Linkerd gets a fresh identity: images do not depend on it), and lists the images of every
+ * pod template in what they apply.
+ */
+export async function imagesOfAddons(
+  plan: Plan,
+  sources: AddonSources,
+  warn: (line: string) => void,
+): Promise<string[]> {
+  const rendered = await renderAddons({ plan, sources, now: new Date(), warn });
+  return imagesOf(rendered.flatMap((a) => a.steps.flatMap((s) => s.objects)));
 }
 
 /** Options of {@link createBundle}. */
@@ -140,33 +172,30 @@ export async function createBundle(
     }
     // Release files and addon manifests: pinned sha256, through the download cache.
     const store = cachingStore(opts.cacheDir, mirrored);
-    const file = async (name: string, f: PinnedFile) => {
+    const fetched = async (f: PinnedFile) => {
       opts.log(`file ${f.url}`);
-      return put(name, await store.get(f));
+      return store.get(f);
     };
-    const upstreamText = new Map<PinnedFile, string>();
+    const file = async (name: string, f: PinnedFile) => put(name, await fetched(f));
+    const manifests = new Map<string, string>();
     const upstream = [];
     for (const f of sources.upstream) {
-      const entry = await file(f.url.split("/").pop() ?? f.sha256, f);
-      upstreamText.set(f, (await store.get(f)).toString("utf8"));
-      upstream.push({ url: f.url, ...entry });
+      const data = await fetched(f);
+      manifests.set(fileKey(f), data.toString("utf8"));
+      upstream.push({ url: f.url, ...(await put(f.url.split("/").pop() ?? f.sha256, data)) });
     }
+    const helmTarball = sources.helm && (await fetched(sources.helm));
+    const helm = helmTarball && (await put("helm.tar.gz", helmTarball));
+    const chartData = new Map<string, Buffer>();
     const charts = [];
-    const chartImages: string[] = [];
-    const helm = sources.helm && (await file("helm.tar.gz", sources.helm));
-    // One helm for every chart: it renders them to find their images.
-    const helmBin =
-      sources.helm && sources.charts.length > 0 ? await unpackHelm(await store.get(sources.helm)) : undefined;
-    try {
-      for (const c of sources.charts) {
-        opts.log(`chart ${c.name} ${c.version}`);
-        const { data, url } = await fetchChart(c, mirrored);
-        charts.push({ name: c.name, version: c.version, url, file: await put(`${c.name}-${c.version}.tgz`, data) });
-        if (helmBin) chartImages.push(...(await imagesOfChart(helmBin.path, data, c.name, plan.kubernetes.version)));
-      }
-    } finally {
-      await helmBin?.remove();
+    for (const c of sources.charts) {
+      opts.log(`chart ${c.name} ${c.version}`);
+      const { data, url } = await fetchChart(c, mirrored);
+      chartData.set(chartKey(c), data);
+      charts.push({ name: c.name, version: c.version, url, file: await put(`${c.name}-${c.version}.tgz`, data) });
     }
+    // The addons' images: the addons rendered from exactly these files, as `up` renders them.
+    const addonImages = await imagesOfAddons(plan, downloadedSources(manifests, chartData, helmTarball), opts.log);
     const containerd = {
       version: plan.containerd.version,
       containerd: await file("containerd.tar.gz", sources.containerd.containerd),
@@ -174,26 +203,18 @@ export async function createBundle(
       cniPlugins: await file("cni-plugins.tgz", sources.containerd.cniPlugins),
     };
     // Images, each as an OCI archive under its own name.
-    const names = [
-      ...new Set([
-        ...kubeadmImages(plan),
-        ...addonImages(plan, (f) => upstreamText.get(f)),
-        ...chartImages,
-        ...(sources.extraImages ?? []),
-      ]),
-    ];
+    const names = [...new Set([...kubeadmImages(plan), ...addonImages, ...(sources.extraImages ?? [])])];
     const images = [];
     for (const name of names) {
       opts.log(`image ${name}`);
-      const archive = pulledArchive(
-        await pullImage(name, { arch: opts.arch, mirrors: registries, fetch: base }),
-        opts.arch,
-      );
+      const pulled = await pullImage(name, { arch: opts.arch, mirrors: registries, fetch: base });
+      const archive = pulledArchive(pulled, opts.arch);
       const staged = join(tmp, "image.tar");
       const digest = await writeImageArchive(staged, archive);
       const hex = digest.slice("sha256:".length);
       await rename(staged, join(tmp, "files", hex));
-      images.push({ name, file: { name: `${name.replaceAll(/[/:]/g, "_")}.tar`, sha256: hex } });
+      // Under the canonical name (docker.io/... for short names), the one the CRI looks up.
+      images.push({ name: pulled.name, file: { name: `${name.replaceAll(/[/:@]/g, "_")}.tar`, sha256: hex } });
     }
     const manifest = bundleSchema.parse({
       format: "kubelab.dev/bundle/v1",

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { parse } from "yaml";
+import { downloadError } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
 
 /** A chart at a version in a repository. */
@@ -23,10 +24,14 @@ interface IndexEntry {
 
 async function get(f: typeof fetch, url: string): Promise<Buffer> {
   const res = await f(url).catch((e: Error) => {
-    throw new UserError(`cannot download ${url}: ${e.message}`, { exitCode: 1 });
+    throw downloadError(url, e.message, e);
   });
-  if (!res.ok) throw new UserError(`cannot download ${url}: HTTP ${res.status}`, { exitCode: 1 });
-  return Buffer.from(await res.arrayBuffer());
+  if (!res.ok) throw downloadError(url, `HTTP ${res.status}`);
+  return Buffer.from(
+    await res.arrayBuffer().catch((e: Error) => {
+      throw downloadError(url, `the connection broke off (${e.message})`, e);
+    }),
+  );
 }
 
 /** fetchChart downloads a chart archive (.tgz) and checks it against the repository index. */

@@ -1,25 +1,18 @@
-// Image lists from the pinned manifests (the fixtures), as kubelab transforms and applies them.
+// Image lists: kubeadm's for the pinned release, and the addons' as `bundle create` finds them,
+// by rendering the addons from their pinned sources (the fixtures, through kubelab's download
+// cache; Linkerd's charts rendered by helm built from source) and reading every pod template.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { defaultPlan, fixturePath } from "../../test/helpers/fixtures.js";
-import { localPath } from "../artifacts/local.js";
-import { PINNED, type PinnedFile } from "../versions.js";
-import { addonImages, imagesIn, kubeadmImages } from "./images.js";
+import { fixtureSources } from "../../test/helpers/charts.js";
+import { defaultPlan } from "../../test/helpers/fixtures.js";
+import type { Plan } from "../plan/types.js";
+import type { KubeObject } from "../render/types.js";
+import { PINNED } from "../versions.js";
+import { imagesOfAddons } from "./create.js";
+import { imagesOf, kubeadmImages } from "./images.js";
 
-const fixtures = (f: PinnedFile) => {
-  // Pinned raw GitHub URLs map to fixtures/upstream/<project>/<tag>/<path>.
-  const rel = localPath("", f);
-  try {
-    return readFileSync(fixturePath(rel), "utf8");
-  } catch {
-    return undefined;
-  }
-};
-
-test("the default lab needs kubeadm's seven images and the addons' own, Headlamp at its pinned tag", () => {
-  const plan = defaultPlan();
-  assert.deepEqual(kubeadmImages(plan), [
+test("the default lab needs kubeadm's seven images at the pinned release", () => {
+  assert.deepEqual(kubeadmImages(defaultPlan()), [
     "registry.k8s.io/kube-apiserver:v1.37.2",
     "registry.k8s.io/kube-controller-manager:v1.37.2",
     "registry.k8s.io/kube-scheduler:v1.37.2",
@@ -28,34 +21,80 @@ test("the default lab needs kubeadm's seven images and the addons' own, Headlamp
     "registry.k8s.io/pause:3.10.2",
     "registry.k8s.io/etcd:3.7.0-0",
   ]);
-  assert.deepEqual(addonImages(plan, fixtures), [
-    PINNED.headlamp.image,
+});
+
+test("the default lab's addons, rendered from their pinned sources, run these images (Headlamp at its pinned tag)", async (t) => {
+  const sources = await fixtureSources(t);
+  if (!sources) return;
+  const warnings: string[] = [];
+  const plan = defaultPlan();
+  const images = await imagesOfAddons(plan, sources, (l) => warnings.push(l));
+  assert.deepEqual(images, [
+    "cr.l5d.io/linkerd/controller:edge-26.8.3",
+    "cr.l5d.io/linkerd/proxy:edge-26.8.3",
+    "ghcr.io/headlamp-k8s/headlamp:v0.45.0",
     "quay.io/calico/cni:v3.32.1",
     "quay.io/calico/kube-controllers:v3.32.1",
     "quay.io/calico/node:v3.32.1",
     "quay.io/metallb/controller:v0.16.1",
     "quay.io/metallb/speaker:v0.16.1",
   ]);
+  assert.ok(images.includes(PINNED.headlamp.image), `${PINNED.headlamp.image} in ${images.join(", ")}`);
+  assert.deepEqual(warnings, []);
+
+  // linkerd-viz adds its own images (extension-init and Prometheus at their own tags).
+  const linkerd = plan.addons.linkerd;
+  assert.ok(linkerd.enabled);
+  const viz: Plan = { ...plan, addons: { ...plan.addons, linkerd: { ...linkerd, viz: true } } };
+  const withViz = await imagesOfAddons(viz, sources, () => {});
+  assert.deepEqual(
+    withViz.filter((i) => !images.includes(i)),
+    [
+      "cr.l5d.io/linkerd/extension-init:v0.1.12",
+      "cr.l5d.io/linkerd/metrics-api:edge-26.8.3",
+      "cr.l5d.io/linkerd/tap:edge-26.8.3",
+      "cr.l5d.io/linkerd/web:edge-26.8.3",
+      "prom/prometheus:v2.55.1",
+    ],
+  );
+  assert.ok(images.every((i) => withViz.includes(i)));
 });
 
-test("imagesIn finds containers, init containers and ephemeral containers in any pod template", () => {
-  const manifest = `apiVersion: apps/v1
-kind: DaemonSet
-spec:
-  template:
-    spec:
-      initContainers: [{name: a, image: "x.io/init:1"}]
-      containers: [{name: b, image: "x.io/main:2"}, {name: c, image: "x.io/main:2"}]
----
-apiVersion: v1
-kind: Pod
-spec:
-  ephemeralContainers: [{name: d, image: "x.io/debug:3"}]
-  containers: [{name: e, image: "x.io/pod:4"}]
----
-apiVersion: v1
-kind: ConfigMap
-data: {image: "not-a-container"}
-`;
-  assert.deepEqual(imagesIn(manifest).sort(), ["x.io/debug:3", "x.io/init:1", "x.io/main:2", "x.io/pod:4"]);
+test("imagesOf finds containers, init containers and ephemeral containers in any pod template, once each, sorted", () => {
+  const objects = [
+    {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "ds" },
+      spec: {
+        template: {
+          spec: {
+            initContainers: [{ name: "a", image: "x.io/init:1" }],
+            containers: [
+              { name: "b", image: "x.io/main:2" },
+              { name: "c", image: "x.io/main:2" },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "cj" },
+      spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "f", image: "x.io/cron:5" }] } } } } },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: {
+        ephemeralContainers: [{ name: "d", image: "x.io/debug:3" }],
+        containers: [{ name: "e", image: "x.io/pod:4" }],
+      },
+    },
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" }, data: { image: "not-a-container" } },
+  ] as KubeObject[];
+  assert.deepEqual(imagesOf(objects), ["x.io/cron:5", "x.io/debug:3", "x.io/init:1", "x.io/main:2", "x.io/pod:4"]);
+  assert.deepEqual(imagesOf([]), []);
 });

@@ -42,6 +42,17 @@ export function parseReference(name: string): ImageReference {
   return { registry, repository, reference: digest ?? tag ?? "latest" };
 }
 
+/**
+ * canonicalName is the full reference the CRI looks an image up by: `prom/prometheus:v2`
+ * is `docker.io/prom/prometheus:v2`, `busybox` is `docker.io/library/busybox:latest`. An
+ * image imported under the short name would never be found by the kubelet.
+ */
+export function canonicalName(name: string): string {
+  const ref = parseReference(name);
+  const sep = ref.reference.includes(":") ? "@" : ":";
+  return `${ref.registry}/${ref.repository}${sep}${ref.reference}`;
+}
+
 /** The URL the registry's API lives at: Docker Hub's API host differs from its name. */
 function registryBase(registry: string, mirrors: ReadonlyMap<string, string>): string {
   const mirror = mirrors.get(registry);
@@ -159,7 +170,7 @@ export async function pullImage(name: string, opts: PullOptions): Promise<Pulled
   const arch = (JSON.parse(configBlob.data.toString("utf8")) as { architecture?: string }).architecture;
   if (arch && arch !== opts.arch) throw new UserError(`${name}: the manifest for ${opts.arch} holds an ${arch} image`);
   return {
-    name,
+    name: canonicalName(name),
     manifest: { digest: m.digest, size: m.data.length, data: m.data, mediaType: m.mediaType },
     config: configBlob,
     layers: await Promise.all(layers.map(async (l) => ({ ...(await c.blob(l.digest)), mediaType: l.mediaType }))),

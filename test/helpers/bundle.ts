@@ -2,7 +2,9 @@
  * An offline bundle made the way users make one, by `createBundle` (kubelab bundle create),
  * from mirrors on loopback instead of the internet:
  * - pkgs.k8s.io -> the signed test apt repository (real kubeadm, kubelet, kubectl built here);
- * - registry.k8s.io -> a real OCI registry (crane) holding the control-plane images built here;
+ * - registry.k8s.io and quay.io -> a real OCI registry (crane) holding the images built here
+ *   (the control plane's, and MetalLB's controller and speaker);
+ * - raw.githubusercontent.com -> the addon manifests of the fixtures;
  * - the containerd, runc and CNI release files -> the test package source's files (built
  *   here, so with their own sha256 instead of the upstream releases' pins).
  */
@@ -15,6 +17,7 @@ import type { BundleManifest } from "../../src/bundle/bundle.js";
 import { createBundle, pinnedSources } from "../../src/bundle/create.js";
 import type { Plan } from "../../src/plan/types.js";
 import { type Arch, PINNED } from "../../src/versions.js";
+import { fixturesDir } from "./fixtures.js";
 import { buildTestPackages, builtImages, serveDirectory } from "./packages.js";
 import { startRegistry } from "./registry.js";
 import { requireTool } from "./tools.js";
@@ -22,7 +25,7 @@ import { requireTool } from "./tools.js";
 /**
  * createTestBundle writes a bundle for `plan` into `out`; undefined when a tool is missing
  * (the test is then skipped, or fails under CI=true). The plan's addons must need no images
- * beyond kubeadm's (only those are built here).
+ * beyond kubeadm's and MetalLB's (only those are built here).
  */
 export async function createTestBundle(
   t: Pick<TestContext, "after" | "skip">,
@@ -34,9 +37,13 @@ export async function createTestBundle(
   const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim() as Arch;
   const pkgs = await buildTestPackages(plan);
   const registry = await startRegistry(t, crane);
-  for (const image of await builtImages()) {
-    await registry.push(image.path, image.name.slice("registry.k8s.io/".length));
+  const registries = ["registry.k8s.io", "quay.io"];
+  for (const image of [...(await builtImages()), ...(await builtImages(`metallb-${PINNED.metallb.version}`))]) {
+    const host = registries.find((r) => image.name.startsWith(`${r}/`));
+    if (!host) throw new Error(`createTestBundle: ${image.name} is from no mirrored registry`);
+    await registry.push(image.path, image.name.slice(host.length + 1));
   }
+  const fixtures = await serveDirectory(fixturesDir(), "127.0.0.1");
   const apt = await serveDirectory(pkgs.aptDir, "127.0.0.1");
   const artifacts = await serveDirectory(join(pkgs.dir, "artifacts"), "127.0.0.1");
   const cache = await mkdtemp(join(tmpdir(), "kubelab-downloads-"));
@@ -61,7 +68,11 @@ export async function createTestBundle(
         mirrors: [
           `${PINNED.kubernetes.aptRepository(plan.kubernetes.minor)}=${apt.url}`,
           `${fake}=${artifacts.url}`,
-          `registry.k8s.io=http://${registry.host}`,
+          ...registries.map((r) => `${r}=http://${registry.host}`),
+          // Fixtures are laid out <project>/<tag>/<path>; every pinned manifest's owner is its project.
+          ...["projectcalico", "metallb", "kubernetes-sigs", "kubernetes"].map(
+            (owner) => `https://raw.githubusercontent.com/${owner}/=${fixtures.url}`,
+          ),
         ],
         log: () => {},
       },
@@ -69,6 +80,7 @@ export async function createTestBundle(
   } finally {
     await apt.close();
     await artifacts.close();
+    await fixtures.close();
     await rm(cache, { recursive: true, force: true });
   }
 }
