@@ -4,7 +4,7 @@
  * them. Online, everything goes through the content-addressed download cache and is verified
  * on every use; with an offline bundle, the same files come from the bundle.
  */
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256 } from "../artifacts/local.js";
 import { type ArtifactStore, cachingStore, defaultCacheDir, directoryStore } from "../artifacts/store.js";
@@ -47,7 +47,10 @@ export function onlineSources(dir = defaultCacheDir(), fetchImpl: typeof fetch =
       const { data } = await fetchChart(ref, fetchImpl);
       const digest = sha256(data);
       await mkdir(join(dir, "charts"), { recursive: true });
-      await writeFile(join(dir, digest), data);
+      // Temp + rename, as the download cache does: an interrupted write leaves no half file.
+      const tmp = join(dir, `${digest}.partial-${process.pid}`);
+      await writeFile(tmp, data);
+      await rename(tmp, join(dir, digest));
       await writeFile(pointer, `${digest}\n`);
       return data;
     },

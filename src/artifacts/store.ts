@@ -36,6 +36,15 @@ function verify(file: PinnedFile, data: Buffer, where: string): Buffer {
   return data;
 }
 
+/** downloadError: a download that failed, named, with what to do (exit 1: not the user's input). */
+export function downloadError(url: string, why: string, cause?: unknown): UserError {
+  return new UserError(`cannot download ${url}: ${why}`, {
+    cause,
+    exitCode: 1,
+    hint: "check the network, or use an offline bundle (kubelab bundle create, up --bundle)",
+  });
+}
+
 /**
  * cachingStore downloads with `fetchImpl` into `dir/<sha256>` on first use; a cached file
  * that no longer matches its checksum is removed and fetched again.
@@ -49,16 +58,17 @@ export function cachingStore(dir = defaultCacheDir(), fetchImpl: typeof fetch = 
       if (cached) await rm(path, { force: true });
       await mkdir(dir, { recursive: true });
       const res = await fetchImpl(file.url).catch((e: Error) => {
-        throw new UserError(`cannot download ${file.url}: ${e.message}`, {
-          cause: e,
-          exitCode: 1,
-          hint: "check the network, or use an offline bundle",
-        });
+        throw downloadError(file.url, e.message, e);
       });
-      if (!res.ok || !res.body) throw new UserError(`cannot download ${file.url}: HTTP ${res.status}`, { exitCode: 1 });
+      if (!res.ok || !res.body) throw downloadError(file.url, `HTTP ${res.status}`);
       const tmp = `${path}.partial-${process.pid}`;
-      await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(tmp));
       try {
+        await pipeline(
+          Readable.fromWeb(res.body as import("node:stream/web").ReadableStream),
+          createWriteStream(tmp),
+        ).catch((e: Error) => {
+          throw downloadError(file.url, `the connection broke off (${e.message})`, e);
+        });
         const data = verify(file, await readFile(tmp), "download");
         await rename(tmp, path);
         return data;
