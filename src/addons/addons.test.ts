@@ -4,18 +4,26 @@
 // rollout reaches; webhook configurations are left out (no pod could serve them) and are
 // exercised on the nspawn cluster instead.
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { startApiServer } from "../../test/helpers/apiserver.js";
 import { fixtureSources } from "../../test/helpers/charts.js";
+import { kubelab } from "../../test/helpers/cli.js";
 import { simulateWorkloads } from "../../test/helpers/workloads.js";
+import { clusterDir, clusterPaths } from "../cluster/dir.js";
+import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 import { loadCluster } from "../config/load.js";
+import { applyObjects } from "../kube/apply.js";
 import { kubeConfig } from "../kube/client.js";
 import type { Plan } from "../plan/types.js";
 import { CALICO_NODE } from "../render/calico.js";
+import { generateLinkerdIdentity } from "../render/linkerd-identity.js";
 import { UI_SERVICE } from "../render/ui.js";
 import { type AddonsResult, applyAddons, type RenderedAddon, renderAddons } from "./index.js";
-import { LINKERD_IDENTITY_SECRET } from "./linkerd.js";
+import { clusterState, LINKERD_IDENTITY_SECRET, stateSecret } from "./linkerd.js";
 import type { AddonSources } from "./sources.js";
 import { uiToken } from "./ui.js";
 
@@ -151,6 +159,47 @@ test("applied to a real API server: CRs accepted, settings read back, a re-run c
   const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
   assert.equal(claims.sub, "system:serviceaccount:kube-system:kubelab-ui-admin");
   assert.ok(claims.exp - claims.iat <= 600, `lifetime ${claims.exp - claims.iat} s`);
+
+  // The same through the CLI, with the kubeconfig `up` leaves in the cluster directory.
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-ui-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, "kubelab.yaml");
+  await writeFile(file, DEFAULT_CLUSTER_YAML);
+  const own = clusterPaths(clusterDir(plan, file)).kubeconfig;
+  await mkdir(dirname(own), { recursive: true });
+  await writeFile(own, server.kubeconfig, { mode: 0o600 });
+  const cli = await kubelab("ui", "-f", file, "--ttl", "15m");
+  assert.equal(cli.code, 0, cli.err);
+  assert.match(cli.out, /^url: {3}http:\/\/192\.168\.56\.46\/$/m);
+  assert.match(cli.out, /^token: ey[\w-]+\.[\w-]+\.[\w-]+$/m);
+  assert.equal((await kubelab("ui", "-f", file, "--ttl", "1m")).code, 2, "under the API server's 10 minute minimum");
+});
+
+test("Linkerd: the kept trust anchor is reused; an issuer within 30 days of expiry is renewed from it, with a warning", async (t) => {
+  const server = await startApiServer(t);
+  if (!server) return;
+  const kc = kubeConfig(server.kubeconfig);
+  const plan = await defaultPlan();
+  const now = new Date();
+  // An identity made 350 days ago whose issuer lives 365 days: 15 days left.
+  const old = await generateLinkerdIdentity({ clock: { now: () => new Date(now.getTime() - 350 * 86_400_000) } });
+  const ctx = { plan, sources: {} as AddonSources, cluster: kc, now, warn: (l: string) => warnings.push(l) };
+  const warnings: string[] = [];
+  const fresh = await clusterState(ctx);
+  assert.notEqual(fresh.identity.trustAnchor.certPEM, old.trustAnchor.certPEM, "nothing kept yet: a new anchor");
+  await applyObjects(kc, [stateSecret({ identity: old, webhooks: fresh.webhooks })]);
+  const renewed = await clusterState(ctx);
+  assert.equal(renewed.identity.trustAnchor.certPEM, old.trustAnchor.certPEM);
+  assert.notEqual(renewed.identity.issuerCertPEM, old.issuerCertPEM);
+  assert.ok(renewed.identity.issuerNotAfter.getTime() > now.getTime() + 300 * 86_400_000);
+  assert.deepEqual(renewed.webhooks, fresh.webhooks);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? "", /issuer expires .* \(within 30 days\); renewing it from the same trust anchor/);
+  // Kept again (as up does): the next run reuses issuer and all, silently.
+  await applyObjects(kc, [stateSecret(renewed)]);
+  const kept = await clusterState(ctx);
+  assert.equal(kept.identity.issuerCertPEM, renewed.identity.issuerCertPEM);
+  assert.equal(warnings.length, 1);
 });
 
 test("a field changed outside kubelab is a conflict naming its manager, until --force-conflicts", async (t) => {

@@ -154,6 +154,10 @@ function webhookValues(state: LinkerdState, keys: readonly string[]): Record<str
 export function controlPlaneValues(state: LinkerdState): string {
   const { identity } = state;
   return stringify({
+    // The heartbeat CronJob reports usage to Linkerd's version-check service, which a lab
+    // network may not reach; and with no schedule given, the chart derives one from the
+    // render time, so every `up` would change it. Off, as Headlamp's telemetry is.
+    disableHeartBeat: true,
     identityTrustAnchorsPEM: identity.trustAnchor.certPEM,
     identity: { issuer: { tls: { crtPEM: identity.issuerCertPEM, keyPEM: identity.issuerKeyPEM } } },
     ...webhookValues(state, Object.keys(WEBHOOKS.controlPlane)),
