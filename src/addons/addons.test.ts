@@ -24,6 +24,7 @@ import { generateLinkerdIdentity } from "../render/linkerd-identity.js";
 import { UI_SERVICE } from "../render/ui.js";
 import { type AddonsResult, applyAddons, type RenderedAddon, renderAddons } from "./index.js";
 import { clusterState, LINKERD_IDENTITY_SECRET, stateSecret } from "./linkerd.js";
+import { ensureStrictArp } from "./metallb.js";
 import type { AddonSources } from "./sources.js";
 import { uiToken } from "./ui.js";
 
@@ -90,7 +91,7 @@ test("applied to a real API server: CRs accepted, settings read back, a re-run c
   const server = await startApiServer(t);
   if (!server) return;
   const kc = kubeConfig(server.kubeconfig);
-  const plan = await defaultPlan();
+  const plan = await defaultPlan(true);
   const workloads = simulateWorkloads(t, kc);
   // MetalLB is what would give the UI Service its address; here the test does.
   const core = kc.makeApiClient(CoreV1Api);
@@ -132,6 +133,15 @@ test("applied to a real API server: CRs accepted, settings read back, a re-run c
     plural: "l2advertisements",
     name: `kubelab-${plan.name}`,
   });
+
+  // Linkerd's CRs (linkerd-viz's policies), under the CRDs linkerd-crds installed.
+  const servers = (await custom.listNamespacedCustomObject({
+    group: "policy.linkerd.io",
+    version: "v1beta3",
+    namespace: "linkerd-viz",
+    plural: "servers",
+  })) as { items: { metadata: { name: string } }[] };
+  assert.ok(servers.items.length >= 2, JSON.stringify(servers.items.map((i) => i.metadata.name)));
 
   // calico-node's env, as the API server stored it.
   const ds = await kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet({ name: CALICO_NODE, namespace: "kube-system" });
@@ -240,4 +250,68 @@ test("a field changed outside kubelab is a conflict naming its manager, until --
     .find((x) => x.name === CALICO_NODE)
     ?.env?.find((e) => e.name === "FELIX_HEALTHHOST")?.value;
   assert.equal(value, "127.0.0.1");
+});
+
+test("ui: dashboard is the archived Dashboard v2.7.0 with kubelab's login account and LoadBalancer, and a warning", async (t) => {
+  const sources = await fixtureSources(t);
+  if (!sources) return;
+  const base = await defaultPlan();
+  const plan: Plan = {
+    ...base,
+    addons: { ...base.addons, ui: { kind: "dashboard", version: "v2.7.0", archived: true } },
+  };
+  const warnings: string[] = [];
+  const rendered = await renderAddons({ plan, sources, now: new Date(), warn: (l) => warnings.push(l) });
+  const step = rendered.find((r) => r.addon.name === "ui")?.steps[0];
+  assert.equal(step?.what, "Kubernetes Dashboard v2.7.0");
+  const names = (step?.objects ?? []).map((o) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+  for (const want of [
+    "Deployment kubernetes-dashboard/kubernetes-dashboard",
+    "ServiceAccount kubernetes-dashboard/kubelab-ui-admin",
+    "Service kubernetes-dashboard/kubelab-ui",
+  ])
+    assert.ok(names.includes(want), `${want} in ${names.join(", ")}`);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? "", /archived upstream/);
+});
+
+test("MetalLB with kube-proxy in IPVS mode: strictARP patched into a cluster that lacks it, kube-proxy restarted, once", async (t) => {
+  const server = await startApiServer(t);
+  if (!server) return;
+  const kc = kubeConfig(server.kubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  // What kubeadm made on a cluster created without strictARP.
+  await core.createNamespacedConfigMap({
+    namespace: "kube-system",
+    body: {
+      metadata: { name: "kube-proxy" },
+      data: {
+        "config.conf":
+          "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n  strictARP: false\n  scheduler: rr\n",
+      },
+    },
+  });
+  await apps.createNamespacedDaemonSet({
+    namespace: "kube-system",
+    body: {
+      metadata: { name: "kube-proxy" },
+      spec: {
+        selector: { matchLabels: { k8s: "kube-proxy" } },
+        template: {
+          metadata: { labels: { k8s: "kube-proxy" } },
+          spec: { containers: [{ name: "kube-proxy", image: "registry.k8s.io/kube-proxy:v1.37.2" }] },
+        },
+      },
+    },
+  });
+  assert.deepEqual(await ensureStrictArp(kc), [
+    "ConfigMap kube-system/kube-proxy: ipvs.strictARP on (kube-proxy restarted)",
+  ]);
+  const cm = await core.readNamespacedConfigMap({ name: "kube-proxy", namespace: "kube-system" });
+  assert.match(cm.data?.["config.conf"] ?? "", /strictARP: true/);
+  assert.match(cm.data?.["config.conf"] ?? "", /scheduler: rr/, "the rest of the configuration kept");
+  const ds = await apps.readNamespacedDaemonSet({ name: "kube-proxy", namespace: "kube-system" });
+  assert.ok(ds.spec?.template.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"]);
+  assert.deepEqual(await ensureStrictArp(kc), [], "already on: nothing to do");
 });

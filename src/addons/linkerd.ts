@@ -31,7 +31,7 @@ import { type KubeObject, MANAGED_BY } from "../render/types.js";
 import { PINNED } from "../versions.js";
 import { helmTemplate } from "./helm.js";
 import { withChartFile } from "./sources.js";
-import type { Addon, AddonContext } from "./types.js";
+import type { Addon, AddonContext, AddonStep } from "./types.js";
 
 /** Where kubelab keeps a cluster's Linkerd trust anchor, issuer and webhook certificates. */
 export const LINKERD_IDENTITY_SECRET = { name: "kubelab-linkerd-identity", namespace: "kube-system" } as const;
@@ -219,7 +219,7 @@ export const linkerd: Addon = {
       };
       const crds = await render("linkerd-crds", "linkerd", "installGatewayAPI: false\n");
       const controlPlane = await render("linkerd-control-plane", "linkerd", controlPlaneValues(state));
-      const steps = [
+      const steps: AddonStep[] = [
         { what: `Gateway API ${PINNED.gatewayApi.version} CRDs`, objects: gatewayApi },
         { what: `Linkerd ${PINNED.linkerd.version} CRDs`, objects: crds },
         {
@@ -236,6 +236,8 @@ export const linkerd: Addon = {
         steps.push({
           what: `Linkerd ${PINNED.linkerd.version} viz`,
           objects: [namespace("linkerd-viz", false), ...viz],
+          // Its policy CRs go through the control plane's policy validator webhook.
+          webhook: true,
         });
       }
       return steps;
