@@ -85,7 +85,8 @@ export async function eachNode(
 
 /** Progress reporting for phases: start a title, end it with ok or failed. */
 export interface Status {
-  start(title: string): void;
+  /** start opens a step; `nodes` are the nodes it works on (a live line each, on a terminal). */
+  start(title: string, nodes?: readonly string[]): void;
   /** end closes the current step; `perNode` counts the changes it made on each node. */
   end(ok: boolean, perNode?: ReadonlyMap<string, number>): void;
 }
@@ -94,7 +95,7 @@ export interface Status {
 export async function runPhases(phases: readonly Phase[], ctx: PhaseContext, status: Status): Promise<void> {
   for (const phase of phases) {
     if (phase.shouldRun && !phase.shouldRun(ctx)) continue;
-    status.start(phase.title);
+    status.start(phase.title, [...ctx.hosts.keys()]);
     const before = ctx.changes.length;
     try {
       await phase.run(ctx);

@@ -8,7 +8,7 @@ import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { upstreamSource } from "../../phases/packages.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
-import { lineStatus } from "../status.js";
+import { lineStatus, listrStatus, teeStatus } from "../status.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface UpOptions {
@@ -31,6 +31,7 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
   const started = Date.now();
   const bundle = opts.bundle && (await openBundle(opts.bundle));
   const manifest = bundle ? await readBundle(bundle, plan) : undefined;
+  const live = io.terminal && !opts.dryRun && !opts.verbose ? listrStatus(io.terminal) : undefined;
   try {
     const result = await runUp(plan, {
       provider: await providerFor(plan),
@@ -44,17 +45,22 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
       kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),
       log: (line) => {
         log.write(line);
+        live?.line(line);
         if (opts.verbose || opts.dryRun) io.err(`   ${line}`);
       },
       warn: (line) => {
         log.write(`warning: ${line}`);
         io.err(`warning: ${line}`);
       },
-      status: lineStatus((line) => {
-        log.write(line);
-        io.err(line);
-      }),
+      // On a terminal, live lines (one per node); otherwise plain lines. The run log gets plain lines.
+      status: live
+        ? teeStatus(live, lineStatus(log.write))
+        : lineStatus((line) => {
+            log.write(line);
+            io.err(line);
+          }),
     });
+    await live?.close();
     const n = result.changes.length;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     io.out(
@@ -72,6 +78,7 @@ export async function up(opts: UpOptions, io: Io): Promise<void> {
     }
     for (const note of result.addons?.notes ?? []) io.out(note);
   } finally {
+    await live?.close();
     await log.flush();
   }
 }
