@@ -11,12 +11,16 @@
  *   out, handshake cut short); a failed authentication or a changed host key is final.
  * - A dropped connection is not re-established: commands then fail and the caller connects
  *   again (e.g. after rebooting a node).
+ * - Files are written through one SFTP session per connection, opened on first use:
+ *   temp file + rename, so readers never see half a file (see writeFile).
  * - stdin is never logged or put in messages: it may hold secrets.
  */
+
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
-import { isAbsolute } from "node:path";
-import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import { basename, dirname, isAbsolute } from "node:path";
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper, type Stats } from "ssh2";
 import { CommandError, UserError } from "../errors.js";
 import { createLimiter, type Limiter } from "./hosts.js";
 import { type HostKeyPolicy, verifyHostKey } from "./known-hosts.js";
@@ -63,7 +67,8 @@ const CLOSE_GRACE_MS = 10_000;
 const BACKSTOP_MS = 10_000;
 
 /**
- * The atomic file write: content on stdin into a hidden temp file beside the target (hidden
+ * The atomic file write as root for a login user who is not root: the content (uploaded by
+ * SFTP to a file of the user's, $3) copied into a hidden temp file beside the target (hidden
  * so that directory readers such as kubelet's static pod manifests skip it), mode set, then
  * renamed over the target. $1 = path, $2 = octal mode; nothing is interpolated.
  */
@@ -73,7 +78,7 @@ const WRITE_FILE_SCRIPT = [
   'mkdir -p -- "$d"',
   'tmp=$(mktemp "$d/.${1##*/}.XXXXXX")',
   "trap 'rm -f -- \"$tmp\"' EXIT",
-  'cat > "$tmp"',
+  'cat -- "$3" > "$tmp"',
   'chmod -- "$2" "$tmp"',
   'mv -f -- "$tmp" "$1"',
   "trap - EXIT",
@@ -280,6 +285,7 @@ function signalCode(signal: string | undefined): number {
 
 class SshRemote implements Remote {
   #closed = false;
+  #sftp: Promise<SFTPWrapper> | undefined;
   #lost: string | undefined;
   readonly #ended = new WeakSet<Client>();
 
@@ -425,11 +431,64 @@ class SshRemote implements Remote {
     throw new CommandError(this.node, argv, r.code, r.stderr || r.stdout);
   }
 
+  /**
+   * writeFile uploads through the connection's one SFTP session (opened on first use). As
+   * root: into a hidden temp file beside the target, mode set, then renamed over it
+   * (posix-rename: atomic, replacing). As another user: into a private temp file of the
+   * user's, which {@link WRITE_FILE_SCRIPT} then installs as root through sudo.
+   */
   async writeFile(path: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
     checkPath(path);
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new RangeError(`bad file mode ${mode}`);
-    const octal = mode.toString(8).padStart(4, "0");
-    await this.run(["sh", "-c", WRITE_FILE_SCRIPT, "kubelab-write-file", path, octal], { stdin: content });
+    const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content);
+    const sftp = await this.#sftpSession();
+    const token = randomBytes(6).toString("hex");
+    if (this.endpoint.user !== "root") {
+      const staged = `/tmp/.kubelab-upload-${token}`;
+      try {
+        await sftpCall<void>((cb) => sftp.writeFile(staged, data, { mode: 0o600 }, cb));
+        const octal = mode.toString(8).padStart(4, "0");
+        await this.run(["sh", "-c", WRITE_FILE_SCRIPT, "kubelab-write-file", path, octal, staged]);
+      } finally {
+        await sftpCall<void>((cb) => sftp.unlink(staged, cb)).catch(() => {});
+      }
+      return;
+    }
+    const dir = dirname(path);
+    const present = await sftpCall<Stats>((cb) => sftp.stat(dir, cb)).then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+    if (!present) await this.run(["mkdir", "-p", "--", dir]);
+    const tmp = `${dir}/.${basename(path)}.${token}`;
+    try {
+      await sftpCall<void>((cb) => sftp.writeFile(tmp, data, { mode }, cb));
+      // The server's umask applies at creation; setstat does not.
+      await sftpCall<void>((cb) => sftp.chmod(tmp, mode, cb));
+      await sftpCall<void>((cb) => sftp.ext_openssh_rename(tmp, path, cb));
+    } catch (e) {
+      await sftpCall<void>((cb) => sftp.unlink(tmp, cb)).catch(() => {});
+      throw new Error(`${this.node}: cannot write ${path}: ${errText(e)}`, { cause: e });
+    }
+  }
+
+  /** The connection's SFTP session, opened once and reused (it takes one of sshd's sessions). */
+  #sftpSession(): Promise<SFTPWrapper> {
+    const gone = this.#gone();
+    if (gone) return Promise.reject(gone);
+    this.#sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      this.client.sftp((err, sftp) => {
+        if (err) return reject(new Error(`${this.node}: cannot open an SFTP session: ${err.message}`));
+        sftp.on("close", () => {
+          this.#sftp = undefined;
+        });
+        resolve(sftp);
+      });
+    }).catch((e: Error) => {
+      this.#sftp = undefined;
+      throw e;
+    });
+    return this.#sftp;
   }
 
   async close(): Promise<void> {
@@ -450,6 +509,13 @@ class SshRemote implements Remote {
       });
     }
   }
+}
+
+/** sftpCall turns an ssh2 SFTP callback into a promise. */
+function sftpCall<T>(f: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    f((err, value) => (err ? reject(err) : resolve(value)));
+  });
 }
 
 /** Remote file paths must be absolute (and name a file, not a directory). */
