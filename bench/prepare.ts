@@ -17,9 +17,9 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -246,6 +246,19 @@ async function snapshot(m: Machines): Promise<Map<string, string>> {
 
 // --- kubelab ---
 
+/** The host's CPU time spent busy so far (all cores, all processes, the nodes' too), in seconds. */
+function hostCpu(): { busy: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { busy: (user + nice + system + irq + softirq + steal) / 100 };
+}
+
+const cpus = () => availableParallelism();
+
 interface Timed {
   /** kubelab only: seconds per phase of the first run. */
   readonly phases?: string;
@@ -273,15 +286,17 @@ async function benchKubelab(plan: Plan, pkgs: TestPackages): Promise<Timed> {
       },
     };
     let t = performance.now();
+    const cpu0 = hostCpu();
     const first = await up(plan, { ...opts, status: timing });
     const firstS = seconds(t);
+    const busy = hostCpu().busy - cpu0.busy;
     t = performance.now();
     const second = await up(plan, opts);
     const noopS = seconds(t);
     if (second.changes.length > 0)
       throw new Error(`kubelab's second up changed ${JSON.stringify(second.changes)}:\n${lines.join("\n")}`);
     return {
-      phases: phases.join(", "),
+      phases: `${phases.join(", ")}; host CPU busy ${busy.toFixed(1)} s of ${(firstS * cpus()).toFixed(1)} s (${cpus()} cores x wall)`,
       first: firstS,
       noop: noopS,
       changes: first.changes.length,

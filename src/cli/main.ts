@@ -138,6 +138,35 @@ export function buildProgram(io: Io = processIo): Command {
       exitCode = await (await import("./commands/ssh.js")).ssh(node, command, opts, io);
     });
 
+  const doctor = program
+    .command("doctor")
+    .description(
+      "check the cluster for the failures labs hit (file, nodes, API, LoadBalancer addresses from this host) and print each fix; exit 1 when a check fails",
+    )
+    .addOption(fileOption())
+    .option("--check <id...>", "run only these checks (--list names them)")
+    .option("--from <dir>", "check a saved dump (kubelab doctor dump) instead of the live cluster")
+    .option("--list", "list the checks")
+    .option("-v, --verbose", "also show what passed and what was skipped")
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(["text", "json"] as const).default("text" as const),
+    )
+    .action(async (opts) => {
+      exitCode = await (await import("./commands/doctor.js")).doctor(opts, io);
+    });
+  doctor
+    .command("dump")
+    .description("save the evidence doctor reads (secrets masked) as DIR/evidence.json, for a bug report or --from")
+    .addOption(fileOption())
+    .requiredOption("--out <dir>", "directory to write")
+    // `-f` after `dump` may be taken by `doctor` itself (commander reads a parent's options anywhere).
+    .action(async (opts, cmd) =>
+      (await import("./commands/doctor.js")).dump(
+        { ...opts, file: opts.file ?? (cmd.parent?.opts().file as string | undefined) },
+        io,
+      ),
+    );
+
   program
     .command("schema")
     .description("print the JSON Schema of the cluster file, for editors")

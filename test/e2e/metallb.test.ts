@@ -142,5 +142,42 @@ describe("MetalLB on nspawn machines", () => {
     const third = await kubelab("up", "-f", file, "--bundle", bundle);
     assert.equal(third.code, 0, third.err);
     assert.match(third.out, /0 changes made/);
+
+    // doctor on the working cluster: every check that applies passes, the probe included.
+    const green = await kubelab("doctor", "-f", file, "-v");
+    assert.equal(green.code, 0, `${green.out}\n${green.err}`);
+    assert.match(green.out, /^0 failed, 0 warned, \d+ passed/m);
+    assert.match(
+      green.out,
+      new RegExp(
+        `✓ probe\\.loadbalancer[\\s\\S]*Service kube-system/lb-probe ${ip.replaceAll(".", "\\.")}: ARP from node (master|worker)-1`,
+      ),
+    );
+
+    // Broken the seed's ways, doctor names each break.
+    // 1. A node whose /etc/hosts lost `127.0.0.1 localhost`.
+    const worker = hosts.get("worker-1") as Remote;
+    await worker.run(["sed", "-i", "/^127\\.0\\.0\\.1/d", "/etc/hosts"]);
+    // 2. No node may announce LoadBalancer addresses any more: ARP goes unanswered from the host.
+    for (const node of await listNodes(kc)) {
+      const nodeName = node.metadata?.name ?? "";
+      const fresh = await core.readNode({ name: nodeName });
+      fresh.metadata = {
+        ...fresh.metadata,
+        labels: { ...fresh.metadata?.labels, "node.kubernetes.io/exclude-from-external-load-balancers": "" },
+      };
+      await core.replaceNode({ name: nodeName, body: fresh });
+    }
+    const broken = await poll(
+      "doctor sees both breaks",
+      async () => {
+        const r = await kubelab("doctor", "-f", file);
+        return /✗ probe\.loadbalancer/.test(r.out) ? { done: true, value: r } : { done: false, pending: r.out };
+      },
+      { timeoutMs: 120_000, intervalMs: 3_000 },
+    );
+    assert.equal(broken.code, 1);
+    assert.match(broken.out, /✗ node\.hosts-localhost[\s\S]*worker-1: /);
+    assert.match(broken.out, new RegExp(`no ARP reply for ${ip.replaceAll(".", "\\.")}`));
   });
 });

@@ -44,7 +44,9 @@ export async function startApiServer(t: TestContext): Promise<ApiServer | undefi
       if (c.exitCode !== null || c.signalCode !== null) continue;
       const exited = new Promise((r) => c.once("exit", r));
       c.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+      clearTimeout(timer);
       if (c.exitCode === null) c.kill("SIGKILL");
     }
     await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,60 @@
+import { clusterDir } from "../../cluster/dir.js";
+import { findClusterFile, readClusterSource } from "../../config/load.js";
+import { CHECKS } from "../../doctor/checks/index.js";
+import { collectEvidence } from "../../doctor/collect.js";
+import { readEvidence, writeEvidence } from "../../doctor/dump.js";
+import { exitCode, formatResults, runChecks } from "../../doctor/run.js";
+import type { Evidence } from "../../doctor/types.js";
+import { UserError } from "../../errors.js";
+import { providerFor } from "../../providers/index.js";
+import type { Io } from "../io.js";
+import { loadPlanOrFail } from "./validated.js";
+
+export interface DoctorOptions {
+  file?: string;
+  check?: string[];
+  output: "text" | "json";
+  from?: string;
+  list?: boolean;
+  verbose?: boolean;
+}
+
+/** evidenceFor collects live evidence for the cluster file (progress on stderr). */
+async function liveEvidence(file: string | undefined, io: Io): Promise<Evidence> {
+  const plan = await loadPlanOrFail(file, io);
+  const found = await findClusterFile(file);
+  const source = await readClusterSource(found);
+  if ("errors" in source) throw new UserError(`${file ?? "the cluster file"} cannot be read`);
+  return collectEvidence({
+    plan,
+    file: source.raw,
+    provider: await providerFor(plan),
+    clusterDir: clusterDir(plan, file),
+    log: (line) => io.err(` • ${line}`),
+  });
+}
+
+/**
+ * doctor runs every check that applies (or those named with --check) on live evidence, or
+ * on a dump with --from; exit 1 when any check fails.
+ */
+export async function doctor(opts: DoctorOptions, io: Io): Promise<number> {
+  if (opts.list) {
+    for (const c of CHECKS) io.out(`${c.id.padEnd(32)} ${c.title}`);
+    return 0;
+  }
+  const evidence = opts.from ? await readEvidence(opts.from) : await liveEvidence(opts.file, io);
+  const results = runChecks(evidence, CHECKS, opts.check);
+  if (opts.output === "json") io.out(JSON.stringify({ results, unavailable: evidence.unavailable }, null, 2));
+  else io.out(formatResults(results, { verbose: opts.verbose }));
+  return exitCode(results);
+}
+
+/** dump saves the live evidence (secrets redacted) for a bug report or `doctor --from`. */
+export async function dump(opts: { file?: string; out: string }, io: Io): Promise<void> {
+  const evidence = await liveEvidence(opts.file, io);
+  const path = await writeEvidence(opts.out, evidence);
+  const sources = (["nodes", "api", "probes"] as const).filter((s) => evidence[s] !== undefined);
+  io.out(`evidence (${sources.join(", ") || "the file only"}) written to ${path}`);
+  for (const [s, why] of Object.entries(evidence.unavailable)) io.err(`not collected: ${s}: ${why}`);
+}

@@ -1,0 +1,203 @@
+/**
+ * The API part of doctor's evidence: the objects the API checks read, listed as raw JSON (no
+ * client-side model drops a field), keyed `apiVersion/Kind`, and the tail of calico-node's logs
+ * where it restarted.
+ *
+ * What is read, and what never is:
+ * - every Node, Pod, Service, EndpointSlice, DaemonSet and Deployment; MetalLB's IPAddressPool,
+ *   L2Advertisement, ServiceL2Status and the legacy AddressPool (a kind that is not served, e.g.
+ *   MetalLB not installed or AddressPool gone since v0.14, is an empty list);
+ * - two ConfigMaps only: kube-system/kube-proxy and metallb-system/config (MetalLB's pre-v0.13
+ *   configuration);
+ * - one Secret only, linkerd/linkerd-identity-issuer, of which only the certificate is kept
+ *   (`crt.pem` or `tls.crt`): the key, annotations (kubectl's last-applied copy holds the key)
+ *   and every other field are dropped right here. No other Secret is ever read.
+ *
+ * managedFields and kubectl's last-applied-configuration annotation are stripped from every
+ * object: they repeat the object and say nothing a check needs.
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import { fetchRaw, statusMessage } from "../kube/client.js";
+import type { Plan } from "../plan/types.js";
+import { CALICO_NODE } from "../render/calico.js";
+import type { ApiEvidence } from "./types.js";
+
+/** The keys of {@link ApiEvidence.objects}. */
+export const API_KEYS = {
+  node: "v1/Node",
+  pod: "v1/Pod",
+  service: "v1/Service",
+  endpointSlice: "discovery.k8s.io/v1/EndpointSlice",
+  configMap: "v1/ConfigMap",
+  secret: "v1/Secret",
+  daemonSet: "apps/v1/DaemonSet",
+  deployment: "apps/v1/Deployment",
+  ipAddressPool: "metallb.io/v1beta1/IPAddressPool",
+  l2Advertisement: "metallb.io/v1beta1/L2Advertisement",
+  serviceL2Status: "metallb.io/v1beta1/ServiceL2Status",
+  addressPool: "metallb.io/v1beta1/AddressPool",
+} as const;
+
+/** Kinds listed across all namespaces: key -> collection path. */
+const LISTS: readonly (readonly [string, string])[] = [
+  [API_KEYS.node, "/api/v1/nodes"],
+  [API_KEYS.pod, "/api/v1/pods"],
+  [API_KEYS.service, "/api/v1/services"],
+  [API_KEYS.endpointSlice, "/apis/discovery.k8s.io/v1/endpointslices"],
+  [API_KEYS.daemonSet, "/apis/apps/v1/daemonsets"],
+  [API_KEYS.deployment, "/apis/apps/v1/deployments"],
+  // MetalLB v0.16.1 serves all three as metallb.io/v1beta1 (metallb-native.yaml's CRDs).
+  [API_KEYS.ipAddressPool, "/apis/metallb.io/v1beta1/ipaddresspools"],
+  [API_KEYS.l2Advertisement, "/apis/metallb.io/v1beta1/l2advertisements"],
+  [API_KEYS.serviceL2Status, "/apis/metallb.io/v1beta1/servicel2statuses"],
+  // Deprecated in v0.13 (served as v1alpha1 and v1beta1), removed in v0.14 (metallb#2252).
+  [API_KEYS.addressPool, "/apis/metallb.io/v1beta1/addresspools"],
+];
+
+/** The only ConfigMaps read. */
+export const CONFIG_MAPS = [
+  { namespace: "kube-system", name: "kube-proxy" },
+  // MetalLB's configuration before v0.13; ignored by every later version.
+  { namespace: "metallb-system", name: "config" },
+] as const;
+
+/** The only Secret read (and only its certificate kept). */
+export const LINKERD_ISSUER = { namespace: "linkerd", name: "linkerd-identity-issuer" } as const;
+/** Certificate keys of the issuer Secret: linkerd.io/tls scheme, or kubernetes.io/tls (cert-manager). */
+export const ISSUER_CERT_KEYS = ["crt.pem", "tls.crt"] as const;
+
+/** Lines of calico-node's log kept per container (current and previous). */
+export const LOG_TAIL_LINES = 300;
+const LOG_LIMIT_BYTES = 256 * 1024;
+
+type Obj = Record<string, unknown>;
+
+/**
+ * collectApi reads the API evidence with the kubeconfig's credentials. A kind the server does
+ * not serve is an empty list; any other error (forbidden, unreachable) throws, naming the path.
+ * Logs are best effort: a log the kubelet cannot give (node down, no previous container) is left out.
+ */
+export async function collectApi(kc: KubeConfig, plan: Plan): Promise<ApiEvidence> {
+  const objects: Record<string, Obj[]> = {};
+  await Promise.all(
+    LISTS.map(async ([key, path]) => {
+      objects[key] = await listAll(kc, key, path);
+    }),
+  );
+  const configMaps = await Promise.all(
+    CONFIG_MAPS.map((c) => getOne(kc, `/api/v1/namespaces/${c.namespace}/configmaps/${c.name}`)),
+  );
+  objects[API_KEYS.configMap] = configMaps
+    .filter((o): o is Obj => o !== undefined)
+    .map((o) => typed(o, API_KEYS.configMap));
+  const secrets: Obj[] = [];
+  if (plan.addons.linkerd.enabled) {
+    const issuer = await getOne(kc, `/api/v1/namespaces/${LINKERD_ISSUER.namespace}/secrets/${LINKERD_ISSUER.name}`);
+    if (issuer) secrets.push(certificateOnly(issuer));
+  }
+  objects[API_KEYS.secret] = secrets;
+  const logs = await calicoNodeLogs(kc, objects[API_KEYS.pod] ?? []);
+  // Keys in a stable order, so two dumps of the same cluster compare line by line.
+  const sorted = Object.fromEntries(
+    Object.keys(objects)
+      .sort()
+      .map((k) => [k, objects[k] ?? []]),
+  );
+  return { objects: sorted, logs };
+}
+
+/** Every item of a collection (following `continue`), as `apiVersion/Kind` objects; [] when not served. */
+async function listAll(kc: KubeConfig, key: string, path: string): Promise<Obj[]> {
+  const items: Obj[] = [];
+  let token: string | undefined;
+  do {
+    const query = `?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ""}`;
+    const res = await fetchRaw(kc, `${path}${query}`);
+    if (res.status === 404) return [];
+    if (res.status !== 200) throw new Error(`list ${path}: ${statusMessage(res.status, res.body)}`);
+    const list = JSON.parse(res.body) as { items?: Obj[]; metadata?: { continue?: string } };
+    for (const item of list.items ?? []) items.push(typed(item, key));
+    token = list.metadata?.continue || undefined;
+  } while (token);
+  return items;
+}
+
+/** One object, or undefined when it (or its kind) does not exist. */
+async function getOne(kc: KubeConfig, path: string): Promise<Obj | undefined> {
+  const res = await fetchRaw(kc, path);
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new Error(`get ${path}: ${statusMessage(res.status, res.body)}`);
+  return JSON.parse(res.body) as Obj;
+}
+
+/**
+ * The object with apiVersion and kind set (list items of built-in kinds come without them),
+ * managedFields and the last-applied annotation removed.
+ */
+function typed(item: Obj, key: string): Obj {
+  const cut = key.lastIndexOf("/");
+  const metadata = { ...((item.metadata as Obj | undefined) ?? {}) };
+  delete metadata.managedFields;
+  const annotations = metadata.annotations as Record<string, string> | undefined;
+  if (annotations && "kubectl.kubernetes.io/last-applied-configuration" in annotations) {
+    const { "kubectl.kubernetes.io/last-applied-configuration": _, ...rest } = annotations;
+    metadata.annotations = rest;
+  }
+  return { ...item, apiVersion: key.slice(0, cut), kind: key.slice(cut + 1), metadata };
+}
+
+/** The issuer Secret reduced to who it is and its certificate: never the key. */
+function certificateOnly(secret: Obj): Obj {
+  const meta = (secret.metadata as Obj | undefined) ?? {};
+  const data = (secret.data as Record<string, string> | undefined) ?? {};
+  const kept = Object.fromEntries(ISSUER_CERT_KEYS.filter((k) => data[k] !== undefined).map((k) => [k, data[k]]));
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: meta.name,
+      namespace: meta.namespace,
+      uid: meta.uid,
+      resourceVersion: meta.resourceVersion,
+      creationTimestamp: meta.creationTimestamp,
+    },
+    type: secret.type,
+    data: kept,
+  };
+}
+
+/** Whether a pod is one of calico-node's (upstream labels it k8s-app=calico-node). */
+export function isCalicoNodePod(pod: Obj): boolean {
+  const meta = (pod.metadata as Obj | undefined) ?? {};
+  const labels = (meta.labels as Record<string, string> | undefined) ?? {};
+  const owners = (meta.ownerReferences as { kind?: string; name?: string }[] | undefined) ?? [];
+  return labels["k8s-app"] === CALICO_NODE || owners.some((o) => o.kind === "DaemonSet" && o.name === CALICO_NODE);
+}
+
+/** restartCount of a pod's container (0 when it has no status yet). */
+export function restartCount(pod: Obj, container: string): number {
+  const statuses = ((pod.status as Obj | undefined)?.containerStatuses as Obj[] | undefined) ?? [];
+  const c = statuses.find((s) => s.name === container);
+  return typeof c?.restartCount === "number" ? c.restartCount : 0;
+}
+
+/** The tail of calico-node's current and previous log, for each calico-node pod that restarted. */
+async function calicoNodeLogs(kc: KubeConfig, pods: readonly Obj[]): Promise<Record<string, string>> {
+  const logs: Record<string, string> = {};
+  const wanted = pods.filter((p) => isCalicoNodePod(p) && restartCount(p, CALICO_NODE) > 0);
+  await Promise.all(
+    wanted.flatMap((pod) => {
+      const meta = pod.metadata as { namespace: string; name: string };
+      const key = `${meta.namespace}/${meta.name}/${CALICO_NODE}`;
+      const base = `/api/v1/namespaces/${meta.namespace}/pods/${meta.name}/log?container=${CALICO_NODE}&tailLines=${LOG_TAIL_LINES}&limitBytes=${LOG_LIMIT_BYTES}`;
+      return [
+        [key, base],
+        [`${key}#previous`, `${base}&previous=true`],
+      ].map(async ([k, path]) => {
+        const res = await fetchRaw(kc, path as string).catch(() => undefined);
+        if (res?.status === 200) logs[k as string] = res.body;
+      });
+    }),
+  );
+  return Object.fromEntries(Object.entries(logs).sort(([a], [b]) => a.localeCompare(b)));
+}

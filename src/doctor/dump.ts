@@ -1,0 +1,58 @@
+/**
+ * Evidence on disk: `kubelab doctor dump --out DIR` writes `DIR/evidence.json`; `kubelab
+ * doctor --from DIR` reads it back. Nothing secret should be in it: no Secret is collected
+ * but the certificate (never the key) of Linkerd's issuer, kubeconfigs are never read, and
+ * bootstrap tokens, private keys, JWTs and the values of env vars named like a secret
+ * (PASSWORD, TOKEN, SECRET, KEY) are masked on the way to disk (see redact).
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import type { Evidence } from "./types.js";
+
+export const EVIDENCE_FILE = "evidence.json";
+
+const SECRETS: readonly [RegExp, string][] = [
+  // kubeadm bootstrap tokens: [a-z0-9]{6}.[a-z0-9]{16}
+  [/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, "<token>"],
+  // PEM private keys of any kind.
+  [/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g, "<private key>"],
+  // Bearer tokens (JWTs) in logs.
+  [/\beyJ[\w-]+\.[\w-]+\.[\w-]+/g, "<jwt>"],
+];
+
+const SECRET_NAME = /PASSWORD|PASSWD|TOKEN|SECRET|(^|_)KEY($|_)|CREDENTIAL/i;
+
+/** redact masks tokens, private keys and secret-looking env values in a JSON-like value. */
+export function redact<T>(value: T): T {
+  if (typeof value === "string") return SECRETS.reduce((s, [re, to]) => s.replace(re, to), value as string) as T;
+  if (Array.isArray(value)) return value.map(redact) as T;
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    // A container env entry ({name, value}) whose name says it holds a secret.
+    if (typeof o.name === "string" && typeof o.value === "string" && SECRET_NAME.test(o.name))
+      return { ...o, value: "<redacted>" } as T;
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, redact(v)])) as T;
+  }
+  return value;
+}
+
+/** writeEvidence saves evidence (redacted) as DIR/evidence.json, mode 0600. */
+export async function writeEvidence(dir: string, evidence: Evidence): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, EVIDENCE_FILE);
+  await writeFile(path, `${JSON.stringify(redact(evidence), null, 2)}\n`, { mode: 0o600 });
+  return path;
+}
+
+/** readEvidence loads a dump. */
+export async function readEvidence(dir: string): Promise<Evidence> {
+  const path = join(dir, EVIDENCE_FILE);
+  const text = await readFile(path, "utf8").catch(() => {
+    throw new UserError(`no evidence at ${path}`, { hint: "make one with kubelab doctor dump --out DIR" });
+  });
+  const parsed = JSON.parse(text) as Evidence;
+  if (parsed.format !== "kubelab.dev/doctor-evidence/v1")
+    throw new UserError(`${path} is not a kubelab doctor dump (format ${String(parsed.format)})`);
+  return parsed;
+}
