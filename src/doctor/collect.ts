@@ -1,8 +1,9 @@
 /**
  * Collecting doctor's evidence from a live cluster: the nodes over SSH (machines that run),
- * the API with the cluster's kubeconfig, and probes from this host of every LoadBalancer
- * address. What cannot be reached is recorded with the reason; the checks that need it are
- * then skipped, saying why, and the others still run.
+ * the API with the cluster's kubeconfig, probes from this host of every LoadBalancer
+ * address, and, when the nodes are VirtualBox VMs, their settings from VBoxManage. What
+ * cannot be reached is recorded with the reason; the checks that need it are then skipped,
+ * saying why, and the others still run.
  */
 import { readFile } from "node:fs/promises";
 import { connectAll, hostKeyPolicy } from "../cluster/connect.js";
@@ -15,6 +16,7 @@ import { API_KEYS, collectApi } from "./api.js";
 import { collectNode, nodeMacs } from "./nodes.js";
 import { probeAddresses, probeTargets } from "./probe.js";
 import type { ApiEvidence, Evidence, EvidenceSource, NodeEvidence } from "./types.js";
+import { collectVirtualBox } from "./virtualbox.js";
 
 export interface CollectOptions {
   readonly plan: Plan;
@@ -53,6 +55,18 @@ export async function collectEvidence(opts: CollectOptions): Promise<Evidence> {
       return undefined;
     });
   }
+  const virtualbox = await collectVirtualBox(plan).then(
+    (vms) => {
+      if (!vms)
+        unavailable.virtualbox = `the machines are not VirtualBox VMs (provider ${plan.provider.name}${plan.provider.name === "vagrant" ? `, hypervisor ${plan.provider.hypervisor}` : ""})`;
+      else opts.log(`read ${Object.keys(vms).length} VirtualBox VM${Object.keys(vms).length === 1 ? "" : "s"}`);
+      return vms;
+    },
+    (e) => {
+      unavailable.virtualbox = message(e);
+      return undefined;
+    },
+  );
   return {
     format: "kubelab.dev/doctor-evidence/v1",
     collectedAt: new Date().toISOString(),
@@ -60,6 +74,7 @@ export async function collectEvidence(opts: CollectOptions): Promise<Evidence> {
     ...(nodes ? { nodes } : {}),
     ...(api ? { api } : {}),
     ...(probes ? { probes } : {}),
+    ...(virtualbox ? { virtualbox } : {}),
     unavailable,
   };
 }

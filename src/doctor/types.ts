@@ -9,7 +9,7 @@
 import type { Plan } from "../plan/types.js";
 
 /** Where a check's evidence comes from. */
-export type EvidenceSource = "file" | "nodes" | "api" | "probes";
+export type EvidenceSource = "file" | "nodes" | "api" | "probes" | "virtualbox";
 
 export type Verdict = "pass" | "warn" | "fail";
 
@@ -83,6 +83,22 @@ export interface AddressProbe {
   readonly skipped?: string;
 }
 
+/**
+ * One node's VirtualBox VM, read on this host (vagrant provider, hypervisor virtualbox).
+ * `showvminfo --machinereadable` has the NICs' attachments and the storage controllers, but
+ * neither the promiscuous-mode policy nor the host I/O cache (VBoxManageInfo.cpp prints them
+ * in no machine-readable key): those are read from the VM's settings file.
+ */
+export interface VirtualBoxVmEvidence {
+  /** The VM's name (`<cluster>-<node>`) and UUID, as `VBoxManage list vms` printed them. */
+  readonly name: string;
+  readonly uuid: string;
+  /** `VBoxManage showvminfo <uuid> --machinereadable`. */
+  readonly showvminfo: string;
+  /** The VM's settings file (the `.vbox` XML at showvminfo's `CfgFile`); null when it could not be read. */
+  readonly settings: string | null;
+}
+
 /** Everything doctor knows about a cluster. */
 export interface Evidence {
   readonly format: "kubelab.dev/doctor-evidence/v1";
@@ -92,6 +108,8 @@ export interface Evidence {
   readonly nodes?: Readonly<Record<string, NodeEvidence>>;
   readonly api?: ApiEvidence;
   readonly probes?: readonly AddressProbe[];
+  /** The node VMs by node name, when the nodes are VirtualBox VMs. */
+  readonly virtualbox?: Readonly<Record<string, VirtualBoxVmEvidence>>;
   /** Sources that could not be read, and why (their checks are skipped, saying so). */
   readonly unavailable: Readonly<Partial<Record<EvidenceSource, string>>>;
 }

@@ -54,7 +54,7 @@ export async function doctor(opts: DoctorOptions, io: Io): Promise<number> {
 export async function dump(opts: { file?: string; out: string }, io: Io): Promise<void> {
   const evidence = await liveEvidence(opts.file, io);
   const path = await writeEvidence(opts.out, evidence);
-  const sources = (["nodes", "api", "probes"] as const).filter((s) => evidence[s] !== undefined);
+  const sources = (["nodes", "api", "probes", "virtualbox"] as const).filter((s) => evidence[s] !== undefined);
   io.out(`evidence (${sources.join(", ") || "the file only"}) written to ${path}`);
   for (const [s, why] of Object.entries(evidence.unavailable)) io.err(`not collected: ${s}: ${why}`);
 }
