@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
 import { clusterDir } from "../../src/cluster/dir.js";
 import { validateCluster } from "../../src/config/validate.js";
@@ -155,10 +155,35 @@ describe("MetalLB on nspawn machines", () => {
     );
 
     // Broken the seed's ways, doctor names each break.
-    // 1. A node whose /etc/hosts lost `127.0.0.1 localhost`.
+    // 1. The node that answers ARP for the address drops the TCP SYNs to it (the seed's second
+    //    symptom: ARP replies, then SYNs into the void).
+    const announcer = [...hosts.values()][nodeMacs.indexOf(mac)] as Remote;
+    const drop = ["PREROUTING", "-d", ip, "-p", "tcp", "-j", "DROP"];
+    await announcer.run(["iptables", "-t", "raw", "-I", ...drop]);
+    const silent = await kubelab("doctor", "-f", file, "--check", "probe.loadbalancer");
+    assert.equal(silent.code, 1, silent.out);
+    assert.match(
+      silent.out,
+      new RegExp(`ARP answered by .* but TCP SYNs to ${ip.replaceAll(".", "\\.")}:80 get no answer`),
+    );
+    await announcer.run(["iptables", "-t", "raw", "-D", ...drop]);
+    // 2. kube-proxy's configuration switched to IPVS without strictARP.
+    const proxy = await core.readNamespacedConfigMap({ name: "kube-proxy", namespace: "kube-system" });
+    const conf = parse(proxy.data?.["config.conf"] ?? "") as { mode?: string; ipvs?: Record<string, unknown> };
+    conf.mode = "ipvs";
+    conf.ipvs = { ...conf.ipvs, strictARP: false };
+    await core.replaceNamespacedConfigMap({
+      name: "kube-proxy",
+      namespace: "kube-system",
+      body: { ...proxy, data: { ...proxy.data, "config.conf": stringify(conf) } },
+    });
+    const ipvs = await kubelab("doctor", "-f", file, "--check", "kube-proxy.mode");
+    assert.equal(ipvs.code, 1, ipvs.out);
+    assert.match(ipvs.out, /✗ kube-proxy\.mode[\s\S]*strictARP/);
+    // 3. A node whose /etc/hosts lost `127.0.0.1 localhost`.
     const worker = hosts.get("worker-1") as Remote;
     await worker.run(["sed", "-i", "/^127\\.0\\.0\\.1/d", "/etc/hosts"]);
-    // 2. No node may announce LoadBalancer addresses any more: ARP goes unanswered from the host.
+    // 4. No node may announce LoadBalancer addresses any more: ARP goes unanswered from the host.
     for (const node of await listNodes(kc)) {
       const nodeName = node.metadata?.name ?? "";
       const fresh = await core.readNode({ name: nodeName });
