@@ -287,16 +287,19 @@ async function benchKubelab(plan: Plan, pkgs: TestPackages): Promise<Timed> {
     };
     let t = performance.now();
     const cpu0 = hostCpu();
+    const own0 = process.cpuUsage();
     const first = await up(plan, { ...opts, status: timing });
     const firstS = seconds(t);
     const busy = hostCpu().busy - cpu0.busy;
+    const own = process.cpuUsage(own0);
+    const ownS = (own.user + own.system) / 1e6;
     t = performance.now();
     const second = await up(plan, opts);
     const noopS = seconds(t);
     if (second.changes.length > 0)
       throw new Error(`kubelab's second up changed ${JSON.stringify(second.changes)}:\n${lines.join("\n")}`);
     return {
-      phases: `${phases.join(", ")}; host CPU busy ${busy.toFixed(1)} s of ${(firstS * cpus()).toFixed(1)} s (${cpus()} cores x wall)`,
+      phases: `${phases.join(", ")}; host CPU busy ${busy.toFixed(1)} s of ${(firstS * cpus()).toFixed(1)} s (${cpus()} cores x wall), of which kubelab's own process ${ownS.toFixed(1)} s`,
       first: firstS,
       noop: noopS,
       changes: first.changes.length,
