@@ -8,7 +8,7 @@ import type { Plan } from "../plan/types.js";
 import { PINNED } from "../versions.js";
 import { parseManifest } from "./manifests.js";
 import { type KubeObject, MANAGED_BY } from "./types.js";
-import { DASHBOARD, HEADLAMP, transformHeadlamp, UI_ADMIN, UI_SERVICE, uiObjects } from "./ui.js";
+import { DASHBOARD, HEADLAMP, transformHeadlamp, UI_ADMIN, UI_SERVICE, uiAddress, uiObjects } from "./ui.js";
 
 const headlampPlan = defaultPlan();
 const dashboardPlan: Plan = {
@@ -201,4 +201,17 @@ test("transformHeadlamp refuses other UIs and manifests without the headlamp Dep
       ),
     /no Deployment headlamp/,
   );
+});
+
+test("the UI Service asks MetalLB for the first address of the first pool; none without MetalLB", () => {
+  const svc = find(uiObjects(headlampPlan), "Service", UI_SERVICE) as KubeObject;
+  assert.deepEqual(svc.metadata.annotations, { "metallb.io/loadBalancerIPs": "192.168.56.46" });
+  assert.equal(uiAddress(headlampPlan), "192.168.56.46");
+  const cidrPool: Plan = {
+    ...headlampPlan,
+    addons: { ...headlampPlan.addons, metallb: { enabled: true, version: "v0.16.1", pools: ["192.168.56.64/28"] } },
+  };
+  assert.equal(uiAddress(cidrPool), "192.168.56.64");
+  const none: Plan = { ...headlampPlan, addons: { ...headlampPlan.addons, metallb: { enabled: false } } };
+  assert.equal((find(uiObjects(none), "Service", UI_SERVICE) as KubeObject).metadata.annotations, undefined);
 });

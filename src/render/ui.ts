@@ -13,6 +13,7 @@
  * TokenRequest API (short-lived, bound to the account), instead of the usual `admin-user` token
  * Secret, which never expires and sits in etcd.
  */
+import { formatIpv4, parseRange } from "../net/ipv4.js";
 import type { Plan } from "../plan/types.js";
 import { PINNED } from "../versions.js";
 import { type KubeObject, MANAGED_BY } from "./types.js";
@@ -60,6 +61,21 @@ export const DASHBOARD: UiTarget = {
   portName: "https",
 };
 
+/** MetalLB's annotation (v0.13+, `metallb.io/`) asking for given addresses for a Service. */
+export const METALLB_ADDRESS_ANNOTATION = "metallb.io/loadBalancerIPs";
+
+/**
+ * The UI's address: the first address of the first MetalLB pool, asked for by annotation so
+ * the UI's URL is known from the plan (printed before it runs, a Terraform output) and stays
+ * the same when the Service is re-created. Undefined without MetalLB.
+ */
+export function uiAddress(plan: Plan): string | undefined {
+  const metallb = plan.addons.metallb;
+  const pool = metallb.enabled ? metallb.pools[0] : undefined;
+  const range = pool === undefined ? undefined : parseRange(pool);
+  return range ? formatIpv4(range.first) : undefined;
+}
+
 /** The target for the plan's UI, or undefined for `ui: none`. */
 export function uiTarget(plan: Plan): UiTarget | undefined {
   const ui = plan.addons.ui;
@@ -76,6 +92,7 @@ export function uiObjects(plan: Plan): KubeObject[] {
   const target = uiTarget(plan);
   if (target === undefined) return [];
   const { namespace } = target;
+  const address = uiAddress(plan);
   return [
     {
       apiVersion: "v1",
@@ -94,7 +111,12 @@ export function uiObjects(plan: Plan): KubeObject[] {
     {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: UI_SERVICE, namespace, labels: { ...MANAGED_BY } },
+      metadata: {
+        name: UI_SERVICE,
+        namespace,
+        labels: { ...MANAGED_BY },
+        ...(address ? { annotations: { [METALLB_ADDRESS_ANNOTATION]: address } } : {}),
+      },
       spec: {
         type: "LoadBalancer",
         // Cluster, not Local (metallb#1777/#258): with Local, MetalLB
