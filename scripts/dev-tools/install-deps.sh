@@ -16,6 +16,8 @@
 #   - crane (a real OCI registry for the bundle tests) and helm (renders charts) built with Go
 #   - the MetalLB images the pinned metallb-native.yaml names (controller, speaker), built
 #     from source (scripts/dev-tools/metallb-images.sh; cold ~2.5 min on 2 cores, once)
+#   - OpenTofu (`tofu`, a real OpenTofu CLI for the tests) built with Go
+#     (scripts/dev-tools/opentofu.sh; cold ~3 min on 2 cores, once)
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,3 +68,4 @@ openssl version >&2
 "$here/crane.sh"
 "$here/helm.sh"
 "$here/metallb-images.sh"
+"$here/opentofu.sh"

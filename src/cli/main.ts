@@ -53,12 +53,18 @@ export function buildProgram(io: Io = processIo): Command {
     .command("render")
     .description("write every file kubelab would put on each node, and every object it owns in the cluster")
     .addOption(fileOption())
-    .requiredOption("--out <dir>", "output directory (one folder per node, plus cluster/)")
+    .option("--out <dir>", "output directory (one folder per node, plus cluster/)")
     .option(
       "--upstream <dir>",
       "directory of pinned upstream manifests (<project>/<tag>/<path>), to include transformed ones",
     )
-    .action(async (opts) => (await import("./commands/render.js")).render(opts, io));
+    .option("--terraform <dir>", "write an OpenTofu/Terraform root module for the cluster (main.tf.json) instead")
+    .action(async (opts) => {
+      const mod = await import("./commands/render.js");
+      if (opts.terraform) return mod.renderTerraform({ file: opts.file, dir: opts.terraform }, io);
+      if (!opts.out) throw new UserError("render needs --out DIR (or --terraform DIR)");
+      return mod.render({ ...opts, out: opts.out }, io);
+    });
 
   program
     .command("up")

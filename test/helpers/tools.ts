@@ -19,10 +19,13 @@ export const CONTAINERD2_VERSION = "v2.3.4";
  */
 export const KUBERNETES_VERSION = PINNED.kubernetes.version;
 
-export type ToolName = "containerd1" | "containerd2" | "crane" | "kubeadm" | "kubectl" | "openssl";
+export type ToolName = "containerd1" | "containerd2" | "crane" | "kubeadm" | "kubectl" | "openssl" | "tofu";
 
 /** crane version built by scripts/dev-tools/crane.sh (keep in sync with its default). */
 export const CRANE_VERSION = "v0.22.1";
+
+/** OpenTofu version whose `tofu` scripts/dev-tools/opentofu.sh builds (keep in sync with its default). */
+export const TOFU_VERSION = "v1.12.6";
 
 /** `${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/...parts` */
 export function cacheDir(...parts: string[]): string {
@@ -37,6 +40,7 @@ const INSTALLER: Record<ToolName, string> = {
   crane: `scripts/dev-tools/crane.sh ${CRANE_VERSION} (or install-deps.sh)`,
   kubectl: `scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubectl (or install-deps.sh)`,
   openssl: "scripts/dev-tools/install-deps.sh",
+  tofu: `scripts/dev-tools/opentofu.sh ${TOFU_VERSION} (or install-deps.sh)`,
 };
 
 /** isExecutable is true when `path` is a file this process may execute. */
@@ -109,6 +113,15 @@ function locate(name: ToolName): string | undefined {
     }
     case "openssl":
       return findOnPath("openssl");
+    case "tofu": {
+      // "OpenTofu v1.12.6" then "on linux_amd64" (a build without the release ldflags says
+      // "v1.12.6-dev"). Run from / so that no working directory's lock file is read; a CLI
+      // config warning (TF_CLI_CONFIG_FILE naming a missing file) may come first on stdout.
+      const bin = cacheDir("opentofu", TOFU_VERSION, "bin", "tofu");
+      if (!isExecutable(bin)) return undefined;
+      const out = execFileSync(bin, ["version"], { cwd: "/", encoding: "utf8", timeout: 10_000 });
+      return out.split("\n").includes(`OpenTofu ${TOFU_VERSION}`) ? bin : undefined;
+    }
   }
 }
 

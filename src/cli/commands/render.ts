@@ -1,6 +1,9 @@
-import { join } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { readPinnedFiles } from "../../artifacts/local.js";
 import { writeTree } from "../../artifacts/tree.js";
+import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
 import { renderCluster, upstreamManifests } from "../../render/cluster.js";
 import { generateLinkerdIdentity } from "../../render/linkerd-identity.js";
 import type { Io } from "../io.js";
@@ -27,4 +30,58 @@ export async function render(opts: RenderOptions, io: Io): Promise<void> {
       `not transformed (no pinned copy${opts.upstream ? ` in ${opts.upstream}` : "; pass --upstream DIR"}):\n${rendered.missingUpstream.map((f) => `  ${f.url}`).join("\n")}`,
     );
   }
+}
+
+/** Where the Terraform modules ship: `terraform/modules/` at the package root. */
+const MODULES = fileURLToPath(new URL("../../../terraform/modules/", import.meta.url));
+
+/**
+ * renderTerraform writes a root module for the cluster file: `kubelab-plan.json` (the plan,
+ * which Terraform cannot compute) and `main.tf.json` using the `cluster` module, with the
+ * variables a user sets (the kubelab command, an offline bundle) and every output of the module.
+ */
+export async function renderTerraform(opts: { file?: string; dir: string }, io: Io): Promise<void> {
+  const plan = await loadPlanOrFail(opts.file, io);
+  const dir = resolve(opts.dir);
+  await mkdir(dir, { recursive: true });
+  let clusterFile: string;
+  if (opts.file) clusterFile = resolve(opts.file);
+  else {
+    clusterFile = join(dir, "kubelab.yaml");
+    await writeFile(clusterFile, DEFAULT_CLUSTER_YAML);
+  }
+  const rel = (path: string) => {
+    const r = relative(dir, path);
+    return r.startsWith(".") ? r : `./${r}`;
+  };
+  await writeFile(join(dir, "kubelab-plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+  const outputs = [
+    "kubeconfig_path",
+    "kube_context",
+    "api_endpoint",
+    "node_names",
+    "node_addresses",
+    "lb_pools",
+    "ui_url",
+  ];
+  const root = {
+    "//": `kubelab render --terraform: the cluster ${plan.name} from ${rel(clusterFile)}. Run \`kubelab render --terraform\` again after changing the file or upgrading kubelab (kubelab-plan.json must match).`,
+    terraform: { required_version: ">= 1.6" },
+    variable: {
+      kubelab_command: { type: "string", default: "kubelab", description: "the kubelab command (a shell prefix)" },
+      bundle: { type: "string", default: null, description: "offline bundle for kubelab up --bundle (null: download)" },
+    },
+    module: {
+      cluster: {
+        source: rel(join(MODULES, "cluster")),
+        cluster_file: `\${path.module}/${rel(clusterFile)}`,
+        plan_json: '${file("${path.module}/kubelab-plan.json")}',
+        kubelab_command: "${var.kubelab_command}",
+        bundle: "${var.bundle}",
+      },
+    },
+    output: Object.fromEntries(outputs.map((o) => [o, { value: `\${module.cluster.${o}}` }])),
+  };
+  await writeFile(join(dir, "main.tf.json"), `${JSON.stringify(root, null, 2)}\n`);
+  io.out(`wrote ${join(dir, "main.tf.json")} and kubelab-plan.json: tofu init && tofu apply (or terraform)`);
 }
