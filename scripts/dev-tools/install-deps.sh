@@ -36,6 +36,7 @@ command -v apt-ftparchive >/dev/null 2>&1 || missing+=(apt-utils)
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg) # the test apt repository is signed
 command -v gpgv >/dev/null 2>&1 || missing+=(gpgv)   # bundle create checks signatures with it
 command -v iptables >/dev/null 2>&1 || missing+=(iptables) # doctor's probe tests drop SYNs in a namespace
+command -v vagrant >/dev/null 2>&1 || missing+=(vagrant vagrant-libvirt) # `vagrant validate` checks the rendered Vagrantfiles
 command -v gcc >/dev/null 2>&1 || missing+=(gcc) # pause.sh: a static C build (libc.a is in libc6-dev)
 [[ $(dpkg-query -W -f='${db:Status-Status}' libc6-dev 2>/dev/null) == installed ]] || missing+=(libc6-dev)
 

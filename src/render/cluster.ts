@@ -12,6 +12,7 @@ import { metallbObjects } from "./metallb.js";
 import { type NodeFilesOptions, renderNodeFiles } from "./node-files.js";
 import type { RenderedFile } from "./types.js";
 import { transformHeadlamp, uiObjects } from "./ui.js";
+import { renderVagrantfile } from "./vagrantfile.js";
 
 /** Inputs of {@link renderCluster} that come from outside the plan. */
 export interface ClusterRenderInputs {
@@ -92,6 +93,7 @@ export function renderCluster(plan: Plan, inputs: ClusterRenderInputs = {}): Ren
   if (plan.addons.linkerd.enabled && inputs.linkerd) {
     cluster.push({ path: "linkerd-identity-values.yaml", content: linkerdValues(inputs.linkerd), mode: 0o600 });
   }
+  if (plan.provider.name === "vagrant") cluster.push({ path: "Vagrantfile", content: renderVagrantfile(plan) });
   const pinned = upstreamManifests(plan)
     .map((f) => `${f.sha256}  ${f.url}`)
     .join("\n");

@@ -19,7 +19,7 @@ export const CONTAINERD2_VERSION = "v2.3.4";
  */
 export const KUBERNETES_VERSION = PINNED.kubernetes.version;
 
-export type ToolName = "containerd1" | "containerd2" | "crane" | "kubeadm" | "kubectl" | "openssl" | "tofu";
+export type ToolName = "containerd1" | "containerd2" | "crane" | "kubeadm" | "kubectl" | "openssl" | "tofu" | "vagrant";
 
 /** crane version built by scripts/dev-tools/crane.sh (keep in sync with its default). */
 export const CRANE_VERSION = "v0.22.1";
@@ -40,6 +40,7 @@ const INSTALLER: Record<ToolName, string> = {
   crane: `scripts/dev-tools/crane.sh ${CRANE_VERSION} (or install-deps.sh)`,
   kubectl: `scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubectl (or install-deps.sh)`,
   openssl: "scripts/dev-tools/install-deps.sh",
+  vagrant: "scripts/dev-tools/install-deps.sh (Debian's vagrant and vagrant-libvirt)",
   tofu: `scripts/dev-tools/opentofu.sh ${TOFU_VERSION} (or install-deps.sh)`,
 };
 
@@ -113,6 +114,8 @@ function locate(name: ToolName): string | undefined {
     }
     case "openssl":
       return findOnPath("openssl");
+    case "vagrant":
+      return findOnPath("vagrant");
     case "tofu": {
       // "OpenTofu v1.12.6" then "on linux_amd64" (a build without the release ldflags says
       // "v1.12.6-dev"). Run from / so that no working directory's lock file is read; a CLI

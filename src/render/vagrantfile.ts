@@ -1,0 +1,79 @@
+/**
+ * The Vagrantfile of a cluster on the vagrant provider: one VM per node, named
+ * `<cluster>-<node>`, on a host-only private network with the plan's static address, for
+ * VirtualBox (the seed's choice) or libvirt. Pure: a plan in, Ruby text out.
+ *
+ * VirtualBox settings and why:
+ * - the host-only NIC (the second one) in promiscuous mode `allow-all`: MetalLB's L2
+ *   announcements for LoadBalancer addresses are answered only then (metallb#253, #535);
+ * - linked clones: one base disk for every node, not a full copy each;
+ * - the default synced folder off: nodes need nothing from the host's directory, and guest
+ *   additions may not match the box.
+ * The host I/O cache of the box's disk controller is turned off at creation by the provider
+ * (the controller's name depends on the box), and `kubelab doctor` checks it.
+ */
+import type { Plan } from "../plan/types.js";
+
+/** A Ruby double-quoted string literal: JSON's escapes, and `#` escaped so nothing interpolates. */
+export function rubyString(s: string): string {
+  return JSON.stringify(s).replaceAll("#", "\\#");
+}
+
+/** The VM name of a node: `<cluster>-<node>` (what `kubelab doctor` looks VMs up by). */
+export const vmName = (plan: Pick<Plan, "name">, node: string) => `${plan.name}-${node}`;
+
+/** renderVagrantfile renders the plan's Vagrantfile; the plan must use the vagrant provider. */
+export function renderVagrantfile(plan: Plan): string {
+  const provider = plan.provider;
+  if (provider.name !== "vagrant") throw new Error(`renderVagrantfile: the plan's provider is ${provider.name}`);
+  const netmask = prefixToNetmask(plan.network.prefix);
+  const nodes = plan.nodes.map(
+    (n) =>
+      `    { name: ${rubyString(n.name)}, vm: ${rubyString(vmName(plan, n.name))}, ip: ${rubyString(n.ip)}, cpus: ${n.cpus}, memory: ${n.memoryMiB} },`,
+  );
+  const providerBlock =
+    provider.hypervisor === "virtualbox"
+      ? [
+          '      m.vm.provider "virtualbox" do |vb|',
+          "        vb.name = node[:vm]",
+          "        vb.cpus = node[:cpus]",
+          "        vb.memory = node[:memory]",
+          "        vb.linked_clone = true",
+          "        # NIC 2 is the host-only network: MetalLB L2 needs it promiscuous (metallb#253).",
+          '        vb.customize ["modifyvm", :id, "--nicpromisc2", "allow-all"]',
+          "      end",
+        ]
+      : [
+          '      m.vm.provider "libvirt" do |lv|',
+          "        lv.default_prefix = " + rubyString(`${plan.name}-`),
+          "        lv.cpus = node[:cpus]",
+          "        lv.memory = node[:memory]",
+          '        lv.nic_model_type = "virtio"',
+          "      end",
+        ];
+  return [
+    `# The Vagrantfile of kubelab cluster ${plan.name}: kubelab up writes it, edits are overwritten.`,
+    'Vagrant.require_version ">= 2.3.0"',
+    "",
+    'Vagrant.configure("2") do |config|',
+    `  config.vm.box = ${rubyString(provider.box)}`,
+    '  config.vm.synced_folder ".", "/vagrant", disabled: true',
+    "",
+    "  [",
+    ...nodes,
+    "  ].each do |node|",
+    "    config.vm.define node[:name] do |m|",
+    "      m.vm.hostname = node[:name]",
+    `      m.vm.network "private_network", ip: node[:ip], netmask: ${rubyString(netmask)}`,
+    ...providerBlock,
+    "    end",
+    "  end",
+    "end",
+    "",
+  ].join("\n");
+}
+
+function prefixToNetmask(prefix: number): string {
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (mask >>> s) & 255).join(".");
+}
