@@ -26,6 +26,14 @@ import {
   type ServerCert,
   selfSignedServerCert,
 } from "../render/linkerd-identity.js";
+import {
+  controlPlaneValues,
+  LINKERD_IDENTITY_SECRET,
+  type LinkerdState,
+  stateSecret,
+  WEBHOOKS,
+  webhookValues,
+} from "../render/linkerd-values.js";
 import { parseManifest } from "../render/manifests.js";
 import { type KubeObject, MANAGED_BY } from "../render/types.js";
 import { PINNED } from "../versions.js";
@@ -33,62 +41,18 @@ import { helmTemplate } from "./helm.js";
 import { withChartFile } from "./sources.js";
 import type { Addon, AddonContext, AddonStep } from "./types.js";
 
-/** Where kubelab keeps a cluster's Linkerd trust anchor, issuer and webhook certificates. */
-export const LINKERD_IDENTITY_SECRET = { name: "kubelab-linkerd-identity", namespace: "kube-system" } as const;
-
 /** Days before the issuer's expiry when kubelab renews it (from the same anchor). */
 export const ISSUER_RENEW_DAYS = 30;
 
-/**
- * The webhook servers the charts would give a new self-signed certificate at every render
- * (Helm's genSelfSignedCert): value key -> service host. kubelab makes each once and keeps it.
- */
-const WEBHOOKS = {
-  controlPlane: {
-    proxyInjector: "linkerd-proxy-injector.linkerd.svc",
-    profileValidator: "linkerd-sp-validator.linkerd.svc",
-    policyValidator: "linkerd-policy-validator.linkerd.svc",
-  },
-  viz: { tap: "tap.linkerd-viz.svc", tapInjector: "tap-injector.linkerd-viz.svc" },
-} as const;
-
-/** What kubelab keeps for a cluster's Linkerd. */
-export interface LinkerdState {
-  readonly identity: LinkerdIdentity;
-  /** Webhook server certificates by chart value key (proxyInjector, tap, ...). */
-  readonly webhooks: Readonly<Record<string, ServerCert>>;
-}
-
-const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8"));
-
-/** The Secret holding the state (data base64, as the API stores it, so re-applying is a no-op). */
-export function stateSecret(state: LinkerdState): KubeObject {
-  const { identity, webhooks } = state;
-  const entries: [string, string][] = [
-    ["trust-anchor.crt", identity.trustAnchor.certPEM],
-    ["trust-anchor.key", identity.trustAnchor.keyPEM],
-    ["issuer.crt", identity.issuerCertPEM],
-    ["issuer.key", identity.issuerKeyPEM],
-    ...Object.entries(webhooks).flatMap(([k, c]): [string, string][] => [
-      [`${k}.crt`, c.certPEM],
-      [`${k}.key`, c.keyPEM],
-    ]),
-  ];
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { ...LINKERD_IDENTITY_SECRET, labels: { ...MANAGED_BY } },
-    type: "Opaque",
-    data: Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, b64(v)])),
-  };
-}
 
 /**
  * The cluster's Linkerd state: what is stored (the issuer renewed when due, missing webhook
  * certificates added), or new.
  */
-export async function clusterState(ctx: AddonContext): Promise<LinkerdState> {
+export async function clusterState(
+  ctx: Pick<AddonContext, "plan" | "cluster" | "now" | "warn">,
+): Promise<LinkerdState> {
   const clock = { now: () => ctx.now };
   const secret = ctx.cluster
     ? await ctx.cluster
@@ -113,7 +77,10 @@ export async function clusterState(ctx: AddonContext): Promise<LinkerdState> {
   return { identity, webhooks };
 }
 
-async function storedIdentity(ctx: AddonContext, get: (key: string) => string | undefined): Promise<LinkerdIdentity> {
+async function storedIdentity(
+  ctx: Pick<AddonContext, "plan" | "now" | "warn">,
+  get: (key: string) => string | undefined,
+): Promise<LinkerdIdentity> {
   const clusterDomain = ctx.plan.kubernetes.dnsDomain;
   const clock = { now: () => ctx.now };
   const [anchorCrt, anchorKey, issuerCrt, issuerKey] = [
@@ -137,31 +104,6 @@ async function storedIdentity(ctx: AddonContext, get: (key: string) => string | 
       `linkerd: the identity issuer expires ${issuerNotAfter(issuerCrt).toISOString()} (within ${ISSUER_RENEW_DAYS} days); renewing it from the same trust anchor`,
     );
   return generateLinkerdIdentity({ clusterDomain, clock, existingTrustAnchor: trustAnchor });
-}
-
-/** Helm values giving each webhook its kept certificate (self-signed: it is its own CA bundle). */
-function webhookValues(state: LinkerdState, keys: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(
-    keys.map((k) => {
-      const c = state.webhooks[k];
-      if (!c) throw new Error(`linkerd: no certificate for ${k}`);
-      return [k, { crtPEM: c.certPEM, keyPEM: c.keyPEM, caBundle: c.certPEM }];
-    }),
-  );
-}
-
-/** The control plane's values: trust anchor, issuer, webhook certificates. */
-export function controlPlaneValues(state: LinkerdState): string {
-  const { identity } = state;
-  return stringify({
-    // The heartbeat CronJob reports usage to Linkerd's version-check service, which a lab
-    // network may not reach; and with no schedule given, the chart derives one from the
-    // render time, so every `up` would change it. Off, as Headlamp's telemetry is.
-    disableHeartBeat: true,
-    identityTrustAnchorsPEM: identity.trustAnchor.certPEM,
-    identity: { issuer: { tls: { crtPEM: identity.issuerCertPEM, keyPEM: identity.issuerKeyPEM } } },
-    ...webhookValues(state, Object.keys(WEBHOOKS.controlPlane)),
-  });
 }
 
 /**

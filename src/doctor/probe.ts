@@ -43,13 +43,6 @@ export interface ProbeOptions {
   readonly concurrency?: number;
 }
 
-/**
- * An address probe, plus why it was not probed (no lab interface on this host, or the address
- * is not on the lab network): then no packet was sent, `arp.answered` is false and every port
- * is `skipped`.
- */
-export type HostAddressProbe = AddressProbe & { readonly skipped?: string };
-
 const WEB_PORTS: Readonly<Record<number, "http" | "https">> = { 80: "http", 443: "https", 8080: "http", 8443: "https" };
 
 /** webScheme: how a port speaks HTTP, by name first (`http`, `https`, `https-ui`), then by number. */
@@ -260,7 +253,7 @@ async function probeOne(
   target: ProbeTarget,
   lab: LabInterface,
   opts: { macToNode: ReadonlyMap<string, string>; timeoutMs: number },
-): Promise<HostAddressProbe> {
+): Promise<AddressProbe> {
   const skippedPorts = target.ports.map((p): PortProbe => ({ port: p.port, protocol: p.protocol, tcp: "skipped" }));
   const base = { address: target.address, service: target.service, interface: lab.name };
   const why = await offLink(target.address, lab);
@@ -308,7 +301,7 @@ async function probeOne(
  * file). Targets sharing an address are probed one after another (each flushes its neighbour
  * entry), different addresses `concurrency` at a time. Results come in the targets' order.
  */
-export async function probeAddresses(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<HostAddressProbe[]> {
+export async function probeAddresses(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<AddressProbe[]> {
   const lab = await labInterface(opts.cidr);
   if (!lab)
     return targets.map((t) => ({
@@ -325,7 +318,7 @@ export async function probeAddresses(targets: readonly ProbeTarget[], opts: Prob
   const byAddress = new Map<string, number[]>();
   for (const [i, t] of targets.entries()) byAddress.set(t.address, [...(byAddress.get(t.address) ?? []), i]);
   const groups = [...byAddress.values()];
-  const results: HostAddressProbe[] = new Array(targets.length);
+  const results: AddressProbe[] = new Array(targets.length);
   let next = 0;
   const worker = async () => {
     for (let g = next++; g < groups.length; g = next++)

@@ -79,7 +79,10 @@ export interface AddressProbe {
   /** Whether an ARP who-has got an answer, from which MAC, and which node that MAC belongs to. */
   readonly arp: { readonly answered: boolean; readonly mac?: string; readonly node?: string };
   readonly ports: readonly PortProbe[];
-  /** Why the address was not probed (no lab interface here, or it is not on the lab link). */
+  /**
+   * Why the address was not probed (no lab interface on this host, or the address is not on
+   * the lab link): then no packet was sent, `arp.answered` is false and every port is `skipped`.
+   */
   readonly skipped?: string;
 }
 

@@ -6,7 +6,7 @@
 import type { Plan } from "../plan/types.js";
 import { PINNED, type PinnedFile } from "../versions.js";
 import { transformCalico } from "./calico.js";
-import type { LinkerdIdentity } from "./linkerd-identity.js";
+import { controlPlaneValues, type LinkerdState } from "./linkerd-values.js";
 import { parseManifest, stringifyManifest } from "./manifests.js";
 import { metallbObjects } from "./metallb.js";
 import { type NodeFilesOptions, renderNodeFiles } from "./node-files.js";
@@ -16,8 +16,10 @@ import { renderVagrantfile } from "./vagrantfile.js";
 
 /** Inputs of {@link renderCluster} that come from outside the plan. */
 export interface ClusterRenderInputs {
-  /** Linkerd's trust anchor and issuer, when Linkerd is enabled. */
-  readonly linkerd?: LinkerdIdentity;
+  /** Linkerd's trust anchor, issuer and webhook certificates, when Linkerd is enabled. */
+  readonly linkerd?: LinkerdState;
+  /** The pinned manifests the plan's addons apply (src/addons addonManifests), for upstream.sha256. */
+  readonly manifests?: readonly PinnedFile[];
   /** The text of a pinned upstream file, already verified against its sha256, if available. */
   readonly upstream?: (file: PinnedFile) => string | undefined;
   /** Machine facts that change node files (nspawn nodes, cgroup v1 hosts). */
@@ -31,41 +33,6 @@ export interface RenderedCluster {
   readonly cluster: readonly RenderedFile[];
   /** Pinned upstream files kubelab applies that were not available to transform. */
   readonly missingUpstream: readonly PinnedFile[];
-}
-
-/** The pinned upstream manifests a plan applies, in apply order. */
-export function upstreamManifests(plan: Plan): PinnedFile[] {
-  const files: PinnedFile[] = [];
-  if (plan.addons.cni.plugin === "calico") files.push(PINNED.calico.manifest);
-  if (plan.addons.metallb.enabled) files.push(PINNED.metallb.manifest);
-  if (plan.addons.ui.kind === "headlamp") files.push(PINNED.headlamp.manifest);
-  if (plan.addons.ui.kind === "dashboard") files.push(PINNED.dashboard.manifest);
-  if (plan.addons.linkerd.enabled) files.push(...PINNED.gatewayApi.crds);
-  return files;
-}
-
-/** linkerdValues are the Helm values that give linkerd-control-plane kubelab's trust anchor and issuer. */
-export function linkerdValues(identity: LinkerdIdentity): string {
-  const block = (pem: string, indent: string) =>
-    pem
-      .trimEnd()
-      .split("\n")
-      .map((l) => indent + l)
-      .join("\n");
-  return [
-    "# Helm values for linkerd-control-plane: kubelab's trust anchor and issuer (ECDSA P-256).",
-    `# The issuer expires ${identity.issuerNotAfter.toISOString()}.`,
-    "identityTrustAnchorsPEM: |",
-    block(identity.trustAnchor.certPEM, "  "),
-    "identity:",
-    "  issuer:",
-    "    tls:",
-    "      crtPEM: |",
-    block(identity.issuerCertPEM, "        "),
-    "      keyPEM: |",
-    block(identity.issuerKeyPEM, "        "),
-    "",
-  ].join("\n");
 }
 
 /** renderCluster renders every node's files and the cluster-level objects. */
@@ -91,12 +58,10 @@ export function renderCluster(plan: Plan, inputs: ClusterRenderInputs = {}): Ren
       cluster.push({ path: "headlamp.yaml", content: stringifyManifest(transformHeadlamp(parseManifest(text), plan)) });
   }
   if (plan.addons.linkerd.enabled && inputs.linkerd) {
-    cluster.push({ path: "linkerd-identity-values.yaml", content: linkerdValues(inputs.linkerd), mode: 0o600 });
+    cluster.push({ path: "linkerd-identity-values.yaml", content: controlPlaneValues(inputs.linkerd), mode: 0o600 });
   }
   if (plan.provider.name === "vagrant") cluster.push({ path: "Vagrantfile", content: renderVagrantfile(plan) });
-  const pinned = upstreamManifests(plan)
-    .map((f) => `${f.sha256}  ${f.url}`)
-    .join("\n");
+  const pinned = (inputs.manifests ?? []).map((f) => `${f.sha256}  ${f.url}`).join("\n");
   cluster.push({ path: "upstream.sha256", content: `${pinned}\n` });
   return { nodes, cluster, missingUpstream: missing };
 }

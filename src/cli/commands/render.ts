@@ -1,11 +1,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { addonManifests } from "../../addons/index.js";
+import { clusterState } from "../../addons/linkerd.js";
 import { readPinnedFiles } from "../../artifacts/local.js";
 import { writeTree } from "../../artifacts/tree.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
-import { renderCluster, upstreamManifests } from "../../render/cluster.js";
-import { generateLinkerdIdentity } from "../../render/linkerd-identity.js";
+import { renderCluster } from "../../render/cluster.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
@@ -18,9 +19,12 @@ export interface RenderOptions {
 /** render writes every node file and cluster object kubelab would produce, one folder per node plus cluster/. */
 export async function render(opts: RenderOptions, io: Io): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io);
-  const upstream = opts.upstream ? await readPinnedFiles(opts.upstream, upstreamManifests(plan)) : new Map();
-  const linkerd = plan.addons.linkerd.enabled ? await generateLinkerdIdentity() : undefined;
-  const rendered = renderCluster(plan, { linkerd, upstream: (f) => upstream.get(f) });
+  const manifests = addonManifests(plan);
+  const upstream = opts.upstream ? await readPinnedFiles(opts.upstream, manifests) : new Map();
+  const linkerd = plan.addons.linkerd.enabled
+    ? await clusterState({ plan, now: new Date(), warn: (line) => io.err(`warning: ${line}`) })
+    : undefined;
+  const rendered = renderCluster(plan, { linkerd, manifests, upstream: (f) => upstream.get(f) });
   let count = 0;
   for (const n of rendered.nodes) count += (await writeTree(join(opts.out, n.node), n.files)).length;
   count += (await writeTree(join(opts.out, "cluster"), rendered.cluster)).length;

@@ -5,7 +5,6 @@
  * but the TCP SYNs get no answer; TCP open but HTTP fails.
  */
 import type { Plan } from "../../plan/types.js";
-import type { HostAddressProbe } from "../probe.js";
 import type { AddressProbe, Check, Evidence, Finding, PortProbe } from "../types.js";
 
 const record = (v: unknown): Record<string, unknown> =>
@@ -47,8 +46,7 @@ const splitService = (service: string) => {
   return { n: service.slice(0, Math.max(i, 0)) || "default", s: service.slice(i + 1) };
 };
 
-function finding(e: Evidence, plan: Plan, probe: AddressProbe): Finding {
-  const p = probe as HostAddressProbe;
+function finding(e: Evidence, plan: Plan, p: AddressProbe): Finding {
   const subject = `Service ${p.service} ${p.address}`;
   const ports = p.ports.map(portLine);
   const { n, s } = splitService(p.service);
