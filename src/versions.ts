@@ -63,6 +63,16 @@ export const PINNED = {
     /** The 1.7 line comes from the distribution's package (Ubuntu ships 1.7). */
     "1.7": { version: "v1.7.34", configVersion: 2 },
   },
+  /**
+   * The vagrant provider's default base boxes, an Ubuntu LTS each, per hypervisor: Bento's
+   * box for VirtualBox, and a box published for libvirt (Bento's carry no libvirt build).
+   */
+  vagrantBox: {
+    virtualbox: { name: "bento/ubuntu-24.04", version: "202510.26.0" },
+    libvirt: { name: "cloud-image/ubuntu-24.04", version: "20250805.0.0" },
+  },
+  /** The oldest Vagrant kubelab drives (`--machine-readable` status, `ssh-config --host`). */
+  vagrant: { minimum: "2.3.0" },
   /** runc for containerd release tarballs, which do not include it. */
   runc: release(
     "v1.4.3",

@@ -14,7 +14,7 @@ metadata:
 provider:
   name: vagrant                 # vagrant | nspawn | ssh
   hypervisor: virtualbox        # virtualbox | libvirt
-  box: bento/ubuntu-24.04
+  # box: pinned per hypervisor (bento/ubuntu-24.04 on VirtualBox, cloud-image/ubuntu-24.04 on libvirt)
   cpus: 2                       # defaults for nodes that set none
   memory: 4096                  # MiB, or "4Gi"
 

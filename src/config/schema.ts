@@ -46,8 +46,18 @@ const vagrantProvider = z.strictObject({
   name: z.literal("vagrant"),
   /** @default "virtualbox" */
   hypervisor: z.enum(["virtualbox", "libvirt"]).default("virtualbox"),
-  /** @default "bento/ubuntu-24.04" */
-  box: z.string().min(1).default("bento/ubuntu-24.04"),
+  /**
+   * The base box. When unset, the box pinned for the hypervisor (an Ubuntu LTS box) at its
+   * pinned version; a box named here is used at `boxVersion`, or the newest one installed.
+   */
+  box: z.string().min(1).optional(),
+  /** The box's version (a Vagrant version constraint such as "202510.26.0"). */
+  boxVersion: z.string().min(1).optional(),
+  /**
+   * libvirt's domain type: `kvm` needs hardware virtualisation (/dev/kvm), `qemu` is software
+   * emulation (slow; for hosts without VT-x/AMD-V). @default "kvm"
+   */
+  libvirtDriver: z.enum(["kvm", "qemu"]).default("kvm"),
   /** CPUs for nodes that do not set their own. @default 2 */
   cpus: cpus.default(2),
   /** Memory for nodes that do not set their own. @default 4096 */

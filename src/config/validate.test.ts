@@ -244,7 +244,7 @@ describe("validation errors name line:col, the field and the fix", () => {
     const text = variant(
       "provider:\n  name: vagrant ",
       "provider:\n  name: ssh\n  hosts:\n    - { node: master-1, address: 192.168.56.11 }\n    - { node: worker-9, address: 192.168.56.19 }\n",
-    ).replace(/ {2}hypervisor.*\n {2}box.*\n {2}cpus.*\n {2}memory.*\n/, "");
+    ).replace(/ {2}hypervisor.*\n {2}# box.*\n {2}cpus.*\n {2}memory.*\n/, "");
     const got = errorsOf(text);
     assert.ok(
       got.some((e) => e.includes('provider.hosts[1].node: no node is named "worker-9"')),

@@ -71,7 +71,12 @@ function provider(file: ClusterFile): PlanProvider {
   const p = file.provider;
   switch (p.name) {
     case "vagrant":
-      return { name: "vagrant", hypervisor: p.hypervisor, box: p.box };
+      return {
+        name: "vagrant",
+        hypervisor: p.hypervisor,
+        ...vagrantBox(p),
+        libvirtDriver: p.libvirtDriver,
+      };
     case "nspawn":
       return { name: "nspawn", release: p.release };
     case "ssh":
@@ -184,4 +189,11 @@ export function buildPlan(file: ClusterFile): Plan {
     },
     addons: addons(file, cidr.text),
   };
+}
+
+/** The box of a vagrant plan: the file's, or the one pinned for the hypervisor. */
+function vagrantBox(p: Extract<ClusterFile["provider"], { name: "vagrant" }>): { box: string; boxVersion?: string } {
+  if (p.box) return p.boxVersion ? { box: p.box, boxVersion: p.boxVersion } : { box: p.box };
+  const pinned = PINNED.vagrantBox[p.hypervisor];
+  return { box: pinned.name, boxVersion: p.boxVersion ?? pinned.version };
 }

@@ -71,7 +71,7 @@ export function describePlan(plan: Plan): string {
   const p = plan.provider;
   const provider =
     p.name === "vagrant"
-      ? `vagrant (${p.hypervisor}, box ${p.box})`
+      ? `vagrant (${p.hypervisor}, box ${p.box}${p.boxVersion ? ` ${p.boxVersion}` : ""})`
       : p.name === "nspawn"
         ? `nspawn (${p.release})`
         : `ssh (${p.hosts.length} hosts)`;

@@ -30,6 +30,10 @@ export type PlanProvider =
       readonly name: "vagrant";
       readonly hypervisor: "virtualbox" | "libvirt";
       readonly box: string;
+      /** The box version constraint; undefined: any installed version (the newest). */
+      readonly boxVersion?: string;
+      /** libvirt's domain type (kvm, or qemu: software emulation). */
+      readonly libvirtDriver: "kvm" | "qemu";
     }
   | { readonly name: "nspawn"; readonly release: "bookworm" | "trixie" | "jammy" | "noble" }
   | { readonly name: "ssh"; readonly hosts: readonly PlanSshHost[] };

@@ -49,6 +49,7 @@ export function renderVagrantfile(plan: Plan): string {
           "        lv.cpus = node[:cpus]",
           "        lv.memory = node[:memory]",
           '        lv.nic_model_type = "virtio"',
+          `        lv.driver = ${rubyString(provider.libvirtDriver)}`,
           "      end",
         ];
   return [
@@ -57,6 +58,7 @@ export function renderVagrantfile(plan: Plan): string {
     "",
     'Vagrant.configure("2") do |config|',
     `  config.vm.box = ${rubyString(provider.box)}`,
+    ...(provider.boxVersion ? [`  config.vm.box_version = ${rubyString(provider.boxVersion)}`] : []),
     '  config.vm.synced_folder ".", "/vagrant", disabled: true',
     "",
     "  [",
