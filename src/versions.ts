@@ -68,8 +68,9 @@ export const PINNED = {
    * box for VirtualBox, and a box published for libvirt (Bento's carry no libvirt build).
    */
   vagrantBox: {
-    virtualbox: { name: "bento/ubuntu-24.04", version: "202510.26.0" },
-    libvirt: { name: "cloud-image/ubuntu-24.04", version: "20250805.0.0" },
+    /** diskController: the box's disk controller (its OVF), whose host I/O cache is turned off. */
+    virtualbox: { name: "bento/ubuntu-24.04", version: "202510.26.0", diskController: "SATA Controller" },
+    libvirt: { name: "cloud-image/ubuntu-24.04", version: "20250805.0.0", diskController: undefined },
   },
   /** The oldest Vagrant kubelab drives (`--machine-readable` status, `ssh-config --host`). */
   vagrant: { minimum: "2.3.0" },

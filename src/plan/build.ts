@@ -192,8 +192,16 @@ export function buildPlan(file: ClusterFile): Plan {
 }
 
 /** The box of a vagrant plan: the file's, or the one pinned for the hypervisor. */
-function vagrantBox(p: Extract<ClusterFile["provider"], { name: "vagrant" }>): { box: string; boxVersion?: string } {
+function vagrantBox(p: Extract<ClusterFile["provider"], { name: "vagrant" }>): {
+  box: string;
+  boxVersion?: string;
+  diskController?: string;
+} {
   if (p.box) return p.boxVersion ? { box: p.box, boxVersion: p.boxVersion } : { box: p.box };
   const pinned = PINNED.vagrantBox[p.hypervisor];
-  return { box: pinned.name, boxVersion: p.boxVersion ?? pinned.version };
+  return {
+    box: pinned.name,
+    boxVersion: p.boxVersion ?? pinned.version,
+    ...(pinned.diskController ? { diskController: pinned.diskController } : {}),
+  };
 }

@@ -32,6 +32,8 @@ export type PlanProvider =
       readonly box: string;
       /** The box version constraint; undefined: any installed version (the newest). */
       readonly boxVersion?: string;
+      /** VirtualBox: the box's disk controller, when known (the pinned box's): its host I/O cache goes off. */
+      readonly diskController?: string;
       /** libvirt's domain type (kvm, or qemu: software emulation). */
       readonly libvirtDriver: "kvm" | "qemu";
     }

@@ -9,8 +9,11 @@
  * - linked clones: one base disk for every node, not a full copy each;
  * - the default synced folder off: nodes need nothing from the host's directory, and guest
  *   additions may not match the box.
- * The host I/O cache of the box's disk controller is turned off at creation by the provider
- * (the controller's name depends on the box), and `kubelab doctor` checks it.
+ * - the host I/O cache of the disk controller off (the seed's fix for host RAM running out
+ *   under disk load): set when the box's controller is known (the pinned box's, by name);
+ *   `kubelab doctor` checks it on any box.
+ * libvirt: the lab network is isolated (no forwarding, as VirtualBox's host-only network) and
+ * without DHCP, which would hand out MetalLB's pool addresses; NICs are virtio.
  */
 import type { Plan } from "../plan/types.js";
 
@@ -41,6 +44,11 @@ export function renderVagrantfile(plan: Plan): string {
           "        vb.linked_clone = true",
           "        # NIC 2 is the host-only network: MetalLB L2 needs it promiscuous (metallb#253).",
           '        vb.customize ["modifyvm", :id, "--nicpromisc2", "allow-all"]',
+          ...(provider.diskController
+            ? [
+                `        vb.customize ["storagectl", :id, "--name", ${rubyString(provider.diskController)}, "--hostiocache", "off"]`,
+              ]
+            : []),
           "      end",
         ]
       : [
@@ -66,7 +74,9 @@ export function renderVagrantfile(plan: Plan): string {
     "  ].each do |node|",
     "    config.vm.define node[:name] do |m|",
     "      m.vm.hostname = node[:name]",
-    `      m.vm.network "private_network", ip: node[:ip], netmask: ${rubyString(netmask)}`,
+    `      m.vm.network "private_network", ip: node[:ip], netmask: ${rubyString(netmask)}${
+      provider.hypervisor === "libvirt" ? ', libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"' : ""
+    }`,
     ...providerBlock,
     "    end",
     "  end",
