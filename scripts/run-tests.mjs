@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ with node:test (Node 20 does not expand globs
+// Runs every *.test.ts under src/ and test/ (but test/vagrant/) with node:test (Node 20 does not expand globs
 // itself). Extra arguments are passed to node, e.g. `npm test -- --test-name-pattern=plan`.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -8,7 +8,8 @@ import { join } from "node:path";
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
-    if (e.isDirectory()) return e.name === "fixtures" || e.name === "node_modules" ? [] : find(p);
+    // test/vagrant boots VMs under software emulation: `npm run test:vagrant` runs it.
+    if (e.isDirectory()) return ["fixtures", "node_modules", "vagrant"].includes(e.name) ? [] : find(p);
     return e.name.endsWith(".test.ts") ? [p] : [];
   });
 }

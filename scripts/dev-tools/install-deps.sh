@@ -39,6 +39,10 @@ command -v iptables >/dev/null 2>&1 || missing+=(iptables) # doctor's probe test
 command -v vagrant >/dev/null 2>&1 || missing+=(vagrant vagrant-libvirt) # `vagrant validate` checks the rendered Vagrantfiles
 command -v gcc >/dev/null 2>&1 || missing+=(gcc) # pause.sh: a static C build (libc.a is in libc6-dev)
 [[ $(dpkg-query -W -f='${db:Status-Status}' libc6-dev 2>/dev/null) == installed ]] || missing+=(libc6-dev)
+# A real `vagrant up` (npm run test:vagrant): libvirt + QEMU, and what builds the test box.
+for pkg in qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base fdisk; do
+  [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || missing+=("$pkg")
+done
 
 if ((${#missing[@]})); then
   [[ $(id -u) == 0 ]] || { echo "install-deps: need root to install ${missing[*]}" >&2; exit 1; }
@@ -70,3 +74,4 @@ openssl version >&2
 "$here/helm.sh"
 "$here/metallb-images.sh"
 "$here/opentofu.sh"
+"$here/vagrant-box.sh"

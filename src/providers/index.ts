@@ -1,4 +1,3 @@
-import { UserError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
 import { sshProvider } from "./ssh.js";
 import type { MachineProvider } from "./types.js";
@@ -11,8 +10,6 @@ export async function providerFor(plan: Plan): Promise<MachineProvider> {
     case "nspawn":
       return (await import("./nspawn/provider.js")).nspawnProvider;
     case "vagrant":
-      throw new UserError("the vagrant provider is not available in this kubelab release", {
-        hint: "use provider nspawn (Linux host, root) or ssh (existing machines); `plan` and `render` work with any provider",
-      });
+      return (await import("./vagrant/provider.js")).vagrantProvider;
   }
 }

@@ -1,0 +1,175 @@
+/**
+ * The vagrant machine provider: every node is a VM that vagrant makes from the cluster's
+ * Vagrantfile (render/vagrantfile.ts) in the cluster directory, on VirtualBox or libvirt.
+ * What exists is what vagrant says (`vagrant status`), how to reach it what `vagrant
+ * ssh-config` says; kubelab keeps no state of its own beside the Vagrantfile.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { clusterPaths } from "../../cluster/dir.js";
+import { UserError } from "../../errors.js";
+import type { Plan } from "../../plan/types.js";
+import { forgetHost } from "../../remote/known-hosts.js";
+import { renderVagrantfile } from "../../render/vagrantfile.js";
+import type { Machine, MachineProvider, ProviderContext } from "../types.js";
+import { runVagrant, type VagrantRunOptions, vagrantPaths } from "./cli.js";
+import { assertVagrantHost } from "./host-checks.js";
+import { parseSshConfig, sshEndpoint, type VagrantSshConfig } from "./ssh-config.js";
+import { machineState, parseStatus, splitVagrantLine } from "./status.js";
+
+/** `vagrant status` and `ssh-config` read every machine's state from the hypervisor: seconds, unless it hangs. */
+const QUERY_TIMEOUT_MS = 120_000;
+const DESTROY_TIMEOUT_MS = 15 * 60_000;
+const LOGS_TIMEOUT_MS = 60_000;
+/** What `logs` runs on a node (as user vagrant, who has passwordless sudo). */
+const JOURNAL = "sudo journalctl -b -n 100 --no-pager";
+
+/** Options of {@link createVagrantProvider}. */
+export interface VagrantProviderOptions {
+  /** Checks the host before anything is created. @default assertVagrantHost */
+  readonly assertHost?: (plan: Plan, ctx: ProviderContext) => Promise<void>;
+  /** The environment vagrant starts from (VAGRANT_HOME, LIBVIRT_DEFAULT_URI...). @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+function hypervisor(plan: Plan): "virtualbox" | "libvirt" {
+  if (plan.provider.name !== "vagrant") throw new Error(`vagrant provider given a ${plan.provider.name} plan`);
+  return plan.provider.hypervisor;
+}
+
+const nodeNames = (plan: Plan) => plan.nodes.map((n) => n.name);
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+/** writeVagrantfile writes the plan's Vagrantfile into the cluster directory, only when its text changed. */
+async function writeVagrantfile(plan: Plan, ctx: ProviderContext): Promise<void> {
+  const path = vagrantPaths(ctx.clusterDir).vagrantfile;
+  const text = renderVagrantfile(plan);
+  if ((await readFile(path, "utf8").catch(() => undefined)) === text) return;
+  await mkdir(ctx.clusterDir, { recursive: true, mode: 0o700 });
+  await writeFile(path, text);
+  ctx.log(`wrote ${path}`);
+}
+
+/**
+ * refuseStrays stops a create that would rewrite the Vagrantfile without VMs that still exist:
+ * vagrant would no longer know them, and nothing could remove them.
+ */
+function refuseStrays(plan: Plan, machines: readonly Machine[]): void {
+  const strays = machines.filter((m) => m.state !== "absent" && !plan.nodes.some((n) => n.name === m.node));
+  if (strays.length === 0) return;
+  const names = strays.map((m) => m.node).join(", ");
+  throw new UserError(`the cluster file no longer has ${names}, whose VMs still exist`, {
+    hint: "put the nodes back in the cluster file, or remove the cluster's VMs first with kubelab down (then kubelab up makes the new set)",
+  });
+}
+
+/**
+ * forgetNewHosts drops the recorded host keys of the addresses the new machines got:
+ * a VM made again (after a `vagrant destroy` outside kubelab, say) may get the address and
+ * port of an old one (VirtualBox: 127.0.0.1:2222...), with new host keys.
+ */
+async function forgetNewHosts(before: readonly Machine[], after: readonly Machine[], clusterDir: string) {
+  const knownHosts = clusterPaths(clusterDir).knownHosts;
+  for (const m of after) {
+    const was = before.find((b) => b.node === m.node)?.state ?? "absent";
+    if (was === "absent" && m.endpoint) await forgetHost(knownHosts, m.endpoint.host, m.endpoint.port);
+  }
+}
+
+/** createVagrantProvider makes the vagrant provider; tests pass their own host check and environment. */
+export function createVagrantProvider(options: VagrantProviderOptions = {}): MachineProvider {
+  const assertHost = options.assertHost ?? assertVagrantHost;
+  const vagrant = (argv: readonly string[], ctx: ProviderContext, more: Partial<VagrantRunOptions> = {}) =>
+    runVagrant(argv, { clusterDir: ctx.clusterDir, env: options.env, signal: ctx.signal, ...more });
+  /** Vagrant's output, each line to the log, named by its machine when it is about one of `machines`. */
+  const progress = (machines: readonly string[], ctx: ProviderContext) => (line: string) => {
+    const { node, text } = splitVagrantLine(line, machines);
+    if (text) ctx.log(node ? `${node}: ${text}` : text);
+  };
+
+  async function list(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
+    const names = nodeNames(plan);
+    // Without a Vagrantfile vagrant would look for one in the parent directories.
+    if (!existsSync(vagrantPaths(ctx.clusterDir).vagrantfile)) return names.map((node) => ({ node, state: "absent" }));
+    const status = parseStatus(
+      (await vagrant(["status", "--machine-readable"], ctx, { timeoutMs: QUERY_TIMEOUT_MS })).stdout,
+    );
+    // Machines of an older Vagrantfile that the plan no longer has are listed too.
+    for (const m of status.keys()) if (!names.includes(m)) names.push(m);
+    const running = names.filter((n) => status.get(n) === "running");
+    const ssh =
+      running.length > 0
+        ? parseSshConfig((await vagrant(["ssh-config", ...running], ctx, { timeoutMs: QUERY_TIMEOUT_MS })).stdout)
+        : new Map<string, VagrantSshConfig>();
+    return names.map((node) => {
+      const state = machineState(status.get(node) ?? "not_created");
+      const config = ssh.get(node);
+      if (state !== "running" || !config) return { node, state };
+      // Reached at its lab address (VirtualBox's host-only network, libvirt's isolated one;
+      // this host has the gateway address on it): stable across restarts, unlike the
+      // forwarded 127.0.0.1 ports vagrant hands out, so its host key is recorded once.
+      const ip = plan.nodes.find((n) => n.name === node)?.ip;
+      return { node, state, endpoint: ip ? { ...sshEndpoint(config), host: ip, port: 22 } : sshEndpoint(config) };
+    });
+  }
+
+  async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
+    const provider = hypervisor(plan);
+    const before = await list(plan, ctx);
+    refuseStrays(plan, before);
+    const start = nodeNames(plan).filter((n) => before.find((m) => m.node === n)?.state !== "running");
+    if (start.length === 0) return before;
+    // The host is checked for what is about to start: running VMs already have their memory.
+    await assertHost({ ...plan, nodes: plan.nodes.filter((n) => start.includes(n.name)) }, ctx);
+    await writeVagrantfile(plan, ctx);
+    const started = Date.now();
+    ctx.log(`vagrant up ${start.join(", ")} on ${provider}`);
+    // VirtualBox cannot create VMs in parallel; libvirt can.
+    const parallel = provider === "libvirt" ? "--parallel" : "--no-parallel";
+    await vagrant(["up", "--provider", provider, "--no-provision", parallel, "--no-color", ...start], ctx, {
+      onLine: progress(nodeNames(plan), ctx),
+    });
+    const after = await list(plan, ctx);
+    await forgetNewHosts(before, after, ctx.clusterDir);
+    ctx.log(`${start.join(", ")} up in ${seconds(started)}`);
+    return after;
+  }
+
+  async function destroy(plan: Plan, ctx: ProviderContext): Promise<void> {
+    const paths = vagrantPaths(ctx.clusterDir);
+    if (!existsSync(paths.vagrantfile)) return;
+    const existing = (await list(plan, ctx)).filter((m) => m.state !== "absent").map((m) => m.node);
+    const started = Date.now();
+    // With nothing created there is nothing to destroy: vagrant-libvirt would still need libvirt.
+    if (existing.length > 0) {
+      const parallel = hypervisor(plan) === "libvirt" ? ["--parallel"] : [];
+      await vagrant(["destroy", "-f", ...parallel, "--no-color"], ctx, {
+        timeoutMs: DESTROY_TIMEOUT_MS,
+        onLine: progress(existing, ctx),
+      });
+    }
+    await rm(paths.vagrantfile, { force: true });
+    await rm(paths.state, { recursive: true, force: true });
+    // New VMs have new host keys, possibly on the same address and port.
+    await rm(clusterPaths(ctx.clusterDir).knownHosts, { force: true });
+    if (existing.length > 0) ctx.log(`removed ${existing.join(", ")} in ${seconds(started)}`);
+  }
+
+  async function logs(_plan: Plan, node: string, ctx: ProviderContext): Promise<string> {
+    if (!existsSync(vagrantPaths(ctx.clusterDir).vagrantfile))
+      return `no system log from ${node}: its VM was never created (no Vagrantfile in ${ctx.clusterDir})`;
+    try {
+      const r = await vagrant(["ssh", node, "--no-color", "-c", JOURNAL], ctx, { timeoutMs: LOGS_TIMEOUT_MS });
+      return r.stdout.trimEnd() || `no system log from ${node}: journalctl printed nothing`;
+    } catch (e) {
+      if (ctx.signal?.aborted) throw e;
+      const why = e instanceof UserError ? `${e.message}${e.details ? ` (${e.details})` : ""}` : String(e);
+      return `no system log from ${node}: ${why}`;
+    }
+  }
+
+  return { name: "vagrant", create, list, destroy, logs };
+}
+
+/** The vagrant provider, with the real host checks. */
+export const vagrantProvider: MachineProvider = createVagrantProvider();

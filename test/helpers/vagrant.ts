@@ -1,0 +1,147 @@
+/**
+ * Helpers for the tests that run a real `vagrant up` with vagrant-libvirt: a libvirt daemon
+ * (started here when none answers: PID 1 is not systemd on these machines), the storage
+ * pool, an isolated management network, and the box built from a debootstrap rootfs
+ * (scripts/dev-tools/vagrant-box.sh). There is no usable KVM here, so VMs run under QEMU's
+ * software emulation (`libvirtDriver: qemu`).
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import type { TestContext } from "node:test";
+import { promisify } from "node:util";
+import { validateCluster } from "../../src/config/validate.js";
+import type { Plan } from "../../src/plan/types.js";
+import { NO_ADDONS } from "./nspawn.js";
+import { cacheDir, findOnPath } from "./tools.js";
+
+const execFileP = promisify(execFile);
+
+/** The test box: its file (scripts/dev-tools/vagrant-box.sh) and the name it is added under. */
+export const TEST_BOX = {
+  file: cacheDir("vagrant", "debian-12-v1", "kubelab-dev-debian-12.box"),
+  name: "kubelab-dev/debian-12",
+};
+
+/** VAGRANT_HOME of the tests: outside the clone, so the added box is kept between runs. */
+export const TEST_VAGRANT_HOME = cacheDir("vagrant", "home");
+
+const MANAGEMENT = { name: "vagrant-libvirt", bridge: "virbr-kltest", address: "192.168.121.1" };
+
+/**
+ * requireVagrantLibvirt returns true when a real vagrant-libvirt VM can be made here;
+ * otherwise the test skips with the reason, or throws under CI=true.
+ */
+export function requireVagrantLibvirt(t: TestContext): boolean {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push("root");
+  for (const tool of ["vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64"])
+    if (!findOnPath(tool)) missing.push(tool);
+  if (!existsSync(TEST_BOX.file)) missing.push(`the test box (${TEST_BOX.file})`);
+  if (missing.length === 0) return true;
+  const reason = `a real vagrant up needs ${missing.join(", ")}: run scripts/dev-tools/install-deps.sh as root`;
+  if (process.env.CI === "true") throw new Error(`${reason} (CI=true, so not skipping)`);
+  t.skip(reason);
+  return false;
+}
+
+const virsh = (...args: string[]) =>
+  execFileP("virsh", ["-c", "qemu:///system", ...args], { encoding: "utf8", timeout: 60_000 }).then((r) => r.stdout);
+const answers = () =>
+  virsh("uri").then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * ensureLibvirt makes the system libvirt ready for vagrant-libvirt: the daemons (started
+ * here when none answers, and stopped again after the test), the `default` storage pool,
+ * and the management network vagrant-libvirt attaches every VM to, created isolated (no
+ * forwarding: VMs reach nothing but this host) unless it exists, and removed after the test
+ * when it was made here.
+ */
+export async function ensureLibvirt(t: TestContext): Promise<void> {
+  if (!(await answers())) {
+    const virtlogd = execFileSync("pgrep", ["-x", "virtlogd"], { encoding: "utf8" }).trim() === "";
+    if (virtlogd) execFileSync("virtlogd", ["--daemon"]);
+    execFileSync("libvirtd", ["--daemon"]);
+    t.after(() => {
+      for (const d of virtlogd ? ["libvirtd", "virtlogd"] : ["libvirtd"]) execFileSync("pkill", ["-x", d]);
+    });
+    for (let i = 0; i < 100 && !(await answers()); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!(await answers())) throw new Error("libvirtd started but does not answer on qemu:///system");
+  }
+  const pools = await virsh("pool-list", "--all", "--name");
+  if (!pools.split("\n").includes("default")) {
+    await virsh("pool-define-as", "default", "dir", "--target", "/var/lib/libvirt/images");
+    await virsh("pool-build", "default");
+  }
+  if (!(await virsh("pool-list", "--name")).split("\n").includes("default")) await virsh("pool-start", "default");
+  const networks = (await virsh("net-list", "--all", "--name")).split("\n");
+  if (!networks.includes(MANAGEMENT.name)) {
+    const xml = `<network><name>${MANAGEMENT.name}</name><bridge name="${MANAGEMENT.bridge}"/><ip address="${MANAGEMENT.address}" netmask="255.255.255.0"><dhcp><range start="192.168.121.2" end="192.168.121.254"/></dhcp></ip></network>`;
+    const file = `/tmp/kubelab-${process.pid}-mgmt.xml`;
+    await import("node:fs/promises").then((fs) => fs.writeFile(file, xml));
+    await virsh("net-define", file);
+    t.after(async () => {
+      await virsh("net-destroy", MANAGEMENT.name).catch(() => "");
+      await virsh("net-undefine", MANAGEMENT.name).catch(() => "");
+    });
+  }
+  if (!(await virsh("net-list", "--name")).split("\n").includes(MANAGEMENT.name))
+    await virsh("net-start", MANAGEMENT.name);
+}
+
+/** ensureTestBox adds the test box to TEST_VAGRANT_HOME once. */
+export async function ensureTestBox(): Promise<void> {
+  const env = { ...process.env, VAGRANT_HOME: TEST_VAGRANT_HOME, VAGRANT_CHECKPOINT_DISABLE: "1" };
+  const list = await execFileP("vagrant", ["box", "list"], { env, cwd: "/", encoding: "utf8" });
+  if (list.stdout.split("\n").some((l) => l.startsWith(`${TEST_BOX.name} `))) return;
+  await execFileP("vagrant", ["box", "add", "--name", TEST_BOX.name, TEST_BOX.file], {
+    env,
+    cwd: "/",
+    timeout: 600_000,
+  });
+}
+
+/** What is left of a cluster in libvirt: its domains and the networks on its lab CIDR. */
+export async function libvirtLeftovers(plan: Plan): Promise<string[]> {
+  const domains = (await virsh("list", "--all", "--name")).split("\n").filter((d) => d.startsWith(`${plan.name}-`));
+  const nets: string[] = [];
+  for (const n of (await virsh("net-list", "--all", "--name")).split("\n").filter(Boolean)) {
+    const xml = await virsh("net-dumpxml", n);
+    if (xml.includes(`address='${plan.network.gateway}'`)) nets.push(`network ${n}`);
+  }
+  return [...domains.map((d) => `domain ${d}`), ...nets];
+}
+
+/** removeLeftovers force-removes what libvirtLeftovers finds (after a failed test). */
+export async function removeLeftovers(plan: Plan): Promise<void> {
+  for (const l of await libvirtLeftovers(plan)) {
+    const [kind, name] = l.split(" ") as [string, string];
+    const verb = kind === "domain" ? "" : "net-";
+    await virsh(`${verb}destroy`, name).catch(() => "");
+    await virsh(`${verb}undefine`, name, ...(kind === "domain" ? ["--remove-all-storage"] : [])).catch(() => "");
+  }
+}
+
+/**
+ * vagrantTestCluster is a one-node cluster on the libvirt provider with the test box, under
+ * QEMU's software emulation, on a /24 under 10.232.0.0/16 no interface of this host uses.
+ */
+export function vagrantTestCluster(prefix: string): Plan {
+  const used = execFileSync("ip", ["-o", "-4", "addr", "show"]).toString();
+  const free = Array.from({ length: 256 }, (_, i) => i).filter((i) => !used.includes(` 10.232.${i}.`));
+  const third = free[Math.floor(Math.random() * free.length)];
+  if (third === undefined) throw new Error("no free /24 left in 10.232.0.0/16 on this host");
+  const result = validateCluster({
+    apiVersion: "kubelab.dev/v1alpha1",
+    kind: "Cluster",
+    metadata: { name: `${prefix}${Math.floor(Math.random() * 1e6)}` },
+    provider: { name: "vagrant", hypervisor: "libvirt", box: TEST_BOX.name, libvirtDriver: "qemu" },
+    nodes: [{ name: "master-{n}", role: "control-plane", count: 1, cpus: 2, memory: 2048 }],
+    network: { cidr: `10.232.${third}.0/24` },
+    addons: NO_ADDONS,
+  });
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.plan;
+}
