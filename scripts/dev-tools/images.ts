@@ -25,7 +25,8 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { hostEnv, unmountUnder } from "../../src/providers/nspawn/host.js";
+import { hostEnv } from "../../src/providers/host.js";
+import { unmountUnder } from "../../src/providers/nspawn/host.js";
 import { KUBERNETES_MINORS, PINNED } from "../../src/versions.js";
 import { ARCH, assembleImages, bin, cache, PATH_ENV, type Recipe, runScript } from "./images-lib.js";
 

@@ -1,12 +1,13 @@
 /**
  * Small host helpers for the nspawn provider: run a command on this host (argument arrays,
- * never a shell), find tools, paths of the provider's state, process liveness from /proc.
+ * never a shell), paths of the provider's state, process liveness from /proc.
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { CommandError, UserError } from "../../errors.js";
+import { hostEnv, which } from "../host.js";
 
 /** Where machines live: /var/lib/kubelab/nspawn/<cluster>/<node>/. KUBELAB_NSPAWN_DIR overrides (tests). */
 export function machinesRoot(): string {
@@ -49,26 +50,6 @@ export async function tryRun(cmd: string, args: readonly string[], opts: RunOpti
   } catch {
     return undefined;
   }
-}
-
-/** hostEnv is our environment with the sbin directories on PATH (debootstrap runs chroot, nspawn runs tools). */
-export function hostEnv(): NodeJS.ProcessEnv {
-  const path = (process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter).filter(Boolean);
-  for (const d of ["/usr/local/sbin", "/usr/sbin", "/sbin"]) if (!path.includes(d)) path.push(d);
-  return { ...process.env, PATH: path.join(delimiter) };
-}
-
-/** which finds an executable on PATH (plus the sbin directories, which a non-login root shell may lack). */
-export function which(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {}
-  }
-  return undefined;
 }
 
 /** requireTools throws a UserError naming the Debian packages that provide the missing tools. */

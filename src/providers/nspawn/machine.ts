@@ -17,8 +17,9 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { mergeHosts } from "../../render/node-files.js";
+import { hostEnv, which } from "../host.js";
 import { type HostMode, nodeCgroupPids, prepareNodeCgroups } from "./cgroups.js";
-import { cmdline, hostEnv, machinesRoot, run, sleep, tryRun, which } from "./host.js";
+import { cmdline, machinesRoot, run, sleep, tryRun } from "./host.js";
 import { host0Network } from "./network.js";
 
 /** The label every node carries: the cluster's state lives on the machines. */

@@ -13,7 +13,7 @@ import { validateCluster } from "../../config/validate.js";
 import { UserError } from "../../errors.js";
 import type { Plan } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
-import { which } from "../nspawn/host.js";
+import { which } from "../host.js";
 import {
   assertVagrantHost,
   checkVagrantHost,

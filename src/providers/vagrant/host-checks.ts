@@ -15,7 +15,7 @@ import { UserError } from "../../errors.js";
 import { formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanProvider } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
-import { hostEnv, which } from "../nspawn/host.js";
+import { hostEnv, which } from "../host.js";
 import type { ProviderContext } from "../types.js";
 
 /** A command's outcome on this host. */
