@@ -109,7 +109,8 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
     };
   }
   if (absent.length > 0) {
-    opts.status.start(`Create machines (${absent.join(", ")})`);
+    // A live line per machine: providers log `<node>: <what it is doing>` (vagrant's own lines).
+    opts.status.start(`Create machines (${absent.join(", ")})`, absent);
     try {
       machines = await opts.provider.create(plan, pctx);
     } catch (e) {
