@@ -74,4 +74,5 @@ openssl version >&2
 "$here/helm.sh"
 "$here/metallb-images.sh"
 "$here/opentofu.sh"
-"$here/vagrant-box.sh"
+# The test box for `npm run test:vagrant` is built by that script's pretest step
+# (scripts/dev-tools/vagrant-box.sh), not here: `npm test` does not need it.

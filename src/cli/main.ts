@@ -100,6 +100,16 @@ export function buildProgram(io: Io = processIo): Command {
     )
     .action(async (opts) => (await import("./commands/bundle.js")).bundleCreate(opts, io));
 
+  const image = program.command("image").description("node images: boxes with everything a node needs, made once");
+  image
+    .command("bake")
+    .description(
+      "make a Vagrant box from the base box with node preparation done and every image pulled; up then uses it",
+    )
+    .addOption(fileOption())
+    .option("--bundle <path>", "take packages and images from an offline bundle (no downloads)")
+    .action(async (opts) => (await import("./commands/image.js")).imageBake(opts, io));
+
   program
     .command("ui")
     .description("print the web UI's address and a fresh login token (TokenRequest, short-lived)")

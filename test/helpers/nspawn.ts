@@ -73,6 +73,18 @@ export const NO_ADDONS = {
 };
 
 /**
+ * freeThirdOctet picks, at random, a /24 under `<first two octets>.0.0/16` that no interface
+ * of this host has an address in, so tests running side by side never share a subnet.
+ */
+export function freeThirdOctet(firstTwo: string): number {
+  const used = execFileSync("ip", ["-o", "-4", "addr", "show"]).toString();
+  const free = Array.from({ length: 256 }, (_, i) => i).filter((i) => !used.includes(` ${firstTwo}.${i}.`));
+  const third = free[Math.floor(Math.random() * free.length)];
+  if (third === undefined) throw new Error(`no free /24 left in ${firstTwo}.0.0/16 on this host`);
+  return third;
+}
+
+/**
  * nspawnTestCluster is a cluster file (and its plan) for tests on real machines: a random
  * name, and a /24 under 10.231.0.0/16 that no interface on this host uses yet, so tests
  * running side by side never share a subnet. Only addresses on the test bridge get traffic.
@@ -83,10 +95,7 @@ export function nspawnTestCluster(
   nodes: { workers: number; controlPlanes?: number } = { workers: 2 },
   opts: { addons?: Record<string, unknown> } = {},
 ): { raw: Record<string, unknown>; plan: Plan } {
-  const used = execFileSync("ip", ["-o", "-4", "addr", "show"]).toString();
-  const free = Array.from({ length: 256 }, (_, i) => i).filter((i) => !used.includes(` 10.231.${i}.`));
-  const third = free[Math.floor(Math.random() * free.length)];
-  if (third === undefined) throw new Error("no free /24 left in 10.231.0.0/16 on this host");
+  const third = freeThirdOctet("10.231");
   const raw = {
     apiVersion: "kubelab.dev/v1alpha1",
     kind: "Cluster",

@@ -11,7 +11,7 @@ import type { TestContext } from "node:test";
 import { promisify } from "node:util";
 import { validateCluster } from "../../src/config/validate.js";
 import type { Plan } from "../../src/plan/types.js";
-import { NO_ADDONS } from "./nspawn.js";
+import { freeThirdOctet, NO_ADDONS } from "./nspawn.js";
 import { cacheDir, findOnPath } from "./tools.js";
 
 const execFileP = promisify(execFile);
@@ -46,6 +46,12 @@ export function requireVagrantLibvirt(t: TestContext): boolean {
 
 const virsh = (...args: string[]) =>
   execFileP("virsh", ["-c", "qemu:///system", ...args], { encoding: "utf8", timeout: 60_000 }).then((r) => r.stdout);
+/** The names a `virsh ... --name` listing prints (padded with spaces). */
+const names = (out: string) =>
+  out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
 const answers = () =>
   virsh("uri").then(
     () => true,
@@ -70,14 +76,12 @@ export async function ensureLibvirt(t: TestContext): Promise<void> {
     for (let i = 0; i < 100 && !(await answers()); i++) await new Promise((r) => setTimeout(r, 100));
     if (!(await answers())) throw new Error("libvirtd started but does not answer on qemu:///system");
   }
-  const pools = await virsh("pool-list", "--all", "--name");
-  if (!pools.split("\n").includes("default")) {
+  if (!names(await virsh("pool-list", "--all", "--name")).includes("default")) {
     await virsh("pool-define-as", "default", "dir", "--target", "/var/lib/libvirt/images");
     await virsh("pool-build", "default");
   }
-  if (!(await virsh("pool-list", "--name")).split("\n").includes("default")) await virsh("pool-start", "default");
-  const networks = (await virsh("net-list", "--all", "--name")).split("\n");
-  if (!networks.includes(MANAGEMENT.name)) {
+  if (!names(await virsh("pool-list", "--name")).includes("default")) await virsh("pool-start", "default");
+  if (!names(await virsh("net-list", "--all", "--name")).includes(MANAGEMENT.name)) {
     const xml = `<network><name>${MANAGEMENT.name}</name><bridge name="${MANAGEMENT.bridge}"/><ip address="${MANAGEMENT.address}" netmask="255.255.255.0"><dhcp><range start="192.168.121.2" end="192.168.121.254"/></dhcp></ip></network>`;
     const file = `/tmp/kubelab-${process.pid}-mgmt.xml`;
     await import("node:fs/promises").then((fs) => fs.writeFile(file, xml));
@@ -87,8 +91,7 @@ export async function ensureLibvirt(t: TestContext): Promise<void> {
       await virsh("net-undefine", MANAGEMENT.name).catch(() => "");
     });
   }
-  if (!(await virsh("net-list", "--name")).split("\n").includes(MANAGEMENT.name))
-    await virsh("net-start", MANAGEMENT.name);
+  if (!names(await virsh("net-list", "--name")).includes(MANAGEMENT.name)) await virsh("net-start", MANAGEMENT.name);
 }
 
 /** ensureTestBox adds the test box to TEST_VAGRANT_HOME once. */
@@ -105,9 +108,9 @@ export async function ensureTestBox(): Promise<void> {
 
 /** What is left of a cluster in libvirt: its domains and the networks on its lab CIDR. */
 export async function libvirtLeftovers(plan: Plan): Promise<string[]> {
-  const domains = (await virsh("list", "--all", "--name")).split("\n").filter((d) => d.startsWith(`${plan.name}-`));
+  const domains = names(await virsh("list", "--all", "--name")).filter((d) => d.startsWith(`${plan.name}-`));
   const nets: string[] = [];
-  for (const n of (await virsh("net-list", "--all", "--name")).split("\n").filter(Boolean)) {
+  for (const n of names(await virsh("net-list", "--all", "--name"))) {
     const xml = await virsh("net-dumpxml", n);
     if (xml.includes(`address='${plan.network.gateway}'`)) nets.push(`network ${n}`);
   }
@@ -125,15 +128,12 @@ export async function removeLeftovers(plan: Plan): Promise<void> {
 }
 
 /**
- * vagrantTestCluster is a one-node cluster on the libvirt provider with the test box, under
+ * vagrantTestCluster is a cluster file (and its plan) of one node on the libvirt provider with the test box, under
  * QEMU's software emulation, on a /24 under 10.232.0.0/16 no interface of this host uses.
  */
-export function vagrantTestCluster(prefix: string): Plan {
-  const used = execFileSync("ip", ["-o", "-4", "addr", "show"]).toString();
-  const free = Array.from({ length: 256 }, (_, i) => i).filter((i) => !used.includes(` 10.232.${i}.`));
-  const third = free[Math.floor(Math.random() * free.length)];
-  if (third === undefined) throw new Error("no free /24 left in 10.232.0.0/16 on this host");
-  const result = validateCluster({
+export function vagrantTestCluster(prefix: string): { raw: Record<string, unknown>; plan: Plan } {
+  const third = freeThirdOctet("10.232");
+  const raw = {
     apiVersion: "kubelab.dev/v1alpha1",
     kind: "Cluster",
     metadata: { name: `${prefix}${Math.floor(Math.random() * 1e6)}` },
@@ -141,7 +141,21 @@ export function vagrantTestCluster(prefix: string): Plan {
     nodes: [{ name: "master-{n}", role: "control-plane", count: 1, cpus: 2, memory: 2048 }],
     network: { cidr: `10.232.${third}.0/24` },
     addons: NO_ADDONS,
-  });
+  };
+  const result = validateCluster(raw);
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return result.plan;
+  return { raw, plan: result.plan };
+}
+
+/**
+ * removeBox removes a box from TEST_VAGRANT_HOME and the volume vagrant-libvirt uploaded it
+ * to in the `default` pool (`vagrant box remove` leaves that one).
+ */
+export async function removeBox(name: string): Promise<void> {
+  const env = { ...process.env, VAGRANT_HOME: TEST_VAGRANT_HOME, VAGRANT_CHECKPOINT_DISABLE: "1" };
+  await execFileP("vagrant", ["box", "remove", "--force", "--all", name], { env, cwd: "/" }).catch(() => undefined);
+  const prefix = `${name.replaceAll("/", "-VAGRANTSLASH-")}_vagrant_box_image_`;
+  for (const vol of names(await virsh("vol-list", "default").catch(() => "")))
+    if (vol.startsWith(prefix))
+      await virsh("vol-delete", vol.split(/\s+/)[0] ?? "", "--pool", "default").catch(() => "");
 }

@@ -40,7 +40,7 @@ test("vagrant up (libvirt + QEMU): kubelab reaches the VM from vagrant ssh-confi
   await ensureTestBox();
   t.diagnostic(`box ready in ${seconds(since)}`);
 
-  const plan = vagrantTestCluster("v");
+  const { plan } = vagrantTestCluster("v");
   const clusterDir = await mkdtemp(join(tmpdir(), `kubelab-${plan.name}-`));
   const lines: string[] = [];
   const ctx: ProviderContext = { clusterDir, log: (l) => lines.push(l) };

@@ -19,7 +19,7 @@ import { validateCluster } from "../../config/validate.js";
 import { UserError } from "../../errors.js";
 import type { Plan } from "../../plan/types.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
-import { which } from "../nspawn/host.js";
+import { which } from "../host.js";
 import type { ProviderContext } from "../types.js";
 import { vagrantPaths } from "./cli.js";
 import { createVagrantProvider } from "./provider.js";

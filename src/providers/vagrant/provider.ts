@@ -12,6 +12,7 @@ import type { Plan } from "../../plan/types.js";
 import { forgetHost } from "../../remote/known-hosts.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
 import type { Machine, MachineProvider, ProviderContext } from "../types.js";
+import { findBakedBox, withBox } from "./bake.js";
 import { runVagrant, type VagrantRunOptions, vagrantPaths } from "./cli.js";
 import { assertVagrantHost } from "./host-checks.js";
 import { parseSshConfig, sshEndpoint, type VagrantSshConfig } from "./ssh-config.js";
@@ -30,6 +31,8 @@ export interface VagrantProviderOptions {
   readonly assertHost?: (plan: Plan, ctx: ProviderContext) => Promise<void>;
   /** The environment vagrant starts from (VAGRANT_HOME, LIBVIRT_DEFAULT_URI...). @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /** New machines come from the plan's baked box when there is one (`kubelab image bake`). @default true */
+  readonly bakedBoxes?: boolean;
 }
 
 function hypervisor(plan: Plan): "virtualbox" | "libvirt" {
@@ -121,7 +124,9 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     if (start.length === 0) return before;
     // The host is checked for what is about to start: running VMs already have their memory.
     await assertHost({ ...plan, nodes: plan.nodes.filter((n) => start.includes(n.name)) }, ctx);
-    await writeVagrantfile(plan, ctx);
+    const baked = options.bakedBoxes === false ? undefined : await findBakedBox(plan, options.env);
+    if (baked) ctx.log(`new machines come from the baked box ${baked.name} (made ${baked.created})`);
+    await writeVagrantfile(baked ? withBox(plan, baked) : plan, ctx);
     const started = Date.now();
     ctx.log(`vagrant up ${start.join(", ")} on ${provider}`);
     // VirtualBox cannot create VMs in parallel; libvirt can.

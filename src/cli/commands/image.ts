@@ -1,0 +1,58 @@
+import { onlineSources } from "../../addons/sources.js";
+import { cachingStore } from "../../artifacts/store.js";
+import { openBundle } from "../../bundle/archive.js";
+import { bundleSource, readBundle } from "../../bundle/bundle.js";
+import { imagesOfAddons } from "../../bundle/create.js";
+import { kubeadmImages } from "../../bundle/images.js";
+import { bakeBox } from "../../cluster/bake.js";
+import { clusterDir, openRunLog } from "../../cluster/dir.js";
+import { UserError } from "../../errors.js";
+import { upstreamSource } from "../../phases/packages.js";
+import type { Io } from "../io.js";
+import { lineStatus } from "../status.js";
+import { loadPlanOrFail } from "./validated.js";
+
+export interface ImageBakeOptions {
+  file?: string;
+  bundle?: string;
+}
+
+/** imageBake makes the baked box of the cluster file's versions (vagrant provider). */
+export async function imageBake(opts: ImageBakeOptions, io: Io): Promise<void> {
+  const plan = await loadPlanOrFail(opts.file, io);
+  if (plan.provider.name !== "vagrant")
+    throw new UserError(
+      `image bake makes Vagrant boxes; cluster ${plan.name} uses the ${plan.provider.name} provider`,
+      {
+        hint: "set provider.name: vagrant in the cluster file",
+      },
+    );
+  const log = await openRunLog(clusterDir(plan, opts.file), "image-bake");
+  const started = Date.now();
+  const bundle = opts.bundle && (await openBundle(opts.bundle));
+  const manifest = bundle ? await readBundle(bundle, plan) : undefined;
+  const warn = (line: string) => {
+    log.write(`warning: ${line}`);
+    io.err(`warning: ${line}`);
+  };
+  try {
+    // Online, the VM pulls what the cluster runs: kubeadm's images and the addons' (as rendered by up).
+    const pull =
+      bundle && manifest ? [] : [...kubeadmImages(plan), ...(await imagesOfAddons(plan, onlineSources(), warn))];
+    const box = await bakeBox(plan, {
+      packages: bundle && manifest ? bundleSource(bundle, manifest) : upstreamSource(plan, cachingStore()),
+      pull,
+      log: (line) => log.write(line),
+      status: lineStatus((line) => {
+        log.write(line);
+        io.err(line);
+      }),
+    });
+    io.out(
+      `baked box ${box.name}: ${box.base.box}${box.base.version ? ` ${box.base.version}` : ""} with Kubernetes ${box.kubernetes}, containerd ${box.containerd} and ${box.images.length} images, in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${log.path})`,
+    );
+    io.out("kubelab up makes new nodes of clusters with these versions from it");
+  } finally {
+    await log.flush();
+  }
+}
