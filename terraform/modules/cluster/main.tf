@@ -31,12 +31,14 @@ locals {
   )
 
   provider_document = var.provider_config == null ? null : { for k, v in {
-    name       = var.provider_config.name
-    hypervisor = var.provider_config.hypervisor
-    box        = var.provider_config.box
-    cpus       = var.provider_config.cpus
-    memory     = local.provider_memory
-    release    = var.provider_config.release
+    name          = var.provider_config.name
+    hypervisor    = var.provider_config.hypervisor
+    box           = var.provider_config.box
+    boxVersion    = var.provider_config.box_version
+    libvirtDriver = var.provider_config.libvirt_driver
+    cpus          = var.provider_config.cpus
+    memory        = local.provider_memory
+    release       = var.provider_config.release
     hosts = var.provider_config.hosts == null ? null : [for h in var.provider_config.hosts : { for k, v in {
       node    = h.node
       address = h.address

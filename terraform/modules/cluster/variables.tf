@@ -38,14 +38,16 @@ variable "name" {
 }
 
 variable "provider_config" {
-  description = "Machine provider when the module writes the cluster file (kubelab's `provider:`): name = vagrant (hypervisor, box, cpus, memory), nspawn (release) or ssh (hosts). Null keeps kubelab's default (vagrant). Memory is MiB (\"4096\") or \"4Gi\"/\"512Mi\"."
+  description = "Machine provider when the module writes the cluster file (kubelab's `provider:`): name = vagrant (hypervisor, box, box_version, libvirt_driver, cpus, memory), nspawn (release) or ssh (hosts). Null keeps kubelab's default (vagrant). Memory is MiB (\"4096\") or \"4Gi\"/\"512Mi\"."
   type = object({
-    name       = string
-    hypervisor = optional(string)
-    box        = optional(string)
-    cpus       = optional(number)
-    memory     = optional(string)
-    release    = optional(string)
+    name           = string
+    hypervisor     = optional(string)
+    box            = optional(string)
+    box_version    = optional(string)
+    libvirt_driver = optional(string)
+    cpus           = optional(number)
+    memory         = optional(string)
+    release        = optional(string)
     hosts = optional(list(object({
       node    = string
       address = string
