@@ -13,7 +13,9 @@ import { test } from "node:test";
 import { connectAll } from "../../src/cluster/connect.js";
 import { hostKeyPolicy, up } from "../../src/cluster/up.js";
 import type { ProviderContext } from "../../src/providers/types.js";
+import { runVagrant } from "../../src/providers/vagrant/cli.js";
 import { vagrantProvider } from "../../src/providers/vagrant/provider.js";
+import { parseSshConfig } from "../../src/providers/vagrant/ssh-config.js";
 import { buildTestPackages, preparationOptions, serveDirectory } from "../helpers/packages.js";
 import {
   ensureLibvirt,
@@ -66,6 +68,13 @@ test("vagrant up (libvirt + QEMU): kubelab reaches the VM from vagrant ssh-confi
   assert.equal(endpoint.user, "vagrant");
   assert.deepEqual([endpoint.host, endpoint.port], [plan.nodes[0]?.ip, 22], "reached at its lab address");
   assert.ok(endpoint.privateKeyPath?.startsWith(clusterDir), endpoint.privateKeyPath);
+  // vagrant's own ssh-config of the running VM, parsed: the user and key kubelab logs in with.
+  const sshConfig = (await runVagrant(["ssh-config"], { clusterDir })).stdout;
+  t.diagnostic(`vagrant ssh-config:\n${sshConfig}`);
+  const parsed = parseSshConfig(sshConfig).get("master-1");
+  assert.ok(parsed, sshConfig);
+  assert.match(parsed.hostName, /^192\.168\.121\.\d+$/, "the management network's address");
+  assert.deepEqual([parsed.user, parsed.port, parsed.identityFiles[0]], ["vagrant", 22, endpoint.privateKeyPath]);
   assert.ok(
     lines.some((l) => l.startsWith("master-1")),
     `vagrant's lines reach kubelab's per-node lines:\n${lines.join("\n")}`,
