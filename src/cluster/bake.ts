@@ -73,6 +73,18 @@ async function packageEnv(
   return { ...base, PATH: [bin, base.PATH ?? ""].join(delimiter) };
 }
 
+/** step runs fn as one status step, ended ok or failed. */
+async function step(status: Status, title: string, fn: () => Promise<void>): Promise<void> {
+  status.start(title);
+  try {
+    await fn();
+  } catch (e) {
+    status.end(false);
+    throw e;
+  }
+  status.end(true);
+}
+
 /** bakeBox makes the plan's baked box and records it; it returns the record. */
 export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> {
   if (plan.provider.name !== "vagrant") throw new Error("bakeBox needs a vagrant plan");
@@ -108,30 +120,29 @@ export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> 
     if (!vm) throw new Error("the baking VM is not reachable");
     try {
       const pulls = images.length > 0 ? [] : opts.pull;
-      if (pulls.length > 0) {
-        opts.status.start(`Pull ${pulls.length} images`);
-        for (const image of pulls) {
-          opts.log(`bake: pulling ${image}`);
-          await vm.run(["crictl", "--runtime-endpoint", "unix:///run/containerd/containerd.sock", "pull", image], {
-            timeoutMs: 900_000,
-          });
-        }
-        opts.status.end(true);
-      }
+      if (pulls.length > 0)
+        await step(opts.status, `Pull ${pulls.length} images`, async () => {
+          for (const image of pulls) {
+            opts.log(`bake: pulling ${image}`);
+            await vm.run(["crictl", "--runtime-endpoint", "unix:///run/containerd/containerd.sock", "pull", image], {
+              timeoutMs: 900_000,
+            });
+          }
+        });
       await vm.run(["sh", "-c", GENERALIZE]);
     } finally {
       await vm.close();
     }
-    opts.status.start("Package the box");
     const file = join(clusterDir, "baked.box");
-    await vagrant(["halt", "bake", "--no-color"], 600_000);
-    await vagrant(
-      ["package", "bake", "--output", file, "--no-color"],
-      undefined,
-      await packageEnv(hypervisor, clusterDir, opts.env, opts.log),
-    );
-    await vagrant(["box", "add", "--force", "--name", name, "--provider", hypervisor, file, "--no-color"]);
-    opts.status.end(true);
+    await step(opts.status, "Package the box", async () => {
+      await vagrant(["halt", "bake", "--no-color"], 600_000);
+      await vagrant(
+        ["package", "bake", "--output", file, "--no-color"],
+        undefined,
+        await packageEnv(hypervisor, clusterDir, opts.env, opts.log),
+      );
+      await vagrant(["box", "add", "--force", "--name", name, "--provider", hypervisor, file, "--no-color"]);
+    });
     record = {
       name,
       key,
