@@ -1,6 +1,7 @@
-// `vagrant ssh-config` parsed into endpoints, on output rendered by vagrant's own template and
-// renderer (no VM can run here; test/fixtures/vagrant/README.md): VirtualBox's forwarded
-// ports on 127.0.0.1 with quoted key paths, libvirt's management addresses on port 22.
+// `vagrant ssh-config` parsed into endpoints: on the real output of a vagrant-libvirt VM
+// (recorded from npm run test:vagrant), and on output rendered by vagrant's own template and
+// renderer for what cannot run here (VirtualBox; test/fixtures/vagrant/README.md): VirtualBox's
+// forwarded ports on 127.0.0.1 with quoted key paths, libvirt's management addresses on port 22.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,18 @@ import { parseSshConfig, sshEndpoint } from "./ssh-config.js";
 
 const recording = (file: string) =>
   readFileSync(new URL(`../../../test/fixtures/vagrant/${file}`, import.meta.url), "utf8");
+
+test("libvirt, recorded from a real VM: the management address, port 22, user vagrant, the machine's own key", () => {
+  const configs = parseSshConfig(recording("ssh-config-libvirt.real.txt"));
+  assert.deepEqual([...configs.values()].map(sshEndpoint), [
+    {
+      host: "192.168.121.43",
+      port: 22,
+      user: "vagrant",
+      privateKeyPath: "/tmp/kubelab-v590873-gmUK18/.vagrant/machines/master-1/libvirt/private_key",
+    },
+  ]);
+});
 
 test("VirtualBox: 127.0.0.1 and each machine's forwarded port, user vagrant, the quoted key path unquoted", () => {
   const configs = parseSshConfig(recording("ssh-config-virtualbox.rendered-from-template.txt"));
