@@ -1,15 +1,16 @@
 /**
  * `kubelab image bake`: one VM from the base box, node preparation exactly as `up` runs it,
- * every image the cluster needs put into containerd (imported from a bundle, or pulled), the
- * VM generalised (no machine-id, so clones get their own DHCP leases), then `vagrant package`
- * into a box that Vagrant keeps and kubelab records (providers/vagrant/bake.ts). The baking
- * VM and its directory are removed whatever happens.
+ * every image the cluster needs put into containerd (imported from a bundle, or pulled by
+ * containerd from the registries or their mirrors), the VM generalised (no machine-id, so
+ * clones get their own DHCP leases), then `vagrant package` into a box that Vagrant keeps and
+ * kubelab records (providers/vagrant/bake.ts). The baking VM is removed whatever happens.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { importImagesPhase } from "../phases/images.js";
 import type { PackageSource } from "../phases/packages.js";
 import type { Status } from "../phases/phase.js";
+import { canonicalName } from "../oci/registry.js";
 import type { Plan } from "../plan/types.js";
 import { which } from "../providers/host.js";
 import { type BakedBox, bakedBoxName, bakeKey, bakePlan, boxesDir, recordBakedBox } from "../providers/vagrant/bake.js";
@@ -24,6 +25,8 @@ export interface BakeOptions {
   readonly packages: PackageSource;
   /** Images to pull on the VM when the package source carries none (online). */
   readonly pull: readonly string[];
+  /** Registries to pull from instead (registry host -> base URL, e.g. registry.k8s.io -> http://10.0.0.1:5000). */
+  readonly mirrors?: ReadonlyMap<string, string>;
   /** The environment vagrant runs with. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   readonly log: (line: string) => void;
@@ -71,6 +74,26 @@ async function packageEnv(
   log(`bake: ${missing.join(" and ")} not installed (guestfs-tools): the guest is generalised by kubelab instead`);
   const base = env ?? process.env;
   return { ...base, PATH: [bin, base.PATH ?? ""].join(delimiter) };
+}
+
+/**
+ * pullCommands are the commands that put one image into a node's containerd (namespace
+ * k8s.io, the CRI's) under its canonical name, the one kubelet looks up: a plain pull, or,
+ * through a mirror, a pull from the mirror, then the canonical name given to it. Pure.
+ */
+export function pullCommands(image: string, mirrors: ReadonlyMap<string, string> = new Map()): string[][] {
+  const canonical = canonicalName(image);
+  const slash = canonical.indexOf("/");
+  const mirror = mirrors.get(canonical.slice(0, slash));
+  const ctr = ["ctr", "-n", "k8s.io", "images"];
+  if (!mirror) return [[...ctr, "pull", canonical]];
+  const url = new URL(mirror);
+  const from = `${url.host}${url.pathname.replace(/\/+$/, "")}/${canonical.slice(slash + 1)}`;
+  return [
+    [...ctr, "pull", ...(url.protocol === "http:" ? ["--plain-http"] : []), from],
+    [...ctr, "tag", "--force", from, canonical],
+    [...ctr, "rm", from],
+  ];
 }
 
 /** step runs fn as one status step, ended ok or failed. */
@@ -124,9 +147,7 @@ export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> 
         await step(opts.status, `Pull ${pulls.length} images`, async () => {
           for (const image of pulls) {
             opts.log(`bake: pulling ${image}`);
-            await vm.run(["crictl", "--runtime-endpoint", "unix:///run/containerd/containerd.sock", "pull", image], {
-              timeoutMs: 900_000,
-            });
+            for (const argv of pullCommands(image, opts.mirrors)) await vm.run(argv, { timeoutMs: 900_000 });
           }
         });
       await vm.run(["sh", "-c", GENERALIZE]);

@@ -31,8 +31,15 @@ const listening = (port: number) =>
     s.once("error", () => resolve(false));
   });
 
-/** startRegistry runs a registry on a free loopback port until the test ends. */
-export async function startRegistry(t: Pick<TestContext, "after">, crane: string): Promise<Registry> {
+/**
+ * startRegistry runs a registry on a free port until the test ends: on loopback, or with
+ * `listen: "0.0.0.0"` on every address, for machines that reach this host on a test bridge.
+ */
+export async function startRegistry(
+  t: Pick<TestContext, "after">,
+  crane: string,
+  listen = "127.0.0.1",
+): Promise<Registry & { readonly port: number }> {
   const dir = await mkdtemp(join(tmpdir(), "kubelab-registry-"));
   let child: ChildProcess | undefined;
   t.after(async () => {
@@ -49,7 +56,7 @@ export async function startRegistry(t: Pick<TestContext, "after">, crane: string
     if (await listening(port)) continue;
     let log = "";
     await mkdir(join(dir, "blobs"), { recursive: true }); // crane serves from an existing directory
-    child = spawn(crane, ["registry", "serve", "--address", `127.0.0.1:${port}`, "--disk", join(dir, "blobs")], {
+    child = spawn(crane, ["registry", "serve", "--address", `${listen}:${port}`, "--disk", join(dir, "blobs")], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stderr?.on("data", (d) => {
@@ -60,6 +67,7 @@ export async function startRegistry(t: Pick<TestContext, "after">, crane: string
         const host = `127.0.0.1:${port}`;
         return {
           host,
+          port,
           async push(archive, ref) {
             const layout = await mkdtemp(join(dir, "layout-"));
             await execFileP("tar", ["-C", layout, "-xf", archive]);

@@ -7,6 +7,7 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
 import { validateCluster } from "../../src/config/validate.js";
@@ -60,17 +61,22 @@ const answers = () =>
 
 /**
  * ensureLibvirt makes the system libvirt ready for vagrant-libvirt: the daemons (started
- * here when none answers, and stopped again after the test), the `default` storage pool,
- * and the management network vagrant-libvirt attaches every VM to, created isolated (no
- * forwarding: VMs reach nothing but this host) unless it exists, and removed after the test
- * when it was made here.
+ * here when none answers), the `default` storage pool, and the management network
+ * vagrant-libvirt attaches every VM to, created isolated (no forwarding: VMs reach nothing but
+ * this host) unless it exists. It returns `release`, which stops what it started and removes
+ * what it made; call it after the test's VMs are gone (node:test runs `after` hooks in the
+ * order they were registered, so it cannot be a hook of its own).
  */
-export async function ensureLibvirt(t: TestContext): Promise<void> {
+export async function ensureLibvirt(): Promise<() => Promise<void>> {
+  const undo: (() => Promise<unknown> | void)[] = [];
+  const release = async () => {
+    for (const step of undo.reverse()) await step();
+  };
   if (!(await answers())) {
     const virtlogd = execFileSync("pgrep", ["-x", "virtlogd"], { encoding: "utf8" }).trim() === "";
     if (virtlogd) execFileSync("virtlogd", ["--daemon"]);
     execFileSync("libvirtd", ["--daemon"]);
-    t.after(() => {
+    undo.push(() => {
       for (const d of virtlogd ? ["libvirtd", "virtlogd"] : ["libvirtd"]) execFileSync("pkill", ["-x", d]);
     });
     for (let i = 0; i < 100 && !(await answers()); i++) await new Promise((r) => setTimeout(r, 100));
@@ -84,14 +90,16 @@ export async function ensureLibvirt(t: TestContext): Promise<void> {
   if (!names(await virsh("net-list", "--all", "--name")).includes(MANAGEMENT.name)) {
     const xml = `<network><name>${MANAGEMENT.name}</name><bridge name="${MANAGEMENT.bridge}"/><ip address="${MANAGEMENT.address}" netmask="255.255.255.0"><dhcp><range start="192.168.121.2" end="192.168.121.254"/></dhcp></ip></network>`;
     const file = `/tmp/kubelab-${process.pid}-mgmt.xml`;
-    await import("node:fs/promises").then((fs) => fs.writeFile(file, xml));
+    await writeFile(file, xml);
     await virsh("net-define", file);
-    t.after(async () => {
+    await rm(file, { force: true });
+    undo.push(async () => {
       await virsh("net-destroy", MANAGEMENT.name).catch(() => "");
       await virsh("net-undefine", MANAGEMENT.name).catch(() => "");
     });
   }
   if (!names(await virsh("net-list", "--name")).includes(MANAGEMENT.name)) await virsh("net-start", MANAGEMENT.name);
+  return release;
 }
 
 /** ensureTestBox adds the test box to TEST_VAGRANT_HOME once. */

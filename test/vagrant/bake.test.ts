@@ -2,20 +2,28 @@
  * `kubelab image bake` for real, then `kubelab up` from the baked box, both through the CLI
  * with an offline bundle, on vagrant-libvirt + QEMU (software emulation): the baked VM is
  * prepared and holds every image; a node made from the box has almost nothing left to do,
- * and kubeadm makes a one-node cluster on it. Slow: `npm run test:vagrant`.
+ * and kubeadm makes a one-node cluster on it. Then the online way: images pulled by the VM's
+ * containerd through a registry mirror. Slow: `npm run test:vagrant`.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { stringify } from "yaml";
+import { bundleSource } from "../../src/bundle/bundle.js";
+import { bakeBox } from "../../src/cluster/bake.js";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
 import { clusterDir } from "../../src/cluster/dir.js";
+import type { Plan } from "../../src/plan/types.js";
+import type { ProviderContext } from "../../src/providers/types.js";
 import { bakedBoxName, bakeKey, findBakedBox, forgetBakedBox } from "../../src/providers/vagrant/bake.js";
 import { vagrantProvider } from "../../src/providers/vagrant/provider.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
+import { builtImages } from "../helpers/packages.js";
+import { startRegistry } from "../helpers/registry.js";
+import { requireTool } from "../helpers/tools.js";
 import {
   ensureLibvirt,
   ensureTestBox,
@@ -29,36 +37,48 @@ import {
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
-test("image bake --bundle makes a box with everything in; up from it has almost nothing left to do and makes the cluster", async (t) => {
-  if (!requireVagrantLibvirt(t)) return;
-  await ensureLibvirt(t);
-  const saved = { home: process.env.VAGRANT_HOME, kubeconfig: process.env.KUBECONFIG };
+/**
+ * testEnvironment points VAGRANT_HOME (and KUBECONFIG, which the test may set) at the tests'
+ * and registers ONE cleanup, run in this order whatever happened: the cluster's VMs, anything
+ * libvirt still has of them, the baked box with its pool volume and record, the directory,
+ * the environment, and last what `libvirt()` (call it next) started or made.
+ */
+async function testEnvironment(t: TestContext, plan: Plan, dir: string, ctx: ProviderContext) {
+  const saved = { VAGRANT_HOME: process.env.VAGRANT_HOME, KUBECONFIG: process.env.KUBECONFIG };
   process.env.VAGRANT_HOME = TEST_VAGRANT_HOME;
-  const { raw, plan } = vagrantTestCluster("b");
-  const dir = await mkdtemp(join(tmpdir(), `kubelab-${plan.name}-`));
-  process.env.KUBECONFIG = join(dir, "user-kubeconfig");
-  t.after(async () => {
-    for (const [k, v] of [
-      ["VAGRANT_HOME", saved.home],
-      ["KUBECONFIG", saved.kubeconfig],
-    ] as const)
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-  });
-  await ensureTestBox();
-  const file = join(dir, "kubelab.yaml");
-  await writeFile(file, stringify(raw));
-  const cdir = clusterDir(plan, file);
+  let release = async () => {};
   t.after(async () => {
     try {
-      await vagrantProvider.destroy(plan, { clusterDir: cdir, log: () => {} });
+      await vagrantProvider.destroy(plan, ctx);
     } finally {
       await removeLeftovers(plan);
       await removeBox(bakedBoxName(plan));
       await forgetBakedBox(bakeKey(plan));
       await rm(dir, { recursive: true, force: true });
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      await release();
     }
   });
+  return {
+    libvirt: async () => {
+      release = await ensureLibvirt();
+    },
+  };
+}
+
+test("image bake --bundle makes a box with everything in; up from it has almost nothing left to do and makes the cluster", async (t) => {
+  if (!requireVagrantLibvirt(t)) return;
+  const { raw, plan } = vagrantTestCluster("b");
+  const dir = await mkdtemp(join(tmpdir(), `kubelab-${plan.name}-`));
+  const file = join(dir, "kubelab.yaml");
+  await writeFile(file, stringify(raw));
+  const cdir = clusterDir(plan, file);
+  const env = await testEnvironment(t, plan, dir, { clusterDir: cdir, log: () => {} });
+  process.env.KUBECONFIG = join(dir, "user-kubeconfig");
+  await env.libvirt();
+  await ensureTestBox();
   const bundle = join(dir, "bundle");
   if (!(await createTestBundle(t, plan, bundle))) return;
 
@@ -107,5 +127,60 @@ test("image bake --bundle makes a box with everything in; up from it has almost 
   const down = await kubelab("down", "-f", file, "--force");
   t.diagnostic(`down: ${seconds(since)}`);
   assert.equal(down.code, 0, `${down.out}\n${down.err}`);
+  assert.deepEqual(await libvirtLeftovers(plan), []);
+});
+
+test("image bake pulls every image with containerd, through a registry mirror; a node from the box has them under their own names", async (t) => {
+  if (!requireVagrantLibvirt(t)) return;
+  const crane = requireTool(t, "crane");
+  if (!crane) return;
+  const { plan } = vagrantTestCluster("m");
+  const dir = await mkdtemp(join(tmpdir(), `kubelab-${plan.name}-`));
+  const ctx = { clusterDir: join(dir, "cluster"), log: () => {} };
+  await (await testEnvironment(t, plan, dir, ctx)).libvirt();
+  await ensureTestBox();
+  // Packages from a bundle, images only from the registry: kubeadm's, built here, pushed to a
+  // real registry that the VM reaches on this host's lab address.
+  const bundle = join(dir, "bundle");
+  const manifest = await createTestBundle(t, plan, bundle);
+  if (!manifest) return;
+  const registry = await startRegistry(t, crane, "0.0.0.0");
+  const images = await builtImages();
+  for (const image of images) await registry.push(image.path, image.name.slice("registry.k8s.io/".length));
+  const lines: string[] = [];
+  let since = Date.now();
+  const baked = await bakeBox(plan, {
+    packages: { ...bundleSource(bundle, manifest), images: [] },
+    pull: images.map((i) => i.name),
+    mirrors: new Map([["registry.k8s.io", `http://${plan.network.gateway}:${registry.port}`]]),
+    log: (l) => lines.push(l),
+    status: { start: () => {}, end: () => {} },
+  });
+  t.diagnostic(`image bake, pulling ${images.length} images through the mirror: ${seconds(since)}`);
+  assert.deepEqual(
+    baked.images,
+    images.map((i) => i.name),
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith("bake: pulling registry.k8s.io/kube-apiserver:")),
+    lines.join("\n"),
+  );
+
+  since = Date.now();
+  const machines = await vagrantProvider.create(plan, ctx);
+  t.diagnostic(`a VM from the baked box: ${seconds(since)}`);
+  const hosts = await connectAll(plan, machines, {
+    clusterDir: ctx.clusterDir,
+    policy: hostKeyPolicy(),
+    concurrency: 1,
+  });
+  t.after(() => Promise.all([...hosts.values()].map((h) => h.close())));
+  const node = hosts.get("master-1");
+  assert.ok(node);
+  const listed = (await node.run(["ctr", "-n", "k8s.io", "images", "ls", "-q"])).split("\n");
+  for (const image of images) assert.ok(listed.includes(image.name), `${image.name} in ${listed.join(", ")}`);
+  assert.ok(!listed.some((l) => l.includes(`:${registry.port}/`)), "the mirror's names are gone");
+
+  await vagrantProvider.destroy(plan, ctx);
   assert.deepEqual(await libvirtLeftovers(plan), []);
 });

@@ -31,29 +31,29 @@ const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} 
 
 test("vagrant up (libvirt + QEMU): kubelab reaches the VM from vagrant ssh-config and prepares it; destroy leaves nothing", async (t) => {
   if (!requireVagrantLibvirt(t)) return;
-  await ensureLibvirt(t);
-  const savedHome = process.env.VAGRANT_HOME;
-  process.env.VAGRANT_HOME = TEST_VAGRANT_HOME;
-  t.after(() => {
-    if (savedHome === undefined) delete process.env.VAGRANT_HOME;
-    else process.env.VAGRANT_HOME = savedHome;
-  });
-  let since = Date.now();
-  await ensureTestBox();
-  t.diagnostic(`box ready in ${seconds(since)}`);
-
   const { plan } = vagrantTestCluster("v");
   const clusterDir = await mkdtemp(join(tmpdir(), `kubelab-${plan.name}-`));
   const lines: string[] = [];
   const ctx: ProviderContext = { clusterDir, log: (l) => lines.push(l) };
+  const savedHome = process.env.VAGRANT_HOME;
+  process.env.VAGRANT_HOME = TEST_VAGRANT_HOME;
+  let release = async () => {};
+  // One hook, in order: the VM, then what libvirt needed for it.
   t.after(async () => {
     try {
       await vagrantProvider.destroy(plan, ctx);
     } finally {
       await removeLeftovers(plan);
       await rm(clusterDir, { recursive: true, force: true });
+      if (savedHome === undefined) delete process.env.VAGRANT_HOME;
+      else process.env.VAGRANT_HOME = savedHome;
+      await release();
     }
   });
+  release = await ensureLibvirt();
+  let since = Date.now();
+  await ensureTestBox();
+  t.diagnostic(`box ready in ${seconds(since)}`);
 
   since = Date.now();
   const machines = await vagrantProvider.create(plan, ctx);

@@ -2,7 +2,7 @@ import { onlineSources } from "../../addons/sources.js";
 import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
 import { bundleSource, readBundle } from "../../bundle/bundle.js";
-import { imagesOfAddons } from "../../bundle/create.js";
+import { imagesOfAddons, parseMirrors } from "../../bundle/create.js";
 import { kubeadmImages } from "../../bundle/images.js";
 import { bakeBox } from "../../cluster/bake.js";
 import { clusterDir, openRunLog } from "../../cluster/dir.js";
@@ -15,6 +15,7 @@ import { loadPlanOrFail } from "./validated.js";
 export interface ImageBakeOptions {
   file?: string;
   bundle?: string;
+  mirror?: string[];
 }
 
 /** imageBake makes the baked box of the cluster file's versions (vagrant provider). */
@@ -42,6 +43,7 @@ export async function imageBake(opts: ImageBakeOptions, io: Io): Promise<void> {
     const box = await bakeBox(plan, {
       packages: bundle && manifest ? bundleSource(bundle, manifest) : upstreamSource(plan, cachingStore()),
       pull,
+      mirrors: parseMirrors(opts.mirror ?? []).registries,
       log: (line) => log.write(line),
       status: lineStatus((line) => {
         log.write(line);
