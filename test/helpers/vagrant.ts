@@ -5,7 +5,7 @@
  * (scripts/dev-tools/vagrant-box.sh). There is no usable KVM here, so VMs run under QEMU's
  * software emulation (`libvirtDriver: qemu`).
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import type { TestContext } from "node:test";
@@ -73,7 +73,8 @@ export async function ensureLibvirt(): Promise<() => Promise<void>> {
     for (const step of undo.reverse()) await step();
   };
   if (!(await answers())) {
-    const virtlogd = execFileSync("pgrep", ["-x", "virtlogd"], { encoding: "utf8" }).trim() === "";
+    // pgrep exits 1 when nothing matches.
+    const virtlogd = spawnSync("pgrep", ["-x", "virtlogd"]).status !== 0;
     if (virtlogd) execFileSync("virtlogd", ["--daemon"]);
     execFileSync("libvirtd", ["--daemon"]);
     undo.push(() => {
