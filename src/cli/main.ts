@@ -108,7 +108,10 @@ export function buildProgram(io: Io = processIo): Command {
     )
     .addOption(fileOption())
     .option("--bundle <path>", "take packages and images from an offline bundle (no downloads)")
-    .option("--mirror <registry=url...>", "pull a registry's images from a mirror (registry.k8s.io=https://registry.local)")
+    .option(
+      "--mirror <registry=url...>",
+      "pull a registry's images from a mirror (registry.k8s.io=https://registry.local)",
+    )
     .action(async (opts) => (await import("./commands/image.js")).imageBake(opts, io));
 
   program

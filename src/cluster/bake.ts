@@ -7,10 +7,10 @@
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
+import { canonicalName } from "../oci/registry.js";
 import { importImagesPhase } from "../phases/images.js";
 import type { PackageSource } from "../phases/packages.js";
 import type { Status } from "../phases/phase.js";
-import { canonicalName } from "../oci/registry.js";
 import type { Plan } from "../plan/types.js";
 import { which } from "../providers/host.js";
 import { type BakedBox, bakedBoxName, bakeKey, bakePlan, boxesDir, recordBakedBox } from "../providers/vagrant/bake.js";
