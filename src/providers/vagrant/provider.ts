@@ -67,9 +67,9 @@ function refuseStrays(plan: Plan, machines: readonly Machine[]): void {
 }
 
 /**
- * forgetNewHosts drops the recorded host keys of the addresses the new machines got:
- * a VM made again (after a `vagrant destroy` outside kubelab, say) may get the address and
- * port of an old one (VirtualBox: 127.0.0.1:2222...), with new host keys.
+ * forgetNewHosts drops the recorded host keys at the addresses of the machines just made: a
+ * VM made again (after a `vagrant destroy` outside kubelab, say) has its node's lab address
+ * and new host keys.
  */
 async function forgetNewHosts(before: readonly Machine[], after: readonly Machine[], clusterDir: string) {
   const knownHosts = clusterPaths(clusterDir).knownHosts;
