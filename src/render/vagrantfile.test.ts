@@ -9,22 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { promisify } from "node:util";
-import { parse } from "yaml";
+import { planWith } from "../../test/helpers/fixtures.js";
 import { requireTool } from "../../test/helpers/tools.js";
-import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
-import { validateCluster } from "../config/validate.js";
-import type { Plan } from "../plan/types.js";
 import { renderVagrantfile, rubyString, vmName } from "./vagrantfile.js";
 
 const execFileP = promisify(execFile);
-
-function planWith(change: (raw: Record<string, any>) => void): Plan {
-  const raw = parse(DEFAULT_CLUSTER_YAML);
-  change(raw);
-  const r = validateCluster(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.plan;
-}
 
 const nodes = (cp: number, workers: number) => (raw: Record<string, any>) => {
   raw.nodes[0].count = cp;

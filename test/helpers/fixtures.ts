@@ -48,12 +48,26 @@ export const FIXTURES = {
   dashboard: `dashboard/${PINNED.dashboard.version}/aio/deploy/recommended.yaml`,
 } as const;
 
+/** planOf validates a cluster file (as parsed) and returns its plan; invalid files throw. */
+export function planOf(raw: unknown): Plan {
+  const r = validateCluster(raw);
+  if (!r.ok) throw new Error(`cluster file does not validate: ${JSON.stringify(r.errors)}`);
+  return r.plan;
+}
+
+/**
+ * planWith is the plan of the embedded default cluster file after `change` edits it (as
+ * parsed; `R` is the shape a test gives the parsed file).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: by default tests edit the parsed YAML freely, as users edit the file
+export function planWith<R = Record<string, any>>(change: (raw: R) => void = () => {}): Plan {
+  const raw = parse(DEFAULT_CLUSTER_YAML) as R;
+  change(raw);
+  return planOf(raw);
+}
+
 /**
  * The Plan of the embedded default cluster file (DEFAULT_CLUSTER_YAML through validateCluster),
  * i.e. the real thing `kubelab plan` would derive, not a hand-written stand-in.
  */
-export function defaultPlan(): Plan {
-  const r = validateCluster(parse(DEFAULT_CLUSTER_YAML));
-  if (!r.ok) throw new Error(`default cluster file does not validate: ${JSON.stringify(r.errors)}`);
-  return r.plan;
-}
+export const defaultPlan = (): Plan => planWith();

@@ -2,6 +2,7 @@
 // kubelab renders for the default lab, containerd's own `config dump` of them, glibc's answer
 // for localhost over those files, `ip -j addr` of real interfaces, `date`. Each check passes on
 // the lab as kubelab prepares it and fails on one node changed the way the seed's lab broke.
+
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { parse } from "yaml";
+import { planOf } from "../../../test/helpers/fixtures.js";
 import {
   clockRead,
   command,
@@ -25,7 +27,6 @@ import {
 import { startSshd } from "../../../test/helpers/sshd.js";
 import { requireTool } from "../../../test/helpers/tools.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
-import { validateCluster } from "../../config/validate.js";
 import type { Plan } from "../../plan/types.js";
 import { connect } from "../../remote/ssh.js";
 import { CONTAINERD_CONFIG_PATH } from "../../render/containerd.js";
@@ -36,12 +37,6 @@ import type { CheckResult, Evidence, NodeEvidence } from "../types.js";
 import { nodeChecks } from "./nodes.js";
 
 const RAW = parse(DEFAULT_CLUSTER_YAML) as Record<string, unknown>;
-
-function planOf(raw: unknown): Plan {
-  const r = validateCluster(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.plan;
-}
 
 const PLAN = planOf(RAW);
 

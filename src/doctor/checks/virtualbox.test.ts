@@ -20,24 +20,18 @@
 // an "IDE Controller", which VirtualBox creates with the host I/O cache on, and a "SATA
 // Controller" holding the disk) with NIC 1 NAT (SSH forwarded from 127.0.0.1:2222) and NIC 2 on
 // the host-only network vboxnet0 (the lab CIDR), running headless.
+
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parse } from "yaml";
+import { planOf } from "../../../test/helpers/fixtures.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
-import { validateCluster } from "../../config/validate.js";
-import type { Plan } from "../../plan/types.js";
 import { formatResults, runChecks } from "../run.js";
 import type { CheckResult, Evidence, VirtualBoxVmEvidence } from "../types.js";
 import { collectVirtualBox, parseListVms, parseMachineReadable, parseVboxSettings } from "../virtualbox.js";
 import { virtualboxChecks } from "./virtualbox.js";
 
 const RAW = parse(DEFAULT_CLUSTER_YAML) as Record<string, unknown>;
-
-function planOf(raw: unknown): Plan {
-  const r = validateCluster(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.plan;
-}
 
 const PLAN = planOf(RAW);
 const VMS_DIR = "/home/dev/VirtualBox VMs";

@@ -3,19 +3,8 @@
 // it without the base box's version.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parse } from "yaml";
-import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
-import { validateCluster } from "../../config/validate.js";
-import type { Plan } from "../../plan/types.js";
+import { planWith } from "../../../test/helpers/fixtures.js";
 import { type BakedBox, bakedBoxName, bakeKey, bakePlan, withBox } from "./bake.js";
-
-function planWith(change: (raw: Record<string, any>) => void = () => {}): Plan {
-  const raw = parse(DEFAULT_CLUSTER_YAML);
-  change(raw);
-  const r = validateCluster(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.plan;
-}
 
 test("the bake key changes with the box, the hypervisor and every version, and with nothing else", () => {
   const base = bakeKey(planWith());

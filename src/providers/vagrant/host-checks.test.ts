@@ -2,14 +2,13 @@
 // and fail of each check, networks.conf parsing, route overlap both ways, the hypervisor's own
 // interfaces left out), then the facts of this very host, gathered for real and cross-checked
 // against other sources (Node's os module, the device files), and assertVagrantHost's one error.
+
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { networkInterfaces, totalmem } from "node:os";
 import { describe, test } from "node:test";
-import { parse } from "yaml";
+import { planWith } from "../../../test/helpers/fixtures.js";
 import { requireTool } from "../../../test/helpers/tools.js";
-import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
-import { validateCluster } from "../../config/validate.js";
 import { UserError } from "../../errors.js";
 import type { Plan } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
@@ -37,14 +36,6 @@ interface RawCluster {
   nodes: Record<string, unknown>[];
   network: Record<string, unknown>;
   addons: { metallb: { pools: string[] } };
-}
-
-function planWith(change: (raw: RawCluster) => void = () => {}): Plan {
-  const raw: RawCluster = parse(DEFAULT_CLUSTER_YAML);
-  change(raw);
-  const r = validateCluster(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.plan;
 }
 
 const libvirt =
