@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { need } from "../../test/helpers/prereq.js";
 import { UserError } from "../errors.js";
 import { fingerprint, forgetHost, hostPattern, keyType, verifyHostKey } from "./known-hosts.js";
 
@@ -25,7 +26,7 @@ async function tmp(t: { after(fn: () => unknown): void }): Promise<string> {
 }
 
 test("fingerprint matches ssh-keygen -l", async (t) => {
-  if (!existsSync("/usr/bin/ssh-keygen")) return t.skip("no ssh-keygen");
+  if (!need(t, "ssh-keygen", existsSync("/usr/bin/ssh-keygen"))) return;
   const dir = await tmp(t);
   const key = join(dir, "k");
   execFileSync("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
@@ -90,7 +91,7 @@ test("strict refuses an unknown host and leaves the file alone", async (t) => {
 });
 
 test("hashed entries (ssh-keygen -H) are matched", async (t) => {
-  if (!existsSync("/usr/bin/ssh-keygen")) return t.skip("no ssh-keygen");
+  if (!need(t, "ssh-keygen", existsSync("/usr/bin/ssh-keygen"))) return;
   const file = join(await tmp(t), "known_hosts");
   await writeFile(file, `[10.0.0.5]:2222 ssh-ed25519 ${blob(1).toString("base64")}\n`);
   execFileSync("/usr/bin/ssh-keygen", ["-H", "-f", file], { stdio: "ignore" });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
+import { need } from "../../test/helpers/prereq.js";
 import { shellQuote } from "./quote.js";
 import { buildCommand } from "./ssh.js";
 
@@ -54,7 +55,7 @@ test("shellQuote: hostile arguments arrive intact through sh -c", () => {
 });
 
 test("shellQuote: ... and through bash -c", (t) => {
-  if (!existsSync("/bin/bash")) return t.skip("no bash");
+  if (!need(t, "bash", existsSync("/bin/bash"))) return;
   roundTrip("/bin/bash", HOSTILE);
 });
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import * as x509 from "@peculiar/x509";
+import { need } from "../../test/helpers/prereq.js";
 import {
   generateLinkerdIdentity,
   type IdentityClock,
@@ -38,10 +39,7 @@ async function spki(key: webcrypto.CryptoKey): Promise<string> {
 }
 
 function hasOpenssl(t: TestContext): boolean {
-  if (existsSync(OPENSSL)) return true;
-  if (process.env.CI === "true") assert.fail(`openssl not found at ${OPENSSL} (required in CI)`);
-  t.skip("openssl not found");
-  return false;
+  return need(t, `openssl (${OPENSSL})`, existsSync(OPENSSL));
 }
 
 async function tempDir(t: TestContext): Promise<string> {

@@ -7,6 +7,7 @@ import { delimiter, join } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
 import { PINNED } from "../../src/versions.js";
+import { outsideHermetic, unavailable } from "./prereq.js";
 
 const execFileP = promisify(execFile);
 
@@ -131,17 +132,15 @@ function locate(name: ToolName): string | undefined {
 const located = new Map<ToolName, string | undefined>();
 
 /**
- * Absolute path of a real tool. When it is missing, the test is skipped
- * locally, but under CI=true this throws: CI must never silently skip.
+ * Absolute path of a real tool (never in the hermetic tier). When it is missing, the test is
+ * {@link unavailable}: skipped with the reason, or failed under CI.
  */
 export function requireTool(t: Pick<TestContext, "skip">, name: ToolName): string | undefined {
+  outsideHermetic(`the real ${name}`);
   if (!located.has(name)) located.set(name, locate(name));
   const path = located.get(name);
   if (path) return path;
-  if (process.env.CI === "true") {
-    throw new Error(`${name} not found (CI=true, so not skipping): install it with ${INSTALLER[name]}`);
-  }
-  t.skip(`${name} not found: run scripts/dev-tools/install-deps.sh`);
+  unavailable(t, `${name} not found`, `install it with ${INSTALLER[name]}`);
   return undefined;
 }
 

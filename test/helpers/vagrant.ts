@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { validateCluster } from "../../src/config/validate.js";
 import type { Plan } from "../../src/plan/types.js";
 import { freeThirdOctet, NO_ADDONS } from "./nspawn.js";
+import { outsideHermetic, unavailable } from "./prereq.js";
 import { cacheDir, findOnPath } from "./tools.js";
 
 const execFileP = promisify(execFile);
@@ -30,18 +31,17 @@ const MANAGEMENT = { name: "vagrant-libvirt", bridge: "virbr-kltest", address: "
 
 /**
  * requireVagrantLibvirt returns true when a real vagrant-libvirt VM can be made here;
- * otherwise the test skips with the reason, or throws under CI=true.
+ * otherwise it is {@link unavailable}.
  */
 export function requireVagrantLibvirt(t: TestContext): boolean {
+  outsideHermetic("vagrant, libvirt and QEMU");
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push("root");
   for (const tool of ["vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64"])
     if (!findOnPath(tool)) missing.push(tool);
   if (!existsSync(TEST_BOX.file)) missing.push(`the test box (${TEST_BOX.file})`);
   if (missing.length === 0) return true;
-  const reason = `a real vagrant up needs ${missing.join(", ")}: run scripts/dev-tools/install-deps.sh as root`;
-  if (process.env.CI === "true") throw new Error(`${reason} (CI=true, so not skipping)`);
-  t.skip(reason);
+  unavailable(t, `a real vagrant up needs ${missing.join(", ")}`, "run scripts/dev-tools/install-deps.sh as root");
   return false;
 }
 
