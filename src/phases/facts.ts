@@ -148,8 +148,11 @@ export function parseFacts(out: string, localClock: number): NodeFacts {
   };
 }
 
-/** gatherFacts asks a node everything in one command. */
-export async function gatherFacts(remote: Remote, query: FactQuery): Promise<NodeFacts> {
+/**
+ * gatherFacts asks a node everything in one command. `now` is this host's clock (ms since
+ * the epoch), read as the question goes out so the node's clock can be compared with it.
+ */
+export async function gatherFacts(remote: Remote, query: FactQuery, now: () => number = Date.now): Promise<NodeFacts> {
   const argv = [
     "sh",
     "-s",
@@ -166,7 +169,7 @@ export async function gatherFacts(remote: Remote, query: FactQuery): Promise<Nod
     "U",
     ...query.units,
   ];
-  const local = Math.floor(Date.now() / 1000);
+  const local = Math.floor(now() / 1000);
   const out = await remote.run(argv, { stdin: FACTS_SCRIPT });
   return parseFacts(out, local);
 }

@@ -31,7 +31,7 @@ export function factQuery(ctx: PhaseContext, node: string): FactQuery {
 /** refreshFacts gathers one node's facts again (after changing it). */
 export async function refreshFacts(ctx: PhaseContext, node: string): Promise<void> {
   const remote = ctx.hosts.get(node);
-  if (remote) ctx.facts.set(node, await gatherFacts(remote, factQuery(ctx, node)));
+  if (remote) ctx.facts.set(node, await gatherFacts(remote, factQuery(ctx, node), ctx.clock));
 }
 
 /** Gather facts: one round trip per node, before anything is changed. */

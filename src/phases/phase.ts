@@ -34,6 +34,8 @@ export interface PhaseContext {
   /** Units to restart per node once their files are in place (e.g. containerd after a config change). */
   readonly restart: Map<string, Set<string>>;
   readonly signal?: AbortSignal;
+  /** This host's clock (ms since the epoch) that node clocks are compared with. @default Date.now */
+  readonly clock?: () => number;
 }
 
 /** needsRestart marks a unit on a node to be restarted by a later phase. */
