@@ -8,7 +8,7 @@ import { refreshFacts } from "../../src/phases/gather-facts.js";
 import { CONTAINERD_UNIT } from "../../src/phases/install-containerd.js";
 import { sourcesLine } from "../../src/phases/install-kubernetes.js";
 import { type PackageSource, upstreamSource } from "../../src/phases/packages.js";
-import type { PhaseContext } from "../../src/phases/phase.js";
+import type { Change, PhaseContext } from "../../src/phases/phase.js";
 import type { Plan } from "../../src/plan/types.js";
 import { renderNodeFiles } from "../../src/render/node-files.js";
 import { type CommandCall, FakeRemote, REST } from "./fake-remote.js";
@@ -206,6 +206,13 @@ export function fakeNode(name: string, state: NodeState, clockMs = () => HOST_CL
 /** fakeStore stands in for the artifact store: any pinned file's bytes are a line naming it. */
 export function fakeStore(): PackageSource["artifacts"] {
   return { get: async (file) => Buffer.from(`contents of ${file.url}\n`) };
+}
+
+/** byNode groups changes by node, each node's in the order made (nodes are worked on at once). */
+export function byNode(changes: readonly Change[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const c of changes) out[c.node] = [...(out[c.node] ?? []), c.what];
+  return out;
 }
 
 /** A context over fake nodes, with what the test reads back. */
