@@ -1,0 +1,201 @@
+// kubeadm init and join against fake nodes: each runs only where it has not run yet; join
+// secrets are made on the first control plane and reach kubeadm on its stdin only; a failure
+// names the node and carries kubeadm's and kubelet's last words, bootstrap tokens masked.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { byNode, fakeCluster, preparedNode } from "../../test/helpers/fake-node.js";
+import type { CommandCall, FakeRemote } from "../../test/helpers/fake-remote.js";
+import { defaultPlan, planWith } from "../../test/helpers/fixtures.js";
+import { CommandError } from "../errors.js";
+import { HostsError } from "../remote/hosts.js";
+import { KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
+import { selfSignedServerCert } from "../render/linkerd-identity.js";
+import { ADMIN_CONF, caCertHash, kubeadmInitPhase, kubeadmJoinPhase } from "./kubeadm.js";
+
+const plan = defaultPlan();
+const twoControlPlanes = planWith((raw) => {
+  raw.nodes[0].count = 2;
+  raw.kubernetes.controlPlaneEndpoint = "192.168.56.11:6443";
+});
+const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
+const CA_CERT = "/etc/kubernetes/pki/ca.crt";
+const CA = (await selfSignedServerCert("kubernetes")).certPEM;
+const TOKEN = "abcdef.0123456789abcdef";
+const CERT_KEY = "f".repeat(64);
+const INIT = ["kubeadm", "init", "--config", KUBEADM_INIT_PATH];
+const TOKEN_CREATE = ["kubeadm", "token", "create", "--ttl", "15m0s", "--description", "kubelab up: node join"];
+const UPLOAD_CERTS = ["kubeadm", "init", "phase", "upload-certs", "--upload-certs", "--config", KUBEADM_INIT_PATH];
+const JOIN = ["sh", "-c", 'cat | kubeadm join --config /dev/stdin "$@"', "kubeadm-join"];
+const JOURNAL = ["journalctl", "-u", "kubelet", "--no-pager", "-o", "cat", "-n", "6"];
+
+const kubeadmCalls = (n: FakeRemote) =>
+  n.calls.filter((c): c is CommandCall => c.kind !== "readFile" && c.kind !== "writeFile" && c.argv[0] !== "test");
+
+/** A cluster whose first control plane was initialised and whose other nodes have joined, but for `pending`. */
+async function initialised(p = plan, pending: readonly string[] = [], dryRun = false) {
+  const states = Object.fromEntries(
+    p.nodes.map((n) => {
+      const prepared = preparedNode(p, n.name);
+      const done =
+        n.name === "master-1" ? { [ADMIN_CONF]: "kubeconfig", [CA_CERT]: CA } : { [KUBELET_CONF]: "kubeconfig" };
+      return [n.name, { ...prepared, files: { ...prepared.files, ...(pending.includes(n.name) ? {} : done) } }];
+    }),
+  );
+  const c = await fakeCluster(p, states, { dryRun });
+  c.node("master-1")
+    .on(TOKEN_CREATE, { stdout: `${TOKEN}\n` })
+    .on(UPLOAD_CERTS, { stdout: `[upload-certs] Using certificate key:\n${CERT_KEY}\n` });
+  for (const n of c.nodes.values()) n.on(JOIN, { stdout: "This node has joined the cluster\n" });
+  return c;
+}
+
+test("init: an initialised control plane is left alone", async () => {
+  const c = await initialised();
+  await kubeadmInitPhase.run(c.ctx);
+  assert.deepEqual(c.ctx.changes, []);
+  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF]]);
+});
+
+test("init: runs on the first control plane only, with its config", async () => {
+  const c = await initialised(plan, ["master-1"]);
+  c.node("master-1").on(INIT, { stdout: "Your Kubernetes control-plane has initialized successfully!\n" });
+  await kubeadmInitPhase.run(c.ctx);
+  assert.deepEqual(c.ctx.changes, [{ node: "master-1", what: "kubeadm init" }]);
+  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF], INIT]);
+  for (const name of ["worker-1", "worker-2"]) assert.deepEqual(c.node(name).calls, [], name);
+});
+
+test("init: uploads certificates for further control planes; skips the cgroup v1 check on a v1 node", async () => {
+  const c = await fakeCluster(twoControlPlanes, {
+    "master-1": preparedNode(twoControlPlanes, "master-1", { cgroup: "v1" }),
+  });
+  const master = c.node("master-1").on(["kubeadm", "init", "--config", KUBEADM_INIT_PATH, /.*/, /.*/]);
+  await kubeadmInitPhase.run(c.ctx);
+  assert.deepEqual(master.commands().at(-1), [
+    ...INIT,
+    "--ignore-preflight-errors=SystemVerification",
+    "--upload-certs",
+  ]);
+});
+
+test("init: a dry run records it and only looks", async () => {
+  const c = await initialised(plan, ["master-1"], true);
+  await kubeadmInitPhase.run(c.ctx);
+  assert.deepEqual(c.ctx.changes, [{ node: "master-1", what: "kubeadm init" }]);
+  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF]]);
+});
+
+test("init: a failure names the node, with kubeadm's and kubelet's last lines, tokens masked", async () => {
+  const c = await initialised(plan, ["master-1"]);
+  c.node("master-1")
+    .on(INIT, {
+      code: 1,
+      stdout: `[bootstrap-token] Using token: ${TOKEN}\n`,
+      stderr: `[bootstrap-token] Using token: ${TOKEN}\nerror execution phase wait-control-plane: timed out\n`,
+    })
+    .on(JOURNAL, {
+      stdout: 'E0101 kubelet.go:1 "Failed to run kubelet" err="failed to run Kubelet: misconfiguration"\n',
+    });
+  await assert.rejects(kubeadmInitPhase.run(c.ctx), (e: Error) => {
+    assert.ok(e instanceof CommandError);
+    assert.equal(e.host, "master-1");
+    assert.equal(
+      e.message,
+      `master-1: \`${INIT.join(" ")}\` exited 1:\n` +
+        "[bootstrap-token] Using token: abcdef.<redacted>\n" +
+        "error execution phase wait-control-plane: timed out\n" +
+        "--- kubelet's last lines:\n" +
+        'E0101 kubelet.go:1 "Failed to run kubelet" err="failed to run Kubelet: misconfiguration"',
+    );
+    return true;
+  });
+});
+
+test("join: nodes that have joined are left alone, and no secret is made", async () => {
+  const c = await initialised();
+  await kubeadmJoinPhase.run(c.ctx);
+  assert.deepEqual(c.ctx.changes, []);
+  assert.deepEqual(c.node("master-1").calls, []);
+  for (const name of ["worker-1", "worker-2"])
+    assert.deepEqual(c.node(name).commands(), [["test", "-f", KUBELET_CONF]]);
+});
+
+test("join: a pending worker joins with a fresh token and the CA pin on stdin, never on the command line", async () => {
+  const c = await initialised(plan, ["worker-2"]);
+  await kubeadmJoinPhase.run(c.ctx);
+  assert.deepEqual(c.ctx.changes, [{ node: "worker-2", what: "kubeadm join (worker)" }]);
+  assert.deepEqual(
+    kubeadmCalls(c.node("master-1")).map((call) => call.argv),
+    [TOKEN_CREATE],
+    "no certificate upload for workers",
+  );
+  const joins = kubeadmCalls(c.node("worker-2"));
+  assert.deepEqual(
+    joins.map((call) => call.argv),
+    [JOIN],
+  );
+  assert.equal(
+    joins[0]?.opts?.stdin,
+    kubeadmJoinDocument(plan, "worker-2", { token: TOKEN, caCertHash: caCertHash(CA) }),
+  );
+  assert.match(String(joins[0]?.opts?.stdin), new RegExp(`${TOKEN}[\\s\\S]*${caCertHash(CA)}`));
+  assert.deepEqual(kubeadmCalls(c.node("worker-1")), []);
+  assert.deepEqual(c.node("worker-2").writes(), [], "secrets are never written to a file");
+});
+
+test("join: further control planes get the certificate key and join before the workers", async () => {
+  const c = await initialised(twoControlPlanes, ["master-2", "worker-1", "worker-2"]);
+  await kubeadmJoinPhase.run(c.ctx);
+  assert.deepEqual(c.ctx.changes[0], { node: "master-2", what: "kubeadm join (control-plane)" });
+  assert.deepEqual(byNode(c.ctx.changes), {
+    "master-2": ["kubeadm join (control-plane)"],
+    "worker-1": ["kubeadm join (worker)"],
+    "worker-2": ["kubeadm join (worker)"],
+  });
+  assert.deepEqual(
+    kubeadmCalls(c.node("master-1")).map((call) => call.argv),
+    [TOKEN_CREATE, UPLOAD_CERTS],
+  );
+  const stdin = String(kubeadmCalls(c.node("master-2"))[0]?.opts?.stdin);
+  assert.match(stdin, new RegExp(`certificateKey: ${CERT_KEY}`));
+  assert.doesNotMatch(String(kubeadmCalls(c.node("worker-1"))[0]?.opts?.stdin), /certificateKey/);
+});
+
+test("join: a dry run records the pending joins and makes no secret", async () => {
+  const c = await initialised(plan, ["worker-1", "worker-2"], true);
+  await kubeadmJoinPhase.run(c.ctx);
+  assert.deepEqual(byNode(c.ctx.changes), {
+    "worker-1": ["kubeadm join (worker)"],
+    "worker-2": ["kubeadm join (worker)"],
+  });
+  assert.deepEqual(c.node("master-1").calls, []);
+  for (const name of ["worker-1", "worker-2"])
+    assert.deepEqual(c.node(name).commands(), [["test", "-f", KUBELET_CONF]]);
+});
+
+test("join: a node that fails to join is named, its token masked; the others still join", async () => {
+  const c = await initialised(plan, ["worker-1", "worker-2"]);
+  c.node("worker-1")
+    .on(JOIN, { code: 1, stderr: `couldn't validate the identity of the API Server with token ${TOKEN}\n` })
+    .on(JOURNAL, { stdout: "" });
+  await assert.rejects(kubeadmJoinPhase.run(c.ctx), (e: Error) => {
+    assert.ok(e instanceof HostsError);
+    assert.match(
+      e.message,
+      /^failed on 1 of 2 hosts:\n - worker-1: `sh -c .*` exited 1:\n\s+couldn't validate .* with token abcdef\.<redacted>\n$/,
+    );
+    assert.doesNotMatch(e.message, /0123456789abcdef/);
+    return true;
+  });
+  assert.deepEqual(c.ctx.changes.map((ch) => ch.node).sort(), ["worker-1", "worker-2"]);
+});
+
+test("join: without the cluster CA on the first control plane, joining stops there, named", async () => {
+  const c = await initialised(plan, ["worker-1"]);
+  c.node("master-1").files.delete(CA_CERT);
+  await assert.rejects(
+    kubeadmJoinPhase.run(c.ctx),
+    /^Error: master-1: \/etc\/kubernetes\/pki\/ca\.crt is missing after kubeadm init$/,
+  );
+  assert.deepEqual(kubeadmCalls(c.node("worker-1")), []);
+});
