@@ -13,18 +13,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { CoreV1Api } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1Node } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
 import { clusterDir } from "../../src/cluster/dir.js";
 import { validateCluster } from "../../src/config/validate.js";
 import { kubeConfig, listNodes, poll, waitNodes } from "../../src/kube/client.js";
+import type { Plan } from "../../src/plan/types.js";
 import { bridgeName } from "../../src/providers/nspawn/network.js";
 import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
+import { steps } from "../helpers/steps.js";
 import { installTestCni } from "../helpers/test-cni.js";
 import { requireTool } from "../helpers/tools.js";
 
@@ -66,197 +68,228 @@ describe("kubelab CLI on nspawn machines", () => {
     const bundle = join(dir, "bundle");
     if (!(await createTestBundle(t, plan, bundle))) return;
 
-    const first = await kubelab("up", "-f", file, "--bundle", bundle);
-    assert.equal(first.code, 0, `${first.out}\n${first.err}`);
-    assert.match(first.out, new RegExp(`cluster ${name}: 3 nodes joined, \\d+ changes made`));
-    assert.match(first.out, new RegExp(`kubeconfig: context kubelab-${name} in ${kubeconfig} \\(current context\\)`));
-    for (const step of [
-      "Create machines",
-      "Import container images",
-      "Initialise the control plane",
-      "Join nodes",
-      "Wait for the API server",
-    ])
-      assert.match(first.err, new RegExp(`✓ ${step}`));
-    assert.match(
-      first.err,
-      /✓ Install kubeadm, kubelet and kubectl \(.*\n {5}master-1 {2}2 changes\n {5}worker-1 {2}2 changes\n {5}worker-2 {2}2 changes\n/,
-    );
-    const logFile = /log: (\S+)\)/.exec(first.out)?.[1] ?? "";
-    const log = await readFile(logFile, "utf8");
-    assert.match(log, /master-1: install containerd v2\.3\.4/);
-    assert.match(log, /worker-2: kubeadm join \(worker\)/);
-    assert.doesNotMatch(log, /[a-z0-9]{6}\.[a-z0-9]{16}/, "no bootstrap token in the run log");
+    const step = steps(t);
+    // What one step finds and later ones use.
+    let kc: KubeConfig;
+    let nodes: V1Node[];
+    let plan4: Plan;
 
-    // The API from this host, with the merged kubeconfig: every node registered at its plan address.
-    const kc = kubeConfig(await readFile(kubeconfig, "utf8"));
-    assert.equal(kc.getCurrentContext(), `kubelab-${name}`);
-    const nodes = await listNodes(kc);
-    assert.deepEqual(
-      nodes.map((n) => [n.metadata?.name, n.status?.addresses?.find((a) => a.type === "InternalIP")?.address]).sort(),
-      plan.nodes.map((n) => [n.name, n.ip]).sort(),
-    );
-    const ctl = (...args: string[]) =>
-      execFileP(kubectl, ["--context", `kubelab-${name}`, ...args], {
-        env: { ...process.env, KUBECONFIG: kubeconfig },
+    await step("up --bundle makes the cluster and merges its context into the user's kubeconfig", async () => {
+      const first = await kubelab("up", "-f", file, "--bundle", bundle);
+      assert.equal(first.code, 0, `${first.out}\n${first.err}`);
+      assert.match(first.out, new RegExp(`cluster ${name}: 3 nodes joined, \\d+ changes made`));
+      assert.match(first.out, new RegExp(`kubeconfig: context kubelab-${name} in ${kubeconfig} \\(current context\\)`));
+      for (const title of [
+        "Create machines",
+        "Import container images",
+        "Initialise the control plane",
+        "Join nodes",
+        "Wait for the API server",
+      ])
+        assert.match(first.err, new RegExp(`✓ ${title}`));
+      assert.match(
+        first.err,
+        /✓ Install kubeadm, kubelet and kubectl \(.*\n {5}master-1 {2}2 changes\n {5}worker-1 {2}2 changes\n {5}worker-2 {2}2 changes\n/,
+      );
+      const logFile = /log: (\S+)\)/.exec(first.out)?.[1] ?? "";
+      const log = await readFile(logFile, "utf8");
+      assert.match(log, /master-1: install containerd v2\.3\.4/);
+      assert.match(log, /worker-2: kubeadm join \(worker\)/);
+      assert.doesNotMatch(log, /[a-z0-9]{6}\.[a-z0-9]{16}/, "no bootstrap token in the run log");
+    });
+
+    await step("the API answers this host with the merged kubeconfig; every node is at its plan address", async () => {
+      kc = kubeConfig(await readFile(kubeconfig, "utf8"));
+      assert.equal(kc.getCurrentContext(), `kubelab-${name}`);
+      nodes = await listNodes(kc);
+      assert.deepEqual(
+        nodes.map((n) => [n.metadata?.name, n.status?.addresses?.find((a) => a.type === "InternalIP")?.address]).sort(),
+        plan.nodes.map((n) => [n.name, n.ip]).sort(),
+      );
+      const ctl = (...args: string[]) =>
+        execFileP(kubectl, ["--context", `kubelab-${name}`, ...args], {
+          env: { ...process.env, KUBECONFIG: kubeconfig },
+        });
+      assert.deepEqual((await ctl("get", "nodes", "-o", "name")).stdout.trim().split("\n").sort(), [
+        "node/master-1",
+        "node/worker-1",
+        "node/worker-2",
+      ]);
+    });
+
+    await step("kubelab kubeconfig fetches the context again from the control plane", async () => {
+      const printed = await kubelab("kubeconfig", "-f", file, "--print");
+      assert.equal(printed.code, 0, printed.err);
+      assert.match(printed.out, new RegExp(`current-context: kubelab-${name}`));
+      assert.match(printed.out, new RegExp(`server: https://${plan.nodes[0]?.ip.replaceAll(".", "\\.")}:6443`));
+      const merged = await kubelab("kubeconfig", "-f", file);
+      assert.equal(merged.code, 0, merged.err);
+      assert.match(merged.out, new RegExp(`context kubelab-${name} written to ${kubeconfig}`));
+    });
+
+    await step("with a pod network (test-only bridge CNI) every node becomes Ready", async () => {
+      const machines = await nspawnProvider.list(plan, {
+        clusterDir: clusterDir(plan, file),
+        log: () => {},
       });
-    assert.deepEqual((await ctl("get", "nodes", "-o", "name")).stdout.trim().split("\n").sort(), [
-      "node/master-1",
-      "node/worker-1",
-      "node/worker-2",
-    ]);
-
-    // `kubelab kubeconfig` fetches it again from the control plane.
-    const printed = await kubelab("kubeconfig", "-f", file, "--print");
-    assert.equal(printed.code, 0, printed.err);
-    assert.match(printed.out, new RegExp(`current-context: kubelab-${name}`));
-    assert.match(printed.out, new RegExp(`server: https://${plan.nodes[0]?.ip.replaceAll(".", "\\.")}:6443`));
-    const merged = await kubelab("kubeconfig", "-f", file);
-    assert.equal(merged.code, 0, merged.err);
-    assert.match(merged.out, new RegExp(`context kubelab-${name} written to ${kubeconfig}`));
-
-    // A pod network (test-only bridge CNI), then every node Ready.
-    const machines = await nspawnProvider.list(plan, {
-      clusterDir: clusterDir(plan, file),
-      log: () => {},
+      for (const [k, v] of await connectAll(plan, machines, {
+        clusterDir: clusterDir(plan, file),
+        policy: hostKeyPolicy(),
+        concurrency: 3,
+      }))
+        hosts.set(k, v);
+      await installTestCni(plan, hosts, nodes);
+      await waitNodes(
+        kc,
+        plan.nodes.map((n) => n.name),
+        { ready: true, timeoutMs: 240_000 },
+      );
     });
-    for (const [k, v] of await connectAll(plan, machines, {
-      clusterDir: clusterDir(plan, file),
-      policy: hostKeyPolicy(),
-      concurrency: 3,
-    }))
-      hosts.set(k, v);
-    await installTestCni(plan, hosts, nodes);
-    await waitNodes(
-      kc,
-      plan.nodes.map((n) => n.name),
-      { ready: true, timeoutMs: 240_000 },
-    );
 
-    // A pod from an image built here (CoreDNS, which workers hold) on a worker, reached from
-    // the control plane: its health endpoint over the pod network.
-    const core = kc.makeApiClient(CoreV1Api);
-    await core.createNamespacedConfigMap({
-      namespace: "default",
-      body: { metadata: { name: "hello" }, data: { Corefile: ".:1053 {\n  health :8080\n  whoami\n}\n" } },
-    });
-    await core.createNamespacedPod({
-      namespace: "default",
-      body: {
-        metadata: { name: "hello" },
-        spec: {
-          nodeName: "worker-1",
-          containers: [
-            {
-              name: "dns",
-              image: plan.kubernetes.images.coredns,
-              imagePullPolicy: "Never",
-              args: ["-conf", "/etc/hello/Corefile"],
-              volumeMounts: [{ name: "corefile", mountPath: "/etc/hello" }],
-              ports: [{ containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: "/health", port: 8080 } },
-            },
-          ],
-          volumes: [{ name: "corefile", configMap: { name: "hello" } }],
+    await step("a pod on worker-1 answers the control plane over the pod network", async () => {
+      // A pod from an image built here (CoreDNS, which workers hold) on a worker, reached from
+      // the control plane: its health endpoint over the pod network.
+      const core = kc.makeApiClient(CoreV1Api);
+      await core.createNamespacedConfigMap({
+        namespace: "default",
+        body: { metadata: { name: "hello" }, data: { Corefile: ".:1053 {\n  health :8080\n  whoami\n}\n" } },
+      });
+      await core.createNamespacedPod({
+        namespace: "default",
+        body: {
+          metadata: { name: "hello" },
+          spec: {
+            nodeName: "worker-1",
+            containers: [
+              {
+                name: "dns",
+                image: plan.kubernetes.images.coredns,
+                imagePullPolicy: "Never",
+                args: ["-conf", "/etc/hello/Corefile"],
+                volumeMounts: [{ name: "corefile", mountPath: "/etc/hello" }],
+                ports: [{ containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: "/health", port: 8080 } },
+              },
+            ],
+            volumes: [{ name: "corefile", configMap: { name: "hello" } }],
+          },
         },
-      },
+      });
+      const podIP = await poll(
+        "pod hello Ready",
+        async () => {
+          const pod = await core.readNamespacedPod({ name: "hello", namespace: "default" });
+          const ready = pod.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+          return ready && pod.status?.podIP
+            ? { done: true, value: pod.status.podIP }
+            : {
+                done: false,
+                pending: `phase ${pod.status?.phase}, ${JSON.stringify(pod.status?.containerStatuses?.[0]?.state)}`,
+              };
+        },
+        { timeoutMs: 180_000 },
+      );
+      const master = hosts.get("master-1") as Remote;
+      assert.equal(await master.run(["curl", "-sS", "--max-time", "10", `http://${podIP}:8080/health`]), "OK");
     });
-    const podIP = await poll(
-      "pod hello Ready",
+
+    await step("a second up changes nothing", async () => {
+      const again = await kubelab("up", "-f", file, "--bundle", bundle);
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.out, new RegExp(`cluster ${name}: 3 nodes joined, 0 changes made`));
+    });
+
+    await step(
+      "a worker added to the file is created, prepared and joined; the others only learn its name",
       async () => {
-        const pod = await core.readNamespacedPod({ name: "hello", namespace: "default" });
-        const ready = pod.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
-        return ready && pod.status?.podIP
-          ? { done: true, value: pod.status.podIP }
-          : {
-              done: false,
-              pending: `phase ${pod.status?.phase}, ${JSON.stringify(pod.status?.containerStatuses?.[0]?.state)}`,
-            };
+        const grown = structuredClone(raw) as { nodes: { count: number }[] };
+        (grown.nodes[1] as { count: number }).count = 3;
+        await writeFile(file, stringify(grown));
+        const validated = validateCluster(grown);
+        assert.ok(validated.ok);
+        plan4 = validated.plan;
+        const more = await kubelab("up", "-f", file, "--bundle", bundle, "--verbose");
+        assert.equal(more.code, 0, `${more.out}\n${more.err}`);
+        assert.match(more.out, new RegExp(`cluster ${name}: 4 nodes joined`));
+        assert.match(more.err, /worker-3: kubeadm join \(worker\)/);
+        // The other nodes only learn the new worker's name (their /etc/hosts block).
+        const others = more.err.split("\n").filter((l) => /^\s+(master-1|worker-1|worker-2): /.test(l));
+        assert.deepEqual(others.map((l) => l.trim()).sort(), [
+          "master-1: update /etc/hosts",
+          "worker-1: update /etc/hosts",
+          "worker-2: update /etc/hosts",
+        ]);
+        const machines4 = await nspawnProvider.list(plan4, {
+          clusterDir: clusterDir(plan4, file),
+          log: () => {},
+        });
+        hosts.set(
+          "worker-3",
+          (
+            await connectAll({ ...plan4, nodes: plan4.nodes.filter((n) => n.name === "worker-3") }, machines4, {
+              clusterDir: clusterDir(plan4, file),
+              policy: hostKeyPolicy(),
+              concurrency: 1,
+            })
+          ).get("worker-3") as Remote,
+        );
+        await installTestCni(plan4, hosts, await listNodes(kc));
+        await waitNodes(
+          kc,
+          plan4.nodes.map((n) => n.name),
+          { ready: true, timeoutMs: 240_000 },
+        );
       },
-      { timeoutMs: 180_000 },
     );
-    const master = hosts.get("master-1") as Remote;
-    assert.equal(await master.run(["curl", "-sS", "--max-time", "10", `http://${podIP}:8080/health`]), "OK");
 
-    const again = await kubelab("up", "-f", file, "--bundle", bundle);
-    assert.equal(again.code, 0, again.err);
-    assert.match(again.out, new RegExp(`cluster ${name}: 3 nodes joined, 0 changes made`));
-
-    // A worker added to the file is created, prepared and joined by the next up; nothing else changes.
-    const grown = structuredClone(raw) as { nodes: { count: number }[] };
-    (grown.nodes[1] as { count: number }).count = 3;
-    await writeFile(file, stringify(grown));
-    const plan4 = validateCluster(grown);
-    assert.ok(plan4.ok);
-    const more = await kubelab("up", "-f", file, "--bundle", bundle, "--verbose");
-    assert.equal(more.code, 0, `${more.out}\n${more.err}`);
-    assert.match(more.out, new RegExp(`cluster ${name}: 4 nodes joined`));
-    assert.match(more.err, /worker-3: kubeadm join \(worker\)/);
-    // The other nodes only learn the new worker's name (their /etc/hosts block).
-    const others = more.err.split("\n").filter((l) => /^\s+(master-1|worker-1|worker-2): /.test(l));
-    assert.deepEqual(others.map((l) => l.trim()).sort(), [
-      "master-1: update /etc/hosts",
-      "worker-1: update /etc/hosts",
-      "worker-2: update /etc/hosts",
-    ]);
-    const machines4 = await nspawnProvider.list(plan4.plan, {
-      clusterDir: clusterDir(plan4.plan, file),
-      log: () => {},
+    await step("status lists every node running and prepared", async () => {
+      const status = await kubelab("status", "-f", file, "-o", "json");
+      assert.equal(status.code, 0, status.err);
+      const listed = JSON.parse(status.out).nodes as { node: string; machine: string; prepared: boolean; ip: string }[];
+      assert.deepEqual(
+        listed.map((n) => [n.node, n.machine, n.prepared, n.ip]),
+        plan4.nodes.map((n) => [n.name, "running", true, n.ip]),
+      );
     });
-    hosts.set(
-      "worker-3",
-      (
-        await connectAll({ ...plan4.plan, nodes: plan4.plan.nodes.filter((n) => n.name === "worker-3") }, machines4, {
-          clusterDir: clusterDir(plan4.plan, file),
-          policy: hostKeyPolicy(),
-          concurrency: 1,
-        })
-      ).get("worker-3") as Remote,
-    );
-    await installTestCni(plan4.plan, hosts, await listNodes(kc));
-    await waitNodes(
-      kc,
-      plan4.plan.nodes.map((n) => n.name),
-      { ready: true, timeoutMs: 240_000 },
-    );
 
-    const status = await kubelab("status", "-f", file, "-o", "json");
-    assert.equal(status.code, 0, status.err);
-    const listed = JSON.parse(status.out).nodes as { node: string; machine: string; prepared: boolean; ip: string }[];
-    assert.deepEqual(
-      listed.map((n) => [n.node, n.machine, n.prepared, n.ip]),
-      plan4.plan.nodes.map((n) => [n.name, "running", true, n.ip]),
-    );
+    await step("kubelab ssh runs a command on a node and exits with its status", async () => {
+      assert.equal(
+        (await kubelab("ssh", "-f", file, "worker-2", "--", "test", "$(hostname)", "=", "worker-2")).code,
+        0,
+      );
+      assert.equal((await kubelab("ssh", "-f", file, "worker-2", "--", "false")).code, 1);
+      assert.equal((await kubelab("ssh", "-f", file, "worker-9")).code, 2);
+    });
 
-    assert.equal((await kubelab("ssh", "-f", file, "worker-2", "--", "test", "$(hostname)", "=", "worker-2")).code, 0);
-    assert.equal((await kubelab("ssh", "-f", file, "worker-2", "--", "false")).code, 1);
-    assert.equal((await kubelab("ssh", "-f", file, "worker-9")).code, 2);
+    await step("up --dry-run names the one file missing on master-1", async () => {
+      await kubelab("ssh", "-f", file, "master-1", "--", "rm", "/etc/default/kubelet");
+      const dry = await kubelab("up", "-f", file, "--dry-run");
+      assert.equal(dry.code, 0, dry.err);
+      assert.match(dry.out, /dry run: 1 change would be made on 1 of 4 nodes/);
+      assert.match(dry.err, /master-1: would write \/etc\/default\/kubelet/);
+    });
 
-    await kubelab("ssh", "-f", file, "master-1", "--", "rm", "/etc/default/kubelet");
-    const dry = await kubelab("up", "-f", file, "--dry-run");
-    assert.equal(dry.code, 0, dry.err);
-    assert.match(dry.out, /dry run: 1 change would be made on 1 of 4 nodes/);
-    assert.match(dry.err, /master-1: would write \/etc\/default\/kubelet/);
-
-    const refused = await kubelab("down", "-f", file);
-    assert.equal(refused.code, 2, "without a terminal, down needs --force");
-    assert.match(refused.err, /pass --force/);
-    await Promise.all([...hosts.values()].map((h) => h.close()));
-    hosts.clear();
-    const down = await kubelab("down", "-f", file, "--force");
-    assert.equal(down.code, 0, down.err);
-    assert.match(down.out, new RegExp(`context kubelab-${name} removed from ${kubeconfig}`));
-    assert.equal(
-      (await execFileP(kubectl, ["--kubeconfig", kubeconfig, "config", "get-contexts", "-o", "name"])).stdout.trim(),
-      "other",
-    );
-    const after = JSON.parse((await kubelab("status", "-f", file, "-o", "json")).out).nodes as { machine: string }[];
-    assert.deepEqual(
-      after.map((n) => n.machine),
-      ["absent", "absent", "absent", "absent"],
-    );
-    assert.doesNotMatch(execFileSync("ip", ["-o", "link", "show"]).toString(), new RegExp(`${bridgeName(name)}[:@]`));
-    assert.equal(existsSync(`/var/lib/kubelab/nspawn/${name}`), false);
-    assert.doesNotMatch(execFileSync("ps", ["-eo", "args"]).toString(), new RegExp(`--machine=${name}-`));
+    await step("down needs --force, then leaves no machine, bridge, directory, process or context", async () => {
+      const refused = await kubelab("down", "-f", file);
+      assert.equal(refused.code, 2, "without a terminal, down needs --force");
+      assert.match(refused.err, /pass --force/);
+      await Promise.all([...hosts.values()].map((h) => h.close()));
+      hosts.clear();
+      const down = await kubelab("down", "-f", file, "--force");
+      assert.equal(down.code, 0, down.err);
+      assert.match(down.out, new RegExp(`context kubelab-${name} removed from ${kubeconfig}`));
+      assert.equal(
+        (await execFileP(kubectl, ["--kubeconfig", kubeconfig, "config", "get-contexts", "-o", "name"])).stdout.trim(),
+        "other",
+      );
+      const after = JSON.parse((await kubelab("status", "-f", file, "-o", "json")).out).nodes as { machine: string }[];
+      assert.deepEqual(
+        after.map((n) => n.machine),
+        ["absent", "absent", "absent", "absent"],
+      );
+      assert.doesNotMatch(execFileSync("ip", ["-o", "link", "show"]).toString(), new RegExp(`${bridgeName(name)}[:@]`));
+      assert.equal(existsSync(`/var/lib/kubelab/nspawn/${name}`), false);
+      assert.doesNotMatch(execFileSync("ps", ["-eo", "args"]).toString(), new RegExp(`--machine=${name}-`));
+    });
   });
 });

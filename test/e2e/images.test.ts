@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import { unmountUnder } from "../../src/providers/nspawn/host.js";
 import { KUBERNETES_MINORS } from "../../src/versions.js";
 import { unavailable } from "../helpers/prereq.js";
+import { steps } from "../helpers/steps.js";
 import { cacheDir, findOnPath, KUBERNETES_VERSION, requireTool } from "../helpers/tools.js";
 
 const execFileP = promisify(execFile);
@@ -250,10 +251,11 @@ test("kubeadm's images built from source: a real containerd imports them under k
   assert.deepEqual(index.images.map((i) => i.name).sort(), expected, "images.json holds kubeadm's images");
 
   const d = await startContainerd(t, containerdBin);
+  const step = steps(t);
   const { ctr } = d;
   const image = (prefix: string) => expected.find((n) => n.startsWith(`registry.k8s.io/${prefix}:`)) as string;
 
-  await t.test("ctr images import registers every archive under its full name", async () => {
+  await step("ctr images import registers every archive under its full name", async () => {
     const started = Date.now();
     for (const i of index.images) await ctr(["images", "import", join(IMAGES_DIR, i.file)], 5 * 60_000);
     t.diagnostic(`imported and unpacked ${index.images.length} archives in ${(Date.now() - started) / 1000} s`);
@@ -280,7 +282,7 @@ test("kubeadm's images built from source: a real containerd imports them under k
   const run = (ref: string, id: string, args: string[], extra: string[] = []) =>
     ctr(["run", "--rm", ...d.runFlags(id), ...extra, ref, id, ...args], 120_000);
 
-  await t.test("every binary runs from PATH and reports its version", async () => {
+  await step("every binary runs from PATH and reports its version", async () => {
     for (const name of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]) {
       assert.equal(
         (await run(image(name), `${name}-version`, [name, "--version"])).trim(),
@@ -291,7 +293,7 @@ test("kubeadm's images built from source: a real containerd imports them under k
     assert.match(coredns, new RegExp(`^CoreDNS-${tags.coredns.slice(1).replaceAll(".", "\\.")}$`, "m"));
   });
 
-  await t.test("pause: runs as 65535 as the sandbox's first process and exits 0 on SIGTERM", async () => {
+  await step("pause: runs as 65535 as the sandbox's first process and exits 0 on SIGTERM", async () => {
     const ref = image("pause");
     assert.equal(
       (await run(ref, "pause-version", ["/pause", "-v"])).trim(),
@@ -310,7 +312,7 @@ test("kubeadm's images built from source: a real containerd imports them under k
     await ctr(["containers", "delete", id]);
   });
 
-  await t.test("etcd: reports 3.7.0, serves, and its etcdctl talks to it", async () => {
+  await step("etcd: reports 3.7.0, serves, and its etcdctl talks to it", async () => {
     const ref = image("etcd");
     const version = await run(ref, "etcd-version", ["etcd", "--version"]);
     assert.match(version, new RegExp(`^etcd Version: ${tags.etcd.replace(/-\d+$/, "").replaceAll(".", "\\.")}$`, "m"));
@@ -342,7 +344,7 @@ test("kubeadm's images built from source: a real containerd imports them under k
     await ctr(["containers", "delete", id]);
   });
 
-  await t.test("coredns: binds :53 as its non-root user (the file capability survived import)", async () => {
+  await step("coredns: binds :53 as its non-root user (the file capability survived import)", async () => {
     const id = "coredns-server";
     const logFile = join(d.dir, "coredns.log");
     // No Corefile in the image: CoreDNS serves its default (whoami) zone on :53.
@@ -362,7 +364,7 @@ test("kubeadm's images built from source: a real containerd imports them under k
     await ctr(["containers", "delete", id]);
   });
 
-  await t.test("kube-proxy: its binary and the tools it runs (iptables, nft, conntrack, ipset) work", async () => {
+  await step("kube-proxy: its binary and the tools it runs (iptables, nft, conntrack, ipset) work", async () => {
     const out = await run(
       image("kube-proxy"),
       "kube-proxy-tools",

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { CoreV1Api } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { parse, stringify } from "yaml";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
 import { clusterDir } from "../../src/cluster/dir.js";
@@ -26,6 +26,7 @@ import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
+import { steps } from "../helpers/steps.js";
 import { installTestCni } from "../helpers/test-cni.js";
 
 const execFileP = promisify(execFile);
@@ -64,145 +65,166 @@ describe("MetalLB on nspawn machines", () => {
       ["quay.io/metallb/controller:v0.16.1", "quay.io/metallb/speaker:v0.16.1"],
     );
 
-    // A cluster without addons, then the test pod network, every node Ready.
-    await writeFile(file, stringify(bare));
-    const first = await kubelab("up", "-f", file, "--bundle", bundle);
-    assert.equal(first.code, 0, `${first.out}\n${first.err}`);
-    const kc = kubeConfig(await readFile(kubeconfig, "utf8"));
-    const machines = await nspawnProvider.list(plan, { clusterDir: clusterDir(plan, file), log: () => {} });
-    for (const [k, v] of await connectAll(plan, machines, {
-      clusterDir: clusterDir(plan, file),
-      policy: hostKeyPolicy(),
-      concurrency: 2,
-    }))
-      hosts.set(k, v);
-    await installTestCni(plan, hosts, await listNodes(kc));
-    await waitNodes(
-      kc,
-      plan.nodes.map((n) => n.name),
-      { ready: true, timeoutMs: 240_000 },
-    );
+    const step = steps(t);
+    // What one step finds and later ones use.
+    let kc: KubeConfig;
+    let core: CoreV1Api;
+    let ip: string;
+    let mac: string;
+    let nodeMacs: string[];
 
-    // MetalLB added to the file: the next up applies it, waits for it, then the pool.
-    await writeFile(file, stringify(withMetallb));
-    const second = await kubelab("up", "-f", file, "--bundle", bundle);
-    assert.equal(second.code, 0, `${second.out}\n${second.err}`);
-    assert.match(second.err, /✓ MetalLB v0\.16\.1/);
-    assert.match(second.err, /✓ MetalLB address pool and L2 advertisement/);
+    await step("up without addons, then the test pod network: every node Ready", async () => {
+      await writeFile(file, stringify(bare));
+      const first = await kubelab("up", "-f", file, "--bundle", bundle);
+      assert.equal(first.code, 0, `${first.out}\n${first.err}`);
+      kc = kubeConfig(await readFile(kubeconfig, "utf8"));
+      const machines = await nspawnProvider.list(plan, { clusterDir: clusterDir(plan, file), log: () => {} });
+      for (const [k, v] of await connectAll(plan, machines, {
+        clusterDir: clusterDir(plan, file),
+        policy: hostKeyPolicy(),
+        concurrency: 2,
+      }))
+        hosts.set(k, v);
+      await installTestCni(plan, hosts, await listNodes(kc));
+      await waitNodes(
+        kc,
+        plan.nodes.map((n) => n.name),
+        { ready: true, timeoutMs: 240_000 },
+      );
+    });
 
-    // A LoadBalancer Service in front of CoreDNS's health endpoint (an image every node holds).
-    const core = kc.makeApiClient(CoreV1Api);
-    await core.createNamespacedService({
-      namespace: "kube-system",
-      body: {
-        metadata: { name: "lb-probe" },
-        spec: {
-          type: "LoadBalancer",
-          externalTrafficPolicy: "Cluster",
-          selector: { "k8s-app": "kube-dns" },
-          ports: [{ name: "health", port: 80, targetPort: 8080, protocol: "TCP" }],
+    await step("MetalLB added to the file: the next up applies it, waits for it, then the pool", async () => {
+      await writeFile(file, stringify(withMetallb));
+      const second = await kubelab("up", "-f", file, "--bundle", bundle);
+      assert.equal(second.code, 0, `${second.out}\n${second.err}`);
+      assert.match(second.err, /✓ MetalLB v0\.16\.1/);
+      assert.match(second.err, /✓ MetalLB address pool and L2 advertisement/);
+    });
+
+    await step("a LoadBalancer Service gets an address from the pool", async () => {
+      // In front of CoreDNS's health endpoint (an image every node holds).
+      core = kc.makeApiClient(CoreV1Api);
+      await core.createNamespacedService({
+        namespace: "kube-system",
+        body: {
+          metadata: { name: "lb-probe" },
+          spec: {
+            type: "LoadBalancer",
+            externalTrafficPolicy: "Cluster",
+            selector: { "k8s-app": "kube-dns" },
+            ports: [{ name: "health", port: 80, targetPort: 8080, protocol: "TCP" }],
+          },
         },
-      },
+      });
+      ip = await poll(
+        "lb-probe address",
+        async () => {
+          const svc = await core.readNamespacedService({ name: "lb-probe", namespace: "kube-system" });
+          const got = svc.status?.loadBalancer?.ingress?.[0]?.ip;
+          return got ? { done: true, value: got } : { done: false, pending: "no address" };
+        },
+        { timeoutMs: 120_000 },
+      );
+      const [from = "", to = ""] = pool.split("-");
+      const octet = (a: string) => Number(a.split(".")[3]);
+      const prefix = from.slice(0, from.lastIndexOf(".") + 1);
+      assert.ok(ip.startsWith(prefix) && octet(ip) >= octet(from) && octet(ip) <= octet(to), `${ip} is not in ${pool}`);
     });
-    const ip = await poll(
-      "lb-probe address",
-      async () => {
-        const svc = await core.readNamespacedService({ name: "lb-probe", namespace: "kube-system" });
-        const got = svc.status?.loadBalancer?.ingress?.[0]?.ip;
-        return got ? { done: true, value: got } : { done: false, pending: "no address" };
-      },
-      { timeoutMs: 120_000 },
-    );
-    const [from = "", to = ""] = pool.split("-");
-    const octet = (a: string) => Number(a.split(".")[3]);
-    const prefix = from.slice(0, from.lastIndexOf(".") + 1);
-    assert.ok(ip.startsWith(prefix) && octet(ip) >= octet(from) && octet(ip) <= octet(to), `${ip} is not in ${pool}`);
 
-    // From this host, on the test bridge: a TCP answer (CoreDNS says OK) ...
-    const body = await poll(
-      `http://${ip}/health from the host`,
-      async () => {
-        const res = await fetch(`http://${ip}/health`, { signal: AbortSignal.timeout(3_000) }).catch((e: Error) => e);
-        if (res instanceof Error) return { done: false, pending: res.message };
-        return { done: true, value: await res.text() };
-      },
-      { timeoutMs: 90_000, intervalMs: 2_000 },
-    );
-    assert.equal(body.trim(), "OK");
-    // ... after an ARP answer from a node: the host's neighbour entry on the bridge is a node's MAC.
-    const neigh = (await execFileP("ip", ["neigh", "show", ip, "dev", bridgeName(name)])).stdout;
-    const mac = /lladdr (\S+)/.exec(neigh)?.[1];
-    assert.ok(mac, `no neighbour entry for ${ip}: ${neigh}`);
-    const nodeMacs = await Promise.all(
-      [...hosts.values()].map(async (h) => (await h.run(["cat", "/sys/class/net/host0/address"])).trim()),
-    );
-    assert.ok(nodeMacs.includes(mac), `${mac} is none of the nodes' ${nodeMacs.join(", ")}`);
-
-    // Nothing changes on a re-run.
-    const third = await kubelab("up", "-f", file, "--bundle", bundle);
-    assert.equal(third.code, 0, third.err);
-    assert.match(third.out, /0 changes made/);
-
-    // doctor on the working cluster: every check that applies passes, the probe included.
-    const green = await kubelab("doctor", "-f", file, "-v");
-    assert.equal(green.code, 0, `${green.out}\n${green.err}`);
-    assert.match(green.out, /^0 failed, 0 warned, \d+ passed/m);
-    assert.match(
-      green.out,
-      new RegExp(
-        `✓ probe\\.loadbalancer[\\s\\S]*Service kube-system/lb-probe ${ip.replaceAll(".", "\\.")}: ARP from node (master|worker)-1`,
-      ),
-    );
-
-    // Broken the seed's ways, doctor names each break.
-    // 1. The node that answers ARP for the address drops the TCP SYNs to it (the seed's second
-    //    symptom: ARP replies, then SYNs into the void).
-    const announcer = [...hosts.values()][nodeMacs.indexOf(mac)] as Remote;
-    const drop = ["PREROUTING", "-d", ip, "-p", "tcp", "-j", "DROP"];
-    await announcer.run(["iptables", "-t", "raw", "-I", ...drop]);
-    const silent = await kubelab("doctor", "-f", file, "--check", "probe.loadbalancer");
-    assert.equal(silent.code, 1, silent.out);
-    assert.match(
-      silent.out,
-      new RegExp(`ARP answered by .* but TCP SYNs to ${ip.replaceAll(".", "\\.")}:80 get no answer`),
-    );
-    await announcer.run(["iptables", "-t", "raw", "-D", ...drop]);
-    // 2. kube-proxy's configuration switched to IPVS without strictARP.
-    const proxy = await core.readNamespacedConfigMap({ name: "kube-proxy", namespace: "kube-system" });
-    const conf = parse(proxy.data?.["config.conf"] ?? "") as { mode?: string; ipvs?: Record<string, unknown> };
-    conf.mode = "ipvs";
-    conf.ipvs = { ...conf.ipvs, strictARP: false };
-    await core.replaceNamespacedConfigMap({
-      name: "kube-proxy",
-      namespace: "kube-system",
-      body: { ...proxy, data: { ...proxy.data, "config.conf": stringify(conf) } },
+    await step("the address answers TCP from this host on the test bridge, after ARP from a node", async () => {
+      // A TCP answer (CoreDNS says OK) ...
+      const body = await poll(
+        `http://${ip}/health from the host`,
+        async () => {
+          const res = await fetch(`http://${ip}/health`, { signal: AbortSignal.timeout(3_000) }).catch((e: Error) => e);
+          if (res instanceof Error) return { done: false, pending: res.message };
+          return { done: true, value: await res.text() };
+        },
+        { timeoutMs: 90_000, intervalMs: 2_000 },
+      );
+      assert.equal(body.trim(), "OK");
+      // ... after an ARP answer from a node: the host's neighbour entry on the bridge is a node's MAC.
+      const neigh = (await execFileP("ip", ["neigh", "show", ip, "dev", bridgeName(name)])).stdout;
+      const found = /lladdr (\S+)/.exec(neigh)?.[1];
+      assert.ok(found, `no neighbour entry for ${ip}: ${neigh}`);
+      mac = found;
+      nodeMacs = await Promise.all(
+        [...hosts.values()].map(async (h) => (await h.run(["cat", "/sys/class/net/host0/address"])).trim()),
+      );
+      assert.ok(nodeMacs.includes(mac), `${mac} is none of the nodes' ${nodeMacs.join(", ")}`);
     });
-    const ipvs = await kubelab("doctor", "-f", file, "--check", "kube-proxy.mode");
-    assert.equal(ipvs.code, 1, ipvs.out);
-    assert.match(ipvs.out, /✗ kube-proxy\.mode[\s\S]*strictARP/);
-    // 3. A node whose /etc/hosts lost `127.0.0.1 localhost`.
-    const worker = hosts.get("worker-1") as Remote;
-    await worker.run(["sed", "-i", "/^127\\.0\\.0\\.1/d", "/etc/hosts"]);
-    // 4. No node may announce LoadBalancer addresses any more: ARP goes unanswered from the host.
-    for (const node of await listNodes(kc)) {
-      const nodeName = node.metadata?.name ?? "";
-      const fresh = await core.readNode({ name: nodeName });
-      fresh.metadata = {
-        ...fresh.metadata,
-        labels: { ...fresh.metadata?.labels, "node.kubernetes.io/exclude-from-external-load-balancers": "" },
-      };
-      await core.replaceNode({ name: nodeName, body: fresh });
-    }
-    const broken = await poll(
-      "doctor sees both breaks",
-      async () => {
-        const r = await kubelab("doctor", "-f", file);
-        return /✗ probe\.loadbalancer/.test(r.out) ? { done: true, value: r } : { done: false, pending: r.out };
-      },
-      { timeoutMs: 120_000, intervalMs: 3_000 },
-    );
-    assert.equal(broken.code, 1);
-    assert.match(broken.out, /✗ node\.hosts-localhost[\s\S]*worker-1: /);
-    assert.match(broken.out, new RegExp(`no ARP reply for ${ip.replaceAll(".", "\\.")}`));
+
+    await step("up again changes nothing", async () => {
+      const third = await kubelab("up", "-f", file, "--bundle", bundle);
+      assert.equal(third.code, 0, third.err);
+      assert.match(third.out, /0 changes made/);
+    });
+
+    await step("doctor passes every check that applies on the working cluster, the probe included", async () => {
+      const green = await kubelab("doctor", "-f", file, "-v");
+      assert.equal(green.code, 0, `${green.out}\n${green.err}`);
+      assert.match(green.out, /^0 failed, 0 warned, \d+ passed/m);
+      assert.match(
+        green.out,
+        new RegExp(
+          `✓ probe\\.loadbalancer[\\s\\S]*Service kube-system/lb-probe ${ip.replaceAll(".", "\\.")}: ARP from node (master|worker)-1`,
+        ),
+      );
+    });
+
+    await step("doctor names a node that answers ARP for the address but drops the TCP SYNs to it", async () => {
+      const announcer = [...hosts.values()][nodeMacs.indexOf(mac)] as Remote;
+      const drop = ["PREROUTING", "-d", ip, "-p", "tcp", "-j", "DROP"];
+      await announcer.run(["iptables", "-t", "raw", "-I", ...drop]);
+      const silent = await kubelab("doctor", "-f", file, "--check", "probe.loadbalancer");
+      assert.equal(silent.code, 1, silent.out);
+      assert.match(
+        silent.out,
+        new RegExp(`ARP answered by .* but TCP SYNs to ${ip.replaceAll(".", "\\.")}:80 get no answer`),
+      );
+      await announcer.run(["iptables", "-t", "raw", "-D", ...drop]);
+    });
+
+    await step("doctor names kube-proxy switched to IPVS without strictARP", async () => {
+      const proxy = await core.readNamespacedConfigMap({ name: "kube-proxy", namespace: "kube-system" });
+      const conf = parse(proxy.data?.["config.conf"] ?? "") as { mode?: string; ipvs?: Record<string, unknown> };
+      conf.mode = "ipvs";
+      conf.ipvs = { ...conf.ipvs, strictARP: false };
+      await core.replaceNamespacedConfigMap({
+        name: "kube-proxy",
+        namespace: "kube-system",
+        body: { ...proxy, data: { ...proxy.data, "config.conf": stringify(conf) } },
+      });
+      const ipvs = await kubelab("doctor", "-f", file, "--check", "kube-proxy.mode");
+      assert.equal(ipvs.code, 1, ipvs.out);
+      assert.match(ipvs.out, /✗ kube-proxy\.mode[\s\S]*strictARP/);
+    });
+
+    await step("doctor names a node without localhost and an address no node may announce", async () => {
+      // A node whose /etc/hosts lost `127.0.0.1 localhost`.
+      const worker = hosts.get("worker-1") as Remote;
+      await worker.run(["sed", "-i", "/^127\\.0\\.0\\.1/d", "/etc/hosts"]);
+      // No node may announce LoadBalancer addresses any more: ARP goes unanswered from the host.
+      for (const node of await listNodes(kc)) {
+        const nodeName = node.metadata?.name ?? "";
+        const fresh = await core.readNode({ name: nodeName });
+        fresh.metadata = {
+          ...fresh.metadata,
+          labels: { ...fresh.metadata?.labels, "node.kubernetes.io/exclude-from-external-load-balancers": "" },
+        };
+        await core.replaceNode({ name: nodeName, body: fresh });
+      }
+      const broken = await poll(
+        "doctor sees both breaks",
+        async () => {
+          const r = await kubelab("doctor", "-f", file);
+          return /✗ probe\.loadbalancer/.test(r.out) ? { done: true, value: r } : { done: false, pending: r.out };
+        },
+        { timeoutMs: 120_000, intervalMs: 3_000 },
+      );
+      assert.equal(broken.code, 1);
+      assert.match(broken.out, /✗ node\.hosts-localhost[\s\S]*worker-1: /);
+      assert.match(broken.out, new RegExp(`no ARP reply for ${ip.replaceAll(".", "\\.")}`));
+    });
   });
 });

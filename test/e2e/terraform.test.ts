@@ -21,6 +21,7 @@ import { bridgeName } from "../../src/providers/nspawn/network.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
+import { steps } from "../helpers/steps.js";
 import { requireTool } from "../helpers/tools.js";
 
 const execFileP = promisify(execFile);
@@ -130,55 +131,63 @@ describe("Terraform modules", () => {
     });
     const bundle = join(dir, "bundle");
     if (!(await createTestBundle(t, plan, bundle))) return;
-    const rendered = await kubelab("render", "-f", file, "--terraform", tfDir);
-    assert.equal(rendered.code, 0, rendered.err);
-
     const command = `${join(REPO, "node_modules", ".bin", "tsx")} ${join(REPO, "test", "helpers", "kubelab-bin.ts")}`;
     const vars = ["-var", `kubelab_command=${command}`, "-var", `bundle=${bundle}`];
-    await execFileP(tofu, ["init", "-input=false"], { cwd: tfDir, env: runEnv });
-    const applied = await execFileP(tofu, ["apply", "-auto-approve", "-input=false", ...vars], {
-      cwd: tfDir,
-      env: runEnv,
-      maxBuffer: 64 * 1024 * 1024,
-    }).catch((e) => e);
-    assert.equal(applied.code ?? 0, 0, `${applied.stdout}\n${applied.stderr}`);
-    assert.match(applied.stdout, new RegExp(`cluster ${plan.name}: 2 nodes joined`));
+    const step = steps(t);
 
-    const outputs = JSON.parse(
-      (await execFileP(tofu, ["output", "-json"], { cwd: tfDir, env: runEnv })).stdout,
-    ) as Record<string, { value: unknown }>;
-    const status = await kubelab("status", "-f", file, "-o", "json");
-    const listed = JSON.parse(status.out).nodes as { node: string; machine: string; ip: string }[];
-    assert.deepEqual(outputs.node_addresses?.value, Object.fromEntries(listed.map((n) => [n.node, n.ip])));
-    assert.deepEqual(
-      listed.map((n) => n.machine),
-      ["running", "running"],
-    );
-    assert.equal(outputs.kube_context?.value, `kubelab-${plan.name}`);
-    assert.equal(outputs.api_endpoint?.value, `https://${plan.kubernetes.controlPlaneEndpoint}`);
-    assert.ok(existsSync(outputs.kubeconfig_path?.value as string), "the kubeconfig the output names exists");
+    await step("kubelab render --terraform, then tofu apply makes the cluster from the bundle", async () => {
+      const rendered = await kubelab("render", "-f", file, "--terraform", tfDir);
+      assert.equal(rendered.code, 0, rendered.err);
+      await execFileP(tofu, ["init", "-input=false"], { cwd: tfDir, env: runEnv });
+      const applied = await execFileP(tofu, ["apply", "-auto-approve", "-input=false", ...vars], {
+        cwd: tfDir,
+        env: runEnv,
+        maxBuffer: 64 * 1024 * 1024,
+      }).catch((e) => e);
+      assert.equal(applied.code ?? 0, 0, `${applied.stdout}\n${applied.stderr}`);
+      assert.match(applied.stdout, new RegExp(`cluster ${plan.name}: 2 nodes joined`));
+    });
 
-    // A second apply has nothing to do.
-    const again = await execFileP(tofu, ["plan", "-detailed-exitcode", "-input=false", ...vars], {
-      cwd: tfDir,
-      env: runEnv,
-    }).catch((e) => e);
-    assert.equal(again.code ?? 0, 0, `${again.stdout}\n${again.stderr}`);
+    await step("the outputs match kubelab status", async () => {
+      const outputs = JSON.parse(
+        (await execFileP(tofu, ["output", "-json"], { cwd: tfDir, env: runEnv })).stdout,
+      ) as Record<string, { value: unknown }>;
+      const status = await kubelab("status", "-f", file, "-o", "json");
+      const listed = JSON.parse(status.out).nodes as { node: string; machine: string; ip: string }[];
+      assert.deepEqual(outputs.node_addresses?.value, Object.fromEntries(listed.map((n) => [n.node, n.ip])));
+      assert.deepEqual(
+        listed.map((n) => n.machine),
+        ["running", "running"],
+      );
+      assert.equal(outputs.kube_context?.value, `kubelab-${plan.name}`);
+      assert.equal(outputs.api_endpoint?.value, `https://${plan.kubernetes.controlPlaneEndpoint}`);
+      assert.ok(existsSync(outputs.kubeconfig_path?.value as string), "the kubeconfig the output names exists");
+    });
 
-    const destroyed = await execFileP(tofu, ["destroy", "-auto-approve", "-input=false", ...vars], {
-      cwd: tfDir,
-      env: runEnv,
-      maxBuffer: 64 * 1024 * 1024,
-    }).catch((e) => e);
-    assert.equal(destroyed.code ?? 0, 0, `${destroyed.stdout}\n${destroyed.stderr}`);
-    const after = JSON.parse((await kubelab("status", "-f", file, "-o", "json")).out).nodes as { machine: string }[];
-    assert.deepEqual(
-      after.map((n) => n.machine),
-      ["absent", "absent"],
-    );
-    assert.doesNotMatch(
-      execFileSync("ip", ["-o", "link", "show"]).toString(),
-      new RegExp(`${bridgeName(plan.name)}[:@]`),
-    );
+    await step("a second apply has nothing to do", async () => {
+      const again = await execFileP(tofu, ["plan", "-detailed-exitcode", "-input=false", ...vars], {
+        cwd: tfDir,
+        env: runEnv,
+      }).catch((e) => e);
+      assert.equal(again.code ?? 0, 0, `${again.stdout}\n${again.stderr}`);
+    });
+
+    await step("tofu destroy removes the machines and the bridge", async () => {
+      const destroyed = await execFileP(tofu, ["destroy", "-auto-approve", "-input=false", ...vars], {
+        cwd: tfDir,
+        env: runEnv,
+        maxBuffer: 64 * 1024 * 1024,
+      }).catch((e) => e);
+      assert.equal(destroyed.code ?? 0, 0, `${destroyed.stdout}\n${destroyed.stderr}`);
+      const after = JSON.parse((await kubelab("status", "-f", file, "-o", "json")).out).nodes as { machine: string }[];
+      assert.deepEqual(
+        after.map((n) => n.machine),
+        ["absent", "absent"],
+      );
+      assert.doesNotMatch(
+        execFileSync("ip", ["-o", "link", "show"]).toString(),
+        new RegExp(`${bridgeName(plan.name)}[:@]`),
+      );
+    });
   });
 });
