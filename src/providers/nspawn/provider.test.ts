@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { nspawnTestCluster, requireNspawn, withCluster } from "../../../test/helpers/nspawn.js";
+import { steps } from "../../../test/helpers/steps.js";
 import type { Plan } from "../../plan/types.js";
 import type { Machine, ProviderContext } from "../types.js";
 import { clusterRoot, machineName } from "./machine.js";
@@ -67,93 +68,108 @@ test("nspawn provider: three real nodes boot, talk, stop, start and go away with
   const machineNames = plan.nodes.map((n) => machineName(plan.name, n.name));
   const linksBefore = await nspawnLinks();
   let started = performance.now();
+  const step = steps(t);
   await withCluster(t, plan, async ({ ctx, machines }) => {
-    t.diagnostic(`create ${plan.name} (3 nodes, ${plan.network.cidr}): ${seconds(started)}`);
-    assert.deepEqual(
-      machines.map((m) => [m.node, m.state]),
-      plan.nodes.map((n) => [n.name, "running"]),
-    );
-
-    // Every node answers SSH with the cluster key and knows its own name.
-    for (const m of machines) assert.equal(await ssh(m, "hostname"), m.node);
     const byName = new Map(machines.map((m) => [m.node, m]));
     const node = (name: string): Machine => {
       const m = byName.get(name);
       assert.ok(m, name);
       return m;
     };
+    let ids: string[] = [];
 
-    // Each has its own machine-id.
-    const ids = await Promise.all(machines.map((m) => ssh(m, "cat /etc/machine-id")));
-    for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
-    assert.equal(new Set(ids).size, ids.length, `machine-ids not unique: ${ids.join(" ")}`);
-
-    // Nodes reach each other on the lab network.
-    for (const from of plan.nodes) {
-      for (const to of plan.nodes) {
-        if (from === to) continue;
-        await ssh(node(from.name), `ping -c 1 -W 2 ${to.ip}`);
-      }
-    }
-
-    // The early-boot fixups: cgroup controllers writable, / shared.
-    const cp = node("master-1");
-    await ssh(cp, "mkdir /sys/fs/cgroup/memory/kubelab-test && rmdir /sys/fs/cgroup/memory/kubelab-test");
-    await ssh(cp, "mkdir /sys/fs/cgroup/cpu/kubelab-test && rmdir /sys/fs/cgroup/cpu/kubelab-test");
-    assert.equal(await ssh(cp, "findmnt -n -o PROPAGATION /"), "shared");
-    // The label the cluster state is read from.
-    assert.deepEqual(JSON.parse(await ssh(cp, "cat /etc/kubelab/node.json")), {
-      cluster: plan.name,
-      node: "master-1",
-      role: "control-plane",
-      ip: plan.nodes[0]?.ip,
+    await step("create boots every node, running", () => {
+      t.diagnostic(`create ${plan.name} (3 nodes, ${plan.network.cidr}): ${seconds(started)}`);
+      assert.deepEqual(
+        machines.map((m) => [m.node, m.state]),
+        plan.nodes.map((n) => [n.name, "running"]),
+      );
     });
 
-    // list() sees them running; a stopped node is reported stopped, and starts again.
-    const state = async (name: string) => (await nspawnProvider.list(plan, ctx)).find((m) => m.node === name)?.state;
-    assert.deepEqual(
-      (await nspawnProvider.list(plan, ctx)).map((m) => m.state),
-      ["running", "running", "running"],
+    await step("every node answers SSH with the cluster key, knows its name and has its own machine-id", async () => {
+      for (const m of machines) assert.equal(await ssh(m, "hostname"), m.node);
+      ids = await Promise.all(machines.map((m) => ssh(m, "cat /etc/machine-id")));
+      for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
+      assert.equal(new Set(ids).size, ids.length, `machine-ids not unique: ${ids.join(" ")}`);
+    });
+
+    await step("nodes reach each other on the lab network", async () => {
+      for (const from of plan.nodes) {
+        for (const to of plan.nodes) {
+          if (from === to) continue;
+          await ssh(node(from.name), `ping -c 1 -W 2 ${to.ip}`);
+        }
+      }
+    });
+
+    await step("the early-boot fixups (cgroup controllers writable, / shared) and the node label", async () => {
+      const cp = node("master-1");
+      await ssh(cp, "mkdir /sys/fs/cgroup/memory/kubelab-test && rmdir /sys/fs/cgroup/memory/kubelab-test");
+      await ssh(cp, "mkdir /sys/fs/cgroup/cpu/kubelab-test && rmdir /sys/fs/cgroup/cpu/kubelab-test");
+      assert.equal(await ssh(cp, "findmnt -n -o PROPAGATION /"), "shared");
+      // The label the cluster state is read from.
+      assert.deepEqual(JSON.parse(await ssh(cp, "cat /etc/kubelab/node.json")), {
+        cluster: plan.name,
+        node: "master-1",
+        role: "control-plane",
+        ip: plan.nodes[0]?.ip,
+      });
+    });
+
+    await step(
+      "list() sees them running; worker-2 stopped is reported stopped, and starts again as itself",
+      async () => {
+        const state = async (name: string) =>
+          (await nspawnProvider.list(plan, ctx)).find((m) => m.node === name)?.state;
+        assert.deepEqual(
+          (await nspawnProvider.list(plan, ctx)).map((m) => m.state),
+          ["running", "running", "running"],
+        );
+        started = performance.now();
+        await stopNode(plan, "worker-2", ctx);
+        t.diagnostic(`stopNode worker-2: ${seconds(started)}`);
+        assert.equal(await state("worker-2"), "stopped");
+        assert.equal(await pgrep(`--machine=${machineName(plan.name, "worker-2")}`), "");
+        assert.equal(await state("worker-1"), "running");
+        started = performance.now();
+        const again = await startNode(plan, "worker-2", ctx);
+        t.diagnostic(`startNode worker-2: ${seconds(started)}`);
+        assert.equal(again.state, "running");
+        assert.equal(await state("worker-2"), "running");
+        assert.equal(await ssh(again, "hostname"), "worker-2");
+        // Its identity survived the restart.
+        assert.equal(await ssh(again, "cat /etc/machine-id"), ids[2]);
+      },
     );
-    started = performance.now();
-    await stopNode(plan, "worker-2", ctx);
-    t.diagnostic(`stopNode worker-2: ${seconds(started)}`);
-    assert.equal(await state("worker-2"), "stopped");
-    assert.equal(await pgrep(`--machine=${machineName(plan.name, "worker-2")}`), "");
-    assert.equal(await state("worker-1"), "running");
-    started = performance.now();
-    const again = await startNode(plan, "worker-2", ctx);
-    t.diagnostic(`startNode worker-2: ${seconds(started)}`);
-    assert.equal(again.state, "running");
-    assert.equal(await state("worker-2"), "running");
-    assert.equal(await ssh(again, "hostname"), "worker-2");
-    // Its identity survived the restart.
-    assert.equal(await ssh(again, "cat /etc/machine-id"), ids[2]);
 
-    // A second create() is a no-op: the same processes.
-    const pidsOf = () =>
-      plan.nodes.map((n) => readFileSync(`${clusterRoot(plan.name)}/${n.name}/nspawn.pid`, "utf8").trim());
-    const before = pidsOf();
-    started = performance.now();
-    const second = await nspawnProvider.create(plan, ctx);
-    t.diagnostic(`second create (no-op): ${seconds(started)}`);
-    assert.deepEqual(pidsOf(), before);
-    assert.deepEqual(
-      second.map((m) => m.state),
-      ["running", "running", "running"],
-    );
+    await step("a second create() is a no-op: the same processes", async () => {
+      const pidsOf = () =>
+        plan.nodes.map((n) => readFileSync(`${clusterRoot(plan.name)}/${n.name}/nspawn.pid`, "utf8").trim());
+      const before = pidsOf();
+      started = performance.now();
+      const second = await nspawnProvider.create(plan, ctx);
+      t.diagnostic(`second create (no-op): ${seconds(started)}`);
+      assert.deepEqual(pidsOf(), before);
+      assert.deepEqual(
+        second.map((m) => m.state),
+        ["running", "running", "running"],
+      );
+    });
 
-    // logs() returns the node's console and journal.
-    assert.match(await nspawnProvider.logs(plan, "worker-1", ctx), /worker-1/);
+    await step("logs() returns the node's console and journal", async () => {
+      assert.match(await nspawnProvider.logs(plan, "worker-1", ctx), /worker-1/);
+    });
 
-    // destroy() leaves no process, link, mount or directory.
-    started = performance.now();
-    await nspawnProvider.destroy(plan, ctx);
-    t.diagnostic(`destroy (3 nodes): ${seconds(started)}`);
-    await assertNothingLeft(plan, machineNames, linksBefore, ctx);
+    await step("destroy() leaves no process, link, mount or directory", async () => {
+      started = performance.now();
+      await nspawnProvider.destroy(plan, ctx);
+      t.diagnostic(`destroy (3 nodes): ${seconds(started)}`);
+      await assertNothingLeft(plan, machineNames, linksBefore, ctx);
+    });
   });
-  // The t.after destroy of withCluster runs on a destroyed cluster: it must be a no-op.
-  await nspawnProvider.destroy(plan, { clusterDir: "/nonexistent", log: () => {} });
+  await step("destroy() on a cluster already gone is a no-op (withCluster's t.after does it next)", async () => {
+    await nspawnProvider.destroy(plan, { clusterDir: "/nonexistent", log: () => {} });
+  });
 });
 
 /** The host's bridge (kl-) and nspawn veth (vb-) links. */
