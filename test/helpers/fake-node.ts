@@ -224,6 +224,8 @@ export interface FakeCluster {
   readonly lines: string[];
   /** node returns a node's FakeRemote (throws for a name not in the plan). */
   node(name: string): FakeRemote;
+  /** touched names the nodes that received any call (command, read or write), in plan order. */
+  touched(): string[];
 }
 
 /** Options of {@link fakeCluster}. */
@@ -277,5 +279,6 @@ export async function fakeCluster(
       if (!node) throw new Error(`no fake node ${name} in cluster ${plan.name}`);
       return node;
     },
+    touched: () => [...nodes.values()].filter((n) => n.calls.length > 0).map((n) => n.node),
   };
 }
