@@ -460,7 +460,7 @@ test("API checks: each known failure named from a real API server's objects, and
   );
 
   const metallbManifest = parseManifest(readFixture(FIXTURES.metallb)).filter(
-    // No pod could serve MetalLB's webhook here (as in src/addons/addons.test.ts).
+    // No pod could serve MetalLB's webhook here (as in src/addons/addons.int.test.ts).
     (o) => !o.kind.endsWith("WebhookConfiguration"),
   );
   const [kubelabPool, kubelabAd] = metallbObjects(plan) as [KubeObject, KubeObject];
