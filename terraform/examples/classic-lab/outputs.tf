@@ -4,7 +4,7 @@ output "kubeconfig_path" {
 }
 
 output "kube_context" {
-  description = "The kubeconfig context, kubelab-seed-lab."
+  description = "The kubeconfig context, kubelab-classic-lab."
   value       = module.cluster.kube_context
 }
 

@@ -17,7 +17,7 @@ variable "bundle" {
 }
 
 variable "merge_kubeconfig" {
-  description = "Merge the context kubelab-seed-lab into ~/.kube/config (false: only .kubelab/seed-lab/kubeconfig, which the providers below use either way)."
+  description = "Merge the context kubelab-classic-lab into ~/.kube/config (false: only .kubelab/classic-lab/kubeconfig, which the providers below use either way)."
   type        = bool
   default     = true
 }

@@ -1,4 +1,4 @@
-# The seed's lab (master-1 + worker-1..2 on 192.168.56.0/24, MetalLB pool .46-.56, Headlamp,
+# The classic lab (master-1 + worker-1..2 on 192.168.56.0/24, MetalLB pool .46-.56, Headlamp,
 # Linkerd) composed from the kubelab modules. See README.md.
 
 locals {
@@ -46,7 +46,7 @@ module "metallb" {
   source = "../../modules/metallb"
   count  = var.manage_addons_in_terraform && !local.kubelab_metallb ? 1 : 0
 
-  name      = "seed-lab"
+  name      = "classic-lab"
   addresses = var.lb_pools
 
   depends_on = [module.cluster]
