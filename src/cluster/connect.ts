@@ -1,11 +1,11 @@
 import { UserError } from "../errors.js";
+import { clusterPaths } from "../plan/cluster-dir.js";
 import type { Plan } from "../plan/types.js";
 import type { Machine } from "../providers/types.js";
 import { forEachHost } from "../remote/hosts.js";
 import type { HostKeyPolicy } from "../remote/known-hosts.js";
 import { connect } from "../remote/ssh.js";
 import type { Remote } from "../remote/types.js";
-import { clusterPaths } from "./dir.js";
 
 /**
  * hostKeyPolicy: a host's key is recorded on first contact (machines kubelab made, and

@@ -7,8 +7,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { connectAll, hostKeyPolicy } from "../cluster/connect.js";
-import { clusterPaths } from "../cluster/dir.js";
 import { kubeConfig } from "../kube/client.js";
+import { clusterPaths } from "../plan/cluster-dir.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
 import type { Remote } from "../remote/types.js";

@@ -14,7 +14,7 @@ import { stringify } from "yaml";
 import { bundleSource } from "../../src/bundle/bundle.js";
 import { bakeBox } from "../../src/cluster/bake.js";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
-import { clusterDir } from "../../src/cluster/dir.js";
+import { clusterDir } from "../../src/plan/cluster-dir.js";
 import type { Plan } from "../../src/plan/types.js";
 import type { ProviderContext } from "../../src/providers/types.js";
 import { bakedBoxName, bakeKey, findBakedBox, forgetBakedBox } from "../../src/providers/vagrant/bake.js";

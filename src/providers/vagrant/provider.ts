@@ -6,8 +6,8 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { clusterPaths } from "../../cluster/dir.js";
 import { UserError } from "../../errors.js";
+import { clusterPaths } from "../../plan/cluster-dir.js";
 import type { Plan } from "../../plan/types.js";
 import { forgetHost } from "../../remote/known-hosts.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
