@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { AptRepository } from "../artifacts/package-source.js";
 import { UserError } from "../errors.js";
-import type { AptRepository } from "../phases/packages.js";
 
 const execFileP = promisify(execFile);
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");

@@ -7,9 +7,9 @@
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
+import type { PackageSource } from "../artifacts/package-source.js";
 import { canonicalName } from "../oci/registry.js";
 import { importImagesPhase } from "../phases/images.js";
-import type { PackageSource } from "../phases/packages.js";
 import type { Status } from "../phases/phase.js";
 import type { Plan } from "../plan/types.js";
 import { which } from "../providers/host.js";

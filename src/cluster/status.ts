@@ -1,4 +1,4 @@
-import type { PackageSource } from "../phases/packages.js";
+import type { PackageSource } from "../artifacts/package-source.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
 import { up } from "./up.js";

@@ -5,14 +5,9 @@ import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
 import { loadCluster } from "../config/load.js";
 import { validateCluster } from "../config/validate.js";
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
-import {
-  firstControlPlane,
-  joinConfiguration,
-  kubeadmJoinDocument,
-  renderKubeadmInit,
-  renderKubeadmJoin,
-} from "./kubeadm.js";
+import { joinConfiguration, kubeadmJoinDocument, renderKubeadmInit, renderKubeadmJoin } from "./kubeadm.js";
 
 type Doc = Record<string, any>;
 
