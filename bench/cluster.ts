@@ -11,7 +11,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleSource, readBundle } from "../src/bundle/bundle.js";
+import { bundleSource, readBundle } from "../src/artifacts/offline-bundle.js";
 import { connectAll, hostKeyPolicy } from "../src/cluster/connect.js";
 import { up } from "../src/cluster/up.js";
 import { kubeConfig, listNodes, waitNodes } from "../src/kube/client.js";

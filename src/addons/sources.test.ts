@@ -26,8 +26,8 @@ import { fixtureFetch, helmTarball, linkerdChartRepository } from "../../test/he
 import { FIXTURES, readFixture } from "../../test/helpers/fixtures.js";
 import { freePort } from "../../test/helpers/net.js";
 import { simulateWorkloads } from "../../test/helpers/workloads.js";
+import type { ChartRef } from "../artifacts/chart-repository.js";
 import { sha256 } from "../artifacts/local.js";
-import type { ChartRef } from "../bundle/helm.js";
 import { loadCluster } from "../config/load.js";
 import { UserError } from "../errors.js";
 import { kubeConfig } from "../kube/client.js";

@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { hostArch, unpackHelm } from "../addons/helm.js";
 import { addonCharts, addonManifests, renderAddons } from "../addons/index.js";
 import type { AddonSources } from "../addons/sources.js";
+import { type ChartRef, fetchChart } from "../artifacts/chart-repository.js";
 import { sha256 } from "../artifacts/local.js";
+import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "../artifacts/offline-bundle.js";
 import { type AptRepository, type ContainerdFiles, pinnedContainerdFiles } from "../artifacts/package-source.js";
 import { cachingStore } from "../artifacts/store.js";
 import { writeImageArchive } from "../oci/layout.js";
@@ -21,8 +23,6 @@ import { kubeadmImages } from "../plan/kubeadm-images.js";
 import type { Plan } from "../plan/types.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
 import { readRepository, selectPackages } from "./apt.js";
-import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "./bundle.js";
-import { type ChartRef, fetchChart } from "./helm.js";
 import { imagesOf } from "./images.js";
 
 /** Where a bundle's contents come from. */

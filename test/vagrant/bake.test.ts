@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { stringify } from "yaml";
-import { bundleSource } from "../../src/bundle/bundle.js";
+import { bundleSource } from "../../src/artifacts/offline-bundle.js";
 import { bakeBox } from "../../src/cluster/bake.js";
 import { connectAll, hostKeyPolicy } from "../../src/cluster/connect.js";
 import { clusterDir } from "../../src/plan/cluster-dir.js";

@@ -1,8 +1,8 @@
 import { onlineSources } from "../../addons/sources.js";
+import { bundleSource, readBundle } from "../../artifacts/offline-bundle.js";
 import { upstreamSource } from "../../artifacts/package-source.js";
 import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
-import { bundleSource, readBundle } from "../../bundle/bundle.js";
 import { imagesOfAddons, parseMirrors } from "../../bundle/create.js";
 import { bakeBox } from "../../cluster/bake.js";
 import { UserError } from "../../errors.js";

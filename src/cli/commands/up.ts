@@ -1,8 +1,8 @@
 import { bundleSources, onlineSources } from "../../addons/sources.js";
+import { bundleSource, readBundle } from "../../artifacts/offline-bundle.js";
 import { upstreamSource } from "../../artifacts/package-source.js";
 import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
-import { bundleSource, readBundle } from "../../bundle/bundle.js";
 import { up as runUp } from "../../cluster/up.js";
 import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
