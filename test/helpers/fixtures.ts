@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { DEFAULT_CLUSTER_YAML } from "../../src/config/default-cluster.js";
-import { validateCluster } from "../../src/config/validate.js";
 import type { Plan } from "../../src/plan/types.js";
+import { validateCluster } from "../../src/plan/validate.js";
 import { PINNED } from "../../src/versions.js";
 
 /** `<repo>/../shared/fixtures/upstream`, as an absolute path; throws if it does not exist. */
