@@ -16,7 +16,7 @@ import { which } from "../providers/host.js";
 import { type BakedBox, bakedBoxName, bakeKey, bakePlan, boxesDir, recordBakedBox } from "../providers/vagrant/bake.js";
 import { runVagrant } from "../providers/vagrant/cli.js";
 import { createVagrantProvider } from "../providers/vagrant/provider.js";
-import { connectAll, hostKeyPolicy } from "./connect.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { PREPARE_PHASES, up } from "./up.js";
 
 /** Options of {@link bakeBox}. */

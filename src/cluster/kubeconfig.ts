@@ -10,8 +10,8 @@ import { clusterPaths } from "../plan/cluster-dir.js";
 import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
-import { connectAll, hostKeyPolicy } from "./connect.js";
 
 /** kubeconfigFrom reads admin.conf on the first control plane and makes the cluster's kubeconfig. */
 export async function kubeconfigFrom(plan: Plan, cp: Remote): Promise<string> {

@@ -22,8 +22,8 @@ import { validateHostsPhase } from "../phases/validate-hosts.js";
 import { writeFilesPhase } from "../phases/write-files.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
-import { connectAll, hostKeyPolicy } from "./connect.js";
 
 export { hostKeyPolicy };
 
