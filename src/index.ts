@@ -1,6 +1,7 @@
 /**
  * kubelab as a library: load and validate cluster files, derive plans, render files.
- * The CLI (src/cli) is a thin layer over these exports.
+ * The CLI (src/cli) is a thin layer over these exports. The folders of src/ are layered
+ * in the order test/helpers/layer-order.ts states, which test/architecture.test.ts enforces.
  */
 import type { ClusterInput } from "./config/schema.js";
 
