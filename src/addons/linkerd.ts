@@ -37,7 +37,7 @@ import {
 import { parseManifest } from "../render/manifests.js";
 import { type KubeObject, MANAGED_BY } from "../render/types.js";
 import { PINNED } from "../versions.js";
-import { helmTemplate } from "./helm.js";
+import { helmTemplate } from "./helm-binary.js";
 import { withChartFile } from "./sources.js";
 import type { Addon, AddonContext, AddonStep } from "./types.js";
 

@@ -34,7 +34,7 @@ import { loadCluster } from "../plan/load-cluster.js";
 import type { Plan } from "../plan/types.js";
 import { CALICO_NODE } from "../render/calico.js";
 import { PINNED } from "../versions.js";
-import { unpackHelm } from "./helm.js";
+import { unpackHelm } from "./helm-binary.js";
 import { applyAddons, enabledAddons, renderAddons } from "./index.js";
 import { type AddonSources, onlineSources } from "./sources.js";
 

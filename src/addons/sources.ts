@@ -12,7 +12,7 @@ import type { BundleManifest } from "../artifacts/offline-bundle.js";
 import { type ArtifactStore, cachingStore, defaultCacheDir, directoryStore } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
 import { PINNED, type PinnedFile } from "../versions.js";
-import { hostArch, unpackHelm } from "./helm.js";
+import { hostArch, unpackHelm } from "./helm-binary.js";
 
 /** The inputs addons are made from. */
 export interface AddonSources {

@@ -9,7 +9,7 @@
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { hostArch, unpackHelm } from "../addons/helm.js";
+import { hostArch, unpackHelm } from "../addons/helm-binary.js";
 import { addonCharts, addonManifests, renderAddons } from "../addons/index.js";
 import type { AddonSources } from "../addons/sources.js";
 import { type ChartRef, fetchChart } from "../artifacts/chart-repository.js";

@@ -4,12 +4,12 @@ import { upstreamSource } from "../../artifacts/package-source.js";
 import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
 import { imagesOfAddons, parseMirrors } from "../../bundle/create.js";
-import { bakeBox } from "../../cluster/bake.js";
+import { bakeBox } from "../../cluster/bake-box.js";
 import { UserError } from "../../errors.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { kubeadmImages } from "../../plan/kubeadm-images.js";
 import type { Io } from "../io.js";
-import { lineStatus } from "../status.js";
+import { lineStatus } from "../progress.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface ImageBakeOptions {

@@ -1,6 +1,6 @@
 import { upstreamSource } from "../../artifacts/package-source.js";
 import { cachingStore } from "../../artifacts/store.js";
-import { clusterStatus } from "../../cluster/status.js";
+import { clusterStatus } from "../../cluster/node-status.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";

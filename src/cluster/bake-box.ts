@@ -3,7 +3,7 @@
  * every image the cluster needs put into containerd (imported from a bundle, or pulled by
  * containerd from the registries or their mirrors), the VM generalised (no machine-id, so
  * clones get their own DHCP leases), then `vagrant package` into a box that Vagrant keeps and
- * kubelab records (providers/vagrant/bake.ts). The baking VM is removed whatever happens.
+ * kubelab records (providers/vagrant/baked-boxes.ts). The baking VM is removed whatever happens.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
@@ -13,7 +13,14 @@ import { importImagesPhase } from "../phases/images.js";
 import type { Status } from "../phases/phase.js";
 import type { Plan } from "../plan/types.js";
 import { which } from "../providers/host.js";
-import { type BakedBox, bakedBoxName, bakeKey, bakePlan, boxesDir, recordBakedBox } from "../providers/vagrant/bake.js";
+import {
+  type BakedBox,
+  bakedBoxName,
+  bakeKey,
+  bakePlan,
+  boxesDir,
+  recordBakedBox,
+} from "../providers/vagrant/baked-boxes.js";
 import { runVagrant } from "../providers/vagrant/cli.js";
 import { createVagrantProvider } from "../providers/vagrant/provider.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
@@ -55,7 +62,7 @@ const GENERALIZE = [
  */
 const STAND_INS: Record<string, string> = {
   "virt-sysprep":
-    "#!/bin/sh\n# kubelab: the guest was generalised before it was halted (see kubelab's bake.ts)\nexit 0\n",
+    "#!/bin/sh\n# kubelab: the guest was generalised before it was halted (see kubelab's cluster/bake-box.ts)\nexit 0\n",
   "virt-sparsify":
     '#!/bin/sh\n# kubelab: virt-sparsify --in-place FILE, done with qemu-img convert\nset -e\nf="$2"\nqemu-img convert -O qcow2 "$f" "$f.sparse"\nmv "$f.sparse" "$f"\n',
 };

@@ -1,3 +1,4 @@
+/** `kubelab status`: each node's machine, address, and what a `kubelab up` would still change on it. */
 import type { PackageSource } from "../artifacts/package-source.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
