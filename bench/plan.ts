@@ -5,7 +5,7 @@
  */
 import { parse } from "yaml";
 import { DEFAULT_CLUSTER_YAML } from "../src/config/default-cluster.js";
-import { validateCluster } from "../src/config/validate.js";
+import { validateCluster } from "../src/plan/validate.js";
 import { renderCluster } from "../src/render/cluster.js";
 
 const RUNS = 20;

@@ -26,15 +26,15 @@ import { fixtureFetch, helmTarball, linkerdChartRepository } from "../../test/he
 import { FIXTURES, readFixture } from "../../test/helpers/fixtures.js";
 import { freePort } from "../../test/helpers/net.js";
 import { simulateWorkloads } from "../../test/helpers/workloads.js";
+import type { ChartRef } from "../artifacts/chart-repository.js";
 import { sha256 } from "../artifacts/local.js";
-import type { ChartRef } from "../bundle/helm.js";
-import { loadCluster } from "../config/load.js";
 import { UserError } from "../errors.js";
 import { kubeConfig } from "../kube/client.js";
+import { loadCluster } from "../plan/load-cluster.js";
 import type { Plan } from "../plan/types.js";
 import { CALICO_NODE } from "../render/calico.js";
 import { PINNED } from "../versions.js";
-import { unpackHelm } from "./helm.js";
+import { unpackHelm } from "./helm-binary.js";
 import { applyAddons, enabledAddons, renderAddons } from "./index.js";
 import { type AddonSources, onlineSources } from "./sources.js";
 

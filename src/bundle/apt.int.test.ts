@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { nspawnTestCluster } from "../../test/helpers/nspawn.js";
 import { buildTestPackages, serveDirectory } from "../../test/helpers/packages.js";
-import { compareVersions, parsePackages, readRepository, selectPackages } from "./apt.js";
+import { compareDebianVersions, parsePackages, readRepository, selectPackages } from "./apt.js";
 
 const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim();
 
@@ -86,7 +86,7 @@ test("dpkg version order, checked against dpkg --compare-versions", () => {
     ["0.0.0", "0.0"],
   ];
   for (const [a, b] of pairs) {
-    const ours = Math.sign(compareVersions(a as string, b as string));
+    const ours = Math.sign(compareDebianVersions(a as string, b as string));
     const dpkg = ["lt", "eq", "gt"].find((op) => {
       try {
         execFileSync("dpkg", ["--compare-versions", a as string, op, b as string]);

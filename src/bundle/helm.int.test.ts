@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { linkerdChartRepository } from "../../test/helpers/charts.js";
+import { linkerdCharts } from "../addons/linkerd.js";
+import { fetchChart } from "../artifacts/chart-repository.js";
 import { PINNED } from "../versions.js";
-import { fetchChart, linkerdCharts } from "./helm.js";
 
 const version = PINNED.linkerd.chartVersion;
 

@@ -1,6 +1,6 @@
-// Image lists: kubeadm's for the pinned release, and the addons' as `bundle create` finds them,
-// by rendering the addons from their pinned sources (the fixtures, through kubelab's download
-// cache; Linkerd's charts rendered by helm built from source) and reading every pod template.
+// The addons' images as `bundle create` finds them, by rendering the addons from their pinned
+// sources (the fixtures, through kubelab's download cache; Linkerd's charts rendered by helm
+// built from source) and reading every pod template.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fixtureSources } from "../../test/helpers/charts.js";
@@ -9,19 +9,7 @@ import type { Plan } from "../plan/types.js";
 import type { KubeObject } from "../render/types.js";
 import { PINNED } from "../versions.js";
 import { imagesOfAddons } from "./create.js";
-import { imagesOf, kubeadmImages } from "./images.js";
-
-test("the default lab needs kubeadm's seven images at the pinned release", () => {
-  assert.deepEqual(kubeadmImages(defaultPlan()), [
-    "registry.k8s.io/kube-apiserver:v1.37.2",
-    "registry.k8s.io/kube-controller-manager:v1.37.2",
-    "registry.k8s.io/kube-scheduler:v1.37.2",
-    "registry.k8s.io/kube-proxy:v1.37.2",
-    "registry.k8s.io/coredns/coredns:v1.14.6",
-    "registry.k8s.io/pause:3.10.2",
-    "registry.k8s.io/etcd:3.7.0-0",
-  ]);
-});
+import { imagesOf } from "./images.js";
 
 test("the default lab's addons, rendered from their pinned sources, run these images (Headlamp at its pinned tag)", async (t) => {
   const sources = await fixtureSources(t);

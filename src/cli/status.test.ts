@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { lineStatus, listrStatus, teeStatus } from "./status.js";
+import { lineStatus, listrStatus, teeStatus } from "./progress.js";
 
 /** A terminal stand-in: a stream that says it is a TTY and keeps what is drawn. */
 function fakeTerminal(): { stream: NodeJS.WriteStream; text: () => string } {

@@ -2,7 +2,7 @@
 // namespace, under the canonical name, or through a mirror and then named canonically.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pullCommands } from "./bake.js";
+import { pullCommands } from "./bake-box.js";
 
 test("pulls go to the CRI's namespace under the canonical name, through a mirror when one is given", () => {
   const ctr = ["ctr", "-n", "k8s.io", "images"];

@@ -6,6 +6,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type AddonsResult, applyAddons, enabledAddons, renderAddons } from "../addons/index.js";
 import type { AddonSources } from "../addons/sources.js";
+import type { PackageSource } from "../artifacts/package-source.js";
 import { type FileServer, hostHasAddress, serveArtifacts } from "../artifacts/serve.js";
 import { kubeConfig, WaitTimeout, waitApiReady, waitNodes } from "../kube/client.js";
 import { contextName, userKubeconfigPath } from "../kube/kubeconfig.js";
@@ -15,19 +16,18 @@ import { importImagesPhase } from "../phases/images.js";
 import { installContainerdPhase } from "../phases/install-containerd.js";
 import { installKubernetesPhase } from "../phases/install-kubernetes.js";
 import { kubeadmInitPhase, kubeadmJoinPhase, kubeletTail } from "../phases/kubeadm.js";
-import type { PackageSource } from "../phases/packages.js";
 import { type Change, type Phase, type PhaseContext, runPhases, type Status } from "../phases/phase.js";
 import { startContainerdPhase } from "../phases/start-containerd.js";
 import { validateHostsPhase } from "../phases/validate-hosts.js";
 import { writeFilesPhase } from "../phases/write-files.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
-import { firstControlPlane } from "../render/kubeadm.js";
-import { connectAll, hostKeyPolicy } from "./connect.js";
 
 export { hostKeyPolicy };
 
+import { firstControlPlane } from "../plan/control-plane.js";
 import { kubeconfigFrom, saveKubeconfig } from "./kubeconfig.js";
 
 /** The node preparation phases, in order. Library users may insert their own. */

@@ -3,10 +3,10 @@
  * and the fix under each one that did not pass, or JSON.
  */
 import { clusterSchema } from "../config/schema.js";
-import { validateCluster } from "../config/validate.js";
 import { UserError } from "../errors.js";
 import { buildPlan } from "../plan/build.js";
 import type { Plan } from "../plan/types.js";
+import { validateCluster } from "../plan/validate.js";
 import type { Check, CheckResult, Evidence, Finding, Verdict } from "./types.js";
 
 const RANK: Record<Verdict, number> = { pass: 0, warn: 1, fail: 2 };

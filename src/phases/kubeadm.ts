@@ -7,9 +7,10 @@
  */
 import { createHash, X509Certificate } from "node:crypto";
 import { CommandError } from "../errors.js";
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { PlanNode } from "../plan/types.js";
 import type { Remote } from "../remote/types.js";
-import { firstControlPlane, type JoinSecrets, KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
+import { type JoinSecrets, KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
 export const ADMIN_CONF = "/etc/kubernetes/admin.conf";

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import { parseAllDocuments } from "yaml";
 import { containerdConfigDump, requireTool } from "../../test/helpers/tools.js";
-import { loadCluster } from "../config/load.js";
+import { loadCluster } from "../plan/load-cluster.js";
 import type { Plan } from "../plan/types.js";
 import { containerdConfig, kubeletCgroupDriver, renderContainerdConfig } from "./containerd.js";
 import { renderKubeadmInit } from "./kubeadm.js";

@@ -23,9 +23,10 @@ import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
 import { KUBERNETES_VERSION, requireTool } from "../../test/helpers/tools.js";
 import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
-import { validateCluster } from "../config/validate.js";
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
-import { firstControlPlane, type JoinSecrets, kubeadmJoinDocument, renderKubeadmInit } from "./kubeadm.js";
+import { validateCluster } from "../plan/validate.js";
+import { type JoinSecrets, kubeadmJoinDocument, renderKubeadmInit } from "./kubeadm.js";
 
 /** Dummy join secrets in the exact shapes kubeadm validates (token, CA key hash, AES key). */
 const SECRETS: JoinSecrets = {

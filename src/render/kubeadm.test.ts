@@ -3,16 +3,11 @@ import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
-import { loadCluster } from "../config/load.js";
-import { validateCluster } from "../config/validate.js";
+import { firstControlPlane } from "../plan/control-plane.js";
+import { loadCluster } from "../plan/load-cluster.js";
 import type { Plan } from "../plan/types.js";
-import {
-  firstControlPlane,
-  joinConfiguration,
-  kubeadmJoinDocument,
-  renderKubeadmInit,
-  renderKubeadmJoin,
-} from "./kubeadm.js";
+import { validateCluster } from "../plan/validate.js";
+import { joinConfiguration, kubeadmJoinDocument, renderKubeadmInit, renderKubeadmJoin } from "./kubeadm.js";
 
 type Doc = Record<string, any>;
 

@@ -8,6 +8,7 @@
  * `false`; its 1.1 mode quotes them (and `1:20`, `010`, `1_000`).
  */
 import { stringify } from "yaml";
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan, PlanNode } from "../plan/types.js";
 import { CONTAINERD_SOCKET, kubeletCgroupDriver } from "./containerd.js";
 import type { RenderedFile } from "./types.js";
@@ -58,13 +59,6 @@ function node(plan: Plan, name: string): PlanNode {
   const found = plan.nodes.find((n) => n.name === name);
   if (!found) throw new Error(`kubeadm: node ${name} is not in cluster ${plan.name}`);
   return found;
-}
-
-/** firstControlPlane is the node `kubeadm init` runs on. */
-export function firstControlPlane(plan: Plan): PlanNode {
-  const cp = plan.nodes.find((n) => n.role === "control-plane");
-  if (!cp) throw new Error(`kubeadm: cluster ${plan.name} has no control-plane node`);
-  return cp;
 }
 
 /**

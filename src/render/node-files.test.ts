@@ -4,9 +4,9 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { loadCluster } from "../config/load.js";
-import { validateCluster } from "../config/validate.js";
+import { loadCluster } from "../plan/load-cluster.js";
 import type { Plan } from "../plan/types.js";
+import { validateCluster } from "../plan/validate.js";
 import { mergeHosts, renderHostsBlock, renderModulesLoad, renderNodeFiles, renderSysctl } from "./node-files.js";
 
 /**

@@ -3,9 +3,11 @@
  * containerd's config, kubelet's node-ip and the kubeadm configuration for its role.
  * Pure: the /etc/hosts merge takes the node's current file as a string.
  */
+
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import { type ContainerdOptions, renderContainerdConfig } from "./containerd.js";
-import { firstControlPlane, type KubeadmOptions, renderKubeadmInit, renderKubeadmJoin } from "./kubeadm.js";
+import { type KubeadmOptions, renderKubeadmInit, renderKubeadmJoin } from "./kubeadm.js";
 import type { RenderedFile } from "./types.js";
 
 /**

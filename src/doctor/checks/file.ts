@@ -1,10 +1,10 @@
 /**
  * Checks of the cluster file alone. The rules that validate the file are the one place these
- * problems are defined (src/config/rules.ts); doctor reports them under the failure they cause.
+ * problems are defined (src/plan/rules.ts); doctor reports them under the failure they cause.
  */
 import type { LocatedIssue } from "../../config/issues.js";
 import { formatPath } from "../../config/positions.js";
-import { validateCluster } from "../../config/validate.js";
+import { validateCluster } from "../../plan/validate.js";
 import type { Check, Evidence, Finding } from "../types.js";
 
 const issues = (e: Evidence) => {

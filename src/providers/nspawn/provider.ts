@@ -8,8 +8,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { clusterPaths } from "../../cluster/dir.js";
 import { UserError } from "../../errors.js";
+import { clusterPaths } from "../../plan/cluster-dir.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { Machine, MachineProvider, ProviderContext } from "../types.js";

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { defaultPlan } from "../../../test/helpers/fixtures.js";
 import { requireTool } from "../../../test/helpers/tools.js";
-import { clusterPaths } from "../../cluster/dir.js";
 import { UserError } from "../../errors.js";
+import { clusterPaths } from "../../plan/cluster-dir.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
 import { runVagrant, vagrantEnv, vagrantPaths } from "./cli.js";
 

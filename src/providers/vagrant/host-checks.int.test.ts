@@ -16,7 +16,7 @@ import { which } from "../host.js";
 import {
   assertVagrantHost,
   checkVagrantHost,
-  compareVersions,
+  compareDottedVersions,
   evaluateVagrantHost,
   gatherVagrantHostFacts,
   type HostProblem,
@@ -133,9 +133,9 @@ describe("vagrant", () => {
     assert.equal(parseVagrantVersion("Vagrant 2.3.4\n"), "2.3.4");
     assert.equal(parseVagrantVersion("/usr/lib/ruby/x.rb:1: warning: already initialized\nVagrant 2.4.10\n"), "2.4.10");
     assert.equal(parseVagrantVersion("command not found"), undefined);
-    assert.ok(compareVersions("2.4.10", "2.4.9") > 0);
-    assert.ok(compareVersions("2.3", "2.3.0") === 0);
-    assert.ok(compareVersions("2.2.19", PINNED.vagrant.minimum) < 0);
+    assert.ok(compareDottedVersions("2.4.10", "2.4.9") > 0);
+    assert.ok(compareDottedVersions("2.3", "2.3.0") === 0);
+    assert.ok(compareDottedVersions("2.2.19", PINNED.vagrant.minimum) < 0);
   });
 
   test("missing: install it from the distribution or HashiCorp", () => {
@@ -487,7 +487,7 @@ describe("this host, for real", () => {
     const version = parseVagrantVersion(f.vagrantVersion?.output ?? "");
     assert.ok(version, "vagrant --version parsed");
     assert.equal(f.vagrantVersion?.output.trim(), `Vagrant ${version}`);
-    assert.ok(compareVersions(version, PINNED.vagrant.minimum) >= 0);
+    assert.ok(compareDottedVersions(version, PINNED.vagrant.minimum) >= 0);
     assert.ok(hasPlugin(f.vagrantPlugins?.output ?? "", "vagrant-libvirt"), "vagrant-libvirt is seen");
 
     const problems = checkVagrantHost(LIBVIRT, f);

@@ -85,8 +85,8 @@ export const HOST_RESERVE_MIB = 1024;
 
 const problems = (...list: HostProblem[]): HostCheckOutcome => ({ problems: list });
 
-/** compareVersions compares dotted numeric versions ("2.3.4" vs "2.3.0"): negative, zero or positive. */
-export function compareVersions(a: string, b: string): number {
+/** compareDottedVersions compares dotted numeric versions ("2.3.4" vs "2.3.0"): negative, zero or positive. */
+export function compareDottedVersions(a: string, b: string): number {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -241,7 +241,7 @@ const checkVagrant: Check = (_plan, _p, f) => {
       message: `\`vagrant --version\` did not print a version: ${lastLine(f.vagrantVersion.output)}`,
       fix: `repair the installation (run \`vagrant --version\` to see the error), or ${INSTALL_VAGRANT}`,
     });
-  if (compareVersions(version, PINNED.vagrant.minimum) < 0)
+  if (compareDottedVersions(version, PINNED.vagrant.minimum) < 0)
     return problems({
       id: "vagrant.version",
       message: `vagrant ${version} is older than ${PINNED.vagrant.minimum}, the oldest kubelab drives`,
@@ -338,9 +338,13 @@ const checkVirtualisation: Check = (_plan, p, f) => {
 const checkHostOnlyRange: Check = (plan, p, f) => {
   if (p.hypervisor !== "virtualbox" || f.platform === "win32") return undefined;
   const version = f.vboxManageVersion ? parseVBoxVersion(f.vboxManageVersion.output) : undefined;
-  if (version !== undefined && compareVersions(version, HOSTONLY_RESTRICTED_SINCE) < 0)
+  if (version !== undefined && compareDottedVersions(version, HOSTONLY_RESTRICTED_SINCE) < 0)
     return { skip: `VirtualBox ${version} does not restrict host-only ranges` };
-  if (version !== undefined && f.platform === "darwin" && compareVersions(version, DARWIN_UNRESTRICTED_SINCE) >= 0)
+  if (
+    version !== undefined &&
+    f.platform === "darwin" &&
+    compareDottedVersions(version, DARWIN_UNRESTRICTED_SINCE) >= 0
+  )
     return { skip: `VirtualBox ${version} on macOS does not restrict host-only ranges` };
   const lab = parseCidr(plan.network.cidr);
   if (!lab) return undefined;

@@ -12,7 +12,7 @@ import {
   plainText,
   splitVagrantLine,
   unescapeMachineReadable,
-} from "./status.js";
+} from "./parse-output.js";
 
 const recording = (file: string) =>
   readFileSync(new URL(`../../../test/fixtures/vagrant/${file}`, import.meta.url), "utf8");

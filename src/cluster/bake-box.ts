@@ -3,20 +3,27 @@
  * every image the cluster needs put into containerd (imported from a bundle, or pulled by
  * containerd from the registries or their mirrors), the VM generalised (no machine-id, so
  * clones get their own DHCP leases), then `vagrant package` into a box that Vagrant keeps and
- * kubelab records (providers/vagrant/bake.ts). The baking VM is removed whatever happens.
+ * kubelab records (providers/vagrant/baked-boxes.ts). The baking VM is removed whatever happens.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
+import type { PackageSource } from "../artifacts/package-source.js";
 import { canonicalName } from "../oci/registry.js";
 import { importImagesPhase } from "../phases/images.js";
-import type { PackageSource } from "../phases/packages.js";
 import type { Status } from "../phases/phase.js";
 import type { Plan } from "../plan/types.js";
 import { which } from "../providers/host.js";
-import { type BakedBox, bakedBoxName, bakeKey, bakePlan, boxesDir, recordBakedBox } from "../providers/vagrant/bake.js";
+import {
+  type BakedBox,
+  bakedBoxName,
+  bakeKey,
+  bakePlan,
+  boxesDir,
+  recordBakedBox,
+} from "../providers/vagrant/baked-boxes.js";
 import { runVagrant } from "../providers/vagrant/cli.js";
 import { createVagrantProvider } from "../providers/vagrant/provider.js";
-import { connectAll, hostKeyPolicy } from "./connect.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { PREPARE_PHASES, up } from "./up.js";
 
 /** Options of {@link bakeBox}. */
@@ -55,7 +62,7 @@ const GENERALIZE = [
  */
 const STAND_INS: Record<string, string> = {
   "virt-sysprep":
-    "#!/bin/sh\n# kubelab: the guest was generalised before it was halted (see kubelab's bake.ts)\nexit 0\n",
+    "#!/bin/sh\n# kubelab: the guest was generalised before it was halted (see kubelab's cluster/bake-box.ts)\nexit 0\n",
   "virt-sparsify":
     '#!/bin/sh\n# kubelab: virt-sparsify --in-place FILE, done with qemu-img convert\nset -e\nf="$2"\nqemu-img convert -O qcow2 "$f" "$f.sparse"\nmv "$f.sparse" "$f"\n',
 };

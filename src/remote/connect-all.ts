@@ -1,11 +1,14 @@
+/**
+ * Connecting to every node of a plan at once, with host keys checked against the cluster's
+ * known_hosts: what `up`, `down`, bake and doctor do before they run anything on the nodes.
+ */
 import { UserError } from "../errors.js";
+import { clusterPaths } from "../plan/cluster-dir.js";
 import type { Plan } from "../plan/types.js";
-import type { Machine } from "../providers/types.js";
-import { forEachHost } from "../remote/hosts.js";
-import type { HostKeyPolicy } from "../remote/known-hosts.js";
-import { connect } from "../remote/ssh.js";
-import type { Remote } from "../remote/types.js";
-import { clusterPaths } from "./dir.js";
+import { forEachHost } from "./hosts.js";
+import type { HostKeyPolicy } from "./known-hosts.js";
+import { connect } from "./ssh.js";
+import type { Remote, SshEndpoint } from "./types.js";
 
 /**
  * hostKeyPolicy: a host's key is recorded on first contact (machines kubelab made, and
@@ -15,10 +18,19 @@ export function hostKeyPolicy(acceptNew = false): HostKeyPolicy {
   return acceptNew ? "accept-new" : "trust-on-first-use";
 }
 
+/**
+ * A machine as connectAll needs it: its node and, when it runs, where to reach it. A
+ * provider's Machine is one; naming only these fields keeps remote free of providers.
+ */
+export interface ReachableMachine {
+  readonly node: string;
+  readonly endpoint?: SshEndpoint;
+}
+
 /** connectAll opens one SSH connection per node, verifying host keys against the cluster's known_hosts. */
 export async function connectAll(
   plan: Plan,
-  machines: readonly Machine[],
+  machines: readonly ReachableMachine[],
   opts: { clusterDir: string; policy: HostKeyPolicy; concurrency: number; signal?: AbortSignal },
 ): Promise<Map<string, Remote>> {
   const byNode = new Map(machines.map((m) => [m.node, m]));

@@ -1,12 +1,12 @@
 /**
- * Helm charts for offline bundles, fetched the way `helm pull` does: the repository's
- * index.yaml names each chart version's archive URL and sha256 digest; the archive must
- * match that digest.
+ * Helm charts fetched from their repository the way `helm pull` does (for the download
+ * cache and for offline bundles): the repository's index.yaml names each chart version's
+ * archive URL and sha256 digest; the archive must match that digest.
  */
 import { createHash } from "node:crypto";
 import { parse } from "yaml";
-import { downloadError } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
+import { downloadError } from "./store.js";
 
 /** A chart at a version in a repository. */
 export interface ChartRef {
@@ -52,13 +52,4 @@ export async function fetchChart(ref: ChartRef, f: typeof fetch = fetch): Promis
       exitCode: 1,
     });
   return { data, url };
-}
-
-/** linkerdCharts are the charts kubelab installs Linkerd from (crds first). */
-export function linkerdCharts(repository: string, version: string, viz: boolean): ChartRef[] {
-  return ["linkerd-crds", "linkerd-control-plane", ...(viz ? ["linkerd-viz"] : [])].map((name) => ({
-    repository,
-    name,
-    version,
-  }));
 }

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { formatIpv4, parseCidr, parseIpv4, parseRange } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { runVagrant } from "./cli.js";
-import { parseMachineReadable } from "./status.js";
+import { parseMachineReadable } from "./parse-output.js";
 
 /** Bumped when what a baked box contains changes for the same versions. */
 export const BAKE_RECIPE = 1;

@@ -2,12 +2,13 @@
  * validateCluster: raw data in, a plan or every problem out. Schema errors first; when
  * the shape is right, the semantic rules run on the derived plan.
  */
-import { buildPlan } from "../plan/build.js";
-import type { Plan } from "../plan/types.js";
-import { type ConfigSource, type LocatedIssue, locate } from "./issues.js";
+
+import { type ConfigSource, formatIssue, type LocatedIssue, locate } from "../config/issues.js";
+import { type ClusterFile, clusterSchema } from "../config/schema.js";
+import { fromZod } from "../config/schema-issues.js";
+import { buildPlan } from "./build.js";
 import { checkRules } from "./rules.js";
-import { type ClusterFile, clusterSchema } from "./schema.js";
-import { fromZod } from "./schema-issues.js";
+import type { Plan } from "./types.js";
 
 /** The outcome of validating a cluster file: never an exception for bad input. */
 export type ValidationResult =
@@ -25,4 +26,11 @@ export function validateCluster(raw: unknown, source: ConfigSource = { file: "(i
   const warnings = locate(report.warnings, source);
   if (report.errors.length > 0) return { ok: false, errors: locate(report.errors, source), warnings };
   return { ok: true, plan, file: parsed.data, warnings };
+}
+
+/** formatResult prints every error and warning of a validation, one block each. */
+export function formatResult(result: ValidationResult): string {
+  const lines = result.ok ? [] : result.errors.map((e) => formatIssue(e, "error"));
+  lines.push(...result.warnings.map((w) => formatIssue(w, "warning")));
+  return lines.join("\n");
 }

@@ -4,9 +4,10 @@
  * bundle); containerd 2.x, runc and the CNI plugins are release files fetched once on the
  * host (verified by sha256) and uploaded to the nodes, so nodes need no internet of their own.
  */
-import type { ArtifactStore } from "../artifacts/store.js";
+
 import type { Plan } from "../plan/types.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
+import type { ArtifactStore } from "./store.js";
 
 /** An apt repository holding kubeadm, kubelet and kubectl. */
 export interface AptRepository {

@@ -10,10 +10,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { directoryStore } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
-import type { PackageSource } from "../phases/packages.js";
 import type { Plan } from "../plan/types.js";
+import type { PackageSource } from "./package-source.js";
+import { directoryStore } from "./store.js";
 
 const file = z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 

@@ -9,11 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { UserError } from "../errors.js";
+import type { Arch } from "../versions.js";
 
 const execFileP = promisify(execFile);
 
 /** The architecture of this host in release-file terms. */
-export function hostArch(): "amd64" | "arm64" {
+export function hostArch(): Arch {
   return process.arch === "arm64" ? "arm64" : "amd64";
 }
 

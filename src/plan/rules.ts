@@ -2,11 +2,12 @@
  * Semantic rules: what the schema cannot see. Each rule reads the file and the derived
  * plan and reports every problem it finds, with the path of the field to change.
  */
+
+import type { ConfigIssue } from "../config/issues.js";
+import { type ClusterFile, DNS1123_LABEL } from "../config/schema.js";
 import { contains, formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4, parseRange } from "../net/ipv4.js";
-import type { Plan } from "../plan/types.js";
 import { KUBERNETES_MINORS } from "../versions.js";
-import type { ConfigIssue } from "./issues.js";
-import { type ClusterFile, DNS1123_LABEL } from "./schema.js";
+import type { Plan } from "./types.js";
 
 /** What the rules report: errors stop kubelab, warnings are printed. */
 export interface RuleReport {

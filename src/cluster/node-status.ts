@@ -1,4 +1,5 @@
-import type { PackageSource } from "../phases/packages.js";
+/** `kubelab status`: each node's machine, address, and what a `kubelab up` would still change on it. */
+import type { PackageSource } from "../artifacts/package-source.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
 import { up } from "./up.js";

@@ -1,3 +1,4 @@
+/** How the CLI shows the progress of phases: a line per step, a live list on a terminal, or both. */
 import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput } from "listr2";
 import type { Status } from "../phases/phase.js";
 

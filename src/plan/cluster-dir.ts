@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { Plan } from "../plan/types.js";
+import type { Plan } from "./types.js";
 
 /** clusterDir returns the cluster directory for a plan loaded from `file` (or the cwd for the default). */
 export function clusterDir(plan: Plan, file: string | undefined, cwd = process.cwd()): string {
