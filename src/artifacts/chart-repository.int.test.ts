@@ -6,8 +6,8 @@ import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { linkerdChartRepository } from "../../test/helpers/charts.js";
 import { linkerdCharts } from "../addons/linkerd.js";
-import { fetchChart } from "../artifacts/chart-repository.js";
 import { PINNED } from "../versions.js";
+import { fetchChart } from "./chart-repository.js";
 
 const version = PINNED.linkerd.chartVersion;
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { validateCluster } from "../plan/validate.js";
-import { DEFAULT_CLUSTER_YAML } from "./default-cluster.js";
-import { formatIssue } from "./issues.js";
-import { parseYamlSource } from "./load.js";
+import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
+import { formatIssue } from "../config/issues.js";
+import { parseYamlSource } from "../config/load.js";
+import { validateCluster } from "./validate.js";
 
 /** validateYaml runs the same path as a file on disk and returns "line:col path: message" per error. */
 function errorsOf(text: string): string[] {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { parse, stringify } from "yaml";
-import { validateCluster } from "../plan/validate.js";
-import { DEFAULT_CLUSTER_YAML } from "./default-cluster.js";
-import { parseYamlSource } from "./load.js";
+import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
+import { parseYamlSource } from "../config/load.js";
+import { validateCluster } from "./validate.js";
 
 /** mulberry32: a small seeded PRNG, so a failure is reproducible from its seed. */
 function rng(seed: number): () => number {
