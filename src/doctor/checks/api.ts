@@ -12,48 +12,27 @@ import { issuerNotAfter } from "../../render/linkerd-identity.js";
 import { METALLB_NAMESPACE } from "../../render/metallb.js";
 import type { KubeObject } from "../../render/types.js";
 import { API_KEYS, ISSUER_CERT_KEYS, isCalicoNodePod, LINKERD_ISSUER, restartCount } from "../api.js";
+import {
+  annotationsOf,
+  at,
+  isObject,
+  type JsonObject,
+  labelsOf,
+  nameOf,
+  namespaceOf,
+  num,
+  objects,
+  refOf,
+  str,
+  stringMap,
+  strings,
+} from "../object.js";
 import type { Check, Evidence, Finding } from "../types.js";
 
 // ---------------------------------------------------------------------------------------------
 // Reading raw objects
 
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function at(o: unknown, ...keys: string[]): unknown {
-  let cur = o;
-  for (const k of keys) cur = isObj(cur) ? cur[k] : undefined;
-  return cur;
-}
-const str = (o: unknown, ...keys: string[]) => {
-  const v = at(o, ...keys);
-  return typeof v === "string" ? v : undefined;
-};
-const num = (o: unknown, ...keys: string[]) => {
-  const v = at(o, ...keys);
-  return typeof v === "number" ? v : undefined;
-};
-const list = (o: unknown, ...keys: string[]): Obj[] => {
-  const v = at(o, ...keys);
-  return Array.isArray(v) ? v.filter(isObj) : [];
-};
-const strings = (o: unknown, ...keys: string[]): string[] => {
-  const v = at(o, ...keys);
-  return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : [];
-};
-const record = (o: unknown, ...keys: string[]): Record<string, string> => {
-  const v = at(o, ...keys);
-  return isObj(v)
-    ? (Object.fromEntries(Object.entries(v).filter(([, s]) => typeof s === "string")) as Record<string, string>)
-    : {};
-};
-const nameOf = (o: Obj) => str(o, "metadata", "name") ?? "?";
-const nsOf = (o: Obj) => str(o, "metadata", "namespace") ?? "";
-const refOf = (o: Obj) => (nsOf(o) ? `${nsOf(o)}/${nameOf(o)}` : nameOf(o));
-const labelsOf = (o: Obj) => record(o, "metadata", "labels");
-const annotationsOf = (o: Obj) => record(o, "metadata", "annotations");
-const items = (e: Evidence, key: string): Obj[] => (e.api?.objects[key] ?? []) as Obj[];
+const items = (e: Evidence, key: string): readonly JsonObject[] => e.api?.objects[key] ?? [];
 const json = (v: unknown) => JSON.stringify(v);
 
 /** Up to `n` entries, then how many more. */
@@ -69,20 +48,21 @@ const inRange = (r: Ipv4Range | undefined, ip: string | undefined) => {
 /** `192.168.56.11/24` -> `192.168.56.11`. */
 const bareIp = (v: string) => v.split("/")[0] ?? v;
 
-const podReady = (pod: Obj) => list(pod, "status", "conditions").some((c) => c.type === "Ready" && c.status === "True");
+const podReady = (pod: JsonObject) =>
+  objects(pod, "status", "conditions").some((c) => c.type === "Ready" && c.status === "True");
 
 // ---------------------------------------------------------------------------------------------
 // Nodes and Calico
 
-function internalIps(node: Obj): string[] {
-  return list(node, "status", "addresses")
+function internalIps(node: JsonObject): string[] {
+  return objects(node, "status", "addresses")
     .filter((a) => a.type === "InternalIP" && typeof a.address === "string")
     .map((a) => a.address as string);
 }
 
-const describeAddresses = (node: Obj) =>
+const describeAddresses = (node: JsonObject) =>
   `status.addresses: ${
-    list(node, "status", "addresses")
+    objects(node, "status", "addresses")
       .map((a) => `${String(a.type)}=${String(a.address)}`)
       .join(", ") || "(none)"
   }`;
@@ -96,7 +76,7 @@ function shared(pairs: readonly (readonly [string, string])[]): Map<string, stri
 
 const calicoDaemonSet = (e: Evidence) =>
   items(e, API_KEYS.daemonSet).find(
-    (d) => nameOf(d) === CALICO_NODE && list(d, "spec", "template", "spec", "containers").length > 0,
+    (d) => nameOf(d) === CALICO_NODE && objects(d, "spec", "template", "spec", "containers").length > 0,
   );
 
 /** calico-node's env as the live DaemonSet has it (undefined without the DaemonSet). */
@@ -127,7 +107,7 @@ export const FELIX_HEALTH_LOCALHOST =
 // MetalLB
 
 /** Labels of the upstream manifest (app/component) or of the Helm chart (app.kubernetes.io/*). */
-function isMetallb(o: Obj, component: "controller" | "speaker"): boolean {
+function isMetallb(o: JsonObject, component: "controller" | "speaker"): boolean {
   const l = labelsOf(o);
   return (
     (l.app === "metallb" && l.component === component) ||
@@ -137,36 +117,36 @@ function isMetallb(o: Obj, component: "controller" | "speaker"): boolean {
 
 interface MetallbState {
   readonly namespace: string;
-  readonly controller?: Obj;
-  readonly speaker?: Obj;
-  readonly pools: readonly Obj[];
-  readonly ads: readonly Obj[];
+  readonly controller?: JsonObject;
+  readonly speaker?: JsonObject;
+  readonly pools: readonly JsonObject[];
+  readonly ads: readonly JsonObject[];
   /** Pools and advertisements outside MetalLB's namespace: MetalLB never reads them. */
-  readonly elsewhere: readonly Obj[];
-  readonly speakers: readonly Obj[];
+  readonly elsewhere: readonly JsonObject[];
+  readonly speakers: readonly JsonObject[];
 }
 
 function metallbState(e: Evidence): MetallbState {
   const controller = items(e, API_KEYS.deployment).find((d) => isMetallb(d, "controller"));
-  const namespace = controller ? nsOf(controller) : METALLB_NAMESPACE;
+  const namespace = controller ? namespaceOf(controller) : METALLB_NAMESPACE;
   const pools = items(e, API_KEYS.ipAddressPool);
   const ads = items(e, API_KEYS.l2Advertisement);
   return {
     namespace,
     controller,
     speaker: items(e, API_KEYS.daemonSet).find((d) => isMetallb(d, "speaker")),
-    pools: pools.filter((p) => nsOf(p) === namespace),
-    ads: ads.filter((a) => nsOf(a) === namespace),
-    elsewhere: [...pools, ...ads].filter((o) => nsOf(o) !== namespace),
+    pools: pools.filter((p) => namespaceOf(p) === namespace),
+    ads: ads.filter((a) => namespaceOf(a) === namespace),
+    elsewhere: [...pools, ...ads].filter((o) => namespaceOf(o) !== namespace),
     speakers: items(e, API_KEYS.pod).filter((p) => isMetallb(p, "speaker")),
   };
 }
 
 /** metav1.LabelSelector semantics (matchLabels and matchExpressions). */
-function selects(selector: Obj, labels: Readonly<Record<string, string>>): boolean {
-  const matchLabels = record(selector, "matchLabels");
+function selects(selector: JsonObject, labels: Readonly<Record<string, string>>): boolean {
+  const matchLabels = stringMap(selector, "matchLabels");
   if (!Object.entries(matchLabels).every(([k, v]) => labels[k] === v)) return false;
-  return list(selector, "matchExpressions").every((x) => {
+  return objects(selector, "matchExpressions").every((x) => {
     const key = String(x.key);
     const values = strings(x, "values");
     switch (x.operator) {
@@ -188,16 +168,16 @@ function selects(selector: Obj, labels: Readonly<Record<string, string>>): boole
  * Whether an L2Advertisement announces a pool: by name (ipAddressPools), by label
  * (ipAddressPoolSelectors), or every pool when it names none.
  */
-function advertises(ad: Obj, pool: Obj): boolean {
+function advertises(ad: JsonObject, pool: JsonObject): boolean {
   const names = strings(ad, "spec", "ipAddressPools");
-  const selectors = list(ad, "spec", "ipAddressPoolSelectors");
+  const selectors = objects(ad, "spec", "ipAddressPoolSelectors");
   if (names.length === 0 && selectors.length === 0) return true;
   return names.includes(nameOf(pool)) || selectors.some((s) => selects(s, labelsOf(pool)));
 }
 
-const describeAd = (ad: Obj) => {
+const describeAd = (ad: JsonObject) => {
   const names = strings(ad, "spec", "ipAddressPools");
-  const selectors = list(ad, "spec", "ipAddressPoolSelectors");
+  const selectors = objects(ad, "spec", "ipAddressPoolSelectors");
   const parts = [
     names.length > 0 && `ipAddressPools: ${json(names)}`,
     selectors.length > 0 && `ipAddressPoolSelectors: ${json(selectors)}`,
@@ -206,7 +186,7 @@ const describeAd = (ad: Obj) => {
 };
 
 /** The IPv4 ranges of a pool's spec.addresses (IPv6 entries are not counted). */
-const poolRanges = (pool: Obj) =>
+const poolRanges = (pool: JsonObject) =>
   strings(pool, "spec", "addresses")
     .map((a) => parseRange(a.trim()))
     .filter((r): r is Ipv4Range => r !== undefined);
@@ -215,32 +195,33 @@ const poolRanges = (pool: Obj) =>
 const countMod = (r: Ipv4Range, k: number) => Math.floor((r.last - k) / 256) - Math.floor((r.first - 1 - k) / 256);
 
 /** How many addresses a pool can hand out (avoidBuggyIPs skips .0 and .255). */
-function poolSize(pool: Obj): number {
+function poolSize(pool: JsonObject): number {
   const buggy = at(pool, "spec", "avoidBuggyIPs") === true;
   return poolRanges(pool).reduce((n, r) => n + rangeSize(r) - (buggy ? countMod(r, 0) + countMod(r, 255) : 0), 0);
 }
 
-const describePool = (pool: Obj) => `IPAddressPool ${refOf(pool)} (${strings(pool, "spec", "addresses").join(", ")})`;
+const describePool = (pool: JsonObject) =>
+  `IPAddressPool ${refOf(pool)} (${strings(pool, "spec", "addresses").join(", ")})`;
 
-const isLoadBalancer = (svc: Obj) => str(svc, "spec", "type") === "LoadBalancer";
-const ingressOf = (svc: Obj) =>
-  list(svc, "status", "loadBalancer", "ingress")
+const isLoadBalancer = (svc: JsonObject) => str(svc, "spec", "type") === "LoadBalancer";
+const ingressOf = (svc: JsonObject) =>
+  objects(svc, "status", "loadBalancer", "ingress")
     .map((i) => str(i, "ip") ?? str(i, "hostname"))
     .filter((a): a is string => a !== undefined);
 
 /** The Service's announcing node, from MetalLB's ServiceL2Status (v0.14+). */
-function announcement(e: Evidence, svc: Obj): { status: Obj; node?: string } | undefined {
+function announcement(e: Evidence, svc: JsonObject): { status: JsonObject; node?: string } | undefined {
   const status = items(e, API_KEYS.serviceL2Status).find((s) => {
     const l = labelsOf(s);
     const name = str(s, "status", "serviceName") ?? l["metallb.io/service-name"];
     const namespace = str(s, "status", "serviceNamespace") ?? l["metallb.io/service-namespace"];
-    return name === nameOf(svc) && namespace === nsOf(svc);
+    return name === nameOf(svc) && namespace === namespaceOf(svc);
   });
   if (!status) return undefined;
   return { status, node: str(status, "status", "node") ?? labelsOf(status)["metallb.io/node"] };
 }
 
-const available = (deployment: Obj | undefined) => (num(deployment, "status", "availableReplicas") ?? 0) > 0;
+const available = (deployment: JsonObject | undefined) => (num(deployment, "status", "availableReplicas") ?? 0) > 0;
 
 const REQUESTED_POOL = ["metallb.io/address-pool", "metallb.universe.tf/address-pool"] as const;
 const REQUESTED_IPS = ["metallb.io/loadBalancerIPs", "metallb.universe.tf/loadBalancerIPs"] as const;
@@ -251,7 +232,13 @@ interface Reason {
 }
 
 /** Why a LoadBalancer Service has no address, from what the API shows. */
-function whyPending(e: Evidence, plan: Plan, m: MetallbState, svc: Obj, services: readonly Obj[]): Reason {
+function whyPending(
+  e: Evidence,
+  plan: Plan,
+  m: MetallbState,
+  svc: JsonObject,
+  services: readonly JsonObject[],
+): Reason {
   const cls = str(svc, "spec", "loadBalancerClass");
   if (cls)
     return {
@@ -338,15 +325,15 @@ function whyPending(e: Evidence, plan: Plan, m: MetallbState, svc: Obj, services
     };
   return {
     evidence: ["no cause visible in the API objects (controller available, a pool with free addresses)"],
-    fix: `read why in the controller's events and log: kubectl -n ${nsOf(svc)} describe service ${nameOf(svc)}; kubectl -n ${m.namespace} logs deploy/${m.controller ? nameOf(m.controller) : "controller"}`,
+    fix: `read why in the controller's events and log: kubectl -n ${namespaceOf(svc)} describe service ${nameOf(svc)}; kubectl -n ${m.namespace} logs deploy/${m.controller ? nameOf(m.controller) : "controller"}`,
   };
 }
 
 /** Ready endpoints (conditions.ready unset counts as ready) of a Service, by node. */
-function readyEndpoints(e: Evidence, svc: Obj): { node: string; address: string }[] {
+function readyEndpoints(e: Evidence, svc: JsonObject): { node: string; address: string }[] {
   return items(e, API_KEYS.endpointSlice)
-    .filter((s) => nsOf(s) === nsOf(svc) && labelsOf(s)["kubernetes.io/service-name"] === nameOf(svc))
-    .flatMap((s) => list(s, "endpoints"))
+    .filter((s) => namespaceOf(s) === namespaceOf(svc) && labelsOf(s)["kubernetes.io/service-name"] === nameOf(svc))
+    .flatMap((s) => objects(s, "endpoints"))
     .filter((ep) => at(ep, "conditions", "ready") !== false)
     .flatMap((ep) => strings(ep, "addresses").map((address) => ({ node: str(ep, "nodeName") ?? "?", address })));
 }
@@ -441,13 +428,13 @@ const felixHealth: Check = {
       );
       const node = str(pod, "spec", "nodeName");
       const subject = `Pod ${refOf(pod)}${node ? ` on ${node}` : ""}`;
-      const status = list(pod, "status", "containerStatuses").find((c) => c.name === CALICO_NODE);
+      const status = objects(pod, "status", "containerStatuses").find((c) => c.name === CALICO_NODE);
       const last = at(status, "lastState", "terminated");
       const waiting = str(status, "state", "waiting", "reason");
       const state = [
         `calico-node restartCount ${restarts}`,
         waiting && `waiting: ${waiting}`,
-        isObj(last) &&
+        isObject(last) &&
           `last terminated: ${str(last, "reason") ?? "?"} (exit ${num(last, "exitCode") ?? "?"}) at ${str(last, "finishedAt") ?? "?"}`,
       ]
         .filter(Boolean)
@@ -501,7 +488,7 @@ const felixHealth: Check = {
     else
       findings.push({
         verdict: settingOk ? "pass" : crashed ? "fail" : "warn",
-        subject: `DaemonSet ${refOf(calicoDaemonSet(e) as Obj)}`,
+        subject: `DaemonSet ${refOf(calicoDaemonSet(e) as JsonObject)}`,
         evidence: [
           setting as string,
           ...(settingOk
@@ -627,7 +614,7 @@ const deprecatedConfig: Check = {
   references: ["metallb/metallb#2252", "ground truth 4e"],
   run(e, plan) {
     const legacy = items(e, API_KEYS.addressPool);
-    const cm = items(e, API_KEYS.configMap).find((c) => nsOf(c) === METALLB_NAMESPACE && nameOf(c) === "config");
+    const cm = items(e, API_KEYS.configMap).find((c) => namespaceOf(c) === METALLB_NAMESPACE && nameOf(c) === "config");
     if (!plan.addons.metallb.enabled && legacy.length === 0 && !cm) return [];
     const findings: Finding[] = legacy.map((p) => ({
       verdict: "fail",
@@ -636,10 +623,10 @@ const deprecatedConfig: Check = {
         `metallb.io AddressPool ${refOf(p)}: protocol ${str(p, "spec", "protocol") ?? "?"}, addresses ${json(strings(p, "spec", "addresses"))}`,
         "AddressPool was deprecated in MetalLB v0.13 and is ignored since v0.14: its addresses are never assigned or announced",
       ],
-      fix: `move its addresses to an IPAddressPool with an L2Advertisement naming it (kubelab up renders both from addons.metallb.pools), then kubectl -n ${nsOf(p)} delete addresspool ${nameOf(p)}`,
+      fix: `move its addresses to an IPAddressPool with an L2Advertisement naming it (kubelab up renders both from addons.metallb.pools), then kubectl -n ${namespaceOf(p)} delete addresspool ${nameOf(p)}`,
     }));
     if (cm) {
-      const text = record(cm, "data").config ?? "";
+      const text = stringMap(cm, "data").config ?? "";
       const lines = text.split("\n").filter((l) => l.trim() !== "");
       findings.push({
         verdict: "fail",
@@ -650,7 +637,7 @@ const deprecatedConfig: Check = {
           ...(lines.length > 8 ? [`  (${lines.length - 8} more lines)`] : []),
           "MetalLB reads no ConfigMap since v0.13: this configuration does nothing",
         ],
-        fix: `express it as IPAddressPool + L2Advertisement (kubelab up renders them from addons.metallb.pools), then kubectl -n ${nsOf(cm)} delete configmap ${nameOf(cm)}`,
+        fix: `express it as IPAddressPool + L2Advertisement (kubelab up renders them from addons.metallb.pools), then kubectl -n ${namespaceOf(cm)} delete configmap ${nameOf(cm)}`,
       });
     }
     return findings.length > 0
@@ -768,8 +755,8 @@ const localTrafficPolicy: Check = {
       return [
         { verdict: "pass", evidence: ["no LoadBalancer Service with an address uses externalTrafficPolicy: Local"] },
       ];
-    const fix = (svc: Obj) =>
-      `kubectl -n ${nsOf(svc)} patch service ${nameOf(svc)} -p '{"spec":{"externalTrafficPolicy":"Cluster"}}' (what fixed the seed's lab; kubelab's UI Service uses Cluster); keep Local only with a ready pod on every node that may announce (a DaemonSet) or an L2Advertisement nodeSelectors limited to those nodes`;
+    const fix = (svc: JsonObject) =>
+      `kubectl -n ${namespaceOf(svc)} patch service ${nameOf(svc)} -p '{"spec":{"externalTrafficPolicy":"Cluster"}}' (what fixed the seed's lab; kubelab's UI Service uses Cluster); keep Local only with a ready pod on every node that may announce (a DaemonSet) or an L2Advertisement nodeSelectors limited to those nodes`;
     return local.map((svc): Finding => {
       const subject = `Service ${refOf(svc)}`;
       const ready = readyEndpoints(e, svc);
@@ -887,9 +874,9 @@ const kubeProxyMode: Check = {
   needs: ["api"],
   references: ["metallb/metallb#153", "ground truth 4b"],
   run(e, plan) {
-    const cm = items(e, API_KEYS.configMap).find((c) => nsOf(c) === "kube-system" && nameOf(c) === "kube-proxy");
+    const cm = items(e, API_KEYS.configMap).find((c) => namespaceOf(c) === "kube-system" && nameOf(c) === "kube-proxy");
     if (!cm) return [];
-    const text = record(cm, "data")["config.conf"];
+    const text = stringMap(cm, "data")["config.conf"];
     const subject = "ConfigMap kube-system/kube-proxy";
     if (text === undefined)
       return [
@@ -960,7 +947,7 @@ const issuerExpiry: Check = {
     if (!plan.addons.linkerd.enabled) return [];
     const subject = `Secret ${LINKERD_ISSUER.namespace}/${LINKERD_ISSUER.name}`;
     const secret = items(e, API_KEYS.secret).find(
-      (s) => nsOf(s) === LINKERD_ISSUER.namespace && nameOf(s) === LINKERD_ISSUER.name,
+      (s) => namespaceOf(s) === LINKERD_ISSUER.namespace && nameOf(s) === LINKERD_ISSUER.name,
     );
     const renew = `run kubelab up: it renews an issuer within ${ISSUER_RENEW_DAYS} days of expiry from the kept trust anchor (kube-system/kubelab-linkerd-identity) and applies it to ${subject}`;
     if (!secret)
@@ -972,7 +959,7 @@ const issuerExpiry: Check = {
           fix: "run kubelab up: it installs Linkerd with a generated issuer",
         },
       ];
-    const data = record(secret, "data");
+    const data = stringMap(secret, "data");
     const key = ISSUER_CERT_KEYS.find((k) => data[k] !== undefined);
     if (!key)
       return [

@@ -9,6 +9,7 @@ import { parseCidr, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { renderModulesLoad, renderSysctl } from "../../render/node-files.js";
 import { modulesBuiltinPath, NODE_COMMANDS, NODE_FILES, nodeInterfaces, sysctlPath } from "../nodes.js";
+import { at } from "../object.js";
 import type { Check, CommandEvidence, Evidence, Finding, NodeEvidence } from "../types.js";
 
 type NodeFinding = Omit<Finding, "subject">;
@@ -55,27 +56,19 @@ function perNode(
   });
 }
 
-/** Walks a parsed TOML/YAML tree; undefined when a step is missing. */
-function at(tree: unknown, ...path: string[]): unknown {
-  return path.reduce<unknown>(
-    (node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined),
-    tree,
-  );
-}
-
 // --- cgroup driver -------------------------------------------------------------------------
 
 type Driver = "systemd" | "cgroupfs";
 
 /** runc's cgroup driver in a `containerd config dump`, and the line that says so. */
 function containerdDriver(dump: string): { driver: Driver; said: string } | { error: string } {
-  let toml: Record<string, unknown>;
+  let toml: unknown;
   try {
-    toml = parseToml(dump) as Record<string, unknown>;
+    toml = parseToml(dump);
   } catch (e) {
     return { error: `\`containerd config dump\` is not TOML: ${(e as Error).message.split("\n")[0]}` };
   }
-  const version = Number(toml.version ?? 1);
+  const version = Number(at(toml, "version") ?? 1);
   // Schema 2 (containerd 1.x) keeps runtimes in the CRI plugin; 3 and 4 (2.x) in cri.v1.runtime.
   const plugin = version >= 3 ? "io.containerd.cri.v1.runtime" : version === 2 ? "io.containerd.grpc.v1.cri" : "cri";
   const name = String(at(toml, "plugins", plugin, "containerd", "default_runtime_name") ?? "runc");

@@ -5,21 +5,16 @@
  * but the TCP SYNs get no answer; TCP open but HTTP fails.
  */
 import type { Plan } from "../../plan/types.js";
+import { API_KEYS } from "../api.js";
+import { nameOf, str } from "../object.js";
 import type { AddressProbe, Check, Evidence, Finding, PortProbe } from "../types.js";
-
-const record = (v: unknown): Record<string, unknown> =>
-  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** The Service's externalTrafficPolicy when the API evidence has the Service. */
 function trafficPolicy(e: Evidence, service: string): string | undefined {
-  for (const svc of e.api?.objects["v1/Service"] ?? []) {
-    const m = record(svc.metadata);
-    if (`${m.namespace ?? "default"}/${m.name}` === service) {
-      const p = record(svc.spec).externalTrafficPolicy;
-      return typeof p === "string" ? p : "Cluster";
-    }
-  }
-  return undefined;
+  const svc = (e.api?.objects[API_KEYS.service] ?? []).find(
+    (s) => `${str(s, "metadata", "namespace") ?? "default"}/${nameOf(s)}` === service,
+  );
+  return svc === undefined ? undefined : (str(svc, "spec", "externalTrafficPolicy") ?? "Cluster");
 }
 
 const portLine = (p: PortProbe): string => {
