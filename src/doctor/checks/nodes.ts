@@ -8,9 +8,11 @@ import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { parseCidr, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { renderModulesLoad, renderSysctl } from "../../render/node-files.js";
+import { API_KEYS } from "../api.js";
 import { modulesBuiltinPath, NODE_COMMANDS, NODE_FILES, nodeInterfaces, sysctlPath } from "../nodes.js";
-import { at } from "../object.js";
+import { at, nameOf, objects, str } from "../object.js";
 import type { Check, CommandEvidence, Evidence, Finding, NodeEvidence } from "../types.js";
+import { heldByMany, inRange, items, NAT } from "./common.js";
 
 type NodeFinding = Omit<Finding, "subject">;
 
@@ -591,6 +593,78 @@ function nodeIp(ev: NodeEvidence, node: PlanNode, plan: Plan): NodeFinding {
   return { verdict: "pass", evidence: [...evidence, `${on.join(", ")} has ${ip}, in ${plan.network.cidr}`] };
 }
 
+// --- node addresses as the API has them ---------------------------------------------------------
+
+/** A Node's InternalIP addresses (what its kubelet registered). */
+function internalIps(node: unknown): string[] {
+  return objects(node, "status", "addresses")
+    .filter((a) => a.type === "InternalIP")
+    .flatMap((a) => str(a, "address") ?? []);
+}
+
+const describeAddresses = (node: unknown) =>
+  `status.addresses: ${
+    objects(node, "status", "addresses")
+      .map((a) => `${String(a.type)}=${String(a.address)}`)
+      .join(", ") || "(none)"
+  }`;
+
+/** api.node-addresses: the InternalIP each kubelet registered, as the API has it. */
+const nodeAddresses: Check = {
+  id: "api.node-addresses",
+  title: "every node's InternalIP is its own lab-network address (not the NAT address)",
+  needs: ["api"],
+  references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306", "ground truth 2"],
+  run(e, plan) {
+    const nodes = items(e, API_KEYS.node);
+    const lab = parseCidr(plan.network.cidr);
+    const dup = heldByMany(nodes.flatMap((n) => internalIps(n).map((ip) => [nameOf(n), ip] as const)));
+    const findings: Finding[] = nodes.map((n) => {
+      const name = nameOf(n);
+      const ips = internalIps(n);
+      const planned = plan.nodes.find((p) => p.name === name);
+      const problems = [
+        ips.length === 0 && "no InternalIP",
+        ...ips
+          .filter((ip) => inRange(NAT, ip))
+          .map((ip) => `InternalIP ${ip} is in VirtualBox's NAT network 10.0.2.0/24`),
+        ...ips
+          .filter((ip) => dup.has(ip))
+          .map(
+            (ip) =>
+              `InternalIP ${ip} is also the InternalIP of ${(dup.get(ip) ?? []).filter((x) => x !== name).join(", ")}`,
+          ),
+        ...ips
+          .filter((ip) => !inRange(lab, ip) && !inRange(NAT, ip))
+          .map((ip) => `InternalIP ${ip} is outside the lab network ${plan.network.cidr}`),
+        planned && !ips.includes(planned.ip) && `the plan's node-ip for ${name} is ${planned.ip}`,
+      ].filter((p): p is string => typeof p === "string");
+      if (problems.length === 0)
+        return {
+          verdict: "pass",
+          subject: name,
+          evidence: [`InternalIP ${ips.join(", ")} in ${plan.network.cidr}${planned ? " (the plan's node-ip)" : ""}`],
+        };
+      const want = planned?.ip ?? `its ${plan.network.cidr} address`;
+      return {
+        verdict: "fail",
+        subject: name,
+        evidence: [describeAddresses(n), ...problems],
+        fix: `give the kubelet its lab address: KUBELET_EXTRA_ARGS=--node-ip=${want} in /etc/default/kubelet (kubelab up writes it), then systemctl restart kubelet on ${name}`,
+      };
+    });
+    for (const p of plan.nodes)
+      if (!nodes.some((n) => nameOf(n) === p.name))
+        findings.push({
+          verdict: "warn",
+          subject: p.name,
+          evidence: [`no Node ${p.name} in the API (the plan has it at ${p.ip})`],
+          fix: `run kubelab up, or look at the kubelet on ${p.name}: journalctl -u kubelet`,
+        });
+    return findings;
+  },
+};
+
 // --- the checks ---------------------------------------------------------------------------------
 
 const simple =
@@ -672,3 +746,6 @@ export const nodeChecks: readonly Check[] = [
     run: simple((ev, n) => hostname(ev, n)),
   },
 ];
+
+/** The nodes' checks that read the API rather than the nodes themselves. */
+export const nodeApiChecks: readonly Check[] = [nodeAddresses];

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { parse } from "yaml";
+import * as labApi from "../../../test/helpers/doctor-api.js";
 import { planOf } from "../../../test/helpers/fixtures.js";
 import {
   clockRead,
@@ -580,4 +581,39 @@ test("collectNode reads this host over SSH: every file (null when missing) and c
   const dump = ev.commands[NODE_COMMANDS.containerdConfig];
   assert.equal(typeof dump?.code, "number");
   if (dump?.code !== 0) assert.notEqual(dump?.stderr, "");
+});
+
+test("api.node-addresses on a real API server: each known failure named from its Nodes, and passing once fixed", async (t) => {
+  const server = await labApi.startLabApi(t);
+  if (!server) return;
+  const { kc, api } = server;
+  const { doctor, finding, NODES, nodeStatus, result, text } = labApi;
+  await t.test("api.node-addresses: every node on the NAT address (10.0.2.15) fails; lab addresses pass", async () => {
+    for (const n of NODES) await api.status(`/api/v1/nodes/${n.name}`, nodeStatus(n.name, "10.0.2.15"));
+    const broken = result((await doctor(kc)).results, "api.node-addresses");
+    assert.equal(broken.verdict, "fail");
+    for (const n of NODES) {
+      const f = finding(broken, n.name);
+      assert.equal(f.verdict, "fail");
+      assert.match(text(f), /status\.addresses: InternalIP=10\.0\.2\.15, Hostname=/);
+      assert.match(text(f), /InternalIP 10\.0\.2\.15 is in VirtualBox's NAT network 10\.0\.2\.0\/24/);
+      assert.match(text(f), /is also the InternalIP of/);
+      assert.match(text(f), new RegExp(`the plan's node-ip for ${n.name} is ${n.ip.replaceAll(".", "\\.")}`));
+      assert.match(f.fix ?? "", new RegExp(`--node-ip=${n.ip.replaceAll(".", "\\.")} in /etc/default/kubelet`));
+    }
+
+    // One node right, the others still sharing the NAT address.
+    await api.status("/api/v1/nodes/master-1", nodeStatus("master-1", "192.168.56.11"));
+    const mixed = result((await doctor(kc)).results, "api.node-addresses");
+    assert.equal(finding(mixed, "master-1").verdict, "pass");
+    assert.match(text(finding(mixed, "worker-1")), /also the InternalIP of worker-2/);
+
+    for (const n of NODES) await api.status(`/api/v1/nodes/${n.name}`, nodeStatus(n.name, n.ip));
+    const fixed = result((await doctor(kc)).results, "api.node-addresses");
+    assert.equal(fixed.verdict, "pass", JSON.stringify(fixed.findings));
+    assert.deepEqual(
+      fixed.findings.map((f) => `${f.subject}: ${f.evidence[0]}`),
+      NODES.map((n) => `${n.name}: InternalIP ${n.ip} in 192.168.56.0/24 (the plan's node-ip)`),
+    );
+  });
 });

@@ -1,21 +1,16 @@
 /**
- * Checks of what the API says (ApiEvidence, collected by src/doctor/api.ts): the lab's known
- * failures as the cluster shows them, each finding quoting the objects, fields and log lines it
- * rests on, with the change that fixes it.
+ * Checks of MetalLB as the API shows it: configuration it no longer reads, pools nothing
+ * announces, LoadBalancer Services left without an address (and the reason, from the objects),
+ * `externalTrafficPolicy: Local` Services announced from a node without a ready endpoint, and
+ * announcing nodes without a ready speaker.
  */
-import { parse } from "yaml";
-import { ISSUER_RENEW_DAYS } from "../../addons/linkerd.js";
-import { type Ipv4Range, parseCidr, parseIpv4, parseRange, rangeSize } from "../../net/ipv4.js";
+import { type Ipv4Range, parseRange, rangeSize } from "../../net/ipv4.js";
 import type { Plan } from "../../plan/types.js";
-import { CALICO_NODE, calicoNodeEnv } from "../../render/calico.js";
-import { issuerNotAfter } from "../../render/linkerd-identity.js";
 import { METALLB_NAMESPACE } from "../../render/metallb.js";
-import type { KubeObject } from "../../render/types.js";
-import { API_KEYS, ISSUER_CERT_KEYS, isCalicoNodePod, LINKERD_ISSUER, restartCount } from "../api.js";
+import { API_KEYS } from "../api.js";
 import {
   annotationsOf,
   at,
-  isObject,
   type JsonObject,
   labelsOf,
   nameOf,
@@ -28,83 +23,7 @@ import {
   strings,
 } from "../object.js";
 import type { Check, Evidence, Finding } from "../types.js";
-
-// ---------------------------------------------------------------------------------------------
-// Reading raw objects
-
-const items = (e: Evidence, key: string): readonly JsonObject[] => e.api?.objects[key] ?? [];
-const json = (v: unknown) => JSON.stringify(v);
-
-/** Up to `n` entries, then how many more. */
-function some(values: readonly string[], n = 5): string {
-  return values.length <= n ? values.join(", ") : `${values.slice(0, n).join(", ")} and ${values.length - n} more`;
-}
-
-const NAT = parseCidr("10.0.2.0/24") as Ipv4Range;
-const inRange = (r: Ipv4Range | undefined, ip: string | undefined) => {
-  const n = ip === undefined ? undefined : parseIpv4(ip);
-  return r !== undefined && n !== undefined && n >= r.first && n <= r.last;
-};
-/** `192.168.56.11/24` -> `192.168.56.11`. */
-const bareIp = (v: string) => v.split("/")[0] ?? v;
-
-const podReady = (pod: JsonObject) =>
-  objects(pod, "status", "conditions").some((c) => c.type === "Ready" && c.status === "True");
-
-// ---------------------------------------------------------------------------------------------
-// Nodes and Calico
-
-function internalIps(node: JsonObject): string[] {
-  return objects(node, "status", "addresses")
-    .filter((a) => a.type === "InternalIP" && typeof a.address === "string")
-    .map((a) => a.address as string);
-}
-
-const describeAddresses = (node: JsonObject) =>
-  `status.addresses: ${
-    objects(node, "status", "addresses")
-      .map((a) => `${String(a.type)}=${String(a.address)}`)
-      .join(", ") || "(none)"
-  }`;
-
-/** Node names by address, for addresses that more than one node has. */
-function shared(pairs: readonly (readonly [string, string])[]): Map<string, string[]> {
-  const by = new Map<string, string[]>();
-  for (const [node, ip] of pairs) by.set(ip, [...(by.get(ip) ?? []), node]);
-  return new Map([...by].filter(([, nodes]) => new Set(nodes).size > 1));
-}
-
-const calicoDaemonSet = (e: Evidence) =>
-  items(e, API_KEYS.daemonSet).find(
-    (d) => nameOf(d) === CALICO_NODE && objects(d, "spec", "template", "spec", "containers").length > 0,
-  );
-
-/** calico-node's env as the live DaemonSet has it (undefined without the DaemonSet). */
-function liveCalicoEnv(e: Evidence) {
-  const ds = calicoDaemonSet(e);
-  if (!ds) return undefined;
-  try {
-    return calicoNodeEnv([ds as unknown as KubeObject]);
-  } catch {
-    return undefined;
-  }
-}
-
-const CALICO_ANNOTATIONS = {
-  address: "projectcalico.org/IPv4Address",
-  tunnels: [
-    "projectcalico.org/IPv4IPIPTunnelAddr",
-    "projectcalico.org/IPv4VXLANTunnelAddr",
-    "projectcalico.org/IPv4WireguardInterfaceAddr",
-  ],
-} as const;
-
-/** felix's line when its health endpoint cannot bind the *name* localhost (calico#6963, node#1360). */
-export const FELIX_HEALTH_LOCALHOST =
-  /Health endpoint failed, trying to restart it\.\.\. error=listen tcp: lookup localhost\b/;
-
-// ---------------------------------------------------------------------------------------------
-// MetalLB
+import { inRange, items, json, podReady, some } from "./common.js";
 
 /** Labels of the upstream manifest (app/component) or of the Helm chart (app.kubernetes.io/*). */
 function isMetallb(o: JsonObject, component: "controller" | "speaker"): boolean {
@@ -281,8 +200,9 @@ function whyPending(
       evidence: [`annotation address-pool: ${wantPool}, but there is no IPAddressPool ${m.namespace}/${wantPool}`],
       fix: `name an existing pool (${m.pools.map(nameOf).join(", ")}) in the annotation, or remove it`,
     };
+  const requestedIp = str(svc, "spec", "loadBalancerIP");
   const wantIps = [
-    ...(str(svc, "spec", "loadBalancerIP") ? [str(svc, "spec", "loadBalancerIP") as string] : []),
+    ...(requestedIp ? [requestedIp] : []),
     ...(REQUESTED_IPS.map((k) => annotations[k]).find((v) => v !== undefined) ?? "")
       .split(",")
       .map((s) => s.trim())
@@ -338,275 +258,7 @@ function readyEndpoints(e: Evidence, svc: JsonObject): { node: string; address: 
     .flatMap((ep) => strings(ep, "addresses").map((address) => ({ node: str(ep, "nodeName") ?? "?", address })));
 }
 
-// ---------------------------------------------------------------------------------------------
-// The checks
-
-const nodeAddresses: Check = {
-  id: "api.node-addresses",
-  title: "every node's InternalIP is its own lab-network address (not the NAT address)",
-  needs: ["api"],
-  references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306", "ground truth 2"],
-  run(e, plan) {
-    const nodes = items(e, API_KEYS.node);
-    const lab = parseCidr(plan.network.cidr);
-    const dup = shared(nodes.flatMap((n) => internalIps(n).map((ip) => [nameOf(n), ip] as const)));
-    const findings: Finding[] = nodes.map((n) => {
-      const name = nameOf(n);
-      const ips = internalIps(n);
-      const planned = plan.nodes.find((p) => p.name === name);
-      const problems = [
-        ips.length === 0 && "no InternalIP",
-        ...ips
-          .filter((ip) => inRange(NAT, ip))
-          .map((ip) => `InternalIP ${ip} is in VirtualBox's NAT network 10.0.2.0/24`),
-        ...ips
-          .filter((ip) => dup.has(ip))
-          .map(
-            (ip) =>
-              `InternalIP ${ip} is also the InternalIP of ${(dup.get(ip) ?? []).filter((x) => x !== name).join(", ")}`,
-          ),
-        ...ips
-          .filter((ip) => !inRange(lab, ip) && !inRange(NAT, ip))
-          .map((ip) => `InternalIP ${ip} is outside the lab network ${plan.network.cidr}`),
-        planned && !ips.includes(planned.ip) && `the plan's node-ip for ${name} is ${planned.ip}`,
-      ].filter((p): p is string => typeof p === "string");
-      if (problems.length === 0)
-        return {
-          verdict: "pass",
-          subject: name,
-          evidence: [`InternalIP ${ips.join(", ")} in ${plan.network.cidr}${planned ? " (the plan's node-ip)" : ""}`],
-        };
-      const want = planned?.ip ?? `its ${plan.network.cidr} address`;
-      return {
-        verdict: "fail",
-        subject: name,
-        evidence: [describeAddresses(n), ...problems],
-        fix: `give the kubelet its lab address: KUBELET_EXTRA_ARGS=--node-ip=${want} in /etc/default/kubelet (kubelab up writes it), then systemctl restart kubelet on ${name}`,
-      };
-    });
-    for (const p of plan.nodes)
-      if (!nodes.some((n) => nameOf(n) === p.name))
-        findings.push({
-          verdict: "warn",
-          subject: p.name,
-          evidence: [`no Node ${p.name} in the API (the plan has it at ${p.ip})`],
-          fix: `run kubelab up, or look at the kubelet on ${p.name}: journalctl -u kubelet`,
-        });
-    return findings;
-  },
-};
-
-const felixHealth: Check = {
-  id: "calico.felix-health-localhost",
-  title: "calico-node does not crash-loop on felix's health endpoint (FELIX_HEALTHHOST=127.0.0.1)",
-  needs: ["api"],
-  references: ["projectcalico/calico#6963", "projectcalico/node#1360", "ground truth 3"],
-  run(e, plan) {
-    const env = liveCalicoEnv(e);
-    const pods = items(e, API_KEYS.pod).filter(isCalicoNodePod);
-    if (plan.addons.cni.plugin !== "calico" && !env && pods.length === 0) return [];
-    const logs = e.api?.logs ?? {};
-    const healthHost = env?.find((v) => v.name === "FELIX_HEALTHHOST");
-    const setting = !env
-      ? undefined
-      : healthHost
-        ? `DaemonSet calico-node: FELIX_HEALTHHOST=${healthHost.value ?? json(healthHost.valueFrom)}`
-        : "DaemonSet calico-node: no FELIX_HEALTHHOST (felix binds its health endpoint to the name localhost)";
-    const settingOk = healthHost?.value === "127.0.0.1";
-    const fix =
-      "set FELIX_HEALTHHOST=127.0.0.1 in the calico-node container (kubelab renders it: kubelab up --force-conflicts takes the DaemonSet back; by hand: kubectl -n kube-system set env ds/calico-node FELIX_HEALTHHOST=127.0.0.1) and keep `127.0.0.1 localhost` in every node's /etc/hosts";
-    let crashed = false;
-    const findings: Finding[] = pods.map((pod) => {
-      const restarts = restartCount(pod, CALICO_NODE);
-      const key = `${refOf(pod)}/${CALICO_NODE}`;
-      const where = [key, `${key}#previous`].filter((k) => logs[k] !== undefined);
-      const hits = where.flatMap((k) =>
-        (logs[k] ?? "")
-          .split("\n")
-          .filter((l) => FELIX_HEALTH_LOCALHOST.test(l))
-          .map((l) => ({ k, l: l.trim() })),
-      );
-      const node = str(pod, "spec", "nodeName");
-      const subject = `Pod ${refOf(pod)}${node ? ` on ${node}` : ""}`;
-      const status = objects(pod, "status", "containerStatuses").find((c) => c.name === CALICO_NODE);
-      const last = at(status, "lastState", "terminated");
-      const waiting = str(status, "state", "waiting", "reason");
-      const state = [
-        `calico-node restartCount ${restarts}`,
-        waiting && `waiting: ${waiting}`,
-        isObject(last) &&
-          `last terminated: ${str(last, "reason") ?? "?"} (exit ${num(last, "exitCode") ?? "?"}) at ${str(last, "finishedAt") ?? "?"}`,
-      ]
-        .filter(Boolean)
-        .join(", ");
-      if (hits.length > 0) {
-        crashed = true;
-        const first = hits[0] as { k: string; l: string };
-        return {
-          verdict: "fail",
-          subject,
-          evidence: [
-            state,
-            `${first.k}: ${first.l}`,
-            ...(hits.length > 1
-              ? [`(${hits.length} such lines in ${[...new Set(hits.map((h) => h.k))].join(" and ")})`]
-              : []),
-            ...(setting ? [setting] : []),
-          ],
-          fix,
-        };
-      }
-      if (restarts === 0) return { verdict: "pass", subject, evidence: [state] };
-      if (where.length > 0)
-        return {
-          verdict: "pass",
-          subject,
-          evidence: [
-            state,
-            `no "Health endpoint failed ... lookup localhost" line in ${where.join(" or ")}: restarted for another reason`,
-          ],
-        };
-      return {
-        verdict: settingOk ? "pass" : "warn",
-        subject,
-        evidence: [
-          state,
-          "its logs could not be read",
-          ...(setting ? [setting] : []),
-          ...(settingOk ? ["felix binds 127.0.0.1, so the restarts have another cause"] : []),
-        ],
-        ...(settingOk ? {} : { fix }),
-      };
-    });
-    if (!env)
-      findings.push({
-        verdict: "warn",
-        subject: "DaemonSet kube-system/calico-node",
-        evidence: ["no DaemonSet calico-node with a calico-node container in the API"],
-        fix: "run kubelab up: it installs Calico with FELIX_HEALTHHOST=127.0.0.1 rendered in",
-      });
-    else
-      findings.push({
-        verdict: settingOk ? "pass" : crashed ? "fail" : "warn",
-        subject: `DaemonSet ${refOf(calicoDaemonSet(e) as JsonObject)}`,
-        evidence: [
-          setting as string,
-          ...(settingOk
-            ? []
-            : [
-                "felix resolves the name through the node's resolver; a resolver that does not answer for localhost (8.8.8.8) makes its liveness fail",
-              ]),
-        ],
-        ...(settingOk ? {} : { fix }),
-      });
-    return findings;
-  },
-};
-
-const calicoAddress: Check = {
-  id: "calico.node-address",
-  title: "Calico detected each node's lab-network address (not the NAT address)",
-  needs: ["api"],
-  references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306", "ground truth 2"],
-  run(e, plan) {
-    if (plan.addons.cni.plugin !== "calico") return [];
-    const lab = parseCidr(plan.network.cidr);
-    const pods = parseCidr(plan.kubernetes.podSubnet);
-    const nodes = items(e, API_KEYS.node);
-    const env = liveCalicoEnv(e);
-    const method = env?.find((v) => v.name === "IP_AUTODETECTION_METHOD");
-    const names = (env ?? []).map((v) => v.name);
-    const methodLine = env
-      ? `DaemonSet calico-node: IP_AUTODETECTION_METHOD=${method?.value ?? "(unset: first-found, the NAT NIC on Vagrant)"}`
-      : undefined;
-    const calicoFix = `set IP_AUTODETECTION_METHOD=${plan.addons.cni.ipAutodetectionMethod} in calico-node (kubelab renders it; kubelab up --force-conflicts takes the DaemonSet back), fix the node's InternalIP first if api.node-addresses fails (can-reach=$(NODEIP) follows it), then kubectl -n kube-system rollout restart ds/calico-node so each node detects its address again`;
-    const dup = shared(
-      nodes.flatMap((n) => {
-        const a = annotationsOf(n)[CALICO_ANNOTATIONS.address];
-        return a ? [[nameOf(n), bareIp(a)] as const] : [];
-      }),
-    );
-    const findings: Finding[] = nodes.map((n) => {
-      const name = nameOf(n);
-      const a = annotationsOf(n);
-      const addr = a[CALICO_ANNOTATIONS.address];
-      const planned = plan.nodes.find((p) => p.name === name);
-      if (addr === undefined)
-        return {
-          verdict: "warn",
-          subject: name,
-          evidence: [
-            `no ${CALICO_ANNOTATIONS.address} annotation: calico-node has not registered this node's address yet`,
-          ],
-          fix: `look at calico-node on ${name}: kubectl -n kube-system logs -l k8s-app=calico-node --field-selector spec.nodeName=${name}`,
-        };
-      const ip = bareIp(addr);
-      const tunnels = CALICO_ANNOTATIONS.tunnels
-        .filter((k) => a[k] !== undefined)
-        .map((k) => [k, a[k] as string] as const);
-      const problems = [
-        inRange(NAT, ip) &&
-          `the address is in VirtualBox's NAT network 10.0.2.0/24: BGP/IPIP/VXLAN peers would point at 10.0.2.x`,
-        !inRange(lab, ip) && !inRange(NAT, ip) && `the address is outside the lab network ${plan.network.cidr}`,
-        dup.has(ip) && `the same address as ${(dup.get(ip) ?? []).filter((x) => x !== name).join(", ")}`,
-        planned && planned.ip !== ip && `the plan's address for ${name} is ${planned.ip}`,
-        // Tunnel addresses come from Calico's IP pool (the pod subnet), never from a host network.
-        ...tunnels
-          .filter(([, v]) => inRange(NAT, bareIp(v)) || inRange(lab, bareIp(v)))
-          .map(
-            ([k, v]) => `${k}: ${v} is a host-network address, not one of the pod subnet ${plan.kubernetes.podSubnet}`,
-          ),
-      ].filter((p): p is string => typeof p === "string");
-      const odd = tunnels.filter(
-        ([, v]) => !inRange(pods, bareIp(v)) && !inRange(NAT, bareIp(v)) && !inRange(lab, bareIp(v)),
-      );
-      const quoted = [`${CALICO_ANNOTATIONS.address}: ${addr}`, ...tunnels.map(([k, v]) => `${k}: ${v}`)];
-      if (problems.length > 0)
-        return {
-          verdict: "fail",
-          subject: name,
-          evidence: [...quoted, ...problems, ...(methodLine ? [methodLine] : [])],
-          fix: calicoFix,
-        };
-      if (odd.length > 0)
-        return {
-          verdict: "warn",
-          subject: name,
-          evidence: [
-            ...quoted,
-            ...odd.map(([k, v]) => `${k}: ${v} is outside the pod subnet ${plan.kubernetes.podSubnet}`),
-          ],
-          fix: `Calico's IP pool should be the pod subnet: CALICO_IPV4POOL_CIDR=${plan.kubernetes.podSubnet} (kubelab renders it; it only applies when the default pool is first created)`,
-        };
-      return { verdict: "pass", subject: name, evidence: [`${quoted.join(", ")} (lab network ${plan.network.cidr})`] };
-    });
-    // $(NODEIP) only expands when NODEIP is defined earlier in the same env list.
-    if (
-      method?.value?.includes("$(NODEIP)") &&
-      !(names.includes("NODEIP") && names.indexOf("NODEIP") < names.indexOf("IP_AUTODETECTION_METHOD"))
-    )
-      findings.push({
-        verdict: "fail",
-        subject: "DaemonSet kube-system/calico-node",
-        evidence: [
-          methodLine as string,
-          names.includes("NODEIP")
-            ? "NODEIP is defined after IP_AUTODETECTION_METHOD: Kubernetes leaves $(NODEIP) unexpanded"
-            : "no NODEIP variable: Kubernetes leaves $(NODEIP) unexpanded",
-        ],
-        fix: "define NODEIP (fieldRef status.hostIP) before IP_AUTODETECTION_METHOD: kubelab up --force-conflicts renders both in that order",
-      });
-    else if (method?.value !== undefined && method.value !== plan.addons.cni.ipAutodetectionMethod)
-      findings.push({
-        verdict: "warn",
-        subject: "DaemonSet kube-system/calico-node",
-        evidence: [methodLine as string, `the plan says ${plan.addons.cni.ipAutodetectionMethod}`],
-        fix: calicoFix,
-      });
-    return findings;
-  },
-};
-
+/** metallb.deprecated-config: configuration MetalLB no longer reads. */
 const deprecatedConfig: Check = {
   id: "metallb.deprecated-config",
   title: "no legacy MetalLB configuration (AddressPool objects, ConfigMap metallb-system/config)",
@@ -646,6 +298,7 @@ const deprecatedConfig: Check = {
   },
 };
 
+/** metallb.advertisement: a pool, and an L2Advertisement that announces it. */
 const advertisement: Check = {
   id: "metallb.advertisement",
   title: "MetalLB has an IPAddressPool and an L2Advertisement that announces it",
@@ -710,6 +363,7 @@ const advertisement: Check = {
   },
 };
 
+/** metallb.pending-services: LoadBalancer Services without an address, and why. */
 const pendingServices: Check = {
   id: "metallb.pending-services",
   title: "every LoadBalancer Service has an address",
@@ -736,6 +390,7 @@ const pendingServices: Check = {
   },
 };
 
+/** metallb.local-traffic-policy: Local Services announced from a node without an endpoint. */
 const localTrafficPolicy: Check = {
   id: "metallb.local-traffic-policy",
   title: "externalTrafficPolicy: Local Services have a ready endpoint on the node announcing them",
@@ -798,6 +453,7 @@ const localTrafficPolicy: Check = {
   },
 };
 
+/** metallb.speaker-on-node: a ready speaker where each address is announced. */
 const speakerOnNode: Check = {
   id: "metallb.speaker-on-node",
   title: "a ready MetalLB speaker runs on the node announcing each LoadBalancer address",
@@ -868,149 +524,10 @@ const speakerOnNode: Check = {
   },
 };
 
-const kubeProxyMode: Check = {
-  id: "kube-proxy.mode",
-  title: "the live kube-proxy configuration: IPVS has strictARP when MetalLB is in use",
-  needs: ["api"],
-  references: ["metallb/metallb#153", "ground truth 4b"],
-  run(e, plan) {
-    const cm = items(e, API_KEYS.configMap).find((c) => namespaceOf(c) === "kube-system" && nameOf(c) === "kube-proxy");
-    if (!cm) return [];
-    const text = stringMap(cm, "data")["config.conf"];
-    const subject = "ConfigMap kube-system/kube-proxy";
-    if (text === undefined)
-      return [
-        {
-          verdict: "warn",
-          subject,
-          evidence: ["no config.conf key"],
-          fix: "kubeadm writes config.conf: kubeadm init phase addon kube-proxy",
-        },
-      ];
-    let config: { mode?: string; ipvs?: { strictARP?: boolean } };
-    try {
-      config = (parse(text) ?? {}) as typeof config;
-    } catch (err) {
-      return [
-        {
-          verdict: "fail",
-          subject,
-          evidence: [`config.conf is not YAML: ${(err as Error).message}`],
-          fix: "restore it: kubeadm init phase addon kube-proxy",
-        },
-      ];
-    }
-    // An empty mode is iptables on Linux.
-    const mode = config.mode || "iptables";
-    const strict = config.ipvs?.strictARP === true;
-    const metallb = plan.addons.metallb.enabled || items(e, API_KEYS.ipAddressPool).length > 0;
-    const modeLine = `config.conf: mode: ${config.mode === undefined || config.mode === "" ? `"" (iptables)` : config.mode}`;
-    const findings: Finding[] = [];
-    if (mode === "ipvs" && !strict && metallb)
-      findings.push({
-        verdict: "fail",
-        subject,
-        evidence: [
-          modeLine,
-          `config.conf: ipvs.strictARP: ${config.ipvs?.strictARP ?? "(unset, false)"}`,
-          "with MetalLB L2, every node answers ARP for every LoadBalancer address (kube-ipvs0 holds them all)",
-        ],
-        fix: "set ipvs.strictARP: true in the ConfigMap and restart kube-proxy (kubectl -n kube-system rollout restart ds/kube-proxy); kubelab up does both before installing MetalLB",
-      });
-    if (mode !== plan.kubernetes.proxyMode)
-      findings.push({
-        verdict: "warn",
-        subject,
-        evidence: [modeLine, `the plan says proxyMode: ${plan.kubernetes.proxyMode}`],
-        fix: `set kubernetes.proxyMode to ${mode} in the cluster file, or mode: ${plan.kubernetes.proxyMode} in the ConfigMap and restart kube-proxy`,
-      });
-    if (findings.length === 0)
-      findings.push({
-        verdict: "pass",
-        subject,
-        evidence: [
-          mode === "ipvs" ? `${modeLine}, ipvs.strictARP: ${strict}` : `${modeLine} (strictARP only matters for ipvs)`,
-        ],
-      });
-    return findings;
-  },
-};
-
-const DAY_MS = 86_400_000;
-
-const issuerExpiry: Check = {
-  id: "linkerd.issuer-expiry",
-  title: `Linkerd's issuer certificate is valid for more than ${ISSUER_RENEW_DAYS} days`,
-  needs: ["api"],
-  references: ["https://linkerd.io/2/tasks/manually-rotating-control-plane-tls-credentials/"],
-  run(e, plan) {
-    if (!plan.addons.linkerd.enabled) return [];
-    const subject = `Secret ${LINKERD_ISSUER.namespace}/${LINKERD_ISSUER.name}`;
-    const secret = items(e, API_KEYS.secret).find(
-      (s) => namespaceOf(s) === LINKERD_ISSUER.namespace && nameOf(s) === LINKERD_ISSUER.name,
-    );
-    const renew = `run kubelab up: it renews an issuer within ${ISSUER_RENEW_DAYS} days of expiry from the kept trust anchor (kube-system/kubelab-linkerd-identity) and applies it to ${subject}`;
-    if (!secret)
-      return [
-        {
-          verdict: "warn",
-          subject,
-          evidence: [`no ${subject}: Linkerd's control plane is not installed`],
-          fix: "run kubelab up: it installs Linkerd with a generated issuer",
-        },
-      ];
-    const data = stringMap(secret, "data");
-    const key = ISSUER_CERT_KEYS.find((k) => data[k] !== undefined);
-    if (!key)
-      return [
-        { verdict: "fail", subject, evidence: [`no ${ISSUER_CERT_KEYS.join(" or ")} in ${subject}`], fix: renew },
-      ];
-    let notAfter: Date;
-    try {
-      notAfter = issuerNotAfter(Buffer.from(data[key] as string, "base64").toString("utf8"));
-    } catch (err) {
-      return [
-        { verdict: "fail", subject, evidence: [`${key} is not a certificate: ${(err as Error).message}`], fix: renew },
-      ];
-    }
-    // The time of collection, not of the check: a saved dump gives the same verdict later.
-    const now = Date.parse(e.collectedAt);
-    const days = (notAfter.getTime() - now) / DAY_MS;
-    const line = `${key}: notAfter ${notAfter.toISOString()}`;
-    if (days <= 0)
-      return [
-        {
-          verdict: "fail",
-          subject,
-          evidence: [
-            line,
-            `expired ${Math.floor(-days)} days before ${e.collectedAt}: proxies cannot get new certificates, meshed traffic fails`,
-          ],
-          fix: renew,
-        },
-      ];
-    if (days <= ISSUER_RENEW_DAYS)
-      return [
-        {
-          verdict: "warn",
-          subject,
-          evidence: [line, `expires in ${Math.floor(days)} days (within ${ISSUER_RENEW_DAYS})`],
-          fix: renew,
-        },
-      ];
-    return [{ verdict: "pass", subject, evidence: [`${line} (in ${Math.floor(days)} days)`] }];
-  },
-};
-
-export const apiChecks: readonly Check[] = [
-  nodeAddresses,
-  felixHealth,
-  calicoAddress,
+export const metallbChecks: readonly Check[] = [
   deprecatedConfig,
   advertisement,
   pendingServices,
   localTrafficPolicy,
   speakerOnNode,
-  kubeProxyMode,
-  issuerExpiry,
 ];
