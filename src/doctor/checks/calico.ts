@@ -47,7 +47,7 @@ const felixHealth: Check = {
   id: "calico.felix-health-localhost",
   title: "calico-node does not crash-loop on felix's health endpoint (FELIX_HEALTHHOST=127.0.0.1)",
   needs: ["api"],
-  references: ["projectcalico/calico#6963", "projectcalico/node#1360", "ground truth 3"],
+  references: ["projectcalico/calico#6963", "projectcalico/node#1360"],
   run(e, plan) {
     const env = liveCalicoEnv(e);
     const pods = items(e, API_KEYS.pod).filter(isCalicoNodePod);
@@ -155,7 +155,7 @@ const calicoAddress: Check = {
   id: "calico.node-address",
   title: "Calico detected each node's lab-network address (not the NAT address)",
   needs: ["api"],
-  references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306", "ground truth 2"],
+  references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306"],
   run(e, plan) {
     if (plan.addons.cni.plugin !== "calico") return [];
     const lab = parseCidr(plan.network.cidr);

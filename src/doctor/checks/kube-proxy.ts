@@ -13,7 +13,7 @@ const kubeProxyMode: Check = {
   id: "kube-proxy.mode",
   title: "the live kube-proxy configuration: IPVS has strictARP when MetalLB is in use",
   needs: ["api"],
-  references: ["metallb/metallb#153", "ground truth 4b"],
+  references: ["metallb/metallb#153"],
   run(e, plan) {
     const cm = items(e, API_KEYS.configMap).find((c) => namespaceOf(c) === "kube-system" && nameOf(c) === "kube-proxy");
     if (!cm) return [];

@@ -263,7 +263,7 @@ const deprecatedConfig: Check = {
   id: "metallb.deprecated-config",
   title: "no legacy MetalLB configuration (AddressPool objects, ConfigMap metallb-system/config)",
   needs: ["api"],
-  references: ["metallb/metallb#2252", "ground truth 4e"],
+  references: ["metallb/metallb#2252"],
   run(e, plan) {
     const legacy = items(e, API_KEYS.addressPool);
     const cm = items(e, API_KEYS.configMap).find((c) => namespaceOf(c) === METALLB_NAMESPACE && nameOf(c) === "config");
@@ -303,7 +303,7 @@ const advertisement: Check = {
   id: "metallb.advertisement",
   title: "MetalLB has an IPAddressPool and an L2Advertisement that announces it",
   needs: ["api"],
-  references: ["ground truth 4e"],
+  references: [],
   run(e, plan) {
     if (!plan.addons.metallb.enabled) return [];
     const m = metallbState(e);
@@ -368,7 +368,7 @@ const pendingServices: Check = {
   id: "metallb.pending-services",
   title: "every LoadBalancer Service has an address",
   needs: ["api"],
-  references: ["ground truth 4"],
+  references: [],
   run(e, plan) {
     const services = items(e, API_KEYS.service).filter(isLoadBalancer);
     if (services.length === 0)
@@ -395,7 +395,7 @@ const localTrafficPolicy: Check = {
   id: "metallb.local-traffic-policy",
   title: "externalTrafficPolicy: Local Services have a ready endpoint on the node announcing them",
   needs: ["api"],
-  references: ["metallb/metallb#1777", "metallb/metallb#258", "ground truth 4a"],
+  references: ["metallb/metallb#1777", "metallb/metallb#258"],
   run(e, plan) {
     const services = items(e, API_KEYS.service).filter(isLoadBalancer);
     if (services.length === 0 && !plan.addons.metallb.enabled) return [];
@@ -458,7 +458,7 @@ const speakerOnNode: Check = {
   id: "metallb.speaker-on-node",
   title: "a ready MetalLB speaker runs on the node announcing each LoadBalancer address",
   needs: ["api"],
-  references: ["ground truth 4f"],
+  references: [],
   run(e, plan) {
     if (!plan.addons.metallb.enabled) return [];
     const m = metallbState(e);

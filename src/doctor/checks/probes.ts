@@ -153,7 +153,6 @@ export const probeChecks: readonly Check[] = [
     title: "every LoadBalancer address answers from this host: ARP, then TCP, then HTTP(S)",
     needs: ["probes"],
     references: [
-      "ground truth 4",
       "metallb/metallb#1777",
       "metallb/metallb#258",
       "metallb/metallb#153",

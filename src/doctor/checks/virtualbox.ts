@@ -142,7 +142,7 @@ export const virtualboxChecks: readonly Check[] = [
     title:
       "the host-only NIC of every node VM is in promiscuous mode allow-all (MetalLB L2 addresses answer from the host)",
     needs: ["virtualbox"],
-    references: ["metallb/metallb#253", "metallb/metallb#535", "ground truth 4c"],
+    references: ["metallb/metallb#253", "metallb/metallb#535"],
     run(e, plan) {
       if (!onVirtualBox(plan) || !plan.addons.metallb.enabled) return [];
       return vms(e, plan).flatMap(([node, vm]) => promiscuous(node, vm));
@@ -152,7 +152,7 @@ export const virtualboxChecks: readonly Check[] = [
     id: "virtualbox.host-io-cache",
     title: "no node VM's disk goes through the host I/O cache (host RAM)",
     needs: ["virtualbox"],
-    references: ["ground truth 5", "VBoxManage storagectl --hostiocache"],
+    references: ["VBoxManage storagectl --hostiocache"],
     run(e, plan) {
       if (!onVirtualBox(plan)) return [];
       return vms(e, plan).flatMap(([node, vm]) => hostIoCache(node, vm));
