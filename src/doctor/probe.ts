@@ -1,6 +1,6 @@
 /**
  * The host probe: what a human does by hand with tcpdump and curl when a LoadBalancer address
- * never answers (ground truth 4), done from this host for each address, one step at a time:
+ * never answers, done from this host for each address, one step at a time:
  *
  *   1. the lab interface: the host interface with an address inside the lab CIDR; the address
  *      must be routed straight out of it (no gateway), otherwise it is not probed at all;

@@ -13,8 +13,8 @@ import { parseManifest } from "../../render/manifests.js";
 
 /**
  * felix's log as calico-node prints it: `date time.ms [LEVEL][pid] file line: message key=value`.
- * The health line is felix's, as quoted in calico#6963, calico#8616 and the seed's notes (the
- * source line number differs between Calico versions).
+ * The health line is felix's, as quoted in calico#6963 and calico#8616 (the source line number
+ * differs between Calico versions).
  */
 const FELIX_LOG = [
   "2023-03-11 10:59:19.612 [INFO][79] felix/int_dataplane.go 1836: Applying dataplane updates",
@@ -140,7 +140,7 @@ test("Calico checks: each known failure named from a real API server's objects, 
       assert.match(text(w1), /NAT network 10\.0\.2\.0\/24/);
       assert.match(text(w1), /the same address as master-1, worker-2/);
       assert.match(text(w1), /the plan's address for worker-1 is 192\.168\.56\.12/);
-      // Upstream calico.yaml has no IP_AUTODETECTION_METHOD (fixtures NOTES.md).
+      // Upstream calico.yaml sets no IP_AUTODETECTION_METHOD.
       assert.match(text(w1), /IP_AUTODETECTION_METHOD=\(unset/);
       assert.match(w1.fix ?? "", /IP_AUTODETECTION_METHOD=can-reach=\$\(NODEIP\)/);
 

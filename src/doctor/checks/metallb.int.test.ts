@@ -187,7 +187,7 @@ test("MetalLB checks: each known failure named from a real API server's objects,
       assert.match(text(sf), /DaemonSet metallb-system\/speaker: 2 of 3 ready/);
       assert.match(text(sf), /speaker-worker-1 on worker-1 not Ready/);
 
-      // The seed's fix: back to Cluster. And the speaker on worker-1 Ready again.
+      // The usual fix: back to Cluster. And the speaker on worker-1 Ready again.
       await api.patch("/api/v1/namespaces/demo/services/web", { spec: { externalTrafficPolicy: "Cluster" } });
       await podStatus(api, {
         namespace: "metallb-system",

@@ -411,7 +411,7 @@ const localTrafficPolicy: Check = {
         { verdict: "pass", evidence: ["no LoadBalancer Service with an address uses externalTrafficPolicy: Local"] },
       ];
     const fix = (svc: JsonObject) =>
-      `kubectl -n ${namespaceOf(svc)} patch service ${nameOf(svc)} -p '{"spec":{"externalTrafficPolicy":"Cluster"}}' (what fixed the seed's lab; kubelab's UI Service uses Cluster); keep Local only with a ready pod on every node that may announce (a DaemonSet) or an L2Advertisement nodeSelectors limited to those nodes`;
+      `kubectl -n ${namespaceOf(svc)} patch service ${nameOf(svc)} -p '{"spec":{"externalTrafficPolicy":"Cluster"}}' (kubelab's UI Service uses Cluster); keep Local only with a ready pod on every node that may announce (a DaemonSet) or an L2Advertisement nodeSelectors limited to those nodes`;
     return local.map((svc): Finding => {
       const subject = `Service ${refOf(svc)}`;
       const ready = readyEndpoints(e, svc);

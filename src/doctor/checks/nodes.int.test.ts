@@ -1,7 +1,7 @@
 // The node checks on evidence made of real things (test/helpers/node-evidence.ts): the files
 // kubelab renders for the default lab, containerd's own `config dump` of them, glibc's answer
 // for localhost over those files, `ip -j addr` of real interfaces, `date`. Each check passes on
-// the lab as kubelab prepares it and fails on one node changed the way the seed's lab broke.
+// the lab as kubelab prepares it and fails on one node changed the way real labs break.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -59,13 +59,13 @@ const evidenceOf = (nodes: Record<string, NodeEvidence>, file: unknown = RAW): E
   unavailable: {},
 });
 
-/** Ubuntu with systemd-resolved: the stub in /etc/resolv.conf, the NAT network's server upstream (the seed's 8.8.8.8). */
+/** Ubuntu with systemd-resolved: the stub in /etc/resolv.conf, the NAT network's server upstream (8.8.8.8). */
 const STUB_RESOLV_CONF = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n";
 const UPSTREAM_RESOLV_CONF =
   "# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 8.8.8.8\n";
 const NSSWITCH = "passwd: files systemd\ngroup: files systemd\nhosts: files dns\nnetworks: files\n";
 
-/** Vagrant gives every VM of a box the same NAT NIC MAC; the host-only NICs differ (master-1's from the seed's tcpdump). */
+/** Vagrant gives every VM of a box the same NAT NIC MAC; the host-only NICs differ. */
 const NAT_MAC = "08:00:27:8a:3c:5e";
 const LAB_MACS: Record<string, string> = {
   "master-1": "08:00:27:96:6b:0b",
@@ -190,7 +190,7 @@ test("every node check passes on the lab as kubelab prepares it (VM kernel with 
   );
 });
 
-test("node.cgroup-driver fails where containerd runs its default config or the seed's SystemdCgroup = false", async (t) => {
+test("node.cgroup-driver fails where containerd runs its default config or a config edited to SystemdCgroup = false", async (t) => {
   const l = lab(t);
   if (!l) return;
   const defaults = await command(l.containerd2, ["config", "default"]);
@@ -406,7 +406,7 @@ test("node.hosts-localhost fails without 127.0.0.1 localhost, and where nodes mi
   );
 });
 
-test("node.resolver-localhost fails as in the seed: no localhost in /etc/hosts, so it is asked of 8.8.8.8", async (t) => {
+test("node.resolver-localhost fails with no localhost in /etc/hosts, so it is asked of 8.8.8.8", async (t) => {
   const l = lab(t);
   if (!l) return;
   const hosts = renderedFile(PLAN, "master-1", NODE_FILES.hosts)

@@ -1,8 +1,8 @@
 /**
  * Checks of the host probe (src/doctor/probe.ts): for each LoadBalancer address, the first
- * step that fails on the way from this host to the application, named the way the seed's
- * author found it by hand with tcpdump and curl (ground truth 4): no ARP reply; ARP answered
- * but the TCP SYNs get no answer; TCP open but HTTP fails.
+ * step that fails on the way from this host to the application, in the order a person would
+ * look with tcpdump and curl: no ARP reply; ARP answered but the TCP SYNs get no answer; TCP
+ * open but HTTP fails.
  */
 import type { Plan } from "../../plan/types.js";
 import { API_KEYS } from "../api.js";

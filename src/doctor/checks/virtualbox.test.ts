@@ -1,4 +1,4 @@
-// The VirtualBox checks (ground truth 4c and 5) on evidence in VirtualBox's own formats, for the
+// The VirtualBox checks (promiscuous mode, host I/O cache) on evidence in VirtualBox's own formats, for the
 // default lab (vagrant + virtualbox: lab-master-1, lab-worker-1, lab-worker-2).
 //
 // VBoxManage cannot be installed here, so the outputs below are not captured from a host: they

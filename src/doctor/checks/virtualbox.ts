@@ -1,7 +1,6 @@
 /**
  * Checks of the node VMs as VirtualBox has them (evidence: src/doctor/virtualbox.ts): the
- * host-only NIC's promiscuous mode (ground truth 4c) and the host I/O cache of the storage
- * controllers (ground truth 5). The NICs' attachments come from `showvminfo --machinereadable`;
+ * host-only NIC's promiscuous mode and the host I/O cache of the storage controllers. The NICs' attachments come from `showvminfo --machinereadable`;
  * the policy and the cache flag from the VM's settings file, the only place VirtualBox has them
  * in a form that is not translated.
  */
