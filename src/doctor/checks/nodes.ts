@@ -1,7 +1,8 @@
 /**
  * Checks of what was read on the nodes (src/doctor/nodes.ts): the runtime and kubelet settings
  * and the OS state kubelab prepares, each compared with what kubelab renders for the plan.
- * One finding per node, subject the node's name.
+ * One finding per node, subject the node's name. Also the address each node registered, as
+ * the API has it (api.node-addresses): the same failure seen from the cluster's side.
  */
 import { parse as parseToml } from "smol-toml";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
