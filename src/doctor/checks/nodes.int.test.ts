@@ -1,7 +1,7 @@
 // The node checks on evidence made of real things (test/helpers/node-evidence.ts): the files
 // kubelab renders for the default lab, containerd's own `config dump` of them, glibc's answer
 // for localhost over those files, `ip -j addr` of real interfaces, `date`. Each check passes on
-// the lab as kubelab prepares it and fails on one node changed the way the seed's lab broke.
+// the lab as kubelab prepares it and fails on one node changed the way real labs break.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { parse } from "yaml";
+import * as labApi from "../../../test/helpers/doctor-api.js";
 import { planOf } from "../../../test/helpers/fixtures.js";
 import {
   clockRead,
@@ -58,13 +59,13 @@ const evidenceOf = (nodes: Record<string, NodeEvidence>, file: unknown = RAW): E
   unavailable: {},
 });
 
-/** Ubuntu with systemd-resolved: the stub in /etc/resolv.conf, the NAT network's server upstream (the seed's 8.8.8.8). */
+/** Ubuntu with systemd-resolved: the stub in /etc/resolv.conf, the NAT network's server upstream (8.8.8.8). */
 const STUB_RESOLV_CONF = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n";
 const UPSTREAM_RESOLV_CONF =
   "# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\nnameserver 8.8.8.8\n";
 const NSSWITCH = "passwd: files systemd\ngroup: files systemd\nhosts: files dns\nnetworks: files\n";
 
-/** Vagrant gives every VM of a box the same NAT NIC MAC; the host-only NICs differ (master-1's from the seed's tcpdump). */
+/** Vagrant gives every VM of a box the same NAT NIC MAC; the host-only NICs differ. */
 const NAT_MAC = "08:00:27:8a:3c:5e";
 const LAB_MACS: Record<string, string> = {
   "master-1": "08:00:27:96:6b:0b",
@@ -189,7 +190,7 @@ test("every node check passes on the lab as kubelab prepares it (VM kernel with 
   );
 });
 
-test("node.cgroup-driver fails where containerd runs its default config or the seed's SystemdCgroup = false", async (t) => {
+test("node.cgroup-driver fails where containerd runs its default config or a config edited to SystemdCgroup = false", async (t) => {
   const l = lab(t);
   if (!l) return;
   const defaults = await command(l.containerd2, ["config", "default"]);
@@ -405,7 +406,7 @@ test("node.hosts-localhost fails without 127.0.0.1 localhost, and where nodes mi
   );
 });
 
-test("node.resolver-localhost fails as in the seed: no localhost in /etc/hosts, so it is asked of 8.8.8.8", async (t) => {
+test("node.resolver-localhost fails with no localhost in /etc/hosts, so it is asked of 8.8.8.8", async (t) => {
   const l = lab(t);
   if (!l) return;
   const hosts = renderedFile(PLAN, "master-1", NODE_FILES.hosts)
@@ -580,4 +581,39 @@ test("collectNode reads this host over SSH: every file (null when missing) and c
   const dump = ev.commands[NODE_COMMANDS.containerdConfig];
   assert.equal(typeof dump?.code, "number");
   if (dump?.code !== 0) assert.notEqual(dump?.stderr, "");
+});
+
+test("api.node-addresses on a real API server: each known failure named from its Nodes, and passing once fixed", async (t) => {
+  const server = await labApi.startLabApi(t);
+  if (!server) return;
+  const { kc, api } = server;
+  const { doctor, finding, NODES, nodeStatus, result, text } = labApi;
+  await t.test("api.node-addresses: every node on the NAT address (10.0.2.15) fails; lab addresses pass", async () => {
+    for (const n of NODES) await api.status(`/api/v1/nodes/${n.name}`, nodeStatus(n.name, "10.0.2.15"));
+    const broken = result((await doctor(kc)).results, "api.node-addresses");
+    assert.equal(broken.verdict, "fail");
+    for (const n of NODES) {
+      const f = finding(broken, n.name);
+      assert.equal(f.verdict, "fail");
+      assert.match(text(f), /status\.addresses: InternalIP=10\.0\.2\.15, Hostname=/);
+      assert.match(text(f), /InternalIP 10\.0\.2\.15 is in VirtualBox's NAT network 10\.0\.2\.0\/24/);
+      assert.match(text(f), /is also the InternalIP of/);
+      assert.match(text(f), new RegExp(`the plan's node-ip for ${n.name} is ${n.ip.replaceAll(".", "\\.")}`));
+      assert.match(f.fix ?? "", new RegExp(`--node-ip=${n.ip.replaceAll(".", "\\.")} in /etc/default/kubelet`));
+    }
+
+    // One node right, the others still sharing the NAT address.
+    await api.status("/api/v1/nodes/master-1", nodeStatus("master-1", "192.168.56.11"));
+    const mixed = result((await doctor(kc)).results, "api.node-addresses");
+    assert.equal(finding(mixed, "master-1").verdict, "pass");
+    assert.match(text(finding(mixed, "worker-1")), /also the InternalIP of worker-2/);
+
+    for (const n of NODES) await api.status(`/api/v1/nodes/${n.name}`, nodeStatus(n.name, n.ip));
+    const fixed = result((await doctor(kc)).results, "api.node-addresses");
+    assert.equal(fixed.verdict, "pass", JSON.stringify(fixed.findings));
+    assert.deepEqual(
+      fixed.findings.map((f) => `${f.subject}: ${f.evidence[0]}`),
+      NODES.map((n) => `${n.name}: InternalIP ${n.ip} in 192.168.56.0/24 (the plan's node-ip)`),
+    );
+  });
 });
