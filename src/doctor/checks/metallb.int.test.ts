@@ -32,7 +32,7 @@ test("MetalLB checks: each known failure named from a real API server's objects,
   if (!lab) return;
   const { kc, api, plan } = lab;
   const metallbManifest = parseManifest(readFixture(FIXTURES.metallb)).filter(
-    // No pod could serve MetalLB's webhook here (as in src/addons/addons.test.ts).
+    // No pod could serve MetalLB's webhook here (as in src/addons/addons.int.test.ts).
     (o) => !o.kind.endsWith("WebhookConfiguration"),
   );
   const [kubelabPool, kubelabAd] = metallbObjects(plan) as [KubeObject, KubeObject];
