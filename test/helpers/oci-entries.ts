@@ -2,12 +2,12 @@
 // cases a tar writer gets wrong (long names, ids beyond ustar, xattrs, links, sticky bits).
 import type { LayerEntry } from "../../src/oci/layout.js";
 
-/** A path longer than ustar's 100-byte name field. */
+/** LONG is a path longer than ustar's 100-byte name field. */
 export const LONG = `deep/${"d".repeat(60)}/${"e".repeat(60)}/file-with-a-long-name.txt`;
-// vfs_cap_data revision 2, effective, permitted = CAP_NET_BIND_SERVICE (what setcap writes).
+/** CAP is a vfs_cap_data: revision 2, effective, permitted = CAP_NET_BIND_SERVICE (what setcap writes). */
 export const CAP = Buffer.from("0100000200040000000000000000000000000000", "hex");
 
-/** One entry of each kind, in no particular order. */
+/** ENTRIES holds one entry of each kind, in no particular order. */
 export const ENTRIES: LayerEntry[] = [
   { path: "/usr/local/bin/tool", mode: 0o755, content: "#!/bin/sh\necho hi\n" },
   { path: "etc/passwd", content: "root:x:0:0:root:/root:/sbin/nologin\n" },
