@@ -7,10 +7,7 @@
 // source anywhere in the default plan must stop `up`'s addon install (render everything,
 // then apply) before a single object of the earlier addons is applied.
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import {
@@ -23,8 +20,10 @@ import {
 import { parse } from "yaml";
 import { startApiServer } from "../../test/helpers/apiserver.js";
 import { fixtureFetch, helmTarball, linkerdChartRepository } from "../../test/helpers/charts.js";
+import { cacheEntries, cutMidDownload, urlOf } from "../../test/helpers/downloads.js";
 import { FIXTURES, readFixture } from "../../test/helpers/fixtures.js";
 import { freePort } from "../../test/helpers/net.js";
+import { tempDir } from "../../test/helpers/tmp.js";
 import { simulateWorkloads } from "../../test/helpers/workloads.js";
 import type { ChartRef } from "../artifacts/chart-repository.js";
 import { sha256 } from "../artifacts/local.js";
@@ -46,24 +45,6 @@ const CRDS_CHART: ChartRef = {
 };
 const CRDS_ARCHIVE = `${HELM_REPO}linkerd-crds-${PINNED.linkerd.chartVersion}.tgz`;
 const TAMPER = "# not the pinned file\n";
-
-async function tempDir(t: TestContext, prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Every file and directory under `dir` (relative, sorted); [] when it does not exist. */
-async function cacheEntries(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return [];
-    throw e;
-  });
-  return entries.map(String).sort();
-}
-
-const urlOf = (input: Parameters<typeof fetch>[0]) =>
-  typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
 
 /** The upstream, as kubelab's downloads see it: up or down, and what was asked of it. */
 interface Network {
@@ -257,36 +238,6 @@ test("a chart is remembered by its index digest: served from the cache offline, 
   assert.deepEqual(await sources.chart(CRDS_CHART), data);
   assert.deepEqual(net.requests.slice(asked), [`${HELM_REPO}index.yaml`, CRDS_ARCHIVE]);
   assert.equal(sha256(await readFile(archive)), digest);
-});
-
-/** A loopback server that promises a large body, sends 1 KiB of it and cuts the connection. */
-async function cutMidDownload(t: TestContext): Promise<string> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { "content-length": String(1 << 20) });
-    res.write(Buffer.alloc(1024, "x"), () => res.destroy());
-  });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-}
-
-test("a connection cut mid-download is an error naming the URL and leaves no partial file in the cache", async (t) => {
-  const file = PINNED.metallb.manifest;
-  const cut = await cutMidDownload(t);
-  const cache = await tempDir(t, "kubelab-cache-");
-  const sources = onlineSources(cache, (input, init) => fetch(`${cut}${new URL(urlOf(input)).pathname}`, init));
-  await assert.rejects(sources.manifest(file), (e: UserError) => {
-    assert.ok(e instanceof UserError, `${e.name}: ${e.message}`);
-    assert.ok(e.message.startsWith(`cannot download ${file.url}: `), e.message);
-    return true;
-  });
-  assert.deepEqual(await cacheEntries(cache), []);
 });
 
 test("a chart download cut mid-archive is an error naming the archive URL", async (t) => {

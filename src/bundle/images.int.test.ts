@@ -6,10 +6,8 @@ import { test } from "node:test";
 import { fixtureSources } from "../../test/helpers/charts.js";
 import { defaultPlan } from "../../test/helpers/fixtures.js";
 import type { Plan } from "../plan/types.js";
-import type { KubeObject } from "../render/types.js";
 import { PINNED } from "../versions.js";
 import { imagesOfAddons } from "./create.js";
-import { imagesOf } from "./images.js";
 
 test("the default lab's addons, rendered from their pinned sources, run these images (Headlamp at its pinned tag)", async (t) => {
   const sources = await fixtureSources(t);
@@ -46,43 +44,4 @@ test("the default lab's addons, rendered from their pinned sources, run these im
     ],
   );
   assert.ok(images.every((i) => withViz.includes(i)));
-});
-
-test("imagesOf finds containers, init containers and ephemeral containers in any pod template, once each, sorted", () => {
-  const objects = [
-    {
-      apiVersion: "apps/v1",
-      kind: "DaemonSet",
-      metadata: { name: "ds" },
-      spec: {
-        template: {
-          spec: {
-            initContainers: [{ name: "a", image: "x.io/init:1" }],
-            containers: [
-              { name: "b", image: "x.io/main:2" },
-              { name: "c", image: "x.io/main:2" },
-            ],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: "batch/v1",
-      kind: "CronJob",
-      metadata: { name: "cj" },
-      spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "f", image: "x.io/cron:5" }] } } } } },
-    },
-    {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "p" },
-      spec: {
-        ephemeralContainers: [{ name: "d", image: "x.io/debug:3" }],
-        containers: [{ name: "e", image: "x.io/pod:4" }],
-      },
-    },
-    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" }, data: { image: "not-a-container" } },
-  ] as KubeObject[];
-  assert.deepEqual(imagesOf(objects), ["x.io/cron:5", "x.io/debug:3", "x.io/init:1", "x.io/main:2", "x.io/pod:4"]);
-  assert.deepEqual(imagesOf([]), []);
 });

@@ -15,7 +15,7 @@ import {
 import { startApiServer } from "../../test/helpers/apiserver.js";
 import { fetchRaw, kubeConfig } from "./client.js";
 import { waitWorkloads } from "./ready.js";
-import { expiredMessage, listWatch } from "./watch.js";
+import { listWatch } from "./watch.js";
 
 const deployment: V1Deployment = {
   apiVersion: "apps/v1",
@@ -314,19 +314,4 @@ test("a watch whose resourceVersion expired (410 Gone from the API server) lists
     "ADDED w1",
     "onEvent ADDED w1",
   ]);
-});
-
-test("an expired resourceVersion is recognised as an ERROR event's Status and as the watch request's HTTP status", () => {
-  const status = {
-    kind: "Status",
-    status: "Failure",
-    reason: "Expired",
-    code: 410,
-    message: "too old resource version: 1 (214)",
-  };
-  assert.equal(expiredMessage(status), "too old resource version: 1 (214)");
-  assert.equal(expiredMessage(Object.assign(new Error("Gone"), { statusCode: 410 })), "Gone");
-  assert.equal(expiredMessage({ kind: "Status", code: 500, message: "etcd is down" }), undefined);
-  assert.equal(expiredMessage(Object.assign(new Error("Forbidden"), { statusCode: 403 })), undefined);
-  assert.equal(expiredMessage(null), undefined);
 });

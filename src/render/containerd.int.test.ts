@@ -1,3 +1,5 @@
+// The rendered containerd config loaded by real containerd (2.x, and Debian's 1.6): every
+// setting kubelab writes is in `config dump`, and containerd 2 finds no unknown key.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -6,105 +8,11 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
-import { parseAllDocuments } from "yaml";
+import { at, type Driver, defaultPlan, KEYS, type Line, variant } from "../../test/helpers/containerd-config.js";
 import { containerdConfigDump, requireTool } from "../../test/helpers/tools.js";
-import { loadCluster } from "../plan/load-cluster.js";
-import type { Plan } from "../plan/types.js";
-import { containerdConfig, kubeletCgroupDriver, renderContainerdConfig } from "./containerd.js";
-import { renderKubeadmInit } from "./kubeadm.js";
+import { renderContainerdConfig } from "./containerd.js";
 
 const execFileP = promisify(execFile);
-
-async function defaultPlan(): Promise<Plan> {
-  const r = await loadCluster(undefined);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.plan;
-}
-
-type Line = "2.x" | "1.7";
-type Driver = "systemd" | "cgroupfs";
-const VARIANTS = (["2.x", "1.7"] as const).flatMap((line) =>
-  (["systemd", "cgroupfs"] as const).map((driver) => ({ line, driver })),
-);
-
-/** The default plan switched to another containerd line and cgroup driver (as buildPlan would). */
-function variant(plan: Plan, line: Line, driver: Driver, pause = plan.kubernetes.images.pause): Plan {
-  return {
-    ...plan,
-    kubernetes: { ...plan.kubernetes, images: { ...plan.kubernetes.images, pause } },
-    containerd: { ...plan.containerd, line, configVersion: line === "2.x" ? 3 : 2, cgroupDriver: driver },
-  };
-}
-
-/** Walks a parsed TOML/YAML tree; undefined when any step is missing. */
-function at(tree: unknown, ...path: string[]): unknown {
-  return path.reduce<unknown>(
-    (node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined),
-    tree,
-  );
-}
-
-/** Where each schema keeps the CRI settings kubelab writes. */
-const KEYS = {
-  "2.x": {
-    runc: ["plugins", "io.containerd.cri.v1.runtime", "containerd", "runtimes", "runc"],
-    sandbox: ["plugins", "io.containerd.cri.v1.images", "pinned_images", "sandbox"],
-    oom: ["plugins", "io.containerd.cri.v1.runtime", "restrict_oom_score_adj"],
-    cniBin: ["plugins", "io.containerd.cri.v1.runtime", "cni", "bin_dirs"],
-    cniBinValue: ["/opt/cni/bin"] as unknown,
-  },
-  "1.7": {
-    runc: ["plugins", "io.containerd.grpc.v1.cri", "containerd", "runtimes", "runc"],
-    sandbox: ["plugins", "io.containerd.grpc.v1.cri", "sandbox_image"],
-    oom: ["plugins", "io.containerd.grpc.v1.cri", "restrict_oom_score_adj"],
-    cniBin: ["plugins", "io.containerd.grpc.v1.cri", "cni", "bin_dir"],
-    cniBinValue: "/opt/cni/bin" as unknown,
-  },
-} as const;
-
-test("runc SystemdCgroup and kubelet cgroupDriver agree for both drivers and both containerd lines", async () => {
-  const plan = await defaultPlan();
-  for (const { line, driver } of VARIANTS) {
-    const p = variant(plan, line, driver);
-    const toml = parseToml(renderContainerdConfig(p).content);
-    assert.equal(toml.version, line === "2.x" ? 3 : 2);
-    assert.equal(at(toml, ...KEYS[line].runc, "runtime_type"), "io.containerd.runc.v2");
-    assert.equal(at(toml, ...KEYS[line].runc, "options", "SystemdCgroup"), driver === "systemd", `${line} ${driver}`);
-    // kubelet's side, read back from the rendered kubeadm file rather than trusted.
-    const kubelet = parseAllDocuments(renderKubeadmInit(p).content)
-      .map((d) => d.toJS() as Record<string, unknown>)
-      .find((d) => d.kind === "KubeletConfiguration");
-    assert.equal(kubelet?.cgroupDriver, driver, `${line} ${driver}`);
-    assert.equal(kubeletCgroupDriver(p), driver);
-  }
-});
-
-test("sandbox image is the pause image kubeadm expects; CNI dirs are the standard ones", async () => {
-  const plan = await defaultPlan();
-  for (const line of ["2.x", "1.7"] as const) {
-    const cfg = containerdConfig(variant(plan, line, "systemd"));
-    assert.equal(at(cfg, ...KEYS[line].sandbox), plan.kubernetes.images.pause);
-    assert.deepEqual(at(cfg, ...KEYS[line].cniBin), KEYS[line].cniBinValue);
-  }
-});
-
-test("restrict_oom_score_adj only when asked, or on nspawn nodes by default", async () => {
-  const plan = await defaultPlan();
-  const nspawn: Plan = { ...plan, provider: { name: "nspawn", release: "bookworm" } };
-  for (const line of ["2.x", "1.7"] as const) {
-    assert.equal(at(containerdConfig(variant(plan, line, "systemd")), ...KEYS[line].oom), undefined);
-    assert.equal(
-      at(containerdConfig(variant(plan, line, "systemd"), { restrictOomScoreAdj: true }), ...KEYS[line].oom),
-      true,
-    );
-    assert.equal(at(containerdConfig(variant(nspawn, line, "systemd")), ...KEYS[line].oom), true);
-    assert.equal(
-      at(containerdConfig(variant(nspawn, line, "systemd"), { restrictOomScoreAdj: false }), ...KEYS[line].oom),
-      undefined,
-    );
-  }
-  assert.equal(renderContainerdConfig(plan).path, "/etc/containerd/config.toml");
-});
 
 async function writeTemp(t: TestContext, content: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "kubelab-containerd-"));

@@ -1,7 +1,6 @@
-// Running the real vagrant (no VM is made): the environment it gets, its output streamed line
-// by line and kept in a run log, a real failure translated (a box that cannot be read, on
-// libvirt's in-process test driver, so no libvirtd is involved), vagrant missing, a timeout
-// and an abort.
+// Running the real vagrant (no VM is made): its output streamed line by line and kept in a run
+// log, a real failure translated (a box that cannot be read, on libvirt's in-process test
+// driver, so no libvirtd is involved), vagrant missing, a timeout and an abort.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -13,7 +12,7 @@ import { requireTool } from "../../../test/helpers/tools.js";
 import { UserError } from "../../errors.js";
 import { clusterPaths } from "../../plan/cluster-dir.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
-import { runVagrant, vagrantEnv, vagrantPaths } from "./cli.js";
+import { runVagrant, vagrantPaths } from "./cli.js";
 
 /** A cluster directory with `vagrantfile` in it, and an environment with a VAGRANT_HOME of its own. */
 async function cluster(t: TestContext, vagrantfile: string) {
@@ -24,24 +23,6 @@ async function cluster(t: TestContext, vagrantfile: string) {
   await writeFile(vagrantPaths(dir).vagrantfile, vagrantfile);
   return { dir, env: { ...process.env, VAGRANT_HOME: join(root, "vagrant.d") } };
 }
-
-test("vagrantEnv: pointed at the cluster directory; VAGRANT_HOME passes, the dotfile path and default provider do not", () => {
-  const env = vagrantEnv("relative/.kubelab/lab", {
-    PATH: "/usr/bin",
-    VAGRANT_HOME: "/h/.vagrant.d",
-    VAGRANT_DOTFILE_PATH: "/shared/.vagrant",
-    VAGRANT_DEFAULT_PROVIDER: "virtualbox",
-    VAGRANT_VAGRANTFILE: "Other",
-  });
-  assert.deepEqual(env, {
-    VAGRANT_CHECKPOINT_DISABLE: "1",
-    PATH: "/usr/bin",
-    VAGRANT_HOME: "/h/.vagrant.d",
-    VAGRANT_CWD: join(process.cwd(), "relative/.kubelab/lab"),
-    VAGRANT_VAGRANTFILE: "Vagrantfile",
-  });
-  assert.equal(vagrantEnv("/d", { VAGRANT_CHECKPOINT_DISABLE: "" }).VAGRANT_CHECKPOINT_DISABLE, "");
-});
 
 test("runVagrant streams every line and keeps them in a run log; vagrant reads the cluster's Vagrantfile, not the cwd's", async (t) => {
   if (!requireTool(t, "vagrant")) return;

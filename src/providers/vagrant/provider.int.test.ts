@@ -1,18 +1,18 @@
 // The vagrant provider. First against the real vagrant, where no VM is needed: machines never
-// created are absent (with and without a Vagrantfile), a create that fails on the real
-// hypervisor (libvirt at a socket nobody serves, VirtualBox not installed) gives the
-// translated error and keeps the output, destroy and logs of machines never made. Then the
-// orchestration with VMs, which cannot run here: a stand-in `vagrant` on PATH answers in
-// vagrant's formats (the recordings in test/fixtures/vagrant/) and records how it was called.
+// created are absent, a create that fails on the real hypervisor (libvirt at a socket nobody
+// serves, VirtualBox not installed) gives the translated error and keeps the output, destroy
+// and logs of machines never made. Then the orchestration with VMs, which cannot run here: a
+// stand-in `vagrant` on PATH answers in vagrant's formats (the recordings in
+// test/fixtures/vagrant/) and records how it was called.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { parse } from "yaml";
 import { defaultPlan } from "../../../test/helpers/fixtures.js";
 import { requireTool } from "../../../test/helpers/tools.js";
+import { noHostCheck, project, states } from "../../../test/helpers/vagrant-provider.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
 import { UserError } from "../../errors.js";
 import { clusterPaths } from "../../plan/cluster-dir.js";
@@ -20,7 +20,6 @@ import type { Plan } from "../../plan/types.js";
 import { validateCluster } from "../../plan/validate.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
 import { which } from "../host.js";
-import type { ProviderContext } from "../types.js";
 import { vagrantPaths } from "./cli.js";
 import { createVagrantProvider } from "./provider.js";
 
@@ -31,34 +30,6 @@ function libvirtPlan(): Plan {
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.plan;
 }
-
-/** A project directory with an empty cluster directory in it; vagrant gets a VAGRANT_HOME of its own. */
-async function project(t: TestContext) {
-  const root = await mkdtemp(join(tmpdir(), "kubelab-vagrant-provider-"));
-  t.after(() => rm(root, { recursive: true, force: true }));
-  const dir = join(root, ".kubelab", "lab");
-  await mkdir(dir, { recursive: true });
-  const lines: string[] = [];
-  const ctx: ProviderContext = { clusterDir: dir, log: (l) => lines.push(l) };
-  return { root, dir, ctx, lines, env: { ...process.env, VAGRANT_HOME: join(root, "vagrant.d") } };
-}
-
-const noHostCheck = async () => {};
-const states = (machines: readonly { node: string; state: string }[]) => machines.map((m) => [m.node, m.state]);
-
-test("no Vagrantfile: every node absent, without running vagrant (nor reading a parent's Vagrantfile)", async (t) => {
-  const { root, ctx } = await project(t);
-  await writeFile(join(root, "Vagrantfile"), 'raise "a parent directory\'s Vagrantfile was read"\n');
-  // vagrant is not on this PATH: running it would fail.
-  const provider = createVagrantProvider({ env: { PATH: "/nonexistent" }, assertHost: noHostCheck });
-  const plan = defaultPlan();
-  assert.deepEqual(
-    states(await provider.list(plan, ctx)),
-    states(plan.nodes.map((n) => ({ node: n.name, state: "absent" }))),
-  );
-  await provider.destroy(plan, ctx);
-  assert.match(await provider.logs(plan, "master-1", ctx), /^no system log from master-1: its VM was never created/);
-});
 
 test("real vagrant status of a Vagrantfile whose machines were never created: every node absent", async (t) => {
   if (!requireTool(t, "vagrant")) return;
@@ -138,18 +109,6 @@ test("create on VirtualBox where it is not installed: one line saying so", async
     name: "UserError",
     message: "VirtualBox is not installed: vagrant cannot find its VBoxManage command",
   });
-});
-
-test("a failing host check stops create before anything is written or run", async (t) => {
-  const { dir, ctx } = await project(t);
-  const provider = createVagrantProvider({
-    env: { PATH: "/nonexistent" },
-    assertHost: async () => {
-      throw new UserError("this host cannot run VMs");
-    },
-  });
-  await assert.rejects(provider.create(defaultPlan(), ctx), { message: "this host cannot run VMs" });
-  assert.equal(existsSync(vagrantPaths(dir).vagrantfile), false);
 });
 
 test("logs of a machine that was never created say why there are none (real vagrant ssh)", async (t) => {

@@ -1,0 +1,97 @@
+// The kubelab CLI in-process, on the embedded default file and files written to a temporary
+// directory: plan, validate, init, schema, usage errors.
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { kubelab } from "../../test/helpers/cli.js";
+import { withDir } from "../../test/helpers/tmp.js";
+import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
+
+describe("kubelab CLI", () => {
+  it("plan prints the default lab with its network map", async () => {
+    assert.equal((await kubelab("plan", "-f", "/nonexistent/kubelab.yaml")).code, 2, "a missing file is invalid input");
+    const r = await withDir(async (dir) => {
+      const cwd = process.cwd();
+      process.chdir(dir);
+      try {
+        return await kubelab("plan");
+      } finally {
+        process.chdir(cwd);
+      }
+    });
+    assert.equal(r.code, 0, r.err);
+    for (const want of [
+      "master-1",
+      "192.168.56.11",
+      "worker-2",
+      "192.168.56.13",
+      ".46-.56",
+      "MetalLB pool (11 addresses)",
+      "DHCP range",
+      "192.168.112.0/20",
+      "10.96.0.0/12",
+      "v1.37.2",
+    ]) {
+      assert.ok(r.out.includes(want), `missing ${want} in:\n${r.out}`);
+    }
+  });
+
+  it("plan --output json is the plan", async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, "lab.yaml");
+      await writeFile(file, DEFAULT_CLUSTER_YAML);
+      const r = await kubelab("plan", "-f", file, "--output", "json");
+      assert.equal(r.code, 0, r.err);
+      const plan = JSON.parse(r.out);
+      assert.equal(plan.nodes.length, 3);
+      assert.equal(plan.context, "kubelab-lab");
+    });
+  });
+
+  it("validate: 0 for a good file, 2 with every error for a bad one", async () => {
+    await withDir(async (dir) => {
+      const good = join(dir, "good.yaml");
+      await writeFile(good, DEFAULT_CLUSTER_YAML);
+      assert.equal((await kubelab("validate", "-f", good)).code, 0);
+      const bad = join(dir, "bad.yaml");
+      await writeFile(
+        bad,
+        DEFAULT_CLUSTER_YAML.replace("role: worker", "role: wrker").replace(
+          "cidr: 192.168.56.0/24",
+          "cidr: 192.168.56.0/33",
+        ),
+      );
+      const r = await kubelab("validate", "-f", bad);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /bad\.yaml:21:11: error: nodes\[1\]\.role: string "wrker" is not allowed/);
+      assert.match(r.err, /bad\.yaml:27:9: error: network\.cidr: must be an IPv4 CIDR/);
+      assert.match(r.err, /error: .*bad\.yaml has 2 errors/);
+      assert.doesNotMatch(r.err, /at .*\.ts:\d+/, "no stack trace for user errors");
+    });
+  });
+
+  it("init writes the default file once; it parses to the default", async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, "kubelab.yaml");
+      assert.equal((await kubelab("init", "-f", file)).code, 0);
+      assert.deepEqual(parse(await readFile(file, "utf8")), parse(DEFAULT_CLUSTER_YAML));
+      const again = await kubelab("init", "-f", file);
+      assert.equal(again.code, 2);
+      assert.match(again.err, /already exists/);
+      assert.equal((await kubelab("init", "-f", file, "--force")).code, 0);
+    });
+  });
+
+  it("usage errors exit 2; --help exits 0", async () => {
+    assert.equal((await kubelab("frobnicate")).code, 2);
+    assert.equal((await kubelab("plan", "--output", "xml")).code, 2);
+    assert.equal((await kubelab("--help")).code, 0);
+  });
+
+  it("schema prints a JSON Schema", async () => {
+    const r = await kubelab("schema");
+    assert.equal(JSON.parse(r.out).$schema, "https://json-schema.org/draft/2020-12/schema");
+  });
+});
