@@ -5,6 +5,8 @@
  */
 import type { Plan } from "../plan/types.js";
 import type { SshEndpoint } from "../remote/types.js";
+import type { NodeEnvironment } from "../render/node-environment.js";
+import type { RenderedFile } from "../render/types.js";
 
 /** A node's machine as the provider finds it. */
 export interface Machine {
@@ -26,6 +28,13 @@ export interface ProviderContext {
 /** The provider interface every machine source implements. */
 export interface MachineProvider {
   readonly name: Plan["provider"]["name"];
+  /**
+   * What the machines this provider makes are known to be, before any facts are gathered
+   * (`kubelab render`); on a running node its gathered facts decide instead.
+   */
+  readonly nodeEnvironment: NodeEnvironment;
+  /** clusterFiles renders the files the provider keeps in the cluster directory (for `kubelab render`). */
+  clusterFiles?(plan: Plan): RenderedFile[];
   /** create makes and starts every machine of the plan that is not running; running ones are left alone. */
   create(plan: Plan, ctx: ProviderContext): Promise<Machine[]>;
   /** list finds the plan's machines as they are now, from the host and the machines themselves. */

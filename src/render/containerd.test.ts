@@ -12,8 +12,10 @@ import { loadCluster } from "../config/load.js";
 import type { Plan } from "../plan/types.js";
 import { containerdConfig, kubeletCgroupDriver, renderContainerdConfig } from "./containerd.js";
 import { renderKubeadmInit } from "./kubeadm.js";
+import { type NodeEnvironment, PLAIN_NODE } from "./node-environment.js";
 
 const execFileP = promisify(execFile);
+const CONTAINER: NodeEnvironment = { container: true, cgroupV1: false };
 
 async function defaultPlan(): Promise<Plan> {
   const r = await loadCluster(undefined);
@@ -88,20 +90,14 @@ test("sandbox image is the pause image kubeadm expects; CNI dirs are the standar
   }
 });
 
-test("restrict_oom_score_adj only when asked, or on nspawn nodes by default", async () => {
+test("restrict_oom_score_adj only on container nodes, whatever the provider", async () => {
   const plan = await defaultPlan();
   const nspawn: Plan = { ...plan, provider: { name: "nspawn", release: "bookworm" } };
   for (const line of ["2.x", "1.7"] as const) {
     assert.equal(at(containerdConfig(variant(plan, line, "systemd")), ...KEYS[line].oom), undefined);
-    assert.equal(
-      at(containerdConfig(variant(plan, line, "systemd"), { restrictOomScoreAdj: true }), ...KEYS[line].oom),
-      true,
-    );
-    assert.equal(at(containerdConfig(variant(nspawn, line, "systemd")), ...KEYS[line].oom), true);
-    assert.equal(
-      at(containerdConfig(variant(nspawn, line, "systemd"), { restrictOomScoreAdj: false }), ...KEYS[line].oom),
-      undefined,
-    );
+    assert.equal(at(containerdConfig(variant(plan, line, "systemd"), CONTAINER), ...KEYS[line].oom), true);
+    assert.equal(at(containerdConfig(variant(nspawn, line, "systemd"), CONTAINER), ...KEYS[line].oom), true);
+    assert.equal(at(containerdConfig(variant(nspawn, line, "systemd"), PLAIN_NODE), ...KEYS[line].oom), undefined);
   }
   assert.equal(renderContainerdConfig(plan).path, "/etc/containerd/config.toml");
 });
@@ -123,7 +119,7 @@ async function checkDump(t: TestContext, bin: string, line: Line, driver: Driver
   const pause = "registry.example/kubelab-test/pause:9.9";
   const path = await writeTemp(
     t,
-    renderContainerdConfig(variant(await defaultPlan(), line, driver, pause), { restrictOomScoreAdj: true }).content,
+    renderContainerdConfig(variant(await defaultPlan(), line, driver, pause), CONTAINER).content,
   );
   const dump = await containerdConfigDump(bin, path);
   const tree = parseToml(dump);
