@@ -5,10 +5,10 @@
  */
 import { parse } from "yaml";
 import { ISSUER_RENEW_DAYS } from "../../addons/linkerd.js";
+import { issuerNotAfter } from "../../addons/linkerd-identity.js";
 import { type Ipv4Range, parseCidr, parseIpv4, parseRange, rangeSize } from "../../net/ipv4.js";
 import type { Plan } from "../../plan/types.js";
 import { CALICO_NODE, calicoNodeEnv } from "../../render/calico.js";
-import { issuerNotAfter } from "../../render/linkerd-identity.js";
 import { METALLB_NAMESPACE } from "../../render/metallb.js";
 import type { KubeObject } from "../../render/types.js";
 import { API_KEYS, ISSUER_CERT_KEYS, isCalicoNodePod, LINKERD_ISSUER, restartCount } from "../api.js";
