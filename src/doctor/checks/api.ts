@@ -6,7 +6,7 @@
 import { parse } from "yaml";
 import { ISSUER_RENEW_DAYS } from "../../addons/linkerd.js";
 import { issuerNotAfter } from "../../addons/linkerd-identity.js";
-import { type Ipv4Range, parseCidr, parseIpv4, parseRange, rangeSize } from "../../net/ipv4.js";
+import { containsAddress, type Ipv4Range, parseCidr, parseIpv4, parseRange, rangeSize } from "../../net/ipv4.js";
 import type { Plan } from "../../plan/types.js";
 import { CALICO_NODE, calicoNodeEnv } from "../../render/calico.js";
 import { METALLB_NAMESPACE } from "../../render/metallb.js";
@@ -62,10 +62,8 @@ function some(values: readonly string[], n = 5): string {
 }
 
 const NAT = parseCidr("10.0.2.0/24") as Ipv4Range;
-const inRange = (r: Ipv4Range | undefined, ip: string | undefined) => {
-  const n = ip === undefined ? undefined : parseIpv4(ip);
-  return r !== undefined && n !== undefined && n >= r.first && n <= r.last;
-};
+const inRange = (r: Ipv4Range | undefined, ip: string | undefined) =>
+  r !== undefined && ip !== undefined && containsAddress(r, ip);
 /** `192.168.56.11/24` -> `192.168.56.11`. */
 const bareIp = (v: string) => v.split("/")[0] ?? v;
 
@@ -361,7 +359,7 @@ const nodeAddresses: Check = {
   references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306", "ground truth 2"],
   run(e, plan) {
     const nodes = items(e, API_KEYS.node);
-    const lab = parseCidr(plan.network.cidr);
+    const lab = plan.network.block;
     const dup = shared(nodes.flatMap((n) => internalIps(n).map((ip) => [nameOf(n), ip] as const)));
     const findings: Finding[] = nodes.map((n) => {
       const name = nameOf(n);
@@ -523,7 +521,7 @@ const calicoAddress: Check = {
   references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306", "ground truth 2"],
   run(e, plan) {
     if (plan.addons.cni.plugin !== "calico") return [];
-    const lab = parseCidr(plan.network.cidr);
+    const lab = plan.network.block;
     const pods = parseCidr(plan.kubernetes.podSubnet);
     const nodes = items(e, API_KEYS.node);
     const env = liveCalicoEnv(e);
