@@ -1,6 +1,8 @@
 /**
- * kubelab as a library: load and validate cluster files, derive plans, render files.
- * The CLI (src/cli) is a thin layer over these exports.
+ * kubelab as a library: load and validate cluster files (YAML, or kubelab.config.ts with
+ * {@link defineCluster}), the JSON Schema editors use, and the plan derived from a file with
+ * its printed summary. Bringing a cluster up, rendering node files and `doctor` are not
+ * exported here: the CLI (src/cli) calls those modules directly.
  */
 import type { ClusterInput } from "./config/schema.js";
 
