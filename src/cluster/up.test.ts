@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { defaultPlan } from "../../test/helpers/fixtures.js";
+import { recordingStatus } from "../../test/helpers/status.js";
 import { directoryStore } from "../artifacts/store.js";
 import { upstreamSource } from "../phases/packages.js";
 import type { Status } from "../phases/phase.js";
@@ -26,15 +27,6 @@ function provider(create: () => Promise<Machine[]>): MachineProvider & { created
   return p;
 }
 
-function recorder(): Status & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    start: (title, nodes) => lines.push(`start ${title}${nodes ? ` [${nodes.join(",")}]` : ""}`),
-    end: (ok) => lines.push(ok ? "ok" : "failed"),
-  };
-}
-
 const options = (p: MachineProvider, status: Status, dryRun: boolean) => {
   const plan = defaultPlan();
   return {
@@ -52,7 +44,7 @@ const options = (p: MachineProvider, status: Status, dryRun: boolean) => {
 
 test("a dry run with machines to create reports them and creates nothing", async () => {
   const p = provider(async () => []);
-  const status = recorder();
+  const status = recordingStatus();
   const { plan, opts } = options(p, status, true);
   const r = await up(plan, opts);
   assert.deepEqual(r.wouldCreate, ["master-1", "worker-1", "worker-2"]);
@@ -65,7 +57,7 @@ test("creating the machines is one step that ends failed when the provider fails
   const p = provider(async () => {
     throw new Error("no hypervisor");
   });
-  const status = recorder();
+  const status = recordingStatus();
   const { plan, opts } = options(p, status, false);
   await assert.rejects(up(plan, opts), /no hypervisor/);
   assert.deepEqual(status.lines, [
