@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { defaultPlan } from "../../test/helpers/fixtures.js";
-import { recordingStatus } from "../../test/helpers/status.js";
+import { recordingStatus } from "../../test/helpers/recording-status.js";
 import { directoryStore } from "../artifacts/store.js";
 import { upstreamSource } from "../phases/packages.js";
 import type { Status } from "../phases/phase.js";

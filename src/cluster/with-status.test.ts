@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { recordingStatus } from "../../test/helpers/status.js";
+import { recordingStatus } from "../../test/helpers/recording-status.js";
 import { withStatus } from "./with-status.js";
 
 test("withStatus opens a step, ends it ok and returns the value", async () => {
