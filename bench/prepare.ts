@@ -350,7 +350,8 @@ async function ansibleWorkDir(m: Machines, pkgs: TestPackages, work: string): Pr
   await mkdir(join(work, "host_vars"), { recursive: true });
   for (const n of plan.nodes) {
     let kubeadmConfig = "";
-    for (const f of renderNodeFiles(plan, n.name, { cgroupV1Host: !existsSync("/sys/fs/cgroup/cgroup.controllers") })) {
+    const env = { ...nspawnProvider.nodeEnvironment, cgroupV1: !existsSync("/sys/fs/cgroup/cgroup.controllers") };
+    for (const f of renderNodeFiles(plan, n.name, env)) {
       await mkdir(dirname(join(files, n.name, f.path)), { recursive: true });
       await writeFile(join(files, n.name, f.path), f.content);
       if (f.path.startsWith("/etc/kubernetes/kubeadm/")) kubeadmConfig = f.path;

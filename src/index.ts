@@ -1,7 +1,10 @@
 /**
- * kubelab as a library: load and validate cluster files, derive plans, render files.
- * The CLI (src/cli) is a thin layer over these exports. The folders of src/ are layered
- * in the order test/helpers/layer-order.ts states, which test/architecture.test.ts enforces.
+ * kubelab as a library: load and validate cluster files (YAML, or kubelab.config.ts with
+ * {@link defineCluster}), the JSON Schema editors use, and the plan derived from a file with
+ * its printed summary. Bringing a cluster up, rendering node files and `doctor` are not
+ * exported here: the CLI (src/cli) calls those modules directly.
+ * The folders of src/ are layered in the order test/helpers/layer-order.ts states, which
+ * test/architecture.test.ts enforces.
  */
 import type { ClusterInput } from "./config/schema.js";
 

@@ -19,17 +19,11 @@ import { stringify } from "yaml";
 import type { ChartRef } from "../artifacts/chart-repository.js";
 import type { Plan } from "../plan/types.js";
 import {
-  generateLinkerdIdentity,
-  issuerExpiresWithin,
-  issuerNotAfter,
-  type LinkerdIdentity,
-  type ServerCert,
-  selfSignedServerCert,
-} from "../render/linkerd-identity.js";
-import {
   controlPlaneValues,
   LINKERD_IDENTITY_SECRET,
+  type LinkerdIdentity,
   type LinkerdState,
+  type ServerCert,
   stateSecret,
   WEBHOOKS,
   webhookValues,
@@ -38,6 +32,12 @@ import { parseManifest } from "../render/manifests.js";
 import { type KubeObject, MANAGED_BY } from "../render/types.js";
 import { PINNED } from "../versions.js";
 import { helmTemplate } from "./helm-binary.js";
+import {
+  generateLinkerdIdentity,
+  issuerExpiresWithin,
+  issuerNotAfter,
+  selfSignedServerCert,
+} from "./linkerd-identity.js";
 import { withChartFile } from "./sources.js";
 import type { Addon, AddonContext, AddonStep } from "./types.js";
 

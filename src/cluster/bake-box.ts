@@ -25,6 +25,7 @@ import { runVagrant } from "../providers/vagrant/cli.js";
 import { createVagrantProvider } from "../providers/vagrant/provider.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { PREPARE_PHASES, up } from "./up.js";
+import { withStatus } from "./with-status.js";
 
 /** Options of {@link bakeBox}. */
 export interface BakeOptions {
@@ -103,18 +104,6 @@ export function pullCommands(image: string, mirrors: ReadonlyMap<string, string>
   ];
 }
 
-/** step runs fn as one status step, ended ok or failed. */
-async function step(status: Status, title: string, fn: () => Promise<void>): Promise<void> {
-  status.start(title);
-  try {
-    await fn();
-  } catch (e) {
-    status.end(false);
-    throw e;
-  }
-  status.end(true);
-}
-
 /** bakeBox makes the plan's baked box and records it; it returns the record. */
 export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> {
   if (plan.provider.name !== "vagrant") throw new Error("bakeBox needs a vagrant plan");
@@ -151,7 +140,7 @@ export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> 
     try {
       const pulls = images.length > 0 ? [] : opts.pull;
       if (pulls.length > 0)
-        await step(opts.status, `Pull ${pulls.length} images`, async () => {
+        await withStatus(opts.status, `Pull ${pulls.length} images`, async () => {
           for (const image of pulls) {
             opts.log(`bake: pulling ${image}`);
             for (const argv of pullCommands(image, opts.mirrors)) await vm.run(argv, { timeoutMs: 900_000 });
@@ -162,7 +151,7 @@ export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> 
       await vm.close();
     }
     const file = join(clusterDir, "baked.box");
-    await step(opts.status, "Package the box", async () => {
+    await withStatus(opts.status, "Package the box", async () => {
       await vagrant(["halt", "bake", "--no-color"], 600_000);
       await vagrant(
         ["package", "bake", "--output", file, "--no-color"],

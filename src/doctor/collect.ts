@@ -48,7 +48,7 @@ export async function collectEvidence(opts: CollectOptions): Promise<Evidence> {
     const targets = probeTargets(api.objects[API_KEYS.service] ?? []);
     opts.log(`probe ${targets.length} LoadBalancer address${targets.length === 1 ? "" : "es"} from this host`);
     probes = await probeAddresses(targets, {
-      cidr: plan.network.cidr,
+      network: plan.network.block,
       macToNode: nodes ? nodeMacs(nodes) : undefined,
     }).catch((e) => {
       unavailable.probes = message(e);

@@ -21,7 +21,8 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { delimiter } from "node:path";
-import { contains, parseCidr, parseIpv4 } from "../net/ipv4.js";
+import { addressIn, type IpAddrLink } from "../net/host-addresses.js";
+import { type Cidr, parseIpv4 } from "../net/ipv4.js";
 import { nameOf, num, objects, str, strings } from "./object.js";
 import type { AddressProbe, PortProbe } from "./types.js";
 
@@ -34,8 +35,8 @@ export interface ProbeTarget {
 }
 
 export interface ProbeOptions {
-  /** The lab network (plan.network.cidr): the interface holding an address in it is probed on. */
-  readonly cidr: string;
+  /** The lab network (plan.network.block): the interface holding an address in it is probed on. */
+  readonly network: Cidr;
   /** Node MAC addresses (any case) to node names, to name who answered ARP. */
   readonly macToNode?: ReadonlyMap<string, string>;
   /** Per TCP connect and per HTTP request; default 3000 ms. */
@@ -101,18 +102,11 @@ interface LabInterface {
   readonly address: string;
 }
 
-/** labInterface: the first host interface with an IPv4 address inside `cidr`. */
-async function labInterface(cidr: string): Promise<LabInterface | undefined> {
-  const lab = parseCidr(cidr);
-  if (!lab) throw new Error(`not a CIDR: ${cidr}`);
-  for (const link of objects(JSON.parse(await ip(["-j", "-4", "addr", "show"]))))
-    for (const a of objects(link, "addr_info")) {
-      const local = str(a, "local") ?? "";
-      const n = parseIpv4(local);
-      if (n !== undefined && contains(lab, { first: n, last: n }))
-        return { name: str(link, "ifname") ?? "?", address: local };
-    }
-  return undefined;
+/** labInterface: the first host interface with an IPv4 address inside the lab network. */
+async function labInterface(network: Cidr): Promise<LabInterface | undefined> {
+  const links = JSON.parse(await ip(["-j", "-4", "addr", "show"])) as IpAddrLink[];
+  const found = addressIn(links, network);
+  return found && { name: found.ifname, address: found.address };
 }
 
 /** Why `address` may not be probed on `lab`, or undefined when it is directly on the lab link. */
@@ -286,7 +280,7 @@ async function probeOne(
  * entry), different addresses `concurrency` at a time. Results come in the targets' order.
  */
 export async function probeAddresses(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<AddressProbe[]> {
-  const lab = await labInterface(opts.cidr);
+  const lab = await labInterface(opts.network);
   if (!lab)
     return targets.map((t) => ({
       address: t.address,
@@ -294,7 +288,7 @@ export async function probeAddresses(targets: readonly ProbeTarget[], opts: Prob
       interface: "",
       arp: { answered: false },
       ports: t.ports.map((p) => ({ port: p.port, protocol: p.protocol, tcp: "skipped" as const })),
-      skipped: `no interface on this host has an address in the lab network ${opts.cidr}`,
+      skipped: `no interface on this host has an address in the lab network ${opts.network.text}`,
     }));
   const macToNode = new Map([...(opts.macToNode ?? new Map<string, string>())].map(([m, n]) => [m.toLowerCase(), n]));
   const run = { macToNode, timeoutMs: opts.timeoutMs ?? 3000 };

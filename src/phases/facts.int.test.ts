@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { localRemote } from "../../test/helpers/local-remote.js";
-import { gatherFacts } from "./facts.js";
+import { gatherFacts, nodeEnvironment, parseFacts } from "./facts.js";
 
 it("the facts script runs on a real Debian system and every section parses", async () => {
   const facts = await gatherFacts(localRemote(), {
@@ -37,4 +37,13 @@ it("hostile file names are passed as data, not code", async () => {
   assert.equal(facts.files.get("/tmp/$(touch /tmp/kubelab-pwned)'\"; x"), undefined);
   const { existsSync } = await import("node:fs");
   assert.equal(existsSync("/tmp/kubelab-pwned"), false);
+});
+
+it("nodeEnvironment: whether the node is a container, and its cgroup version, come from its facts", () => {
+  const facts = (cgroup: string, container: string) =>
+    parseFacts(`\n@@cgroup\n${cgroup}\n@@container\n${container}\n`, 0);
+  assert.deepEqual(nodeEnvironment(facts("v2", "none")), { container: false, cgroupV1: false });
+  assert.deepEqual(nodeEnvironment(facts("v2", "")), { container: false, cgroupV1: false });
+  assert.deepEqual(nodeEnvironment(facts("v1", "systemd-nspawn")), { container: true, cgroupV1: true });
+  assert.deepEqual(nodeEnvironment(facts("v2", "lxc")), { container: true, cgroupV1: false });
 });

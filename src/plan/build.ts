@@ -155,12 +155,12 @@ export function buildPlan(file: ClusterFile): Plan {
     provider: provider(file),
     network: {
       cidr: cidr.text,
+      block: cidr,
       prefix: cidr.prefix,
       networkAddress: formatIpv4(cidr.first),
       broadcast: formatIpv4(cidr.last),
       gateway,
       firstAddress: formatIpv4(first),
-      interface: file.network.interface,
       dhcpRange: dhcp ?? undefined,
     },
     nodes,

@@ -5,7 +5,16 @@
 
 import type { ConfigIssue } from "../config/issues.js";
 import { type ClusterFile, DNS1123_LABEL } from "../config/schema.js";
-import { contains, formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4, parseRange } from "../net/ipv4.js";
+import {
+  contains,
+  containsAddress,
+  formatIpv4,
+  type Ipv4Range,
+  overlaps,
+  parseCidr,
+  parseIpv4,
+  parseRange,
+} from "../net/ipv4.js";
 import { KUBERNETES_MINORS } from "../versions.js";
 import type { Plan } from "./types.js";
 
@@ -111,11 +120,9 @@ const controlPlane: Rule = (file, plan, r) => {
 };
 
 const addresses: Rule = (file, plan, r) => {
-  const lab = parseCidr(plan.network.cidr);
-  if (!lab) return;
+  const lab = plan.network.block;
   const reserved = reservedAddresses(plan, lab);
-  const gw = parseIpv4(plan.network.gateway) ?? 0;
-  if (gw < lab.first || gw > lab.last)
+  if (!containsAddress(lab, plan.network.gateway))
     r.errors.push({
       path: ["network", "gateway"],
       message: `gateway ${plan.network.gateway} is outside ${lab.text}`,
@@ -127,7 +134,7 @@ const addresses: Rule = (file, plan, r) => {
     const ip = parseIpv4(n.ip) ?? 0;
     const where = file.nodes[n.source]?.ip === undefined ? "network.firstAddress" : "ip";
     const path = where === "ip" ? nodePath(plan, i, "ip") : ["network", "firstAddress"];
-    if (ip < lab.first || ip > lab.last) {
+    if (!containsAddress(lab, ip)) {
       r.errors.push({
         path,
         message: `${n.name} gets ${n.ip}, outside the lab network ${lab.text}`,
@@ -145,7 +152,7 @@ const addresses: Rule = (file, plan, r) => {
         message: `${n.name} and ${used.get(ip)} both get ${n.ip}`,
         fix: "give every node its own address",
       });
-    } else if (dhcp && contains(dhcp, { first: ip, last: ip })) {
+    } else if (dhcp && containsAddress(dhcp, ip)) {
       r.errors.push({
         path,
         message: `${n.name} gets ${n.ip}, inside the DHCP range ${plan.network.dhcpRange}`,
@@ -159,6 +166,14 @@ const addresses: Rule = (file, plan, r) => {
       path: ["network", "dhcpRange"],
       message: `DHCP range ${plan.network.dhcpRange} is outside the lab network`,
     });
+  // Accepted so that older files keep loading, but nothing ever read it: a name here would
+  // promise what kubelab does not do.
+  if (file.network.interface !== undefined)
+    r.warnings.push({
+      path: ["network", "interface"],
+      message: "network.interface is ignored: kubelab finds each node's lab interface by the node's address",
+      fix: "remove it; addons.cni.autodetection chooses how Calico picks the interface",
+    });
 };
 
 /** reservedAddresses are the lab addresses nothing else may take, with what they are. */
@@ -171,9 +186,9 @@ function reservedAddresses(plan: Plan, lab: Ipv4Range): Map<number, string> {
 }
 
 const pools: Rule = (_file, plan, r) => {
-  const lab = parseCidr(plan.network.cidr);
+  const lab = plan.network.block;
   const metallb = plan.addons.metallb;
-  if (!lab || !metallb.enabled) return;
+  if (!metallb.enabled) return;
   const dhcp = plan.network.dhcpRange ? parseRange(plan.network.dhcpRange) : undefined;
   const seen: { text: string; range: Ipv4Range }[] = [];
   metallb.pools.forEach((text, i) => {
@@ -188,7 +203,7 @@ const pools: Rule = (_file, plan, r) => {
       );
       return;
     }
-    const onNodes = plan.nodes.filter((n) => contains(pool, one(n.ip)));
+    const onNodes = plan.nodes.filter((n) => containsAddress(pool, n.ip));
     if (onNodes.length > 0) {
       problem(
         `contains node addresses: ${onNodes.map((n) => `${n.name} ${n.ip}`).join(", ")}`,
@@ -196,7 +211,7 @@ const pools: Rule = (_file, plan, r) => {
       );
     }
     for (const [ip, what] of reservedAddresses(plan, lab)) {
-      if (contains(pool, { first: ip, last: ip })) problem(`contains ${what} ${formatIpv4(ip)}`, "shrink the pool");
+      if (containsAddress(pool, ip)) problem(`contains ${what} ${formatIpv4(ip)}`, "shrink the pool");
     }
     if (dhcp && overlaps(pool, dhcp)) {
       problem(
@@ -211,24 +226,23 @@ const pools: Rule = (_file, plan, r) => {
   });
 };
 
-function one(ip: string): Ipv4Range {
-  const n = parseIpv4(ip) ?? 0;
-  return { first: n, last: n };
-}
-
 const subnets: Rule = (_file, plan, r) => {
+  const k = plan.kubernetes;
   const blocks = [
-    { path: ["network", "cidr"], name: "lab network", text: plan.network.cidr },
-    { path: ["kubernetes", "podSubnet"], name: "pod subnet", text: plan.kubernetes.podSubnet },
-    { path: ["kubernetes", "serviceSubnet"], name: "service subnet", text: plan.kubernetes.serviceSubnet },
+    { path: ["network", "cidr"], name: "lab network", text: plan.network.cidr, range: plan.network.block },
+    { path: ["kubernetes", "podSubnet"], name: "pod subnet", text: k.podSubnet, range: parseCidr(k.podSubnet) },
+    {
+      path: ["kubernetes", "serviceSubnet"],
+      name: "service subnet",
+      text: k.serviceSubnet,
+      range: parseCidr(k.serviceSubnet),
+    },
   ];
   for (let i = 0; i < blocks.length; i++) {
     for (let j = 0; j < i; j++) {
       const a = blocks[i];
       const b = blocks[j];
-      const ra = a && parseCidr(a.text);
-      const rb = b && parseCidr(b.text);
-      if (a && b && ra && rb && overlaps(ra, rb))
+      if (a?.range && b?.range && overlaps(a.range, b.range))
         r.errors.push({
           path: a.path,
           message: `${a.name} ${a.text} overlaps the ${b.name} ${b.text}`,

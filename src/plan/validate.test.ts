@@ -35,6 +35,13 @@ describe("the embedded default", () => {
       ],
     );
     assert.equal(plan.network.cidr, "192.168.56.0/24");
+    assert.deepEqual(plan.network.block, {
+      text: "192.168.56.0/24",
+      base: 0xc0a83800,
+      prefix: 24,
+      first: 0xc0a83800,
+      last: 0xc0a838ff,
+    });
     assert.equal(plan.network.gateway, "192.168.56.1");
     assert.deepEqual(plan.addons.metallb, {
       enabled: true,
@@ -254,6 +261,24 @@ describe("validation errors name line:col, the field and the fix", () => {
       got.some((e) => e.includes("node worker-1 has no entry in provider.hosts")),
       got.join("\n"),
     );
+  });
+
+  it("accepts the deprecated network.interface of older files, ignored with a warning", () => {
+    const older = "  firstAddress: 192.168.56.11   # control planes from here, workers right after\n";
+    for (const value of ["auto", "eth1"]) {
+      const result = validateCluster(parse(variant(older, `${older}  interface: ${value}\n`)));
+      assert.ok(result.ok, JSON.stringify(result));
+      assert.deepEqual(
+        result.warnings.map((w) => [w.path.join("."), w.message]),
+        [
+          [
+            "network.interface",
+            "network.interface is ignored: kubelab finds each node's lab interface by the node's address",
+          ],
+        ],
+      );
+      assert.equal("interface" in result.plan.network, false);
+    }
   });
 
   it("warns when the UI has no LoadBalancer to get an address from", () => {

@@ -8,7 +8,15 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
-import { at, type Driver, defaultPlan, KEYS, type Line, variant } from "../../test/helpers/containerd-config.js";
+import {
+  at,
+  CONTAINER,
+  type Driver,
+  defaultPlan,
+  KEYS,
+  type Line,
+  variant,
+} from "../../test/helpers/containerd-config.js";
 import { containerdConfigDump, requireTool } from "../../test/helpers/tools.js";
 import { renderContainerdConfig } from "./containerd.js";
 
@@ -31,7 +39,7 @@ async function checkDump(t: TestContext, bin: string, line: Line, driver: Driver
   const pause = "registry.example/kubelab-test/pause:9.9";
   const path = await writeTemp(
     t,
-    renderContainerdConfig(variant(await defaultPlan(), line, driver, pause), { restrictOomScoreAdj: true }).content,
+    renderContainerdConfig(variant(await defaultPlan(), line, driver, pause), CONTAINER).content,
   );
   const dump = await containerdConfigDump(bin, path);
   const tree = parseToml(dump);

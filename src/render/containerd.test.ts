@@ -5,10 +5,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parse as parseToml } from "smol-toml";
 import { parseAllDocuments } from "yaml";
-import { at, defaultPlan, KEYS, variant } from "../../test/helpers/containerd-config.js";
+import { at, CONTAINER, defaultPlan, KEYS, variant } from "../../test/helpers/containerd-config.js";
 import type { Plan } from "../plan/types.js";
 import { containerdConfig, kubeletCgroupDriver, renderContainerdConfig } from "./containerd.js";
 import { renderKubeadmInit } from "./kubeadm.js";
+import { PLAIN_NODE } from "./node-environment.js";
 
 const VARIANTS = (["2.x", "1.7"] as const).flatMap((line) =>
   (["systemd", "cgroupfs"] as const).map((driver) => ({ line, driver })),
@@ -40,20 +41,14 @@ test("sandbox image is the pause image kubeadm expects; CNI dirs are the standar
   }
 });
 
-test("restrict_oom_score_adj only when asked, or on nspawn nodes by default", async () => {
+test("restrict_oom_score_adj only on container nodes, whatever the provider", async () => {
   const plan = await defaultPlan();
   const nspawn: Plan = { ...plan, provider: { name: "nspawn", release: "bookworm" } };
   for (const line of ["2.x", "1.7"] as const) {
     assert.equal(at(containerdConfig(variant(plan, line, "systemd")), ...KEYS[line].oom), undefined);
-    assert.equal(
-      at(containerdConfig(variant(plan, line, "systemd"), { restrictOomScoreAdj: true }), ...KEYS[line].oom),
-      true,
-    );
-    assert.equal(at(containerdConfig(variant(nspawn, line, "systemd")), ...KEYS[line].oom), true);
-    assert.equal(
-      at(containerdConfig(variant(nspawn, line, "systemd"), { restrictOomScoreAdj: false }), ...KEYS[line].oom),
-      undefined,
-    );
+    assert.equal(at(containerdConfig(variant(plan, line, "systemd"), CONTAINER), ...KEYS[line].oom), true);
+    assert.equal(at(containerdConfig(variant(nspawn, line, "systemd"), CONTAINER), ...KEYS[line].oom), true);
+    assert.equal(at(containerdConfig(variant(nspawn, line, "systemd"), PLAIN_NODE), ...KEYS[line].oom), undefined);
   }
   assert.equal(renderContainerdConfig(plan).path, "/etc/containerd/config.toml");
 });

@@ -147,7 +147,7 @@ test("kubeadm accepts the init configuration for nspawn nodes on a cgroup v1 hos
   const bin = requireTool(t, "kubeadm");
   if (!bin) return;
   const dir = await tempDir(t);
-  const file = renderKubeadmInit(defaultPlan(), { cgroupV1Host: true, nspawn: true });
+  const file = renderKubeadmInit(defaultPlan(), { container: true, cgroupV1: true });
   // The options must reach the file, or this case checks nothing more than the default one.
   const docs = parseAllDocuments(file.content, { version: "1.1" }).map((d) => d.toJS());
   assert.ok(docs.some((d) => d.kind === "KubeletConfiguration" && d.failCgroupV1 === false));

@@ -102,7 +102,7 @@ test("init: ipvs with strictARP; nspawn and cgroup v1 host options", async () =>
   assert.equal(byKind(all, "KubeProxyConfiguration").mode, "ipvs");
   assert.equal(byKind(all, "KubeletConfiguration").failCgroupV1, undefined);
   assert.equal(byKind(all, "KubeProxyConfiguration").conntrack, undefined);
-  const nspawn = docs(renderKubeadmInit(plan, { cgroupV1Host: true, nspawn: true }).content);
+  const nspawn = docs(renderKubeadmInit(plan, { container: true, cgroupV1: true }).content);
   assert.equal(byKind(nspawn, "KubeletConfiguration").failCgroupV1, false);
   assert.deepEqual(byKind(nspawn, "KubeProxyConfiguration").conntrack, { maxPerCore: 0 });
 });

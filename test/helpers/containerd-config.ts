@@ -2,6 +2,10 @@
 // and cgroup driver, and where each config schema keeps the CRI settings kubelab writes.
 import { loadCluster } from "../../src/plan/load-cluster.js";
 import type { Plan } from "../../src/plan/types.js";
+import type { NodeEnvironment } from "../../src/render/node-environment.js";
+
+/** A container node (nspawn) on a cgroup v2 host: what turns on restrict_oom_score_adj. */
+export const CONTAINER: NodeEnvironment = { container: true, cgroupV1: false };
 
 /** defaultPlan is the plan of the cluster file kubelab finds here (the embedded default). */
 export async function defaultPlan(): Promise<Plan> {

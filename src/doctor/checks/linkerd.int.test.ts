@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { doctor, namespaceWithDefaultAccount, result, startLabApi, text } from "../../../test/helpers/doctor-api.js";
-import { generateLinkerdIdentity } from "../../render/linkerd-identity.js";
+import { generateLinkerdIdentity } from "../../addons/linkerd-identity.js";
 import { API_KEYS } from "../api.js";
 import type { Finding } from "../types.js";
 

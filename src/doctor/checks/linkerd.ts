@@ -3,7 +3,7 @@
  * Secret doctor ever reads) and how long it has left.
  */
 import { ISSUER_RENEW_DAYS } from "../../addons/linkerd.js";
-import { issuerNotAfter } from "../../render/linkerd-identity.js";
+import { issuerNotAfter } from "../../addons/linkerd-identity.js";
 import { API_KEYS, ISSUER_CERT_KEYS, LINKERD_ISSUER } from "../api.js";
 import { nameOf, namespaceOf, stringMap } from "../object.js";
 import type { Check } from "../types.js";

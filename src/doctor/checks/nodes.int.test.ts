@@ -31,6 +31,7 @@ import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
 import type { Plan } from "../../plan/types.js";
 import { connect } from "../../remote/ssh.js";
 import { CONTAINERD_CONFIG_PATH } from "../../render/containerd.js";
+import { PLAIN_NODE } from "../../render/node-environment.js";
 import { renderModulesLoad, renderNodeFiles, renderSysctl } from "../../render/node-files.js";
 import { COLLECTED_FILES, collectNode, NODE_COMMANDS, NODE_FILES, nodeMacs, sysctlPath } from "../nodes.js";
 import { formatResults, runChecks } from "../run.js";
@@ -74,7 +75,7 @@ const LAB_MACS: Record<string, string> = {
 };
 
 const renderedFile = (plan: Plan, node: string, path: string) =>
-  renderNodeFiles(plan, node).find((f) => f.path === path)?.content ?? "";
+  renderNodeFiles(plan, node, PLAIN_NODE).find((f) => f.path === path)?.content ?? "";
 
 /** How one node differs from the lab kubelab prepares. */
 interface NodeChange {

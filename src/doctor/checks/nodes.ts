@@ -6,7 +6,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { parseCidr, parseIpv4 } from "../../net/ipv4.js";
+import { containsAddress, parseCidr, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { renderModulesLoad, renderSysctl } from "../../render/node-files.js";
 import { API_KEYS } from "../api.js";
@@ -558,12 +558,10 @@ function nodeIp(ev: NodeEvidence, node: PlanNode, plan: Plan): NodeFinding {
   const evidence = [`${set.path}: ${set.line}`];
   if (fromDefaults && fromKubeadm && fromKubeadm.ip !== fromDefaults.ip)
     evidence.push(`(overrides ${NODE_FILES.kubeadmFlags}: ${fromKubeadm.line})`);
-  const cidr = parseCidr(plan.network.cidr);
-  const n = parseIpv4(ip);
   const problems: string[] = [];
   if (ip.startsWith("10.0.2."))
     problems.push(`${ip} is VirtualBox's NAT address (10.0.2.0/24), the same on every node`);
-  else if (n === undefined || !cidr || n < cidr.first || n > cidr.last)
+  else if (!containsAddress(plan.network.block, ip))
     problems.push(`${ip} is outside the lab network ${plan.network.cidr}`);
   if (ip !== node.ip) problems.push(`the plan gives ${node.name} ${node.ip}`);
   if (problems.length > 0) return { verdict: "fail", evidence: [...evidence, ...problems], fix };

@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parse } from "yaml";
 import { requireNetns, testNetwork } from "../../../test/helpers/netns.js";
+import { selfSignedServerCert } from "../../addons/linkerd-identity.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
-import { selfSignedServerCert } from "../../render/linkerd-identity.js";
+import { type Cidr, parseCidr } from "../../net/ipv4.js";
 import { probeAddresses } from "../probe.js";
 import { formatResults, runChecks } from "../run.js";
 import type { Evidence } from "../types.js";
@@ -54,7 +55,7 @@ test("probe.loadbalancer names each failing step on a real test network: ARP, TC
       { address: offNetwork, service: "lab/off-network", ports: http },
     ],
     {
-      cidr: net.cidr,
+      network: parseCidr(net.cidr) as Cidr,
       // Upper case on purpose: ip prints MACs in lower case.
       macToNode: new Map([
         [a.mac.toUpperCase(), "worker-1"],
@@ -190,7 +191,7 @@ test("probeAddresses says when this host has no interface on the lab network, an
   // 198.51.100.0/24 (TEST-NET-2) is on no interface of this host.
   const [probe] = await probeAddresses(
     [{ address: "198.51.100.10", service: "lab/web", ports: [{ port: 80, protocol: "TCP" }] }],
-    { cidr: "198.51.100.0/24" },
+    { network: parseCidr("198.51.100.0/24") as Cidr },
   );
   assert.deepEqual(probe, {
     address: "198.51.100.10",

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { formatIpv4, parseCidr, parseIpv4, parseRange } from "../../net/ipv4.js";
+import { containsAddress, formatIpv4, parseCidr, parseIpv4, parseRange } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { runVagrant } from "./cli.js";
 import { parseMachineReadable } from "./parse-output.js";
@@ -84,8 +84,8 @@ export function withBox(plan: Plan, baked: BakedBox): Plan {
  */
 export function bakePlan(plan: Plan): Plan {
   const first = plan.nodes[0];
-  const cidr = parseCidr(plan.network.cidr);
-  if (!first || !cidr) throw new Error("the plan has no nodes or no lab network");
+  const cidr = plan.network.block;
+  if (!first) throw new Error("the plan has no nodes");
   const taken = [plan.network.gateway, ...plan.nodes.map((n) => n.ip)].map((ip) => parseIpv4(ip));
   // Nor a pool's, nor the hypervisor's DHCP range (VirtualBox hands out .100-.254 by default).
   const ranges = [...(plan.addons.metallb.enabled ? plan.addons.metallb.pools : []), plan.network.dhcpRange ?? ""]
@@ -93,7 +93,7 @@ export function bakePlan(plan: Plan): Plan {
     .map((r) => parseRange(r));
   let ip: number | undefined;
   for (let i = cidr.last - 1; i > cidr.first && ip === undefined; i--)
-    if (!taken.includes(i) && !ranges.some((r) => r && i >= r.first && i <= r.last)) ip = i;
+    if (!taken.includes(i) && !ranges.some((r) => r && containsAddress(r, i))) ip = i;
   if (ip === undefined) throw new Error(`no free address for the baking VM in ${plan.network.cidr}`);
   const node: PlanNode = { ...first, name: "bake", role: "control-plane", ip: formatIpv4(ip) };
   return { ...plan, name: `${plan.name}-bake`, context: `${plan.context}-bake`, nodes: [node] };

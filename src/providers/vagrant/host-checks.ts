@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import { constants, existsSync } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { UserError } from "../../errors.js";
-import { formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4 } from "../../net/ipv4.js";
+import { contains, formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanProvider } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
 import { hostEnv, which } from "../host.js";
@@ -346,10 +346,9 @@ const checkHostOnlyRange: Check = (plan, p, f) => {
     compareDottedVersions(version, DARWIN_UNRESTRICTED_SINCE) >= 0
   )
     return { skip: `VirtualBox ${version} on macOS does not restrict host-only ranges` };
-  const lab = parseCidr(plan.network.cidr);
-  if (!lab) return undefined;
+  const lab = plan.network.block;
   const allowed = parseVBoxNetworksConf(f.vboxNetworksConf);
-  const inside = allowed.ipv4.find((r) => lab.first >= r.first && lab.last <= r.last);
+  const inside = allowed.ipv4.find((r) => contains(r, lab));
   const where = allowed.isDefault ? `VirtualBox's default ${VBOX_DEFAULT_HOSTONLY}` : VBOX_NETWORKS_CONF;
   if (inside) return { pass: `lab network ${lab.text} is inside ${inside.text}, allowed by ${where}` };
   // A networks.conf replaces the default range: creating one must list it again.
@@ -364,9 +363,8 @@ const checkHostOnlyRange: Check = (plan, p, f) => {
 };
 
 const checkHostRoutes: Check = (plan, p, f) => {
-  const lab = parseCidr(plan.network.cidr);
+  const lab = plan.network.block;
   const networks = hostNetworks(f.ipRoutes, f.ipAddrs);
-  if (!lab) return undefined;
   if (networks === undefined) return { skip: "no routes or addresses to read (ip -j)" };
   const own = hypervisorInterface(p.hypervisor);
   const seen = new Set<string>();

@@ -10,6 +10,7 @@ import { UserError } from "../../errors.js";
 import { clusterPaths } from "../../plan/cluster-dir.js";
 import type { Plan } from "../../plan/types.js";
 import { forgetHost } from "../../remote/known-hosts.js";
+import { PLAIN_NODE } from "../../render/node-environment.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
 import type { Machine, MachineProvider, ProviderContext } from "../types.js";
 import { findBakedBox, withBox } from "./baked-boxes.js";
@@ -173,7 +174,9 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     }
   }
 
-  return { name: "vagrant", create, list, destroy, logs };
+  const clusterFiles = (plan: Plan) => [{ path: "Vagrantfile", content: renderVagrantfile(plan) }];
+
+  return { name: "vagrant", nodeEnvironment: PLAIN_NODE, clusterFiles, create, list, destroy, logs };
 }
 
 /** The vagrant provider, with the real host checks. */

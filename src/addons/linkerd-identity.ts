@@ -2,11 +2,13 @@
 import "reflect-metadata";
 import { createPrivateKey, createPublicKey, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
+import type { LinkerdIdentity, ServerCert, TrustAnchor } from "../render/linkerd-values.js";
 
 /**
  * Linkerd identity PKI, generated in memory (no disk, no network). Mirrors Linkerd's documented
  * `step certificate create` commands: an ECDSA P-256 trust anchor (`--profile root-ca`) and an
- * issuer (`--profile intermediate-ca`) signed by it.
+ * issuer (`--profile intermediate-ca`) signed by it. It lives with the addons, not the
+ * renderers: it draws random keys and reads the clock; the renderers get the result.
  */
 
 // WebCrypto types from node:crypto so the module type-checks with or without the DOM lib.
@@ -34,14 +36,6 @@ export interface KeySource {
   generateP256(): Promise<CryptoKeyPair>;
 }
 
-/** Linkerd trust anchor (root CA). */
-export interface TrustAnchor {
-  /** PEM certificate; goes to `identityTrustAnchorsPEM`. */
-  certPEM: string;
-  /** PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`), kept so the anchor can be reused across runs. */
-  keyPEM: string;
-}
-
 /** Options for {@link generateLinkerdIdentity}. */
 export interface LinkerdIdentityOptions {
   /** Kubernetes cluster domain used in the certificate subjects. @default "cluster.local" */
@@ -56,18 +50,6 @@ export interface LinkerdIdentityOptions {
   clock?: IdentityClock;
   /** Key pair source. @default WebCrypto `generateKey` ECDSA P-256, extractable */
   keys?: KeySource;
-}
-
-/** Generated Linkerd identity material, ready to be put into the Helm values. */
-export interface LinkerdIdentity {
-  /** Trust anchor; `certPEM` goes to `identityTrustAnchorsPEM`. */
-  trustAnchor: TrustAnchor;
-  /** Issuer certificate PEM; goes to `identity.issuer.tls.crtPEM`. */
-  issuerCertPEM: string;
-  /** Issuer private key as SEC1 PEM (`-----BEGIN EC PRIVATE KEY-----`); goes to `identity.issuer.tls.keyPEM`. */
-  issuerKeyPEM: string;
-  /** Expiry of the issuer certificate (whole seconds, as encoded in the certificate). */
-  issuerNotAfter: Date;
 }
 
 const systemClock: IdentityClock = { now: () => new Date() };
@@ -227,12 +209,6 @@ export function issuerExpiresWithin(identity: { issuerCertPEM: string }, days: n
 /** The notAfter of a PEM certificate (the issuer's expiry). */
 export function issuerNotAfter(certPEM: string): Date {
   return new x509.X509Certificate(certPEM).notAfter;
-}
-
-/** A TLS server certificate and its key (PKCS#8 PEM); self-signed, so it is also the CA bundle. */
-export interface ServerCert {
-  certPEM: string;
-  keyPEM: string;
 }
 
 /**
