@@ -158,7 +158,7 @@ const calicoAddress: Check = {
   references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306"],
   run(e, plan) {
     if (plan.addons.cni.plugin !== "calico") return [];
-    const lab = parseCidr(plan.network.cidr);
+    const lab = plan.network.block;
     const pods = parseCidr(plan.kubernetes.podSubnet);
     const nodes = items(e, API_KEYS.node);
     const env = liveCalicoEnv(e);

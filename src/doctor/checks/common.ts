@@ -2,7 +2,7 @@
  * What the checks of several areas read the same way: the API objects of a kind, whether a
  * pod is Ready, addresses against VirtualBox's NAT network, and long lists cut for a line.
  */
-import { type Ipv4Range, parseCidr, parseIpv4 } from "../../net/ipv4.js";
+import { containsAddress, type Ipv4Range, parseCidr, } from "../../net/ipv4.js";
 import { type JsonObject, objects } from "../object.js";
 import type { Evidence } from "../types.js";
 
@@ -21,10 +21,8 @@ export function some(values: readonly string[], n = 5): string {
 export const NAT = parseCidr("10.0.2.0/24") as Ipv4Range;
 
 /** inRange tells whether `ip` is an IPv4 address inside `r`. */
-export const inRange = (r: Ipv4Range | undefined, ip: string | undefined): boolean => {
-  const n = ip === undefined ? undefined : parseIpv4(ip);
-  return r !== undefined && n !== undefined && n >= r.first && n <= r.last;
-};
+export const inRange = (r: Ipv4Range | undefined, ip: string | undefined): boolean =>
+  r !== undefined && ip !== undefined && containsAddress(r, ip);
 
 /** bareIp drops the prefix length: `192.168.56.11/24` -> `192.168.56.11`. */
 export const bareIp = (v: string): string => v.split("/")[0] ?? v;

@@ -6,7 +6,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { containsAddress, parseCidr, parseIpv4 } from "../../net/ipv4.js";
+import { containsAddress, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { renderModulesLoad, renderSysctl } from "../../render/node-files.js";
 import { API_KEYS } from "../api.js";
@@ -616,7 +616,7 @@ const nodeAddresses: Check = {
   references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306"],
   run(e, plan) {
     const nodes = items(e, API_KEYS.node);
-    const lab = parseCidr(plan.network.cidr);
+    const lab = plan.network.block;
     const dup = heldByMany(nodes.flatMap((n) => internalIps(n).map((ip) => [nameOf(n), ip] as const)));
     const findings: Finding[] = nodes.map((n) => {
       const name = nameOf(n);

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { containsAddress, formatIpv4, parseCidr, parseIpv4, parseRange } from "../../net/ipv4.js";
+import { containsAddress, formatIpv4, parseIpv4, parseRange } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { runVagrant } from "./cli.js";
 import { parseMachineReadable } from "./parse-output.js";

@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import { constants, existsSync } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { UserError } from "../../errors.js";
-import { contains, formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4 } from "../../net/ipv4.js";
+import { contains, formatIpv4, type Ipv4Range, overlaps, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanProvider } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
 import { hostEnv, which } from "../host.js";
