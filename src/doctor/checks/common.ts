@@ -2,7 +2,7 @@
  * What the checks of several areas read the same way: the API objects of a kind, whether a
  * pod is Ready, addresses against VirtualBox's NAT network, and long lists cut for a line.
  */
-import { containsAddress, type Ipv4Range, parseCidr, } from "../../net/ipv4.js";
+import { containsAddress, type Ipv4Range, parseCidr } from "../../net/ipv4.js";
 import { type JsonObject, objects } from "../object.js";
 import type { Evidence } from "../types.js";
 
