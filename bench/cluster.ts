@@ -11,12 +11,12 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleSource, readBundle } from "../src/bundle/bundle.js";
-import { connectAll, hostKeyPolicy } from "../src/cluster/connect.js";
-import { clusterPaths } from "../src/cluster/dir.js";
+import { bundleSource, readBundle } from "../src/artifacts/offline-bundle.js";
 import { up } from "../src/cluster/up.js";
 import { kubeConfig, listNodes, waitNodes } from "../src/kube/client.js";
+import { clusterPaths } from "../src/plan/cluster-dir.js";
 import { nspawnProvider } from "../src/providers/nspawn/provider.js";
+import { connectAll, hostKeyPolicy } from "../src/remote/connect-all.js";
 import { createTestBundle } from "../test/helpers/bundle.js";
 import { NO_ADDONS, nspawnTestCluster } from "../test/helpers/nspawn.js";
 import { installTestCni } from "../test/helpers/test-cni.js";

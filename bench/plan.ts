@@ -5,8 +5,9 @@
  */
 import { parse } from "yaml";
 import { DEFAULT_CLUSTER_YAML } from "../src/config/default-cluster.js";
-import { validateCluster } from "../src/config/validate.js";
+import { validateCluster } from "../src/plan/validate.js";
 import { renderCluster } from "../src/render/cluster.js";
+import { PLAIN_NODE } from "../src/render/node-environment.js";
 
 const RUNS = 20;
 const doc = parse(DEFAULT_CLUSTER_YAML);
@@ -22,7 +23,7 @@ function once(): number {
   const start = process.hrtime.bigint();
   const result = validateCluster(structuredClone(doc));
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  const rendered = renderCluster(result.plan);
+  const rendered = renderCluster(result.plan, { nodeEnvironment: PLAIN_NODE });
   if (rendered.nodes.length !== 100) throw new Error("expected 100 nodes");
   return Number(process.hrtime.bigint() - start) / 1e6;
 }

@@ -24,9 +24,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { up } from "../src/cluster/up.js";
-import { validateCluster } from "../src/config/validate.js";
 import { CONTAINERD_UNIT } from "../src/phases/install-containerd.js";
 import type { Plan } from "../src/plan/types.js";
+import { validateCluster } from "../src/plan/validate.js";
 import { nodePaths } from "../src/providers/nspawn/machine.js";
 import { nspawnProvider } from "../src/providers/nspawn/provider.js";
 import type { ProviderContext } from "../src/providers/types.js";
@@ -350,7 +350,8 @@ async function ansibleWorkDir(m: Machines, pkgs: TestPackages, work: string): Pr
   await mkdir(join(work, "host_vars"), { recursive: true });
   for (const n of plan.nodes) {
     let kubeadmConfig = "";
-    for (const f of renderNodeFiles(plan, n.name, { cgroupV1Host: !existsSync("/sys/fs/cgroup/cgroup.controllers") })) {
+    const env = { ...nspawnProvider.nodeEnvironment, cgroupV1: !existsSync("/sys/fs/cgroup/cgroup.controllers") };
+    for (const f of renderNodeFiles(plan, n.name, env)) {
       await mkdir(dirname(join(files, n.name, f.path)), { recursive: true });
       await writeFile(join(files, n.name, f.path), f.content);
       if (f.path.startsWith("/etc/kubernetes/kubeadm/")) kubeadmConfig = f.path;

@@ -1,21 +1,26 @@
 /**
- * kubelab as a library: load and validate cluster files, derive plans, render files.
- * The CLI (src/cli) is a thin layer over these exports.
+ * kubelab as a library: load and validate cluster files (YAML, or kubelab.config.ts with
+ * {@link defineCluster}), the JSON Schema editors use, and the plan derived from a file with
+ * its printed summary. Bringing a cluster up, rendering node files and `doctor` are not
+ * exported here: the CLI (src/cli) calls those modules directly.
+ * The folders of src/ are layered in the order test/helpers/layer-order.ts states, which
+ * test/architecture.test.ts enforces.
  */
 import type { ClusterInput } from "./config/schema.js";
 
 export type { ConfigIssue, LocatedIssue } from "./config/issues.js";
 export { formatIssue } from "./config/issues.js";
 export { clusterJsonSchema } from "./config/json-schema.js";
-export { formatResult, loadCluster, readClusterSource } from "./config/load.js";
+export { readClusterSource } from "./config/load.js";
 export type { ClusterFile, ClusterInput } from "./config/schema.js";
 export { clusterSchema } from "./config/schema.js";
-export type { ValidationResult } from "./config/validate.js";
-export { validateCluster } from "./config/validate.js";
 export { UserError } from "./errors.js";
 export { buildPlan } from "./plan/build.js";
 export { describePlan } from "./plan/describe.js";
+export { loadCluster } from "./plan/load-cluster.js";
 export type { Plan, PlanNode } from "./plan/types.js";
+export type { ValidationResult } from "./plan/validate.js";
+export { formatResult, validateCluster } from "./plan/validate.js";
 export { PINNED } from "./versions.js";
 
 /**

@@ -15,7 +15,6 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  type Arch,
   buildImage,
   buildLayer,
   type ImageConfig,
@@ -24,6 +23,7 @@ import {
   layerFromDirectory,
   writeImageArchive,
 } from "../../src/oci/layout.js";
+import type { Arch } from "../../src/versions.js";
 
 /** A path in ${XDG_CACHE_HOME:-~/.cache}/kubelab-dev. */
 export const cache = (...parts: string[]) =>

@@ -76,3 +76,6 @@ openssl version >&2
 "$here/opentofu.sh"
 # The test box for `npm run test:vagrant` is built by that script's pretest step
 # (scripts/dev-tools/vagrant-box.sh), not here: `npm test` does not need it.
+# The pinned upstream manifests and charts the tests read, through kubelab's download cache
+# (npm test refreshes them too; a mirror seeds them offline: see upstream.ts).
+npx tsx "$here/upstream.ts" fixtures >/dev/null

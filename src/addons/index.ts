@@ -5,7 +5,7 @@
  * Established before use) and a wait for the step's workloads and its own readiness.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ChartRef } from "../bundle/helm.js";
+import type { ChartRef } from "../artifacts/chart-repository.js";
 import { type ApplyOptions, applyObjects } from "../kube/apply.js";
 import { poll, type WaitOptions } from "../kube/client.js";
 import { waitWorkloads } from "../kube/ready.js";

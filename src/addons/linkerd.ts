@@ -16,20 +16,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { linkerdCharts } from "../bundle/helm.js";
+import type { ChartRef } from "../artifacts/chart-repository.js";
 import type { Plan } from "../plan/types.js";
-import {
-  generateLinkerdIdentity,
-  issuerExpiresWithin,
-  issuerNotAfter,
-  type LinkerdIdentity,
-  type ServerCert,
-  selfSignedServerCert,
-} from "../render/linkerd-identity.js";
 import {
   controlPlaneValues,
   LINKERD_IDENTITY_SECRET,
+  type LinkerdIdentity,
   type LinkerdState,
+  type ServerCert,
   stateSecret,
   WEBHOOKS,
   webhookValues,
@@ -37,7 +31,13 @@ import {
 import { parseManifest } from "../render/manifests.js";
 import { type KubeObject, MANAGED_BY } from "../render/types.js";
 import { PINNED } from "../versions.js";
-import { helmTemplate } from "./helm.js";
+import { helmTemplate } from "./helm-binary.js";
+import {
+  generateLinkerdIdentity,
+  issuerExpiresWithin,
+  issuerNotAfter,
+  selfSignedServerCert,
+} from "./linkerd-identity.js";
 import { withChartFile } from "./sources.js";
 import type { Addon, AddonContext, AddonStep } from "./types.js";
 
@@ -127,6 +127,15 @@ function namespace(name: string, controlPlane: boolean): KubeObject {
       },
     },
   };
+}
+
+/** linkerdCharts are the charts kubelab installs Linkerd from (crds first). */
+export function linkerdCharts(repository: string, version: string, viz: boolean): ChartRef[] {
+  return ["linkerd-crds", "linkerd-control-plane", ...(viz ? ["linkerd-viz"] : [])].map((name) => ({
+    repository,
+    name,
+    version,
+  }));
 }
 
 const charts = (plan: Plan) =>

@@ -6,13 +6,13 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type ChartRef, fetchChart } from "../artifacts/chart-repository.js";
 import { sha256 } from "../artifacts/local.js";
+import type { BundleManifest } from "../artifacts/offline-bundle.js";
 import { type ArtifactStore, cachingStore, defaultCacheDir, directoryStore } from "../artifacts/store.js";
-import type { BundleManifest } from "../bundle/bundle.js";
-import { type ChartRef, fetchChart } from "../bundle/helm.js";
 import { UserError } from "../errors.js";
 import { PINNED, type PinnedFile } from "../versions.js";
-import { hostArch, unpackHelm } from "./helm.js";
+import { hostArch, unpackHelm } from "./helm-binary.js";
 
 /** The inputs addons are made from. */
 export interface AddonSources {

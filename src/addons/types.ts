@@ -5,7 +5,7 @@
  * file exporting an {@link Addon} and one line in ADDONS (src/addons/index.ts).
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ChartRef } from "../bundle/helm.js";
+import type { ChartRef } from "../artifacts/chart-repository.js";
 import type { WaitOptions } from "../kube/client.js";
 import type { Plan } from "../plan/types.js";
 import type { KubeObject } from "../render/types.js";

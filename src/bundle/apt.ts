@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { AptRepository } from "../artifacts/package-source.js";
 import { UserError } from "../errors.js";
-import type { AptRepository } from "../phases/packages.js";
 
 const execFileP = promisify(execFile);
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -168,7 +168,7 @@ export async function readRepository(repo: AptRepository, opts: RepositoryOption
 }
 
 /** Debian version comparison (dpkg's algorithm: epoch, upstream, revision; `~` sorts first). */
-export function compareVersions(a: string, b: string): number {
+export function compareDebianVersions(a: string, b: string): number {
   const split = (v: string) => {
     const colon = v.indexOf(":");
     const epoch = colon === -1 ? 0 : Number(v.slice(0, colon));
@@ -233,7 +233,7 @@ export function selectPackages(
       fromDistribution.add(name);
       return;
     }
-    const best = candidates.reduce((a, b) => (compareVersions(a.version, b.version) >= 0 ? a : b));
+    const best = candidates.reduce((a, b) => (compareDebianVersions(a.version, b.version) >= 0 ? a : b));
     selected.set(name, best);
     for (const d of best.depends) add(d);
   };

@@ -7,9 +7,9 @@ import { execFile } from "node:child_process";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { BUNDLE_MANIFEST } from "../artifacts/offline-bundle.js";
 import { defaultCacheDir } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
-import { BUNDLE_MANIFEST } from "./bundle.js";
 
 const execFileP = promisify(execFile);
 

@@ -9,20 +9,21 @@
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { hostArch, unpackHelm } from "../addons/helm.js";
+import { hostArch, unpackHelm } from "../addons/helm-binary.js";
 import { addonCharts, addonManifests, renderAddons } from "../addons/index.js";
 import type { AddonSources } from "../addons/sources.js";
+import { type ChartRef, fetchChart } from "../artifacts/chart-repository.js";
 import { sha256 } from "../artifacts/local.js";
+import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "../artifacts/offline-bundle.js";
+import { type AptRepository, type ContainerdFiles, pinnedContainerdFiles } from "../artifacts/package-source.js";
 import { cachingStore } from "../artifacts/store.js";
 import { writeImageArchive } from "../oci/layout.js";
 import { pulledArchive, pullImage } from "../oci/registry.js";
-import { type AptRepository, type ContainerdFiles, pinnedContainerdFiles } from "../phases/packages.js";
+import { kubeadmImages } from "../plan/kubeadm-images.js";
 import type { Plan } from "../plan/types.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
 import { readRepository, selectPackages } from "./apt.js";
-import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "./bundle.js";
-import { type ChartRef, fetchChart } from "./helm.js";
-import { imagesOf, kubeadmImages } from "./images.js";
+import { imagesOf } from "./images.js";
 
 /** Where a bundle's contents come from. */
 export interface BundleSources {

@@ -1,22 +1,8 @@
 /**
- * Every container image a cluster needs: kubeadm's control plane (at the pinned Kubernetes
- * release) and the images of the objects the addons apply, as rendered for the plan.
+ * The container images named in Kubernetes objects: `bundle create` reads them from the
+ * addons as rendered for the plan, and adds kubeadm's own (plan/kubeadm-images.ts).
  */
-import type { Plan } from "../plan/types.js";
 import type { KubeObject } from "../render/types.js";
-
-/** kubeadmImages are the images `kubeadm config images list` prints for the plan's release. */
-export function kubeadmImages(plan: Plan): string[] {
-  const v = plan.kubernetes.version;
-  return [
-    ...["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"].map(
-      (c) => `registry.k8s.io/${c}:${v}`,
-    ),
-    plan.kubernetes.images.coredns,
-    plan.kubernetes.images.pause,
-    plan.kubernetes.images.etcd,
-  ];
-}
 
 const CONTAINER_LISTS = new Set(["containers", "initContainers", "ephemeralContainers"]);
 

@@ -2,12 +2,14 @@
  * The kubelab command line: argv to library calls, and the one place that turns errors
  * into exit codes (0 ok, 1 failure, 2 invalid input or usage).
  */
+import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { CommandError, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { type Io, processIo } from "./io.js";
 
-const VERSION = "0.1.0";
+/** kubelab's version: package.json's, the one place it is written (from src/cli or dist/cli alike). */
+export const VERSION: string = createRequire(import.meta.url)("../../package.json").version;
 
 /** Exit code a command asked for (kubelab ssh passes the remote command's on). */
 let exitCode = 0;

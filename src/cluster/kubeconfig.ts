@@ -6,12 +6,12 @@
 import { UserError } from "../errors.js";
 import { clusterKubeconfig, contextName, mergeIntoFile, removeFromFile, writePrivateFile } from "../kube/kubeconfig.js";
 import { ADMIN_CONF } from "../phases/kubeadm.js";
+import { clusterPaths } from "../plan/cluster-dir.js";
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
-import { firstControlPlane } from "../render/kubeadm.js";
-import { connectAll, hostKeyPolicy } from "./connect.js";
-import { clusterPaths } from "./dir.js";
 
 /** kubeconfigFrom reads admin.conf on the first control plane and makes the cluster's kubeconfig. */
 export async function kubeconfigFrom(plan: Plan, cp: Remote): Promise<string> {

@@ -5,9 +5,9 @@
  */
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { forEachHost } from "../remote/hosts.js";
 import type { Remote } from "../remote/types.js";
-import { connectAll, hostKeyPolicy } from "./connect.js";
 
 /** Files whose presence means kubeadm set the node up (init or join). */
 const KUBEADM_FILES = [

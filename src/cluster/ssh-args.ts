@@ -1,5 +1,5 @@
+import { clusterPaths } from "../plan/cluster-dir.js";
 import type { SshEndpoint } from "../remote/types.js";
-import { clusterPaths } from "./dir.js";
 
 /**
  * sshArgs builds OpenSSH client arguments for an endpoint: the cluster's known_hosts with

@@ -1,36 +1,43 @@
 /**
- * up: machines, then node preparation, as an ordered list of phases (k0sctl style).
- * Every phase decides from facts; a second run on an unchanged plan changes nothing.
+ * up: the steps of `kubelab up`, in order. Find the plan's machines and create the missing
+ * ones, connect to each over SSH, prepare every node through the phases (each decides from
+ * the node's facts, so a second run on an unchanged plan changes nothing), kubeadm init and
+ * join, wait for the API server and every node, write the kubeconfig, install the addons.
  */
-
-import type { KubeConfig } from "@kubernetes/client-node";
-import { type AddonsResult, applyAddons, enabledAddons, renderAddons } from "../addons/index.js";
+import type { AddonsResult } from "../addons/index.js";
 import type { AddonSources } from "../addons/sources.js";
-import { type FileServer, hostHasAddress, serveArtifacts } from "../artifacts/serve.js";
-import { kubeConfig, WaitTimeout, waitApiReady, waitNodes } from "../kube/client.js";
+import type { PackageSource } from "../artifacts/package-source.js";
+import type { FileServer } from "../artifacts/serve.js";
+import { kubeConfig } from "../kube/client.js";
 import { contextName, userKubeconfigPath } from "../kube/kubeconfig.js";
 import { configureOsPhase } from "../phases/configure-os.js";
 import { gatherFactsPhase } from "../phases/gather-facts.js";
 import { importImagesPhase } from "../phases/images.js";
 import { installContainerdPhase } from "../phases/install-containerd.js";
 import { installKubernetesPhase } from "../phases/install-kubernetes.js";
-import { kubeadmInitPhase, kubeadmJoinPhase, kubeletTail } from "../phases/kubeadm.js";
-import type { PackageSource } from "../phases/packages.js";
+import { kubeadmInitPhase, kubeadmJoinPhase } from "../phases/kubeadm.js";
 import { type Change, type Phase, type PhaseContext, runPhases, type Status } from "../phases/phase.js";
 import { startContainerdPhase } from "../phases/start-containerd.js";
 import { validateHostsPhase } from "../phases/validate-hosts.js";
 import { writeFilesPhase } from "../phases/write-files.js";
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
-import { firstControlPlane } from "../render/kubeadm.js";
-import { connectAll, hostKeyPolicy } from "./connect.js";
+import { awaitNodes } from "./await-nodes.js";
+import { labFileServer } from "./file-server.js";
+import { installAddons } from "./install-addons.js";
+import { kubeconfigFrom, saveKubeconfig } from "./kubeconfig.js";
+import { withStatus } from "./with-status.js";
 
+/** Callers of up also need the host key policy it connects with. */
 export { hostKeyPolicy };
 
-import { kubeconfigFrom, saveKubeconfig } from "./kubeconfig.js";
-
-/** The node preparation phases, in order. Library users may insert their own. */
+/**
+ * The node preparation phases, in order: everything a node needs before kubeadm. Tests and
+ * `kubelab image bake` run only these (through {@link UpOptions.phases}).
+ */
 export const PREPARE_PHASES: readonly Phase[] = [
   gatherFactsPhase,
   validateHostsPhase,
@@ -52,21 +59,24 @@ export interface UpOptions {
   readonly dryRun?: boolean;
   /** Nodes worked on at once. @default 8 */
   readonly concurrency?: number;
-  /** Replace a changed host key of an existing (ssh provider) host instead of refusing. */
+  /** Accept a host key that changed since it was recorded (a reinstalled host) instead of refusing. */
   readonly acceptNewHostKeys?: boolean;
-  /** The phases to run. @default [...PREPARE_PHASES, ...CLUSTER_PHASES] */
+  /**
+   * The phases to run. Without kubeadmInitPhase up ends after them: no waiting, no
+   * kubeconfig, no addons. @default [...PREPARE_PHASES, ...CLUSTER_PHASES]
+   */
   readonly phases?: readonly Phase[];
   /**
    * The kubeconfig file the cluster's context is merged into (`false`: none; the cluster
    * directory always gets its own copy). @default userKubeconfigPath()
    */
   readonly kubeconfig?: string | false;
-  /** How long to wait for the API server and for nodes to register. @default 300000 */
+  /** How long to wait for the API server and nodes to register, and for each addon step. @default 300000 */
   readonly waitTimeoutMs?: number;
   /**
    * Let nodes fetch release files from a file server on the host's lab address (when the
-   * host has that address); otherwise, or when a node cannot reach it, they go over SSH.
-   * @default true
+   * host has that address, and not in a dry run); otherwise, or when a node cannot reach it,
+   * they go over SSH. @default true
    */
   readonly fileServer?: boolean;
   /**
@@ -96,44 +106,81 @@ export interface UpResult {
   readonly wouldCreate: readonly string[];
 }
 
-/** up creates missing machines and prepares every node for kubeadm. */
+/**
+ * up creates the plan's missing machines, prepares every node, makes the cluster with
+ * kubeadm and installs the addons; a dry run reports what it would change instead.
+ */
 export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
   const pctx = { clusterDir: opts.clusterDir, log: opts.log, signal: opts.signal };
-  let machines = await opts.provider.list(plan, pctx);
-  const absent = machines.filter((m) => m.state !== "running").map((m) => m.node);
-  if (opts.dryRun && absent.length > 0) {
-    for (const node of absent) opts.log(`${node}: would create the machine and prepare it from scratch`);
-    return {
-      changes: absent.map((node) => ({ node, what: "create and prepare the machine from scratch" })),
-      wouldCreate: absent,
-    };
-  }
-  if (absent.length > 0) {
-    // A live line per machine: providers log `<node>: <what it is doing>` (vagrant's own lines).
-    opts.status.start(`Create machines (${absent.join(", ")})`, absent);
-    try {
-      machines = await opts.provider.create(plan, pctx);
-    } catch (e) {
-      opts.status.end(false);
-      throw e;
-    }
-    opts.status.end(true);
-  }
-  const hosts: Map<string, Remote> = await connectAll(plan, machines, {
+  const found = await opts.provider.list(plan, pctx);
+  const absent = found.filter((m) => m.state !== "running").map((m) => m.node);
+  if (opts.dryRun && absent.length > 0) return wouldCreate(absent, opts.log);
+  // A live line per machine: providers log `<node>: <what it is doing>` (vagrant's own lines).
+  const machines =
+    absent.length === 0
+      ? found
+      : await withStatus(
+          opts.status,
+          `Create machines (${absent.join(", ")})`,
+          () => opts.provider.create(plan, pctx),
+          absent,
+        );
+  const hosts = await connectAll(plan, machines, {
     clusterDir: opts.clusterDir,
     policy: hostKeyPolicy(opts.acceptNewHostKeys),
     concurrency: opts.concurrency ?? 8,
     signal: opts.signal,
   });
-  const gateway = plan.network.gateway;
-  let fileServer: FileServer | undefined;
-  if (!opts.dryRun && opts.fileServer !== false && hostHasAddress(gateway)) {
-    fileServer = await serveArtifacts(opts.packages.artifacts, gateway).catch((e: Error) => {
-      opts.log(`cannot serve files on ${gateway} (${e.message}); nodes get them over SSH`);
-      return undefined;
+  const fileServer =
+    opts.dryRun || opts.fileServer === false
+      ? undefined
+      : await labFileServer(opts.packages.artifacts, plan.network.gateway, opts.log);
+  const ctx = phaseContext(plan, hosts, fileServer, opts);
+  const phases = opts.phases ?? [...PREPARE_PHASES, ...CLUSTER_PHASES];
+  try {
+    await runPhases(phases, ctx, opts.status);
+    if (opts.dryRun || !phases.includes(kubeadmInitPhase)) return { changes: ctx.changes, wouldCreate: [] };
+    const config = await kubeconfigFrom(plan, hosts.get(firstControlPlane(plan).name) as Remote);
+    const kc = kubeConfig(config);
+    const timeoutMs = opts.waitTimeoutMs ?? 300_000;
+    await withStatus(opts.status, "Wait for the API server and node registration", () =>
+      awaitNodes(kc, plan, hosts, { timeoutMs, signal: opts.signal }),
+    );
+    const kubeconfigFiles = await saveKubeconfig(config, opts.clusterDir, opts.kubeconfig ?? userKubeconfigPath());
+    const addons = await installAddons(plan, kc, {
+      sources: opts.addons,
+      timeoutMs,
+      force: opts.forceConflicts,
+      log: opts.log,
+      warn: opts.warn ?? opts.log,
+      status: opts.status,
+      signal: opts.signal,
     });
+    const changes = [...ctx.changes, ...(addons?.changed ?? []).map((what) => ({ node: "cluster", what }))];
+    return { changes, wouldCreate: [], context: contextName(plan), kubeconfigFiles, addons };
+  } finally {
+    await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
+    await fileServer?.close();
   }
-  const ctx: PhaseContext = {
+}
+
+/** A dry run with machines to create stops there: nothing else about them can be known yet. */
+function wouldCreate(absent: readonly string[], log: (line: string) => void): UpResult {
+  for (const node of absent) log(`${node}: would create the machine and prepare it from scratch`);
+  return {
+    changes: absent.map((node) => ({ node, what: "create and prepare the machine from scratch" })),
+    wouldCreate: absent,
+  };
+}
+
+/** What the phases share for one run of up. */
+function phaseContext(
+  plan: Plan,
+  hosts: ReadonlyMap<string, Remote>,
+  fileServer: FileServer | undefined,
+  opts: UpOptions,
+): PhaseContext {
+  return {
     plan,
     hosts,
     facts: new Map(),
@@ -146,86 +193,4 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
     restart: new Map(),
     signal: opts.signal,
   };
-  const phases = opts.phases ?? [...PREPARE_PHASES, ...CLUSTER_PHASES];
-  try {
-    await runPhases(phases, ctx, opts.status);
-    if (opts.dryRun || !phases.includes(kubeadmInitPhase)) return { changes: ctx.changes, wouldCreate: [] };
-    const { files, kc } = await awaitCluster(plan, hosts, opts);
-    const addons = await installAddons(plan, kc, opts);
-    const changes = [...ctx.changes, ...(addons?.changed ?? []).map((what) => ({ node: "cluster", what }))];
-    return { changes, wouldCreate: [], context: contextName(plan), kubeconfigFiles: files, addons };
-  } finally {
-    await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
-    await fileServer?.close();
-  }
-}
-
-/**
- * awaitCluster waits for the API server and every node's registration, from this host
- * through the lab network, then writes the kubeconfig. A node that does not register is
- * reported with kubelet's last lines from that node.
- */
-async function awaitCluster(
-  plan: Plan,
-  hosts: ReadonlyMap<string, Remote>,
-  opts: UpOptions,
-): Promise<{ files: string[]; kc: KubeConfig }> {
-  const config = await kubeconfigFrom(plan, hosts.get(firstControlPlane(plan).name) as Remote);
-  const kc = kubeConfig(config);
-  const wait = { timeoutMs: opts.waitTimeoutMs ?? 300_000, signal: opts.signal };
-  opts.status.start("Wait for the API server and node registration");
-  try {
-    await waitApiReady(kc, wait);
-    await waitNodes(
-      kc,
-      plan.nodes.map((n) => n.name),
-      wait,
-    ).catch(async (e) => {
-      if (!(e instanceof WaitTimeout)) throw e;
-      const missing = plan.nodes.filter((n) => e.message.includes(n.name));
-      const tails = await Promise.all(
-        missing.map(async (n) => {
-          const tail = await kubeletTail(hosts.get(n.name) as Remote, 15).catch((err: Error) => err.message);
-          return `--- ${n.name}: kubelet's last lines:\n${tail}`;
-        }),
-      );
-      throw new WaitTimeout([e.message, ...tails].join("\n"));
-    });
-  } catch (e) {
-    opts.status.end(false);
-    throw e;
-  }
-  opts.status.end(true);
-  return { files: await saveKubeconfig(config, opts.clusterDir, opts.kubeconfig ?? userKubeconfigPath()), kc };
-}
-
-/**
- * installAddons renders every enabled addon (reading all its sources first, so a bad
- * download stops before anything is applied), then applies and awaits them step by step.
- */
-async function installAddons(plan: Plan, kc: KubeConfig, opts: UpOptions): Promise<AddonsResult | undefined> {
-  if (opts.addons === false || enabledAddons(plan).length === 0) return undefined;
-  if (opts.addons === undefined) throw new Error("up: the plan enables addons but no addon sources were given");
-  const sources = opts.addons;
-  const step = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
-    opts.status.start(what);
-    try {
-      const value = await f();
-      opts.status.end(true);
-      return value;
-    } catch (e) {
-      opts.status.end(false);
-      throw e;
-    }
-  };
-  const rendered = await step("Render addons", () =>
-    renderAddons({ plan, sources, cluster: kc, now: new Date(), warn: opts.warn ?? opts.log }),
-  );
-  return applyAddons(kc, rendered, {
-    timeoutMs: opts.waitTimeoutMs ?? 300_000,
-    signal: opts.signal,
-    log: opts.log,
-    force: opts.forceConflicts,
-    status: (what, f) => step(what, f),
-  });
 }

@@ -33,7 +33,7 @@ nodes:
 network:
   cidr: 192.168.56.0/24         # VirtualBox host-only network; the host is 192.168.56.1
   firstAddress: 192.168.56.11   # control planes from here, workers right after
-  interface: auto               # the lab NIC is found by address, never the NAT NIC (10.0.2.15)
+  # each node's lab NIC is the one holding its address, never the NAT NIC (10.0.2.15)
   # dhcpRange: 192.168.56.100-192.168.56.254  # VirtualBox's host-only DHCP (the default here)
 
 kubernetes:

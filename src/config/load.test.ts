@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { loadCluster } from "../plan/load-cluster.js";
 import { formatIssue } from "./issues.js";
-import { loadCluster } from "./load.js";
 
 const fixtures = fileURLToPath(new URL("../../test/fixtures/config/", import.meta.url));
 

@@ -1,7 +1,8 @@
 /**
- * Loading cluster files: `kubelab.yaml` (with positions for every error),
+ * Reading cluster files: `kubelab.yaml` (with positions for every error),
  * `kubelab.config.ts` (a module whose default export is `defineCluster({...})`), or the
- * embedded default when there is no file.
+ * embedded default when there is no file. Validating what was read is the plan's business
+ * (plan/load-cluster.ts does both in one step).
  */
 import { access, readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
@@ -9,8 +10,7 @@ import { pathToFileURL } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
 import { UserError } from "../errors.js";
 import { DEFAULT_CLUSTER_YAML } from "./default-cluster.js";
-import { type ConfigSource, formatIssue, type LocatedIssue } from "./issues.js";
-import { type ValidationResult, validateCluster } from "./validate.js";
+import type { ConfigSource, LocatedIssue } from "./issues.js";
 
 /** File names looked for in the working directory, in order. */
 export const DISCOVERED_FILES = ["kubelab.yaml", "kubelab.yml", "kubelab.config.ts"] as const;
@@ -78,18 +78,4 @@ export async function readClusterSource(
     throw new UserError(`${file}: ${e.code === "ENOENT" ? "no such file" : e.message}`, { cause: e });
   });
   return parseYamlSource(text, file);
-}
-
-/** loadCluster finds, reads and validates a cluster file in one step. */
-export async function loadCluster(file: string | undefined, cwd = process.cwd()): Promise<ValidationResult> {
-  const loaded = await readClusterSource(await findClusterFile(file, cwd), cwd);
-  if ("errors" in loaded) return { ok: false, errors: loaded.errors, warnings: [] };
-  return validateCluster(loaded.raw, loaded.source);
-}
-
-/** formatResult prints every error and warning of a validation, one block each. */
-export function formatResult(result: ValidationResult): string {
-  const lines = result.ok ? [] : result.errors.map((e) => formatIssue(e, "error"));
-  lines.push(...result.warnings.map((w) => formatIssue(w, "warning")));
-  return lines.join("\n");
 }

@@ -113,11 +113,15 @@ const networkSchema = z.strictObject({
   gateway: ipv4.optional(),
   /** Control planes get addresses from here, workers right after. @default the 11th address of `cidr` */
   firstAddress: ipv4.optional(),
-  /** Lab interface inside the nodes, or "auto" to find it by address. @default "auto" */
+  /**
+   * Deprecated and ignored: kubelab finds each node's lab interface by the node's address.
+   * Still accepted so that files written by older versions load (with a warning).
+   */
   interface: z
     .string()
     .regex(/^(auto|[A-Za-z0-9_.:-]{1,15})$/, { error: 'must be "auto" or an interface name such as eth1' })
-    .default("auto"),
+    .optional()
+    .meta({ deprecated: true }),
   /**
    * Addresses handed out by a DHCP server on the lab network, which nothing may overlap.
    * @default VirtualBox's host-only DHCP range (.100-.254) with vagrant + virtualbox, none otherwise

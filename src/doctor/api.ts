@@ -20,6 +20,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { fetchRaw, statusMessage } from "../kube/client.js";
 import type { Plan } from "../plan/types.js";
 import { CALICO_NODE } from "../render/calico.js";
+import { type JsonObject, labelsOf, nameOf, namespaceOf, num, obj, objects, str, stringMap } from "./object.js";
 import type { ApiEvidence } from "./types.js";
 
 /** The keys of {@link ApiEvidence.objects}. */
@@ -70,76 +71,74 @@ export const ISSUER_CERT_KEYS = ["crt.pem", "tls.crt"] as const;
 export const LOG_TAIL_LINES = 300;
 const LOG_LIMIT_BYTES = 256 * 1024;
 
-type Obj = Record<string, unknown>;
-
 /**
  * collectApi reads the API evidence with the kubeconfig's credentials. A kind the server does
  * not serve is an empty list; any other error (forbidden, unreachable) throws, naming the path.
  * Logs are best effort: a log the kubelet cannot give (node down, no previous container) is left out.
  */
 export async function collectApi(kc: KubeConfig, plan: Plan): Promise<ApiEvidence> {
-  const objects: Record<string, Obj[]> = {};
+  const byKey: Record<string, JsonObject[]> = {};
   await Promise.all(
     LISTS.map(async ([key, path]) => {
-      objects[key] = await listAll(kc, key, path);
+      byKey[key] = await listAll(kc, key, path);
     }),
   );
   const configMaps = await Promise.all(
     CONFIG_MAPS.map((c) => getOne(kc, `/api/v1/namespaces/${c.namespace}/configmaps/${c.name}`)),
   );
-  objects[API_KEYS.configMap] = configMaps
-    .filter((o): o is Obj => o !== undefined)
+  byKey[API_KEYS.configMap] = configMaps
+    .filter((o): o is JsonObject => o !== undefined)
     .map((o) => typed(o, API_KEYS.configMap));
-  const secrets: Obj[] = [];
+  const secrets: JsonObject[] = [];
   if (plan.addons.linkerd.enabled) {
     const issuer = await getOne(kc, `/api/v1/namespaces/${LINKERD_ISSUER.namespace}/secrets/${LINKERD_ISSUER.name}`);
     if (issuer) secrets.push(certificateOnly(issuer));
   }
-  objects[API_KEYS.secret] = secrets;
-  const logs = await calicoNodeLogs(kc, objects[API_KEYS.pod] ?? []);
+  byKey[API_KEYS.secret] = secrets;
+  const logs = await calicoNodeLogs(kc, byKey[API_KEYS.pod] ?? []);
   // Keys in a stable order, so two dumps of the same cluster compare line by line.
   const sorted = Object.fromEntries(
-    Object.keys(objects)
+    Object.keys(byKey)
       .sort()
-      .map((k) => [k, objects[k] ?? []]),
+      .map((k) => [k, byKey[k] ?? []]),
   );
   return { objects: sorted, logs };
 }
 
 /** Every item of a collection (following `continue`), as `apiVersion/Kind` objects; [] when not served. */
-async function listAll(kc: KubeConfig, key: string, path: string): Promise<Obj[]> {
-  const items: Obj[] = [];
+async function listAll(kc: KubeConfig, key: string, path: string): Promise<JsonObject[]> {
+  const items: JsonObject[] = [];
   let token: string | undefined;
   do {
     const query = `?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ""}`;
     const res = await fetchRaw(kc, `${path}${query}`);
     if (res.status === 404) return [];
     if (res.status !== 200) throw new Error(`list ${path}: ${statusMessage(res.status, res.body)}`);
-    const list = JSON.parse(res.body) as { items?: Obj[]; metadata?: { continue?: string } };
-    for (const item of list.items ?? []) items.push(typed(item, key));
-    token = list.metadata?.continue || undefined;
+    const list: unknown = JSON.parse(res.body);
+    for (const item of objects(list, "items")) items.push(typed(item, key));
+    token = str(list, "metadata", "continue") || undefined;
   } while (token);
   return items;
 }
 
 /** One object, or undefined when it (or its kind) does not exist. */
-async function getOne(kc: KubeConfig, path: string): Promise<Obj | undefined> {
+async function getOne(kc: KubeConfig, path: string): Promise<JsonObject | undefined> {
   const res = await fetchRaw(kc, path);
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw new Error(`get ${path}: ${statusMessage(res.status, res.body)}`);
-  return JSON.parse(res.body) as Obj;
+  return obj(JSON.parse(res.body));
 }
 
 /**
  * The object with apiVersion and kind set (list items of built-in kinds come without them),
  * managedFields and the last-applied annotation removed.
  */
-function typed(item: Obj, key: string): Obj {
+function typed(item: JsonObject, key: string): JsonObject {
   const cut = key.lastIndexOf("/");
-  const metadata = { ...((item.metadata as Obj | undefined) ?? {}) };
+  const metadata = { ...obj(item, "metadata") };
   delete metadata.managedFields;
-  const annotations = metadata.annotations as Record<string, string> | undefined;
-  if (annotations && "kubectl.kubernetes.io/last-applied-configuration" in annotations) {
+  const annotations = obj(metadata, "annotations");
+  if ("kubectl.kubernetes.io/last-applied-configuration" in annotations) {
     const { "kubectl.kubernetes.io/last-applied-configuration": _, ...rest } = annotations;
     metadata.annotations = rest;
   }
@@ -147,9 +146,9 @@ function typed(item: Obj, key: string): Obj {
 }
 
 /** The issuer Secret reduced to who it is and its certificate: never the key. */
-function certificateOnly(secret: Obj): Obj {
-  const meta = (secret.metadata as Obj | undefined) ?? {};
-  const data = (secret.data as Record<string, string> | undefined) ?? {};
+function certificateOnly(secret: JsonObject): JsonObject {
+  const meta = obj(secret, "metadata");
+  const data = stringMap(secret, "data");
   const kept = Object.fromEntries(ISSUER_CERT_KEYS.filter((k) => data[k] !== undefined).map((k) => [k, data[k]]));
   return {
     apiVersion: "v1",
@@ -167,29 +166,28 @@ function certificateOnly(secret: Obj): Obj {
 }
 
 /** Whether a pod is one of calico-node's (upstream labels it k8s-app=calico-node). */
-export function isCalicoNodePod(pod: Obj): boolean {
-  const meta = (pod.metadata as Obj | undefined) ?? {};
-  const labels = (meta.labels as Record<string, string> | undefined) ?? {};
-  const owners = (meta.ownerReferences as { kind?: string; name?: string }[] | undefined) ?? [];
-  return labels["k8s-app"] === CALICO_NODE || owners.some((o) => o.kind === "DaemonSet" && o.name === CALICO_NODE);
+export function isCalicoNodePod(pod: unknown): boolean {
+  const owners = objects(pod, "metadata", "ownerReferences");
+  return (
+    labelsOf(pod)["k8s-app"] === CALICO_NODE || owners.some((o) => o.kind === "DaemonSet" && o.name === CALICO_NODE)
+  );
 }
 
 /** restartCount of a pod's container (0 when it has no status yet). */
-export function restartCount(pod: Obj, container: string): number {
-  const statuses = ((pod.status as Obj | undefined)?.containerStatuses as Obj[] | undefined) ?? [];
-  const c = statuses.find((s) => s.name === container);
-  return typeof c?.restartCount === "number" ? c.restartCount : 0;
+export function restartCount(pod: unknown, container: string): number {
+  const c = objects(pod, "status", "containerStatuses").find((s) => s.name === container);
+  return num(c, "restartCount") ?? 0;
 }
 
 /** The tail of calico-node's current and previous log, for each calico-node pod that restarted. */
-async function calicoNodeLogs(kc: KubeConfig, pods: readonly Obj[]): Promise<Record<string, string>> {
+async function calicoNodeLogs(kc: KubeConfig, pods: readonly JsonObject[]): Promise<Record<string, string>> {
   const logs: Record<string, string> = {};
   const wanted = pods.filter((p) => isCalicoNodePod(p) && restartCount(p, CALICO_NODE) > 0);
   await Promise.all(
     wanted.flatMap((pod) => {
-      const meta = pod.metadata as { namespace: string; name: string };
-      const key = `${meta.namespace}/${meta.name}/${CALICO_NODE}`;
-      const base = `/api/v1/namespaces/${meta.namespace}/pods/${meta.name}/log?container=${CALICO_NODE}&tailLines=${LOG_TAIL_LINES}&limitBytes=${LOG_LIMIT_BYTES}`;
+      const [namespace, name] = [namespaceOf(pod), nameOf(pod)];
+      const key = `${namespace}/${name}/${CALICO_NODE}`;
+      const base = `/api/v1/namespaces/${namespace}/pods/${name}/log?container=${CALICO_NODE}&tailLines=${LOG_TAIL_LINES}&limitBytes=${LOG_LIMIT_BYTES}`;
       return [
         [key, base],
         [`${key}#previous`, `${base}&previous=true`],

@@ -6,11 +6,11 @@
  * saying why, and the others still run.
  */
 import { readFile } from "node:fs/promises";
-import { connectAll, hostKeyPolicy } from "../cluster/connect.js";
-import { clusterPaths } from "../cluster/dir.js";
 import { kubeConfig } from "../kube/client.js";
+import { clusterPaths } from "../plan/cluster-dir.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
 import { API_KEYS, collectApi } from "./api.js";
 import { collectNode, nodeMacs } from "./nodes.js";
@@ -48,7 +48,7 @@ export async function collectEvidence(opts: CollectOptions): Promise<Evidence> {
     const targets = probeTargets(api.objects[API_KEYS.service] ?? []);
     opts.log(`probe ${targets.length} LoadBalancer address${targets.length === 1 ? "" : "es"} from this host`);
     probes = await probeAddresses(targets, {
-      cidr: plan.network.cidr,
+      network: plan.network.block,
       macToNode: nodes ? nodeMacs(nodes) : undefined,
     }).catch((e) => {
       unavailable.probes = message(e);

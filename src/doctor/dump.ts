@@ -8,6 +8,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
+import { isObject, str } from "./object.js";
 import type { Evidence } from "./types.js";
 
 export const EVIDENCE_FILE = "evidence.json";
@@ -27,12 +28,12 @@ const SECRET_NAME = /PASSWORD|PASSWD|TOKEN|SECRET|(^|_)KEY($|_)|CREDENTIAL/i;
 export function redact<T>(value: T): T {
   if (typeof value === "string") return SECRETS.reduce((s, [re, to]) => s.replace(re, to), value as string) as T;
   if (Array.isArray(value)) return value.map(redact) as T;
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
+  if (isObject(value)) {
     // A container env entry ({name, value}) whose name says it holds a secret.
-    if (typeof o.name === "string" && typeof o.value === "string" && SECRET_NAME.test(o.name))
-      return { ...o, value: "<redacted>" } as T;
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, redact(v)])) as T;
+    const name = str(value, "name");
+    if (name !== undefined && str(value, "value") !== undefined && SECRET_NAME.test(name))
+      return { ...value, value: "<redacted>" } as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)])) as T;
   }
   return value;
 }

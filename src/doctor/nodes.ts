@@ -7,6 +7,7 @@
 import { SYSCTLS } from "../phases/gather-facts.js";
 import type { Remote } from "../remote/types.js";
 import { KUBEADM_INIT_PATH } from "../render/kubeadm.js";
+import { num, objects, str, strings } from "./object.js";
 import type { CommandEvidence, NodeEvidence } from "./types.js";
 
 /** The files collected from every node, by what the checks call them. */
@@ -145,14 +146,6 @@ export interface NodeInterface {
   }[];
 }
 
-interface IpLink {
-  ifname?: string;
-  link_type?: string;
-  address?: string;
-  flags?: string[];
-  addr_info?: { family?: string; local?: string; prefixlen?: number }[];
-}
-
 /** nodeInterfaces parses the `ip -j addr show` evidence; undefined when the command failed or said nothing usable. */
 export function nodeInterfaces(ev: NodeEvidence): NodeInterface[] | undefined {
   const r = ev.commands[NODE_COMMANDS.addresses];
@@ -164,17 +157,21 @@ export function nodeInterfaces(ev: NodeEvidence): NodeInterface[] | undefined {
     return undefined;
   }
   if (!Array.isArray(links)) return undefined;
-  return (links as IpLink[]).map((l) => ({
-    name: l.ifname ?? "?",
-    linkType: l.link_type ?? "",
-    ...(l.address && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(l.address) ? { mac: l.address.toLowerCase() } : {}),
-    up: (l.flags ?? []).includes("UP"),
-    addresses: (l.addr_info ?? []).flatMap((a) =>
-      (a.family === "inet" || a.family === "inet6") && a.local
-        ? [{ family: a.family, address: a.local, prefix: a.prefixlen ?? 0 }]
-        : [],
-    ),
-  }));
+  return objects(links).map((l) => {
+    const mac = str(l, "address");
+    return {
+      name: str(l, "ifname") ?? "?",
+      linkType: str(l, "link_type") ?? "",
+      ...(mac && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac) ? { mac: mac.toLowerCase() } : {}),
+      up: strings(l, "flags").includes("UP"),
+      addresses: objects(l, "addr_info").flatMap((a) => {
+        const [family, local] = [str(a, "family"), str(a, "local")];
+        return (family === "inet" || family === "inet6") && local
+          ? [{ family, address: local, prefix: num(a, "prefixlen") ?? 0 }]
+          : [];
+      }),
+    };
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The host probe: what a human does by hand with tcpdump and curl when a LoadBalancer address
- * never answers (ground truth 4), done from this host for each address, one step at a time:
+ * never answers, done from this host for each address, one step at a time:
  *
  *   1. the lab interface: the host interface with an address inside the lab CIDR; the address
  *      must be routed straight out of it (no gateway), otherwise it is not probed at all;
@@ -21,7 +21,9 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { delimiter } from "node:path";
-import { contains, parseCidr, parseIpv4 } from "../net/ipv4.js";
+import { addressIn, type IpAddrLink } from "../net/host-addresses.js";
+import { type Cidr, parseIpv4 } from "../net/ipv4.js";
+import { nameOf, num, objects, str, strings } from "./object.js";
 import type { AddressProbe, PortProbe } from "./types.js";
 
 /** One LoadBalancer address to probe, with the Service's ports. */
@@ -33,8 +35,8 @@ export interface ProbeTarget {
 }
 
 export interface ProbeOptions {
-  /** The lab network (plan.network.cidr): the interface holding an address in it is probed on. */
-  readonly cidr: string;
+  /** The lab network (plan.network.block): the interface holding an address in it is probed on. */
+  readonly network: Cidr;
   /** Node MAC addresses (any case) to node names, to name who answered ARP. */
   readonly macToNode?: ReadonlyMap<string, string>;
   /** Per TCP connect and per HTTP request; default 3000 ms. */
@@ -52,37 +54,24 @@ export function webScheme(port: { port: number; name?: string }): "http" | "http
   return WEB_PORTS[port.port];
 }
 
-const record = (v: unknown): Record<string, unknown> =>
-  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-
 /**
  * probeTargets turns v1 Service objects (raw JSON, as the API returns them) into targets: one
  * per IPv4 address in status.loadBalancer.ingress, with the Service's ports (protocol TCP
  * when unset). Services without such an address give none; hostnames are not probed.
  */
-export function probeTargets(services: readonly Record<string, unknown>[]): ProbeTarget[] {
+export function probeTargets(services: readonly unknown[]): ProbeTarget[] {
   const targets: ProbeTarget[] = [];
   for (const svc of services) {
-    const meta = record(svc.metadata);
-    const spec = record(svc.spec);
-    const ingress = record(record(svc.status).loadBalancer).ingress;
-    if (!Array.isArray(ingress)) continue;
-    const service = `${typeof meta.namespace === "string" ? meta.namespace : "default"}/${String(meta.name)}`;
-    const ports = (Array.isArray(spec.ports) ? spec.ports : []).map(record).flatMap((p) =>
-      typeof p.port === "number"
-        ? [
-            {
-              port: p.port,
-              protocol: typeof p.protocol === "string" ? p.protocol : "TCP",
-              ...(typeof p.name === "string" && p.name ? { name: p.name } : {}),
-            },
-          ]
-        : [],
-    );
+    const service = `${str(svc, "metadata", "namespace") ?? "default"}/${nameOf(svc)}`;
+    const ports = objects(svc, "spec", "ports").flatMap((p) => {
+      const port = num(p, "port");
+      const name = str(p, "name");
+      return port === undefined ? [] : [{ port, protocol: str(p, "protocol") ?? "TCP", ...(name ? { name } : {}) }];
+    });
     const seen = new Set<string>();
-    for (const entry of ingress.map(record)) {
-      const ip = entry.ip;
-      if (typeof ip !== "string" || parseIpv4(ip) === undefined || seen.has(ip)) continue;
+    for (const entry of objects(svc, "status", "loadBalancer", "ingress")) {
+      const ip = str(entry, "ip");
+      if (ip === undefined || parseIpv4(ip) === undefined || seen.has(ip)) continue;
       seen.add(ip);
       targets.push({ address: ip, service, ports });
     }
@@ -113,34 +102,26 @@ interface LabInterface {
   readonly address: string;
 }
 
-/** labInterface: the first host interface with an IPv4 address inside `cidr`. */
-async function labInterface(cidr: string): Promise<LabInterface | undefined> {
-  const lab = parseCidr(cidr);
-  if (!lab) throw new Error(`not a CIDR: ${cidr}`);
-  const links = JSON.parse(await ip(["-j", "-4", "addr", "show"])) as {
-    ifname: string;
-    addr_info?: { local?: string }[];
-  }[];
-  for (const link of links)
-    for (const a of link.addr_info ?? []) {
-      const n = parseIpv4(a.local ?? "");
-      if (n !== undefined && contains(lab, { first: n, last: n })) return { name: link.ifname, address: a.local ?? "" };
-    }
-  return undefined;
+/** labInterface: the first host interface with an IPv4 address inside the lab network. */
+async function labInterface(network: Cidr): Promise<LabInterface | undefined> {
+  const links = JSON.parse(await ip(["-j", "-4", "addr", "show"])) as IpAddrLink[];
+  const found = addressIn(links, network);
+  return found && { name: found.ifname, address: found.address };
 }
 
 /** Why `address` may not be probed on `lab`, or undefined when it is directly on the lab link. */
 async function offLink(address: string, lab: LabInterface): Promise<string | undefined> {
   if (parseIpv4(address) === undefined) return `${address} is not an IPv4 address`;
-  let route: { dev?: string; gateway?: string; type?: string } | undefined;
+  let route: unknown;
   try {
-    route = (JSON.parse(await ip(["-j", "route", "get", address])) as (typeof route)[])[0];
+    route = objects(JSON.parse(await ip(["-j", "route", "get", address])))[0];
   } catch (e) {
     return `this host has no route to ${address} (${(e as Error).message})`;
   }
-  if (route?.dev === lab.name && !route.gateway && (route.type ?? "unicast") === "unicast") return undefined;
-  const via = route?.gateway ? `via ${route.gateway} ` : "";
-  return `this host routes ${address} ${via}on ${route?.dev ?? "?"}${route?.type && route.type !== "unicast" ? ` (${route.type})` : ""}, not directly on the lab interface ${lab.name} (${lab.address}): the address is not on the lab network`;
+  const [dev, gateway, type] = [str(route, "dev"), str(route, "gateway"), str(route, "type")];
+  if (dev === lab.name && !gateway && (type ?? "unicast") === "unicast") return undefined;
+  const via = gateway ? `via ${gateway} ` : "";
+  return `this host routes ${address} ${via}on ${dev ?? "?"}${type && type !== "unicast" ? ` (${type})` : ""}, not directly on the lab interface ${lab.name} (${lab.address}): the address is not on the lab network`;
 }
 
 const ANSWERED = new Set(["REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP"]);
@@ -152,15 +133,12 @@ interface Neighbour {
 }
 
 async function neighbour(address: string, dev: string): Promise<Neighbour> {
-  const entries = JSON.parse((await ip(["-j", "neigh", "show", "to", address, "dev", dev])).trim() || "[]") as {
-    dst?: string;
-    lladdr?: string;
-    state?: string[];
-  }[];
+  const entries = objects(JSON.parse((await ip(["-j", "neigh", "show", "to", address, "dev", dev])).trim() || "[]"));
   const e = entries.find((x) => x.dst === address);
   if (!e) return { state: "NONE" };
-  const state = e.state?.[0] ?? "NONE";
-  return e.lladdr && ANSWERED.has(state) ? { mac: e.lladdr.toLowerCase(), state } : { state };
+  const state = strings(e, "state")[0] ?? "NONE";
+  const mac = str(e, "lladdr");
+  return mac && ANSWERED.has(state) ? { mac: mac.toLowerCase(), state } : { state };
 }
 
 /** A TCP connect: open, refused, timeout, or unreachable (the kernel gave up on ARP). */
@@ -302,7 +280,7 @@ async function probeOne(
  * entry), different addresses `concurrency` at a time. Results come in the targets' order.
  */
 export async function probeAddresses(targets: readonly ProbeTarget[], opts: ProbeOptions): Promise<AddressProbe[]> {
-  const lab = await labInterface(opts.cidr);
+  const lab = await labInterface(opts.network);
   if (!lab)
     return targets.map((t) => ({
       address: t.address,
@@ -310,7 +288,7 @@ export async function probeAddresses(targets: readonly ProbeTarget[], opts: Prob
       interface: "",
       arp: { answered: false },
       ports: t.ports.map((p) => ({ port: p.port, protocol: p.protocol, tcp: "skipped" as const })),
-      skipped: `no interface on this host has an address in the lab network ${opts.cidr}`,
+      skipped: `no interface on this host has an address in the lab network ${opts.network.text}`,
     }));
   const macToNode = new Map([...(opts.macToNode ?? new Map<string, string>())].map(([m, n]) => [m.toLowerCase(), n]));
   const run = { macToNode, timeoutMs: opts.timeoutMs ?? 3000 };

@@ -3,10 +3,11 @@
  * and the fix under each one that did not pass, or JSON.
  */
 import { clusterSchema } from "../config/schema.js";
-import { validateCluster } from "../config/validate.js";
 import { UserError } from "../errors.js";
 import { buildPlan } from "../plan/build.js";
 import type { Plan } from "../plan/types.js";
+import { validateCluster } from "../plan/validate.js";
+import { knownFailure } from "./known-failures.js";
 import type { Check, CheckResult, Evidence, Finding, Verdict } from "./types.js";
 
 const RANK: Record<Verdict, number> = { pass: 0, warn: 1, fail: 2 };
@@ -40,7 +41,7 @@ export function runChecks(evidence: Evidence, checks: readonly Check[], only?: r
   return checks
     .filter((c) => !only || only.length === 0 || only.includes(c.id))
     .map((c): CheckResult => {
-      const base = { id: c.id, title: c.title, references: c.references };
+      const base = { id: c.id, title: c.title, references: c.references, see: knownFailure(c.id) };
       const missing = c.needs.filter((s) => s !== "file" && evidence[s] === undefined);
       if (missing.length > 0) {
         const why = missing.map((s) => `${s}: ${evidence.unavailable[s] ?? "not collected"}`).join("; ");
@@ -62,7 +63,10 @@ export function runChecks(evidence: Evidence, checks: readonly Check[], only?: r
 
 const MARK = { pass: "✓", warn: "!", fail: "✗", skip: "-" } as const;
 
-/** formatResults: a line per check; evidence and fix under those that warn or fail. */
+/**
+ * formatResults: a line per check; under those that warn or fail, the evidence, the fix, and
+ * where the failure is explained (the check's section of docs/known-failures.md).
+ */
 export function formatResults(results: readonly CheckResult[], opts: { verbose?: boolean } = {}): string {
   const lines: string[] = [];
   for (const r of results) {
@@ -76,7 +80,7 @@ export function formatResults(results: readonly CheckResult[], opts: { verbose?:
       for (const e of rest) lines.push(`      ${e}`);
       if (f.fix && f.verdict !== "pass") lines.push(`      fix: ${f.fix}`);
     }
-    if (r.verdict === "fail" || r.verdict === "warn") for (const ref of r.references) lines.push(`      see: ${ref}`);
+    if (r.verdict === "fail" || r.verdict === "warn") lines.push(`      see: ${r.see}`);
   }
   const count = (v: CheckResult["verdict"]) => results.filter((r) => r.verdict === v).length;
   lines.push(

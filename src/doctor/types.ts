@@ -30,7 +30,10 @@ export interface Check {
   readonly id: string;
   readonly title: string;
   readonly needs: readonly EvidenceSource[];
-  /** Upstream issues and docs behind the check. */
+  /**
+   * Upstream issues and docs behind the check. The failure itself is explained in the check's
+   * section of docs/known-failures.md, whose anchor is the id.
+   */
   readonly references: readonly string[];
   run(evidence: Evidence, plan: Plan): readonly Finding[];
 }
@@ -125,6 +128,8 @@ export interface CheckResult {
   readonly verdict: Verdict | "skip";
   readonly findings: readonly Finding[];
   readonly references: readonly string[];
+  /** Where the failure is explained: docs/known-failures.md in kubelab's package, and the check's anchor. */
+  readonly see: string;
   /** Why it was skipped. */
   readonly skipped?: string;
 }

@@ -1,7 +1,7 @@
 /**
  * Reading the node VMs from VirtualBox on this host (vagrant provider, hypervisor virtualbox),
- * for the checks of ground truth 4c (promiscuous mode of the host-only NIC) and 5 (host I/O
- * cache). kubelab's Vagrantfile names each VM `<cluster>-<node>`; other VMs are never read.
+ * for the checks of the host-only NIC's promiscuous mode and of the disks' host I/O cache
+ * (docs/known-failures.md explains both failures). kubelab's Vagrantfile names each VM `<cluster>-<node>`; other VMs are never read.
  *
  * Where the facts are (VirtualBox's own source, src/VBox/Frontends/VBoxManage/VBoxManageInfo.cpp
  * and src/VBox/Main/xml/Settings.cpp):

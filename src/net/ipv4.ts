@@ -66,6 +66,15 @@ export function contains(outer: Ipv4Range, inner: Ipv4Range): boolean {
   return inner.first >= outer.first && inner.last <= outer.last;
 }
 
+/**
+ * containsAddress is true when the address (dotted-quad text, or a number from
+ * {@link parseIpv4}) lies inside `range`; text that is not an IPv4 address never does.
+ */
+export function containsAddress(range: Ipv4Range, ip: string | number): boolean {
+  const n = typeof ip === "number" ? ip : parseIpv4(ip);
+  return n !== undefined && n >= range.first && n <= range.last;
+}
+
 /** overlaps is true when the two ranges share at least one address. */
 export function overlaps(a: Ipv4Range, b: Ipv4Range): boolean {
   return a.first <= b.last && b.first <= a.last;

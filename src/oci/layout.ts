@@ -17,6 +17,7 @@ import { lstat, open, readdir, readFile, readlink, rename, rm } from "node:fs/pr
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { crc32, deflateRaw } from "node:zlib";
+import type { Arch } from "../versions.js";
 
 const deflateRawP = promisify(deflateRaw);
 
@@ -32,8 +33,6 @@ export const MEDIA_TYPES = {
 export const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";
 /** The OCI reference-name annotation (containerd's exporter writes the tag here). */
 export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
-
-export type Arch = "amd64" | "arm64";
 
 interface EntryBase {
   /** Path inside the image; leading "/" or "./" is dropped. */
@@ -109,10 +108,11 @@ export interface BuiltImage {
   readonly size: number;
 }
 
-export const sha256 = (data: Buffer | string): string => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+/** ociDigest is the content digest OCI names a blob by: `sha256:` and the hex sum. */
+export const ociDigest = (data: Buffer | string): string => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 
 function blob(data: Buffer): Blob {
-  return { digest: sha256(data), size: data.length, data };
+  return { digest: ociDigest(data), size: data.length, data };
 }
 
 function jsonBlob(value: unknown): Blob {
@@ -291,7 +291,7 @@ export async function gzip(data: Buffer, level = 6): Promise<Buffer> {
 export async function buildLayer(entries: readonly LayerEntry[], opts: { level?: number } = {}): Promise<Layer> {
   const tar = layerTar(entries);
   const gz = await gzip(tar, opts.level);
-  return { ...blob(gz), diffId: sha256(tar) };
+  return { ...blob(gz), diffId: ociDigest(tar) };
 }
 
 /**

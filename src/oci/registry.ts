@@ -8,7 +8,8 @@
  */
 import { createHash } from "node:crypto";
 import { UserError } from "../errors.js";
-import { type Arch, type Blob, type BuiltImage, layoutArchive } from "./layout.js";
+import type { Arch } from "../versions.js";
+import { type Blob, type BuiltImage, layoutArchive } from "./layout.js";
 
 /** A parsed image reference. */
 export interface ImageReference {

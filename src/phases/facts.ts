@@ -4,6 +4,7 @@
  * from facts first is what lets a second `kubelab up` change nothing and finish fast.
  */
 import type { Remote } from "../remote/types.js";
+import type { NodeEnvironment } from "../render/node-environment.js";
 
 /** What kubelab knows about a node before changing anything. */
 export interface NodeFacts {
@@ -37,9 +38,14 @@ export interface NodeFacts {
    * The container technology the node runs in (`systemd-detect-virt --container`:
    * systemd-nspawn, lxc, docker, ...), undefined on a VM or bare metal. Whatever made the
    * machine (kubelab's nspawn provider, or existing hosts that happen to be containers),
-   * such a node needs the settings of nspawn nodes (see render/containerd.ts, render/kubeadm.ts).
+   * such a node is rendered as a container node (see {@link nodeEnvironment}).
    */
   readonly container?: string;
+}
+
+/** nodeEnvironment is what the node's facts say it is, for the renderers. */
+export function nodeEnvironment(facts: NodeFacts): NodeEnvironment {
+  return { container: facts.container !== undefined, cgroupV1: facts.cgroup === "v1" };
 }
 
 /** What to ask a node about. */

@@ -1,4 +1,5 @@
 import { forEachHost } from "../remote/hosts.js";
+import { PLAIN_NODE } from "../render/node-environment.js";
 import { renderNodeFiles } from "../render/node-files.js";
 import { type FactQuery, gatherFacts } from "./facts.js";
 import type { Phase, PhaseContext } from "./phase.js";
@@ -14,7 +15,8 @@ export const PACKAGES = ["kubeadm", "kubelet", "kubectl", "containerd", "contain
 
 /** factQuery lists what to ask a node: every file kubelab manages there, and the rest. */
 export function factQuery(ctx: PhaseContext, node: string): FactQuery {
-  const files = renderNodeFiles(ctx.plan, node).map((f) => f.path);
+  // Which files there are does not depend on the kind of node, only their contents do.
+  const files = renderNodeFiles(ctx.plan, node, PLAIN_NODE).map((f) => f.path);
   return {
     files: [
       ...files,

@@ -5,10 +5,10 @@ import { test } from "node:test";
 import { byNode, fakeCluster, fakeStore } from "../../test/helpers/fake-node.js";
 import type { FakeRemote } from "../../test/helpers/fake-remote.js";
 import { defaultPlan } from "../../test/helpers/fixtures.js";
-import { kubeadmImages } from "../bundle/images.js";
+import { type PackageSource, pinnedContainerdFiles } from "../artifacts/package-source.js";
+import { kubeadmImages } from "../plan/kubeadm-images.js";
 import { HostsError } from "../remote/hosts.js";
 import { controlPlaneOnly, importImagesPhase } from "./images.js";
-import { type PackageSource, pinnedContainerdFiles } from "./packages.js";
 
 const plan = defaultPlan();
 const LIST = ["ctr", "-n", "k8s.io", "images", "ls", "-q"];

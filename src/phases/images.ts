@@ -4,7 +4,8 @@
  * kubelet, uses) under the exact names kubeadm and the manifests refer to. kubeadm then
  * finds them locally and pulls nothing.
  */
-import { kubeadmImages } from "../bundle/images.js";
+
+import { kubeadmImages } from "../plan/kubeadm-images.js";
 import type { Plan, PlanNode } from "../plan/types.js";
 import { installFile } from "./deliver.js";
 import { change, eachNode, type Phase } from "./phase.js";

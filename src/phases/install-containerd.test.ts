@@ -6,9 +6,9 @@ import { test } from "node:test";
 import { fakeCluster, freshNode, preparedNode } from "../../test/helpers/fake-node.js";
 import { REST } from "../../test/helpers/fake-remote.js";
 import { defaultPlan, planWith } from "../../test/helpers/fixtures.js";
+import { pinnedContainerdFiles } from "../artifacts/package-source.js";
 import { HostsError } from "../remote/hosts.js";
 import { CONTAINERD_UNIT, installContainerdPhase } from "./install-containerd.js";
-import { pinnedContainerdFiles } from "./packages.js";
 
 const plan = defaultPlan();
 const UNIT = "/etc/systemd/system/containerd.service";

@@ -6,10 +6,10 @@ import { test } from "node:test";
 import { byNode, fakeCluster, fakeStore, freshNode, preparedNode } from "../../test/helpers/fake-node.js";
 import { type CommandCall, REST } from "../../test/helpers/fake-remote.js";
 import { defaultPlan } from "../../test/helpers/fixtures.js";
+import { type PackageSource, pinnedContainerdFiles } from "../artifacts/package-source.js";
 import { HostsError } from "../remote/hosts.js";
 import { PINNED } from "../versions.js";
 import { installKubernetesPhase, sourcesLine } from "./install-kubernetes.js";
-import { type PackageSource, pinnedContainerdFiles } from "./packages.js";
 
 const plan = defaultPlan();
 const V = plan.kubernetes.packageVersion;

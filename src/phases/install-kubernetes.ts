@@ -1,7 +1,7 @@
+import type { AptRepository } from "../artifacts/package-source.js";
 import type { Remote } from "../remote/types.js";
 import type { PinnedFile } from "../versions.js";
 import { installFile } from "./deliver.js";
-import type { AptRepository } from "./packages.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
 const KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";

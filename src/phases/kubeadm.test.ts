@@ -6,10 +6,10 @@ import { test } from "node:test";
 import { byNode, fakeCluster, preparedNode } from "../../test/helpers/fake-node.js";
 import type { CommandCall, FakeRemote } from "../../test/helpers/fake-remote.js";
 import { defaultPlan, planWith } from "../../test/helpers/fixtures.js";
+import { selfSignedServerCert } from "../addons/linkerd-identity.js";
 import { CommandError } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
-import { selfSignedServerCert } from "../render/linkerd-identity.js";
 import { ADMIN_CONF, caCertHash, kubeadmInitPhase, kubeadmJoinPhase } from "./kubeadm.js";
 
 const plan = defaultPlan();

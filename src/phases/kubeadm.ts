@@ -7,9 +7,11 @@
  */
 import { createHash, X509Certificate } from "node:crypto";
 import { CommandError } from "../errors.js";
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { PlanNode } from "../plan/types.js";
 import type { Remote } from "../remote/types.js";
-import { firstControlPlane, type JoinSecrets, KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
+import { type JoinSecrets, KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
+import { nodeEnvironment } from "./facts.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
 export const ADMIN_CONF = "/etc/kubernetes/admin.conf";
@@ -26,7 +28,8 @@ const TOKEN_TTL = "15m0s";
  *   check must be skipped explicitly. nspawn nodes on a cgroup v1/hybrid host are such nodes.
  */
 export function preflightIgnores(ctx: PhaseContext, node: string): string[] {
-  return ctx.facts.get(node)?.cgroup === "v1" ? ["SystemVerification"] : [];
+  const facts = ctx.facts.get(node);
+  return facts && nodeEnvironment(facts).cgroupV1 ? ["SystemVerification"] : [];
 }
 
 const ignoreFlag = (ctx: PhaseContext, node: string) => {

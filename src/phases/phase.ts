@@ -3,12 +3,13 @@
  * where a node differs from the plan. Every change goes through `ctx.change()`, which in a
  * dry run records what would happen instead of doing it.
  */
+
+import type { PackageSource } from "../artifacts/package-source.js";
 import type { FileServer } from "../artifacts/serve.js";
 import type { Plan } from "../plan/types.js";
 import { forEachHost } from "../remote/hosts.js";
 import type { Remote } from "../remote/types.js";
 import type { NodeFacts } from "./facts.js";
-import type { PackageSource } from "./packages.js";
 
 /** One change made (or, in a dry run, that would be made) on a node. */
 export interface Change {

@@ -2,9 +2,11 @@ import { CommandError } from "../errors.js";
 import { change, eachNode, type Phase } from "./phase.js";
 
 /**
- * Start containerd: restart it where its binary or config changed, then check with
- * containerd's own parser (`containerd config dump`) that runc's SystemdCgroup matches the
- * plan, the setting whose mismatch crash-loops the control plane after kubeadm init.
+ * Start containerd: start it where it is not running, restart it where an earlier phase
+ * changed its binary, unit or config, then check with containerd's own parser
+ * (`containerd config dump`) that runc's SystemdCgroup matches the plan, the setting whose
+ * mismatch crash-loops the control plane after kubeadm init. A dry run changed nothing, so
+ * there is nothing to check.
  */
 export const startContainerdPhase: Phase = {
   title: "Start containerd",

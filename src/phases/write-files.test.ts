@@ -8,6 +8,7 @@ import { defaultPlan } from "../../test/helpers/fixtures.js";
 import { HostsError } from "../remote/hosts.js";
 import { CONTAINERD_CONFIG_PATH } from "../render/containerd.js";
 import { KUBEADM_JOIN_PATH } from "../render/kubeadm.js";
+import { PLAIN_NODE } from "../render/node-environment.js";
 import { mergeHosts, renderNodeFiles } from "../render/node-files.js";
 import { writeFilesPhase } from "./write-files.js";
 
@@ -40,11 +41,12 @@ test("a fresh node gets exactly its rendered files, /etc/hosts merged into its o
   assert.match(hosts, /^127\.0\.1\.1\tdebian$/m, "the node's own lines are kept");
   assert.match(hosts, new RegExp(`^# BEGIN kubelab ${plan.name}$`, "m"));
   // After the OS phase's two files and /etc/hosts: containerd, kubelet, kubeadm.
-  for (const f of renderNodeFiles(plan, "worker-1").slice(3)) assert.equal(worker.files.get(f.path), f.content, f.path);
+  for (const f of renderNodeFiles(plan, "worker-1", PLAIN_NODE).slice(3))
+    assert.equal(worker.files.get(f.path), f.content, f.path);
   const modes = worker.calls.flatMap((call) => (call.kind === "writeFile" ? [[call.path, call.mode]] : []));
   assert.deepEqual(
     modes,
-    renderNodeFiles(plan, "worker-1")
+    renderNodeFiles(plan, "worker-1", PLAIN_NODE)
       .slice(2)
       .map((f) => [f.path, f.mode]),
     "each with its rendered mode",
@@ -57,10 +59,10 @@ test("a node that is a container on a cgroup v1 host gets the files such nodes n
   const facts = { cgroup: "v1" as const, container: "systemd-nspawn" };
   const c = await fakeCluster(plan, { "master-1": { ...freshNode(), ...facts } });
   await writeFilesPhase.run(c.ctx);
-  const want = renderNodeFiles(plan, "master-1", { cgroupV1Host: true, nspawn: true, restrictOomScoreAdj: true });
+  const want = renderNodeFiles(plan, "master-1", { container: true, cgroupV1: true });
   const master = c.node("master-1");
   for (const f of want.slice(3)) assert.equal(master.files.get(f.path), f.content, f.path);
-  assert.notEqual(want[3]?.content, renderNodeFiles(plan, "master-1")[3]?.content, "the options matter");
+  assert.notEqual(want[3]?.content, renderNodeFiles(plan, "master-1", PLAIN_NODE)[3]?.content, "the options matter");
   // Such a node that is already prepared as one gets nothing.
   const again = await fakeCluster(plan, { "master-1": preparedNode(plan, "master-1", facts) });
   await writeFilesPhase.run(again.ctx);

@@ -1,5 +1,6 @@
 import { CONTAINERD_CONFIG_PATH } from "../render/containerd.js";
 import { mergeHosts, renderNodeFiles } from "../render/node-files.js";
+import { nodeEnvironment } from "./facts.js";
 import { change, eachNode, needsRestart, type Phase } from "./phase.js";
 
 /** Files written by the OS phase, not here. */
@@ -14,12 +15,9 @@ export const writeFilesPhase: Phase = {
   title: "Write node files",
   run: (ctx) =>
     eachNode(ctx, async (n, remote, facts) => {
-      // Decided per node from its facts: Kubernetes 1.35+ kubelet refuses cgroup v1 unless told
-      // otherwise; a node that is a container needs what nspawn nodes need, whichever
-      // provider the file names (existing hosts may be containers too).
-      const inContainer = facts.container !== undefined;
-      const options = { cgroupV1Host: facts.cgroup === "v1", nspawn: inContainer, restrictOomScoreAdj: inContainer };
-      for (const file of renderNodeFiles(ctx.plan, n.name, options)) {
+      // Decided per node from its facts, whichever provider the file names: existing hosts
+      // may be containers too, and only the node knows its cgroup version.
+      for (const file of renderNodeFiles(ctx.plan, n.name, nodeEnvironment(facts))) {
         if (OS_FILES.has(file.path)) continue;
         const current = facts.files.get(file.path);
         const wanted = file.path === "/etc/hosts" ? mergeHosts(current ?? "", ctx.plan) : file.content;

@@ -1,7 +1,7 @@
 /**
  * buildPlan derives the immutable plan from a schema-valid cluster file: node names and
  * addresses, network facts, versions and images, addon settings. It never fails: problems
- * (a clash, a missing control plane) are for the rules in `config/rules.ts` to report.
+ * (a clash, a missing control plane) are for the rules in `rules.ts` to report.
  */
 import type { ClusterFile } from "../config/schema.js";
 import { formatIpv4, formatRange, parseCidr, parseIpv4 } from "../net/ipv4.js";
@@ -155,12 +155,12 @@ export function buildPlan(file: ClusterFile): Plan {
     provider: provider(file),
     network: {
       cidr: cidr.text,
+      block: cidr,
       prefix: cidr.prefix,
       networkAddress: formatIpv4(cidr.first),
       broadcast: formatIpv4(cidr.last),
       gateway,
       firstAddress: formatIpv4(first),
-      interface: file.network.interface,
       dhcpRange: dhcp ?? undefined,
     },
     nodes,

@@ -3,7 +3,7 @@
  * map of the lab network so that a clash (pool on a node, pool in DHCP) is visible before
  * anything is created.
  */
-import { formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4, parseRange, rangeSize } from "../net/ipv4.js";
+import { formatIpv4, type Ipv4Range, overlaps, parseIpv4, parseRange, rangeSize } from "../net/ipv4.js";
 import type { Plan } from "./types.js";
 
 /** One labelled block of the lab network. */
@@ -14,8 +14,7 @@ export interface NetworkSegment extends Ipv4Range {
 
 /** networkSegments lists what occupies the lab network, in address order. */
 export function networkSegments(plan: Plan): NetworkSegment[] {
-  const lab = parseCidr(plan.network.cidr);
-  if (!lab) return [];
+  const lab = plan.network.block;
   const one = (ip: string) => parseIpv4(ip) ?? 0;
   const segs: NetworkSegment[] = [
     { first: lab.first, last: lab.first, mark: "|", label: "network address" },
@@ -39,8 +38,7 @@ export function networkSegments(plan: Plan): NetworkSegment[] {
  * occupies its addresses (`!` where two things overlap, `.` where nothing is).
  */
 export function networkStrip(plan: Plan, width = 64): string {
-  const lab = parseCidr(plan.network.cidr);
-  if (!lab) return "";
+  const lab = plan.network.block;
   const cells = Math.min(width, rangeSize(lab));
   const per = rangeSize(lab) / cells;
   const segs = networkSegments(plan);
@@ -61,9 +59,8 @@ function clash(hits: NetworkSegment[]): boolean {
 }
 
 function short(plan: Plan, n: number): string {
-  const lab = parseCidr(plan.network.cidr);
   // For /24 and smaller, ".46" reads faster than the full address.
-  return lab && lab.prefix >= 24 ? `.${n % 256}` : formatIpv4(n);
+  return plan.network.prefix >= 24 ? `.${n % 256}` : formatIpv4(n);
 }
 
 /** describePlan renders the summary `kubelab plan` prints. */
@@ -83,7 +80,7 @@ export function describePlan(plan: Plan): string {
       `  ${n.name.padEnd(w)}  ${n.role.padEnd(13)}  ${String(n.cpus).padEnd(4)}  ${`${n.memoryMiB} MiB`.padEnd(9)}  ${n.ip}`,
     );
   }
-  lines.push("", `Lab network ${plan.network.cidr} (interface ${plan.network.interface})`);
+  lines.push("", `Lab network ${plan.network.cidr}`);
   for (const s of networkSegments(plan)) {
     const where = s.first === s.last ? short(plan, s.first) : `${short(plan, s.first)}-${short(plan, s.last)}`;
     lines.push(`  ${where.padEnd(16)}${s.label}`);

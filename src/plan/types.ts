@@ -2,6 +2,7 @@
  * The plan: everything kubelab derives from a cluster file, resolved and immutable.
  * Renderers, providers and phases read only this, never the raw file.
  */
+import type { Cidr } from "../net/ipv4.js";
 
 /** A node as it will exist. */
 export interface PlanNode {
@@ -41,14 +42,19 @@ export type PlanProvider =
   | { readonly name: "ssh"; readonly hosts: readonly PlanSshHost[] };
 
 export interface PlanNetwork {
+  /** The lab network as written, e.g. `192.168.56.0/24`. */
   readonly cidr: string;
+  /**
+   * The same network parsed once, for arithmetic: whether an address is on the lab network
+   * is `containsAddress(plan.network.block, ip)` (net/ipv4.ts), never a parse of `cidr`.
+   */
+  readonly block: Cidr;
   readonly prefix: number;
   readonly networkAddress: string;
   readonly broadcast: string;
   /** The host's own address on the lab network. */
   readonly gateway: string;
   readonly firstAddress: string;
-  readonly interface: string;
   /** DHCP range nothing may overlap, as `first-last`, when there is one. */
   readonly dhcpRange?: string;
 }

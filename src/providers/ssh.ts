@@ -5,6 +5,7 @@
 import { connect as tcpConnect } from "node:net";
 import type { Plan, PlanSshHost } from "../plan/types.js";
 import type { SshEndpoint } from "../remote/types.js";
+import { PLAIN_NODE } from "../render/node-environment.js";
 import type { Machine, MachineProvider } from "./types.js";
 
 function endpoint(h: PlanSshHost): SshEndpoint {
@@ -47,6 +48,8 @@ async function list(plan: Plan): Promise<Machine[]> {
 /** The ssh provider. */
 export const sshProvider: MachineProvider = {
   name: "ssh",
+  // Existing hosts may be anything; their facts tell once kubelab reaches them.
+  nodeEnvironment: PLAIN_NODE,
   create: (plan) => list(plan),
   list: (plan) => list(plan),
   // Existing hosts stay; the cluster on them is reset by `kubelab down` through kubeadm.

@@ -1,10 +1,13 @@
 /**
  * Machine providers: where nodes come from. A provider creates, finds and removes the
- * machines of a plan and says how to reach them over SSH. The machines themselves carry
- * the cluster's state (a label file on each node), so there is no local state to drift.
+ * machines of a plan and says how to reach them over SSH. What exists is asked anew each
+ * time from where it is recorded anyway (nspawn's label file on each node, `vagrant status`,
+ * the hosts an ssh plan names), so kubelab keeps no machine state of its own to drift.
  */
 import type { Plan } from "../plan/types.js";
 import type { SshEndpoint } from "../remote/types.js";
+import type { NodeEnvironment } from "../render/node-environment.js";
+import type { RenderedFile } from "../render/types.js";
 
 /** A node's machine as the provider finds it. */
 export interface Machine {
@@ -16,7 +19,7 @@ export interface Machine {
 
 /** What providers get from the caller. */
 export interface ProviderContext {
-  /** The cluster directory (.kubelab/<name>/): keys, known_hosts, logs. */
+  /** The cluster directory (.kubelab/<name>/): SSH key, known_hosts, logs, the Vagrantfile. */
   readonly clusterDir: string;
   /** Progress and detail lines. */
   readonly log: (line: string) => void;
@@ -26,12 +29,25 @@ export interface ProviderContext {
 /** The provider interface every machine source implements. */
 export interface MachineProvider {
   readonly name: Plan["provider"]["name"];
-  /** create makes and starts every machine of the plan that is not running; running ones are left alone. */
+  /**
+   * What this provider's machines are known to be before any facts are gathered
+   * (`kubelab render`); on a running node its gathered facts decide instead.
+   */
+  readonly nodeEnvironment: NodeEnvironment;
+  /** clusterFiles renders the files the provider keeps in the cluster directory (for `kubelab render`). */
+  clusterFiles?(plan: Plan): RenderedFile[];
+  /**
+   * create makes and starts every machine of the plan that is not running; running ones are
+   * left alone. The ssh provider makes nothing: it lists the hosts as they are.
+   */
   create(plan: Plan, ctx: ProviderContext): Promise<Machine[]>;
   /** list finds the plan's machines as they are now, from the host and the machines themselves. */
   list(plan: Plan, ctx: ProviderContext): Promise<Machine[]>;
-  /** destroy stops and removes the machines and everything the provider made for them. */
+  /** destroy stops and removes the machines and everything the provider made for them (existing hosts stay). */
   destroy(plan: Plan, ctx: ProviderContext): Promise<void>;
-  /** logs returns the last lines of a node's system log, for error reports. */
+  /**
+   * logs returns the last lines of a node's system log (console and journal), for looking
+   * into a machine that failed to come up; `up` itself does not call it.
+   */
   logs(plan: Plan, node: string, ctx: ProviderContext): Promise<string>;
 }

@@ -1,41 +1,14 @@
+// known_hosts as kubelab keeps it: host patterns, trust on first use, accept-new, strict,
+// concurrent first contacts and forgetting a host, on files in a temporary directory.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { need } from "../../test/helpers/prereq.js";
+import { blob } from "../../test/helpers/host-keys.js";
+import { tempDir as tmp } from "../../test/helpers/tmp.js";
 import { UserError } from "../errors.js";
-import { fingerprint, forgetHost, hostPattern, keyType, verifyHostKey } from "./known-hosts.js";
-
-/** A fake ed25519 public key blob. */
-function blob(seed: number): Buffer {
-  const type = Buffer.from("ssh-ed25519");
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(type.length);
-  const klen = Buffer.alloc(4);
-  klen.writeUInt32BE(32);
-  return Buffer.concat([len, type, klen, Buffer.alloc(32, seed)]);
-}
-
-async function tmp(t: { after(fn: () => unknown): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kubelab-kh-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-test("fingerprint matches ssh-keygen -l", async (t) => {
-  if (!need(t, "ssh-keygen", existsSync("/usr/bin/ssh-keygen"))) return;
-  const dir = await tmp(t);
-  const key = join(dir, "k");
-  execFileSync("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
-  const pub = (await readFile(`${key}.pub`, "utf8")).split(" ");
-  const b = Buffer.from(pub[1] ?? "", "base64");
-  const printed = execFileSync("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", `${key}.pub`], { encoding: "utf8" });
-  assert.equal(printed.split(" ")[1], fingerprint(b));
-  assert.equal(keyType(b), "ssh-ed25519");
-});
+import { fingerprint, forgetHost, hostPattern, verifyHostKey } from "./known-hosts.js";
 
 test("hostPattern: plain host on port 22, [host]:port otherwise", () => {
   assert.equal(hostPattern("10.0.0.5", 22), "10.0.0.5");
@@ -88,16 +61,6 @@ test("strict refuses an unknown host and leaves the file alone", async (t) => {
     return true;
   });
   assert.equal(existsSync(file), false);
-});
-
-test("hashed entries (ssh-keygen -H) are matched", async (t) => {
-  if (!need(t, "ssh-keygen", existsSync("/usr/bin/ssh-keygen"))) return;
-  const file = join(await tmp(t), "known_hosts");
-  await writeFile(file, `[10.0.0.5]:2222 ssh-ed25519 ${blob(1).toString("base64")}\n`);
-  execFileSync("/usr/bin/ssh-keygen", ["-H", "-f", file], { stdio: "ignore" });
-  assert.match(await readFile(file, "utf8"), /^\|1\|/);
-  assert.equal(await verifyHostKey(file, "10.0.0.5", 2222, blob(1), "strict"), "known");
-  await assert.rejects(verifyHostKey(file, "10.0.0.5", 2222, blob(2), "strict"), /changed/);
 });
 
 test("parallel first contacts all land in the file", async (t) => {

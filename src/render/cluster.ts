@@ -9,10 +9,10 @@ import { transformCalico } from "./calico.js";
 import { controlPlaneValues, type LinkerdState } from "./linkerd-values.js";
 import { parseManifest, stringifyManifest } from "./manifests.js";
 import { metallbObjects } from "./metallb.js";
-import { type NodeFilesOptions, renderNodeFiles } from "./node-files.js";
+import type { NodeEnvironment } from "./node-environment.js";
+import { renderNodeFiles } from "./node-files.js";
 import type { RenderedFile } from "./types.js";
 import { transformHeadlamp, uiObjects } from "./ui.js";
-import { renderVagrantfile } from "./vagrantfile.js";
 
 /** Inputs of {@link renderCluster} that come from outside the plan. */
 export interface ClusterRenderInputs {
@@ -22,8 +22,10 @@ export interface ClusterRenderInputs {
   readonly manifests?: readonly PinnedFile[];
   /** The text of a pinned upstream file, already verified against its sha256, if available. */
   readonly upstream?: (file: PinnedFile) => string | undefined;
-  /** Machine facts that change node files (nspawn nodes, cgroup v1 hosts). */
-  readonly nodeOptions?: NodeFilesOptions;
+  /** What kind of machine every node is (as its provider declares): containers and cgroup v1 change node files. */
+  readonly nodeEnvironment: NodeEnvironment;
+  /** Files the machine provider keeps in the cluster folder (the Vagrantfile). */
+  readonly providerFiles?: readonly RenderedFile[];
 }
 
 /** Everything rendered for one cluster. */
@@ -36,8 +38,8 @@ export interface RenderedCluster {
 }
 
 /** renderCluster renders every node's files and the cluster-level objects. */
-export function renderCluster(plan: Plan, inputs: ClusterRenderInputs = {}): RenderedCluster {
-  const nodes = plan.nodes.map((n) => ({ node: n.name, files: renderNodeFiles(plan, n.name, inputs.nodeOptions) }));
+export function renderCluster(plan: Plan, inputs: ClusterRenderInputs): RenderedCluster {
+  const nodes = plan.nodes.map((n) => ({ node: n.name, files: renderNodeFiles(plan, n.name, inputs.nodeEnvironment) }));
   const cluster: RenderedFile[] = [];
   const missing: PinnedFile[] = [];
   const upstream = (file: PinnedFile) => {
@@ -60,7 +62,7 @@ export function renderCluster(plan: Plan, inputs: ClusterRenderInputs = {}): Ren
   if (plan.addons.linkerd.enabled && inputs.linkerd) {
     cluster.push({ path: "linkerd-identity-values.yaml", content: controlPlaneValues(inputs.linkerd), mode: 0o600 });
   }
-  if (plan.provider.name === "vagrant") cluster.push({ path: "Vagrantfile", content: renderVagrantfile(plan) });
+  cluster.push(...(inputs.providerFiles ?? []));
   const pinned = (inputs.manifests ?? []).map((f) => `${f.sha256}  ${f.url}`).join("\n");
   cluster.push({ path: "upstream.sha256", content: `${pinned}\n` });
   return { nodes, cluster, missingUpstream: missing };

@@ -11,6 +11,7 @@
  */
 import { stringify } from "smol-toml";
 import type { Plan } from "../plan/types.js";
+import { type NodeEnvironment, PLAIN_NODE } from "./node-environment.js";
 import type { RenderedFile } from "./types.js";
 
 /** Where containerd reads its configuration. */
@@ -25,16 +26,6 @@ export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
  */
 const CNI_BIN_DIR = "/opt/cni/bin";
 const CNI_CONF_DIR = "/etc/cni/net.d";
-
-/** Inputs that depend on the machine, not on the cluster file. */
-export interface ContainerdOptions {
-  /**
-   * Set `restrict_oom_score_adj = true`. systemd-nspawn nodes need it: runc cannot set a
-   * negative oom_score_adj there (no CAP_SYS_RESOURCE), so every pod with one fails to start.
-   * @default plan.provider.name === "nspawn"
-   */
-  readonly restrictOomScoreAdj?: boolean;
-}
 
 /**
  * kubeletCgroupDriver is the cgroup driver kubelet must use. It is the same plan setting
@@ -70,10 +61,12 @@ function runcRuntime(plan: Plan): Record<string, unknown> {
  * containerd's built-in default (pause:3.6 in Debian's 1.6): otherwise kubeadm's preflight
  * warns the two are inconsistent and containerd pulls a second image at the first pod,
  * which fails offline; and only the configured sandbox image is pinned against image GC.
+ *
+ * On a container node `restrict_oom_score_adj` is on: runc cannot set a negative
+ * oom_score_adj there, so every pod asking for one would fail to start.
  */
-export function containerdConfig(plan: Plan, opts: ContainerdOptions = {}): Record<string, unknown> {
-  const restrict = opts.restrictOomScoreAdj ?? plan.provider.name === "nspawn";
-  const oom = restrict ? { restrict_oom_score_adj: true } : {};
+export function containerdConfig(plan: Plan, env: NodeEnvironment = PLAIN_NODE): Record<string, unknown> {
+  const oom = env.container ? { restrict_oom_score_adj: true } : {};
   const pause = plan.kubernetes.images.pause;
   if (plan.containerd.configVersion === 3) {
     return {
@@ -101,10 +94,10 @@ export function containerdConfig(plan: Plan, opts: ContainerdOptions = {}): Reco
   };
 }
 
-/** renderContainerdConfig renders `/etc/containerd/config.toml` for the plan. */
-export function renderContainerdConfig(plan: Plan, opts: ContainerdOptions = {}): RenderedFile {
+/** renderContainerdConfig renders `/etc/containerd/config.toml` for the plan, on a node of the given kind. */
+export function renderContainerdConfig(plan: Plan, env: NodeEnvironment = PLAIN_NODE): RenderedFile {
   const header =
     `# Rendered by kubelab for cluster "${plan.name}" (containerd ${plan.containerd.version}). Do not edit:\n` +
     "# runc SystemdCgroup and kubelet cgroupDriver come from the same setting (containerd.cgroupDriver).\n\n";
-  return { path: CONTAINERD_CONFIG_PATH, content: `${header}${stringify(containerdConfig(plan, opts)).trimEnd()}\n` };
+  return { path: CONTAINERD_CONFIG_PATH, content: `${header}${stringify(containerdConfig(plan, env)).trimEnd()}\n` };
 }

@@ -3,16 +3,11 @@ import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
-import { loadCluster } from "../config/load.js";
-import { validateCluster } from "../config/validate.js";
+import { firstControlPlane } from "../plan/control-plane.js";
+import { loadCluster } from "../plan/load-cluster.js";
 import type { Plan } from "../plan/types.js";
-import {
-  firstControlPlane,
-  joinConfiguration,
-  kubeadmJoinDocument,
-  renderKubeadmInit,
-  renderKubeadmJoin,
-} from "./kubeadm.js";
+import { validateCluster } from "../plan/validate.js";
+import { joinConfiguration, kubeadmJoinDocument, renderKubeadmInit, renderKubeadmJoin } from "./kubeadm.js";
 
 type Doc = Record<string, any>;
 
@@ -107,7 +102,7 @@ test("init: ipvs with strictARP; nspawn and cgroup v1 host options", async () =>
   assert.equal(byKind(all, "KubeProxyConfiguration").mode, "ipvs");
   assert.equal(byKind(all, "KubeletConfiguration").failCgroupV1, undefined);
   assert.equal(byKind(all, "KubeProxyConfiguration").conntrack, undefined);
-  const nspawn = docs(renderKubeadmInit(plan, { cgroupV1Host: true, nspawn: true }).content);
+  const nspawn = docs(renderKubeadmInit(plan, { container: true, cgroupV1: true }).content);
   assert.equal(byKind(nspawn, "KubeletConfiguration").failCgroupV1, false);
   assert.deepEqual(byKind(nspawn, "KubeProxyConfiguration").conntrack, { maxPerCore: 0 });
 });

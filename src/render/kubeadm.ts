@@ -8,30 +8,16 @@
  * `false`; its 1.1 mode quotes them (and `1:20`, `010`, `1_000`).
  */
 import { stringify } from "yaml";
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan, PlanNode } from "../plan/types.js";
 import { CONTAINERD_SOCKET, kubeletCgroupDriver } from "./containerd.js";
+import { type NodeEnvironment, PLAIN_NODE } from "./node-environment.js";
 import type { RenderedFile } from "./types.js";
 
 const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
 const API_SERVER_PORT = 6443;
 export const KUBEADM_INIT_PATH = "/etc/kubernetes/kubeadm/kubeadm-init.yaml";
 export const KUBEADM_JOIN_PATH = "/etc/kubernetes/kubeadm/kubeadm-join.yaml";
-
-/** Facts about the machine that change what kubelet and kube-proxy may do there. */
-export interface KubeadmOptions {
-  /**
-   * The host runs cgroup v1 (nspawn nodes on a v1/hybrid host). Kubernetes 1.35+ kubelet
-   * refuses to start on cgroup v1 unless `failCgroupV1: false`.
-   */
-  readonly cgroupV1Host?: boolean;
-  /**
-   * Nodes are systemd-nspawn containers: there is no /sys/module, so kube-proxy must not try
-   * to size the conntrack table (`conntrack.maxPerCore: 0`, as kind does): otherwise it reads
-   * /sys/module/nf_conntrack/parameters/hashsize at start, fails and exits (checked at v1.37.2).
-   * @default plan.provider.name === "nspawn"
-   */
-  readonly nspawn?: boolean;
-}
 
 /** Run-time secrets of a join; they exist only in memory and on kubeadm's stdin. */
 export interface JoinSecrets {
@@ -60,13 +46,6 @@ function node(plan: Plan, name: string): PlanNode {
   return found;
 }
 
-/** firstControlPlane is the node `kubeadm init` runs on. */
-export function firstControlPlane(plan: Plan): PlanNode {
-  const cp = plan.nodes.find((n) => n.role === "control-plane");
-  if (!cp) throw new Error(`kubeadm: cluster ${plan.name} has no control-plane node`);
-  return cp;
-}
-
 /**
  * The control-plane endpoint as `host:port`. The cluster file allows `host` alone, but join
  * discovery needs the port (kubeadm validates apiServerEndpoint with net.SplitHostPort).
@@ -85,8 +64,14 @@ const toYaml = (docs: readonly Record<string, unknown>[]) =>
  * InitConfiguration, ClusterConfiguration, KubeletConfiguration, KubeProxyConfiguration.
  * It holds no secrets: kubeadm creates the bootstrap token, and the init phase may add
  * `--upload-certs` (one of the few flags kubeadm allows together with `--config`).
+ *
+ * The node it runs on changes two settings: on cgroup v1 kubelet gets `failCgroupV1: false`
+ * (Kubernetes 1.35+ refuses to start there otherwise); in a container, which has no
+ * /sys/module, kube-proxy must not size the conntrack table (`conntrack.maxPerCore: 0`, as
+ * kind does), or it reads /sys/module/nf_conntrack/parameters/hashsize at start, fails and
+ * exits (checked at v1.37.2).
  */
-export function renderKubeadmInit(plan: Plan, opts: KubeadmOptions = {}): RenderedFile {
+export function renderKubeadmInit(plan: Plan, env: NodeEnvironment = PLAIN_NODE): RenderedFile {
   const cp = firstControlPlane(plan);
   const k8s = plan.kubernetes;
   const controlPlanes = plan.nodes.filter((n) => n.role === "control-plane");
@@ -101,7 +86,7 @@ export function renderKubeadmInit(plan: Plan, opts: KubeadmOptions = {}): Render
     // From the same setting as runc's SystemdCgroup: a mismatch crash-loops the control plane.
     cgroupDriver: kubeletCgroupDriver(plan),
     containerRuntimeEndpoint: CONTAINERD_SOCKET,
-    ...(opts.cgroupV1Host ? { failCgroupV1: false } : {}),
+    ...(env.cgroupV1 ? { failCgroupV1: false } : {}),
   };
   const proxy: Record<string, unknown> = {
     apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
@@ -109,7 +94,7 @@ export function renderKubeadmInit(plan: Plan, opts: KubeadmOptions = {}): Render
     mode: k8s.proxyMode,
     // MetalLB L2 on ipvs needs strictARP, or every node answers ARP for the LB IPs (metallb#153).
     ipvs: { strictARP: k8s.strictARP },
-    ...((opts.nspawn ?? plan.provider.name === "nspawn") ? { conntrack: { maxPerCore: 0 } } : {}),
+    ...(env.container ? { conntrack: { maxPerCore: 0 } } : {}),
   };
   const docs = [
     {

@@ -1,11 +1,36 @@
 /**
  * The Helm values and the kept-state Secret of kubelab's Linkerd: pure, from a LinkerdState
- * (trust anchor, issuer, webhook certificates). Used by the Linkerd addon (src/addons/linkerd.ts)
- * and by `kubelab render`.
+ * (trust anchor, issuer, webhook certificates) made elsewhere (src/addons/linkerd-identity.ts
+ * generates the keys). Used by the Linkerd addon (src/addons/linkerd.ts) and by `kubelab render`.
  */
 import { stringify } from "yaml";
-import type { LinkerdIdentity, ServerCert } from "./linkerd-identity.js";
 import { type KubeObject, MANAGED_BY } from "./types.js";
+
+/** Linkerd trust anchor (root CA). */
+export interface TrustAnchor {
+  /** PEM certificate; goes to `identityTrustAnchorsPEM`. */
+  certPEM: string;
+  /** PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`), kept so the anchor can be reused across runs. */
+  keyPEM: string;
+}
+
+/** Linkerd identity material, ready to be put into the Helm values. */
+export interface LinkerdIdentity {
+  /** Trust anchor; `certPEM` goes to `identityTrustAnchorsPEM`. */
+  trustAnchor: TrustAnchor;
+  /** Issuer certificate PEM; goes to `identity.issuer.tls.crtPEM`. */
+  issuerCertPEM: string;
+  /** Issuer private key as SEC1 PEM (`-----BEGIN EC PRIVATE KEY-----`); goes to `identity.issuer.tls.keyPEM`. */
+  issuerKeyPEM: string;
+  /** Expiry of the issuer certificate (whole seconds, as encoded in the certificate). */
+  issuerNotAfter: Date;
+}
+
+/** A TLS server certificate and its key (PKCS#8 PEM); self-signed, so it is also the CA bundle. */
+export interface ServerCert {
+  certPEM: string;
+  keyPEM: string;
+}
 
 /** Where kubelab keeps a cluster's Linkerd trust anchor, issuer and webhook certificates. */
 export const LINKERD_IDENTITY_SECRET = { name: "kubelab-linkerd-identity", namespace: "kube-system" } as const;

@@ -12,7 +12,7 @@
  * parses with js-yaml; this module is what renderers, tests and `kubelab render` use. Whichever
  * parser reads the text, a plain round trip must not lose schema extensions such as
  * `x-kubernetes-int-or-string` (calico.yaml has 55 of them): a CRD that loses it rejects
- * `port: 80` *or* `port: "http"`, and the apply fails far from the cause. manifests.test.ts
+ * `port: 80` *or* `port: "http"`, and the apply fails far from the cause. manifests.int.test.ts
  * counts every `x-kubernetes-*` key before and after a round trip.
  */
 import { parseAllDocuments, stringify } from "yaml";

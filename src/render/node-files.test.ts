@@ -4,9 +4,10 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { loadCluster } from "../config/load.js";
-import { validateCluster } from "../config/validate.js";
+import { loadCluster } from "../plan/load-cluster.js";
 import type { Plan } from "../plan/types.js";
+import { validateCluster } from "../plan/validate.js";
+import { type NodeEnvironment, PLAIN_NODE } from "./node-environment.js";
 import { mergeHosts, renderHostsBlock, renderModulesLoad, renderNodeFiles, renderSysctl } from "./node-files.js";
 
 /**
@@ -46,7 +47,8 @@ for (const name of CASES) {
     const expectedDir = join(FIXTURES, name, "expected");
     const rendered = new Map<string, string>();
     for (const node of plan.nodes) {
-      for (const f of renderNodeFiles(plan, node.name)) rendered.set(join(node.name, f.path.slice(1)), f.content);
+      for (const f of renderNodeFiles(plan, node.name, PLAIN_NODE))
+        rendered.set(join(node.name, f.path.slice(1)), f.content);
     }
     if (UPDATE) {
       await rm(expectedDir, { recursive: true, force: true });
@@ -207,7 +209,7 @@ test("hosts merge is idempotent", async () => {
 test("node files: kubelet node-ip is the lab address, never the NAT 10.0.2.15", async () => {
   const plan = await casePlan("ipvs-17");
   for (const node of plan.nodes) {
-    const files = renderNodeFiles(plan, node.name);
+    const files = renderNodeFiles(plan, node.name, PLAIN_NODE);
     const kubelet = files.find((f) => f.path === "/etc/default/kubelet");
     assert.equal(kubelet?.content, `KUBELET_EXTRA_ARGS=--node-ip=${node.ip}\n`);
     const kubeadm = files.find((f) => f.path.startsWith("/etc/kubernetes/kubeadm/"));
@@ -219,7 +221,7 @@ test("node files: kubelet node-ip is the lab address, never the NAT 10.0.2.15", 
 test("node files: init on the first control plane only, join everywhere else", async () => {
   const plan = await casePlan("ipvs-17");
   const kubeadmPaths = plan.nodes.map((n) =>
-    renderNodeFiles(plan, n.name)
+    renderNodeFiles(plan, n.name, PLAIN_NODE)
       .filter((f) => f.path.includes("kubeadm"))
       .map((f) => f.path),
   );
@@ -227,27 +229,27 @@ test("node files: init on the first control plane only, join everywhere else", a
     ["/etc/kubernetes/kubeadm/kubeadm-init.yaml"],
     ...Array.from({ length: plan.nodes.length - 1 }, () => ["/etc/kubernetes/kubeadm/kubeadm-join.yaml"]),
   ]);
-  assert.throws(() => renderNodeFiles(plan, "nope"), /node nope is not in cluster ha/);
+  assert.throws(() => renderNodeFiles(plan, "nope", PLAIN_NODE), /node nope is not in cluster ha/);
 });
 
-test("node files: nspawn nodes get restrict_oom_score_adj, conntrack maxPerCore 0 and failCgroupV1 false", async () => {
+test("node files: container nodes get restrict_oom_score_adj and conntrack maxPerCore 0, cgroup v1 failCgroupV1 false", async () => {
   const plan = await defaultPlan();
-  const first = (opts: Parameters<typeof renderNodeFiles>[2]) =>
-    renderNodeFiles(plan, "master-1", opts)
+  const first = (env: NodeEnvironment) =>
+    renderNodeFiles(plan, "master-1", env)
       .map((f) => f.content)
       .join("\n");
-  const plain = first({});
+  const plain = first(PLAIN_NODE);
   assert.doesNotMatch(plain, /restrict_oom_score_adj|maxPerCore|failCgroupV1/);
-  const nspawn = first({ nspawn: true, cgroupV1Host: true });
+  const nspawn = first({ container: true, cgroupV1: true });
   assert.match(nspawn, /restrict_oom_score_adj = true/);
   assert.match(nspawn, /conntrack:\n {2}maxPerCore: 0/);
   assert.match(nspawn, /failCgroupV1: false/);
-  // The provider alone is enough: an nspawn plan never renders a config runc cannot start.
+  // The kind of node decides, not the provider the plan names (see the providers' declarations).
   const nspawnPlan: Plan = { ...plan, provider: { name: "nspawn", release: "bookworm" } };
-  assert.match(
-    renderNodeFiles(nspawnPlan, "worker-1")
+  assert.doesNotMatch(
+    renderNodeFiles(nspawnPlan, "worker-1", PLAIN_NODE)
       .map((f) => f.content)
       .join("\n"),
-    /restrict_oom_score_adj = true/,
+    /restrict_oom_score_adj/,
   );
 });

@@ -3,9 +3,12 @@
  * containerd's config, kubelet's node-ip and the kubeadm configuration for its role.
  * Pure: the /etc/hosts merge takes the node's current file as a string.
  */
+
+import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
-import { type ContainerdOptions, renderContainerdConfig } from "./containerd.js";
-import { firstControlPlane, type KubeadmOptions, renderKubeadmInit, renderKubeadmJoin } from "./kubeadm.js";
+import { renderContainerdConfig } from "./containerd.js";
+import { renderKubeadmInit, renderKubeadmJoin } from "./kubeadm.js";
+import type { NodeEnvironment } from "./node-environment.js";
 import type { RenderedFile } from "./types.js";
 
 /**
@@ -107,27 +110,25 @@ export function mergeHosts(existing: string, plan: Plan): string {
 /** What a fresh node's /etc/hosts holds before kubelab's block. */
 const BASE_HOSTS = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n";
 
-/** Options of {@link renderNodeFiles}: machine facts for containerd and kubeadm. */
-export type NodeFilesOptions = ContainerdOptions & KubeadmOptions;
-
 /**
  * renderNodeFiles returns every file kubelab writes on a node, in writing order. The
  * /etc/hosts here is rendered from a fresh base; on an existing machine the phase merges
  * into the file it finds with {@link mergeHosts} instead. The first control plane gets
  * the kubeadm init configuration, every other node the (secret-free) join configuration.
+ * `env` says what kind of machine the node is (containerd's and kubeadm's settings
+ * depend on it); there is no default, so no caller can forget a container node.
  */
-export function renderNodeFiles(plan: Plan, nodeName: string, opts: NodeFilesOptions = {}): RenderedFile[] {
+export function renderNodeFiles(plan: Plan, nodeName: string, env: NodeEnvironment): RenderedFile[] {
   const node = plan.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`renderNodeFiles: node ${nodeName} is not in cluster ${plan.name}`);
-  const nspawn = opts.nspawn ?? plan.provider.name === "nspawn";
   return [
     renderModulesLoad(plan),
     renderSysctl(plan),
     { path: "/etc/hosts", content: mergeHosts(BASE_HOSTS, plan) },
-    renderContainerdConfig(plan, { restrictOomScoreAdj: opts.restrictOomScoreAdj ?? nspawn }),
+    renderContainerdConfig(plan, env),
     // Read by kubelet's systemd drop-in as well as kubeadm's flags file, so the lab address
     // holds even for a kubelet started before or without kubeadm (never the NAT 10.0.2.15).
     { path: "/etc/default/kubelet", content: `KUBELET_EXTRA_ARGS=--node-ip=${node.ip}\n` },
-    node === firstControlPlane(plan) ? renderKubeadmInit(plan, { ...opts, nspawn }) : renderKubeadmJoin(plan, nodeName),
+    node === firstControlPlane(plan) ? renderKubeadmInit(plan, env) : renderKubeadmJoin(plan, nodeName),
   ];
 }

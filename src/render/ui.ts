@@ -38,7 +38,7 @@ export interface UiTarget {
 /**
  * From headlamp v0.45.0 `kubernetes-headlamp.yaml`: Deployment `headlamp` in kube-system, pod
  * label `k8s-app: headlamp`, container port 4466 (`http`; 9090 is `metrics`). Plain HTTP:
- * upstream's own Service is 80 -> 4466. ui.test.ts checks these against the fixture.
+ * upstream's own Service is 80 -> 4466. ui.int.test.ts checks these against the fixture.
  */
 export const HEADLAMP: UiTarget = {
   namespace: "kube-system",

@@ -6,13 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { connectAll } from "../../src/cluster/connect.js";
 import { hostKeyPolicy, up } from "../../src/cluster/up.js";
 import { nodeChecks } from "../../src/doctor/checks/nodes.js";
 import { collectNode, nodeMacs } from "../../src/doctor/nodes.js";
 import { formatResults, runChecks } from "../../src/doctor/run.js";
 import type { CheckResult, Evidence, NodeEvidence } from "../../src/doctor/types.js";
 import type { Plan } from "../../src/plan/types.js";
+import { connectAll } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { CONTAINERD_CONFIG_PATH } from "../../src/render/containerd.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn, withCluster } from "../helpers/nspawn.js";

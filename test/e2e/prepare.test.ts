@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connectAll } from "../../src/cluster/connect.js";
 import { hostKeyPolicy, PREPARE_PHASES, up } from "../../src/cluster/up.js";
 import type { Phase } from "../../src/phases/phase.js";
 import type { Plan } from "../../src/plan/types.js";
 import { startNode, stopNode } from "../../src/providers/nspawn/provider.js";
+import { connectAll } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { nspawnTestCluster, requireNspawn, withCluster } from "../helpers/nspawn.js";
 import { buildTestPackages, preparationOptions, serveDirectory } from "../helpers/packages.js";

@@ -90,24 +90,24 @@ describe("Terraform modules", () => {
       assert.ok(s.outputs.size > 0, `${name} has outputs`);
       parsedOnly.push(`modules/${name}`);
     }
-    const example = await tfFiles(join(TERRAFORM, "examples", "seed-lab"));
+    const example = await tfFiles(join(TERRAFORM, "examples", "classic-lab"));
     const ex = surface(example);
     assert.deepEqual(
       [...ex.used].filter((v) => !ex.variables.has(v)),
       [],
-      "seed-lab: undeclared variables",
+      "classic-lab: undeclared variables",
     );
     const calls = [...example.matchAll(/module\s+"([\w-]+)"\s*{[^}]*?source\s*=\s*"\.\.\/\.\.\/modules\/([\w-]+)"/gs)];
-    assert.ok(calls.length >= 1, "seed-lab uses the modules");
+    assert.ok(calls.length >= 1, "classic-lab uses the modules");
     for (const [, call, mod] of calls) {
       const outs = surface(await tfFiles(join(TERRAFORM, "modules", mod as string))).outputs;
       for (const m of example.matchAll(new RegExp(`module\\.${call}\\.([\\w-]+)`, "g")))
         assert.ok(
           outs.has(m[1] as string),
-          `seed-lab uses module.${call}.${m[1]}, which modules/${mod} does not output`,
+          `classic-lab uses module.${call}.${m[1]}, which modules/${mod} does not output`,
         );
     }
-    parsedOnly.push("examples/seed-lab");
+    parsedOnly.push("examples/classic-lab");
     t.diagnostic(
       `parsed and checked for consistency only (kubernetes, helm, tls providers cannot be downloaded here): ${parsedOnly.join(", ")}`,
     );

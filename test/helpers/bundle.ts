@@ -13,7 +13,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import type { BundleManifest } from "../../src/bundle/bundle.js";
+import type { BundleManifest } from "../../src/artifacts/offline-bundle.js";
 import { createBundle, pinnedSources } from "../../src/bundle/create.js";
 import type { Plan } from "../../src/plan/types.js";
 import { type Arch, PINNED } from "../../src/versions.js";

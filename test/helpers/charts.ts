@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { stringify } from "yaml";
-import { unpackHelm } from "../../src/addons/helm.js";
+import { unpackHelm } from "../../src/addons/helm-binary.js";
 import { type AddonSources, onlineSources } from "../../src/addons/sources.js";
 import { sha256 } from "../../src/artifacts/local.js";
 import { PINNED } from "../../src/versions.js";

@@ -4,10 +4,11 @@
  * (gather-facts.ts) and the real parser (facts.ts). A fresh node is a cloud image nobody has
  * prepared; a prepared node is one every preparation phase has already been through.
  */
+
+import { type PackageSource, upstreamSource } from "../../src/artifacts/package-source.js";
 import { refreshFacts } from "../../src/phases/gather-facts.js";
 import { CONTAINERD_UNIT } from "../../src/phases/install-containerd.js";
 import { sourcesLine } from "../../src/phases/install-kubernetes.js";
-import { type PackageSource, upstreamSource } from "../../src/phases/packages.js";
 import type { Change, PhaseContext } from "../../src/phases/phase.js";
 import type { Plan } from "../../src/plan/types.js";
 import { renderNodeFiles } from "../../src/render/node-files.js";
@@ -104,11 +105,7 @@ export function preparedNode(plan: Plan, name: string, over: Partial<NodeState> 
   const fresh = freshNode();
   const cgroup = over.cgroup ?? fresh.cgroup;
   const inContainer = over.container !== undefined;
-  const rendered = renderNodeFiles(plan, name, {
-    cgroupV1Host: cgroup === "v1",
-    nspawn: inContainer,
-    restrictOomScoreAdj: inContainer,
-  });
+  const rendered = renderNodeFiles(plan, name, { container: inContainer, cgroupV1: cgroup === "v1" });
   const version = plan.kubernetes.packageVersion;
   const k8s = upstreamSource(plan, fakeStore()).kubernetes;
   return {

@@ -1,25 +1,33 @@
 /**
- * Locating the upstream fixtures (pinned addon manifests and charts, see
- * ../shared/fixtures/upstream/NOTES.md). They live next to the repository, not in it, so every
- * test that reads them goes through here and fails with one clear message when they are missing.
+ * The pinned upstream files the tests read (addon manifests and charts) and plans made from the
+ * embedded default file. The upstream files are fetched by scripts/dev-tools/upstream.ts into
+ * the dev cache through kubelab's own download cache, each checked against its sha256 (npm test
+ * runs it first); reading them makes a test an integration test.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { fixturesStamp } from "../../scripts/dev-tools/upstream.js";
 import { DEFAULT_CLUSTER_YAML } from "../../src/config/default-cluster.js";
-import { validateCluster } from "../../src/config/validate.js";
 import type { Plan } from "../../src/plan/types.js";
+import { validateCluster } from "../../src/plan/validate.js";
 import { PINNED } from "../../src/versions.js";
+import { outsideHermetic } from "./prereq.js";
+import { cacheDir } from "./tools.js";
 
-/** `<repo>/../shared/fixtures/upstream`, as an absolute path; throws if it does not exist. */
+/**
+ * The laid-out upstream files, `<dev cache>/upstream/<project>/<tag>/<path>`; throws, with the
+ * command that fetches them, when they are missing or older than scripts/dev-tools/upstream-files.tsv.
+ */
 export function fixturesDir(): string {
-  // This file is <repo>/test/helpers/fixtures.ts, so the repo is two levels up.
-  const dir = fileURLToPath(new URL("../../../shared/fixtures/upstream/", import.meta.url));
-  if (!existsSync(join(dir, "NOTES.md"))) {
+  outsideHermetic("the pinned upstream files (dev cache)");
+  const dir = cacheDir("upstream");
+  const stampFile = join(dir, ".complete");
+  const stamp = existsSync(stampFile) ? readFileSync(stampFile, "utf8").trim() : undefined;
+  if (stamp !== fixturesStamp()) {
     throw new Error(
-      `upstream fixtures not found at ${dir}: the tests expect the shared fixtures directory ` +
-        "(shared/fixtures/upstream, with NOTES.md) to sit next to the repository",
+      `the pinned upstream files are not in ${dir} (or are out of date): ` +
+        "run `npx tsx scripts/dev-tools/upstream.ts fixtures` (npm test runs it before the integration tier)",
     );
   }
   return dir;

@@ -16,8 +16,10 @@ import { promisify } from "node:util";
 import { parseAllDocuments, stringify } from "yaml";
 import { modulesBuiltinPath, NODE_COMMANDS, NODE_FILES, sysctlPath } from "../../src/doctor/nodes.js";
 import type { CommandEvidence, NodeEvidence } from "../../src/doctor/types.js";
+import { firstControlPlane } from "../../src/plan/control-plane.js";
 import type { Plan } from "../../src/plan/types.js";
-import { firstControlPlane, KUBEADM_INIT_PATH } from "../../src/render/kubeadm.js";
+import { KUBEADM_INIT_PATH } from "../../src/render/kubeadm.js";
+import { PLAIN_NODE } from "../../src/render/node-environment.js";
 import { renderNodeFiles } from "../../src/render/node-files.js";
 import { outsideHermetic, unavailable } from "./prereq.js";
 import { findOnPath } from "./tools.js";
@@ -132,7 +134,9 @@ export async function containerdDump(bin: string, content: string): Promise<Comm
 
 /** The KubeletConfiguration kubeadm writes to /var/lib/kubelet/config.yaml, from kubelab's init file. */
 export function kubeletConfigYaml(plan: Plan): string {
-  const init = renderNodeFiles(plan, firstControlPlane(plan).name).find((f) => f.path === KUBEADM_INIT_PATH);
+  const init = renderNodeFiles(plan, firstControlPlane(plan).name, PLAIN_NODE).find(
+    (f) => f.path === KUBEADM_INIT_PATH,
+  );
   const doc = parseAllDocuments(init?.content ?? "")
     .map((d) => d.toJS() as Record<string, unknown>)
     .find((d) => d.kind === "KubeletConfiguration");
@@ -183,7 +187,7 @@ export interface NodeParts {
  */
 export function preparedNode(plan: Plan, node: string, parts: NodeParts): NodeEvidence {
   const files: Record<string, string | null> = {};
-  for (const f of renderNodeFiles(plan, node)) files[f.path] = f.content;
+  for (const f of renderNodeFiles(plan, node, PLAIN_NODE)) files[f.path] = f.content;
   const sysctls = files[NODE_FILES.sysctlConf] ?? "";
   for (const line of sysctls.split("\n").filter((l) => l.includes("=") && !l.startsWith("#"))) {
     const [key = "", value = ""] = line.split("=").map((s) => s.trim());

@@ -17,9 +17,9 @@ import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } f
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
+import type { PackageSource } from "../../src/artifacts/package-source.js";
 import type { ArtifactStore } from "../../src/artifacts/store.js";
 import { PREPARE_PHASES } from "../../src/cluster/up.js";
-import type { PackageSource } from "../../src/phases/packages.js";
 import type { Plan } from "../../src/plan/types.js";
 import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { PinnedFile } from "../../src/versions.js";

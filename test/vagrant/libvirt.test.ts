@@ -10,12 +10,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { connectAll } from "../../src/cluster/connect.js";
 import { hostKeyPolicy, up } from "../../src/cluster/up.js";
 import type { ProviderContext } from "../../src/providers/types.js";
 import { runVagrant } from "../../src/providers/vagrant/cli.js";
 import { vagrantProvider } from "../../src/providers/vagrant/provider.js";
 import { parseSshConfig } from "../../src/providers/vagrant/ssh-config.js";
+import { connectAll } from "../../src/remote/connect-all.js";
 import { buildTestPackages, preparationOptions, serveDirectory } from "../helpers/packages.js";
 import {
   ensureLibvirt,

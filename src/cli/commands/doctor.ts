@@ -1,4 +1,3 @@
-import { clusterDir } from "../../cluster/dir.js";
 import { findClusterFile, readClusterSource } from "../../config/load.js";
 import { CHECKS } from "../../doctor/checks/index.js";
 import { collectEvidence } from "../../doctor/collect.js";
@@ -6,6 +5,7 @@ import { readEvidence, writeEvidence } from "../../doctor/dump.js";
 import { exitCode, formatResults, runChecks } from "../../doctor/run.js";
 import type { Evidence } from "../../doctor/types.js";
 import { UserError } from "../../errors.js";
+import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";

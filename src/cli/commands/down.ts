@@ -1,9 +1,9 @@
 import { createInterface } from "node:readline/promises";
-import { clusterDir } from "../../cluster/dir.js";
 import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
+import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";

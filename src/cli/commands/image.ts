@@ -1,15 +1,15 @@
 import { onlineSources } from "../../addons/sources.js";
+import { bundleSource, readBundle } from "../../artifacts/offline-bundle.js";
+import { upstreamSource } from "../../artifacts/package-source.js";
 import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
-import { bundleSource, readBundle } from "../../bundle/bundle.js";
 import { imagesOfAddons, parseMirrors } from "../../bundle/create.js";
-import { kubeadmImages } from "../../bundle/images.js";
-import { bakeBox } from "../../cluster/bake.js";
-import { clusterDir, openRunLog } from "../../cluster/dir.js";
+import { bakeBox } from "../../cluster/bake-box.js";
 import { UserError } from "../../errors.js";
-import { upstreamSource } from "../../phases/packages.js";
+import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
+import { kubeadmImages } from "../../plan/kubeadm-images.js";
 import type { Io } from "../io.js";
-import { lineStatus } from "../status.js";
+import { lineStatus } from "../progress.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface ImageBakeOptions {

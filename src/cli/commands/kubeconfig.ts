@@ -1,6 +1,6 @@
-import { clusterDir } from "../../cluster/dir.js";
 import { fetchKubeconfig, saveKubeconfig } from "../../cluster/kubeconfig.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
+import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";

@@ -6,6 +6,7 @@ import { clusterState } from "../../addons/linkerd.js";
 import { readPinnedFiles } from "../../artifacts/local.js";
 import { writeTree } from "../../artifacts/tree.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
+import { providerFor } from "../../providers/index.js";
 import { renderCluster } from "../../render/cluster.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -24,7 +25,15 @@ export async function render(opts: RenderOptions, io: Io): Promise<void> {
   const linkerd = plan.addons.linkerd.enabled
     ? await clusterState({ plan, now: new Date(), warn: (line) => io.err(`warning: ${line}`) })
     : undefined;
-  const rendered = renderCluster(plan, { linkerd, manifests, upstream: (f) => upstream.get(f) });
+  // No machine is asked: what the provider declares about its nodes stands for their facts.
+  const provider = await providerFor(plan);
+  const rendered = renderCluster(plan, {
+    linkerd,
+    manifests,
+    upstream: (f) => upstream.get(f),
+    nodeEnvironment: provider.nodeEnvironment,
+    providerFiles: provider.clusterFiles?.(plan),
+  });
   let count = 0;
   for (const n of rendered.nodes) count += (await writeTree(join(opts.out, n.node), n.files)).length;
   count += (await writeTree(join(opts.out, "cluster"), rendered.cluster)).length;

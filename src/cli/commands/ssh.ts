@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { clusterDir } from "../../cluster/dir.js";
 import { sshArgs } from "../../cluster/ssh-args.js";
 import { UserError } from "../../errors.js";
+import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";

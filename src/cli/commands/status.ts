@@ -1,7 +1,7 @@
+import { upstreamSource } from "../../artifacts/package-source.js";
 import { cachingStore } from "../../artifacts/store.js";
-import { clusterDir } from "../../cluster/dir.js";
-import { clusterStatus } from "../../cluster/status.js";
-import { upstreamSource } from "../../phases/packages.js";
+import { clusterStatus } from "../../cluster/node-status.js";
+import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { uiToken, uiUrl } from "../../addons/ui.js";
-import { clusterDir, clusterPaths } from "../../cluster/dir.js";
 import { UserError } from "../../errors.js";
 import { kubeConfig } from "../../kube/client.js";
+import { clusterDir, clusterPaths } from "../../plan/cluster-dir.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 

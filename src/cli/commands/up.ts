@@ -1,17 +1,17 @@
 import { bundleSources, onlineSources } from "../../addons/sources.js";
+import { bundleSource, readBundle } from "../../artifacts/offline-bundle.js";
+import { upstreamSource } from "../../artifacts/package-source.js";
 import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
-import { bundleSource, readBundle } from "../../bundle/bundle.js";
-import { clusterDir, openRunLog } from "../../cluster/dir.js";
 import { up as runUp } from "../../cluster/up.js";
 import { userKubeconfigPath } from "../../kube/kubeconfig.js";
-import { upstreamSource } from "../../phases/packages.js";
+import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
-import { lineStatus, listrStatus, teeStatus } from "../status.js";
+import { lineStatus, listrStatus, teeStatus } from "../progress.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface UpOptions {
+export interface UpCommandOptions {
   file?: string;
   bundle?: string;
   dryRun?: boolean;
@@ -24,7 +24,7 @@ export interface UpOptions {
 }
 
 /** up creates the machines and prepares every node; with --dry-run it only says what would change. */
-export async function up(opts: UpOptions, io: Io): Promise<void> {
+export async function up(opts: UpCommandOptions, io: Io): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io);
   const dir = clusterDir(plan, opts.file);
   const log = await openRunLog(dir, opts.dryRun ? "up-dry-run" : "up");

@@ -1,4 +1,5 @@
-import { formatResult, loadCluster } from "../../config/load.js";
+import { loadCluster } from "../../plan/load-cluster.js";
+import { formatResult } from "../../plan/validate.js";
 import type { Io } from "../io.js";
 import { invalidFile } from "./validated.js";
 

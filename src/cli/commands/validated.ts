@@ -1,7 +1,8 @@
-import { formatResult, loadCluster } from "../../config/load.js";
-import type { ValidationResult } from "../../config/validate.js";
 import { UserError } from "../../errors.js";
+import { loadCluster } from "../../plan/load-cluster.js";
 import type { Plan } from "../../plan/types.js";
+import type { ValidationResult } from "../../plan/validate.js";
+import { formatResult } from "../../plan/validate.js";
 import type { Io } from "../io.js";
 
 /** loadPlanOrFail loads and validates the cluster file; invalid input becomes a UserError listing every problem. */

@@ -1,10 +1,10 @@
 /**
  * Checks of the cluster file alone. The rules that validate the file are the one place these
- * problems are defined (src/config/rules.ts); doctor reports them under the failure they cause.
+ * problems are defined (src/plan/rules.ts); doctor reports them under the failure they cause.
  */
 import type { LocatedIssue } from "../../config/issues.js";
 import { formatPath } from "../../config/positions.js";
-import { validateCluster } from "../../config/validate.js";
+import { validateCluster } from "../../plan/validate.js";
 import type { Check, Evidence, Finding } from "../types.js";
 
 const issues = (e: Evidence) => {
@@ -57,7 +57,7 @@ export const fileChecks: readonly Check[] = [
     id: "metallb.pool-placement",
     title: "MetalLB pools inside the lab network, clear of node addresses, the host and DHCP",
     needs: ["file"],
-    references: ["ground truth 4d"],
+    references: [],
     run(e, plan) {
       if (!plan.addons.metallb.enabled) return [];
       return fromRules(
@@ -71,7 +71,7 @@ export const fileChecks: readonly Check[] = [
     id: "kube-proxy.strict-arp-planned",
     title: "kube-proxy in IPVS mode has strictARP in the planned configuration (MetalLB L2)",
     needs: ["file"],
-    references: ["metallb/metallb#153", "ground truth 4b"],
+    references: ["metallb/metallb#153"],
     run(e, plan) {
       if (!plan.addons.metallb.enabled || plan.kubernetes.proxyMode !== "ipvs") return [];
       return fromRules(e, ["kubernetes", "strictARP"], "proxyMode ipvs with strictARP: true");
@@ -81,7 +81,7 @@ export const fileChecks: readonly Check[] = [
     id: "network.node-ip-planned",
     title: "every node's address (kubelet node-ip) is on the lab network, not a NAT network",
     needs: ["file"],
-    references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306", "ground truth 2"],
+    references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306"],
     run(e, plan) {
       const nat = plan.nodes.filter((n) => n.ip.startsWith("10.0.2."));
       if (nat.length > 0)

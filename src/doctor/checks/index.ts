@@ -1,15 +1,26 @@
-/** Every doctor check, in the order they are reported: the file, the nodes, the API, the probes, the VMs. */
+/**
+ * Every doctor check, in the order they are reported (and listed by `kubelab doctor --list`):
+ * the cluster file, the nodes, then what the API shows (node addresses, Calico, MetalLB,
+ * kube-proxy, Linkerd), the probes from this host, the VMs.
+ */
 import type { Check } from "../types.js";
-import { apiChecks } from "./api.js";
+import { calicoChecks } from "./calico.js";
 import { fileChecks } from "./file.js";
-import { nodeChecks } from "./nodes.js";
+import { kubeProxyChecks } from "./kube-proxy.js";
+import { linkerdChecks } from "./linkerd.js";
+import { metallbChecks } from "./metallb.js";
+import { nodeApiChecks, nodeChecks } from "./nodes.js";
 import { probeChecks } from "./probes.js";
 import { virtualboxChecks } from "./virtualbox.js";
 
 export const CHECKS: readonly Check[] = [
   ...fileChecks,
   ...nodeChecks,
-  ...apiChecks,
+  ...nodeApiChecks,
+  ...calicoChecks,
+  ...metallbChecks,
+  ...kubeProxyChecks,
+  ...linkerdChecks,
   ...probeChecks,
   ...virtualboxChecks,
 ];

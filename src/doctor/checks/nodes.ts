@@ -1,15 +1,19 @@
 /**
  * Checks of what was read on the nodes (src/doctor/nodes.ts): the runtime and kubelet settings
  * and the OS state kubelab prepares, each compared with what kubelab renders for the plan.
- * One finding per node, subject the node's name.
+ * One finding per node, subject the node's name. Also the address each node registered, as
+ * the API has it (api.node-addresses): the same failure seen from the cluster's side.
  */
 import { parse as parseToml } from "smol-toml";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { parseCidr, parseIpv4 } from "../../net/ipv4.js";
+import { containsAddress, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { renderModulesLoad, renderSysctl } from "../../render/node-files.js";
+import { API_KEYS } from "../api.js";
 import { modulesBuiltinPath, NODE_COMMANDS, NODE_FILES, nodeInterfaces, sysctlPath } from "../nodes.js";
+import { at, nameOf, objects, str } from "../object.js";
 import type { Check, CommandEvidence, Evidence, Finding, NodeEvidence } from "../types.js";
+import { heldByMany, inRange, items, NAT } from "./common.js";
 
 type NodeFinding = Omit<Finding, "subject">;
 
@@ -55,27 +59,19 @@ function perNode(
   });
 }
 
-/** Walks a parsed TOML/YAML tree; undefined when a step is missing. */
-function at(tree: unknown, ...path: string[]): unknown {
-  return path.reduce<unknown>(
-    (node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined),
-    tree,
-  );
-}
-
 // --- cgroup driver -------------------------------------------------------------------------
 
 type Driver = "systemd" | "cgroupfs";
 
 /** runc's cgroup driver in a `containerd config dump`, and the line that says so. */
 function containerdDriver(dump: string): { driver: Driver; said: string } | { error: string } {
-  let toml: Record<string, unknown>;
+  let toml: unknown;
   try {
-    toml = parseToml(dump) as Record<string, unknown>;
+    toml = parseToml(dump);
   } catch (e) {
     return { error: `\`containerd config dump\` is not TOML: ${(e as Error).message.split("\n")[0]}` };
   }
-  const version = Number(toml.version ?? 1);
+  const version = Number(at(toml, "version") ?? 1);
   // Schema 2 (containerd 1.x) keeps runtimes in the CRI plugin; 3 and 4 (2.x) in cri.v1.runtime.
   const plugin = version >= 3 ? "io.containerd.cri.v1.runtime" : version === 2 ? "io.containerd.grpc.v1.cri" : "cri";
   const name = String(at(toml, "plugins", plugin, "containerd", "default_runtime_name") ?? "runc");
@@ -562,12 +558,10 @@ function nodeIp(ev: NodeEvidence, node: PlanNode, plan: Plan): NodeFinding {
   const evidence = [`${set.path}: ${set.line}`];
   if (fromDefaults && fromKubeadm && fromKubeadm.ip !== fromDefaults.ip)
     evidence.push(`(overrides ${NODE_FILES.kubeadmFlags}: ${fromKubeadm.line})`);
-  const cidr = parseCidr(plan.network.cidr);
-  const n = parseIpv4(ip);
   const problems: string[] = [];
   if (ip.startsWith("10.0.2."))
     problems.push(`${ip} is VirtualBox's NAT address (10.0.2.0/24), the same on every node`);
-  else if (n === undefined || !cidr || n < cidr.first || n > cidr.last)
+  else if (!containsAddress(plan.network.block, ip))
     problems.push(`${ip} is outside the lab network ${plan.network.cidr}`);
   if (ip !== node.ip) problems.push(`the plan gives ${node.name} ${node.ip}`);
   if (problems.length > 0) return { verdict: "fail", evidence: [...evidence, ...problems], fix };
@@ -598,6 +592,78 @@ function nodeIp(ev: NodeEvidence, node: PlanNode, plan: Plan): NodeFinding {
   return { verdict: "pass", evidence: [...evidence, `${on.join(", ")} has ${ip}, in ${plan.network.cidr}`] };
 }
 
+// --- node addresses as the API has them ---------------------------------------------------------
+
+/** A Node's InternalIP addresses (what its kubelet registered). */
+function internalIps(node: unknown): string[] {
+  return objects(node, "status", "addresses")
+    .filter((a) => a.type === "InternalIP")
+    .flatMap((a) => str(a, "address") ?? []);
+}
+
+const describeAddresses = (node: unknown) =>
+  `status.addresses: ${
+    objects(node, "status", "addresses")
+      .map((a) => `${String(a.type)}=${String(a.address)}`)
+      .join(", ") || "(none)"
+  }`;
+
+/** api.node-addresses: the InternalIP each kubelet registered, as the API has it. */
+const nodeAddresses: Check = {
+  id: "api.node-addresses",
+  title: "every node's InternalIP is its own lab-network address (not the NAT address)",
+  needs: ["api"],
+  references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306"],
+  run(e, plan) {
+    const nodes = items(e, API_KEYS.node);
+    const lab = plan.network.block;
+    const dup = heldByMany(nodes.flatMap((n) => internalIps(n).map((ip) => [nameOf(n), ip] as const)));
+    const findings: Finding[] = nodes.map((n) => {
+      const name = nameOf(n);
+      const ips = internalIps(n);
+      const planned = plan.nodes.find((p) => p.name === name);
+      const problems = [
+        ips.length === 0 && "no InternalIP",
+        ...ips
+          .filter((ip) => inRange(NAT, ip))
+          .map((ip) => `InternalIP ${ip} is in VirtualBox's NAT network 10.0.2.0/24`),
+        ...ips
+          .filter((ip) => dup.has(ip))
+          .map(
+            (ip) =>
+              `InternalIP ${ip} is also the InternalIP of ${(dup.get(ip) ?? []).filter((x) => x !== name).join(", ")}`,
+          ),
+        ...ips
+          .filter((ip) => !inRange(lab, ip) && !inRange(NAT, ip))
+          .map((ip) => `InternalIP ${ip} is outside the lab network ${plan.network.cidr}`),
+        planned && !ips.includes(planned.ip) && `the plan's node-ip for ${name} is ${planned.ip}`,
+      ].filter((p): p is string => typeof p === "string");
+      if (problems.length === 0)
+        return {
+          verdict: "pass",
+          subject: name,
+          evidence: [`InternalIP ${ips.join(", ")} in ${plan.network.cidr}${planned ? " (the plan's node-ip)" : ""}`],
+        };
+      const want = planned?.ip ?? `its ${plan.network.cidr} address`;
+      return {
+        verdict: "fail",
+        subject: name,
+        evidence: [describeAddresses(n), ...problems],
+        fix: `give the kubelet its lab address: KUBELET_EXTRA_ARGS=--node-ip=${want} in /etc/default/kubelet (kubelab up writes it), then systemctl restart kubelet on ${name}`,
+      };
+    });
+    for (const p of plan.nodes)
+      if (!nodes.some((n) => nameOf(n) === p.name))
+        findings.push({
+          verdict: "warn",
+          subject: p.name,
+          evidence: [`no Node ${p.name} in the API (the plan has it at ${p.ip})`],
+          fix: `run kubelab up, or look at the kubelet on ${p.name}: journalctl -u kubelet`,
+        });
+    return findings;
+  },
+};
+
 // --- the checks ---------------------------------------------------------------------------------
 
 const simple =
@@ -610,12 +676,7 @@ export const nodeChecks: readonly Check[] = [
     id: "node.cgroup-driver",
     title: "containerd (runc SystemdCgroup) and kubelet use the same cgroup driver",
     needs: ["nodes"],
-    references: [
-      "kubernetes/kubernetes#110177",
-      "containerd/containerd#4203",
-      "kubernetes/kubeadm#2449",
-      "ground truth 1",
-    ],
+    references: ["kubernetes/kubernetes#110177", "containerd/containerd#4203", "kubernetes/kubeadm#2449"],
     run: simple((ev, _n, plan) => cgroupDriver(ev, plan)),
   },
   {
@@ -647,14 +708,14 @@ export const nodeChecks: readonly Check[] = [
     id: "node.hosts-localhost",
     title: "/etc/hosts has 127.0.0.1 localhost and every node by name at its lab address",
     needs: ["nodes"],
-    references: ["projectcalico/calico#6963", "ground truth 3", "ground truth 6"],
+    references: ["projectcalico/calico#6963"],
     run: simple((ev, _n, plan) => hostsLocalhost(ev, plan)),
   },
   {
     id: "node.resolver-localhost",
     title: "localhost resolves to loopback on the node, never through a DNS server",
     needs: ["nodes"],
-    references: ["projectcalico/calico#6963", "projectcalico/node#1360", "ground truth 3"],
+    references: ["projectcalico/calico#6963", "projectcalico/node#1360"],
     run: simple((ev) => resolverLocalhost(ev)),
   },
   {
@@ -668,14 +729,17 @@ export const nodeChecks: readonly Check[] = [
     id: "node.node-ip",
     title: "kubelet's --node-ip is the node's lab address, and the node has it",
     needs: ["nodes"],
-    references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306", "ground truth 2"],
+    references: ["k0sproject/k0sctl#172", "alexellis/k3sup#306"],
     run: simple((ev, n, plan) => nodeIp(ev, n, plan)),
   },
   {
     id: "node.hostname",
     title: "each node's hostname is its name in the cluster file",
     needs: ["nodes"],
-    references: ["ground truth 6"],
+    references: [],
     run: simple((ev, n) => hostname(ev, n)),
   },
 ];
+
+/** The nodes' checks that read the API rather than the nodes themselves. */
+export const nodeApiChecks: readonly Check[] = [nodeAddresses];

@@ -1,25 +1,20 @@
 /**
  * Checks of the host probe (src/doctor/probe.ts): for each LoadBalancer address, the first
- * step that fails on the way from this host to the application, named the way the seed's
- * author found it by hand with tcpdump and curl (ground truth 4): no ARP reply; ARP answered
- * but the TCP SYNs get no answer; TCP open but HTTP fails.
+ * step that fails on the way from this host to the application, in the order a person would
+ * look with tcpdump and curl: no ARP reply; ARP answered but the TCP SYNs get no answer; TCP
+ * open but HTTP fails.
  */
 import type { Plan } from "../../plan/types.js";
+import { API_KEYS } from "../api.js";
+import { nameOf, str } from "../object.js";
 import type { AddressProbe, Check, Evidence, Finding, PortProbe } from "../types.js";
-
-const record = (v: unknown): Record<string, unknown> =>
-  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** The Service's externalTrafficPolicy when the API evidence has the Service. */
 function trafficPolicy(e: Evidence, service: string): string | undefined {
-  for (const svc of e.api?.objects["v1/Service"] ?? []) {
-    const m = record(svc.metadata);
-    if (`${m.namespace ?? "default"}/${m.name}` === service) {
-      const p = record(svc.spec).externalTrafficPolicy;
-      return typeof p === "string" ? p : "Cluster";
-    }
-  }
-  return undefined;
+  const svc = (e.api?.objects[API_KEYS.service] ?? []).find(
+    (s) => `${str(s, "metadata", "namespace") ?? "default"}/${nameOf(s)}` === service,
+  );
+  return svc === undefined ? undefined : (str(svc, "spec", "externalTrafficPolicy") ?? "Cluster");
 }
 
 const portLine = (p: PortProbe): string => {
@@ -158,7 +153,6 @@ export const probeChecks: readonly Check[] = [
     title: "every LoadBalancer address answers from this host: ARP, then TCP, then HTTP(S)",
     needs: ["probes"],
     references: [
-      "ground truth 4",
       "metallb/metallb#1777",
       "metallb/metallb#258",
       "metallb/metallb#153",

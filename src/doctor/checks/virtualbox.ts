@@ -1,7 +1,6 @@
 /**
  * Checks of the node VMs as VirtualBox has them (evidence: src/doctor/virtualbox.ts): the
- * host-only NIC's promiscuous mode (ground truth 4c) and the host I/O cache of the storage
- * controllers (ground truth 5). The NICs' attachments come from `showvminfo --machinereadable`;
+ * host-only NIC's promiscuous mode and the host I/O cache of the storage controllers. The NICs' attachments come from `showvminfo --machinereadable`;
  * the policy and the cache flag from the VM's settings file, the only place VirtualBox has them
  * in a form that is not translated.
  */
@@ -142,7 +141,7 @@ export const virtualboxChecks: readonly Check[] = [
     title:
       "the host-only NIC of every node VM is in promiscuous mode allow-all (MetalLB L2 addresses answer from the host)",
     needs: ["virtualbox"],
-    references: ["metallb/metallb#253", "metallb/metallb#535", "ground truth 4c"],
+    references: ["metallb/metallb#253", "metallb/metallb#535"],
     run(e, plan) {
       if (!onVirtualBox(plan) || !plan.addons.metallb.enabled) return [];
       return vms(e, plan).flatMap(([node, vm]) => promiscuous(node, vm));
@@ -152,7 +151,7 @@ export const virtualboxChecks: readonly Check[] = [
     id: "virtualbox.host-io-cache",
     title: "no node VM's disk goes through the host I/O cache (host RAM)",
     needs: ["virtualbox"],
-    references: ["ground truth 5", "VBoxManage storagectl --hostiocache"],
+    references: ["VBoxManage storagectl --hostiocache"],
     run(e, plan) {
       if (!onVirtualBox(plan)) return [];
       return vms(e, plan).flatMap(([node, vm]) => hostIoCache(node, vm));

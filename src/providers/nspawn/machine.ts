@@ -184,7 +184,7 @@ const LAUNCHER = `for d in $KUBELAB_CGROUPS; do echo $$ > "$d/cgroup.procs" || e
 unset KUBELAB_CGROUPS
 exec "$@"`;
 
-/** Environment variables that change nspawn's behaviour in ways nspawn-nodes.md rules out. */
+/** Environment variables that change nspawn's behaviour in ways that break nodes (see docs/nspawn.md). */
 const SCRUBBED_ENV = [
   "NOTIFY_SOCKET", // nspawn would report readiness to a service manager that is not ours
   "SYSTEMD_NSPAWN_API_VFS_WRITABLE", // writable /sys: networkd waits for udev forever

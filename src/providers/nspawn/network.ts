@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { UserError } from "../../errors.js";
-import { contains, parseCidr, parseIpv4 } from "../../net/ipv4.js";
+import { addressIn, type IpAddrLink } from "../../net/host-addresses.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { run, tryRun } from "./host.js";
 
@@ -29,11 +29,6 @@ export async function linkExists(name: string): Promise<boolean> {
   return (await tryRun("ip", ["link", "show", "dev", name])) !== undefined;
 }
 
-interface IpAddrJson {
-  ifname: string;
-  addr_info?: { family: string; local: string; prefixlen: number }[];
-}
-
 /**
  * ensureBridge creates the cluster's bridge with the gateway address and brings it up
  * (each step idempotent). It refuses a lab network that another host interface already
@@ -41,19 +36,13 @@ interface IpAddrJson {
  */
 export async function ensureBridge(plan: Plan, log: (line: string) => void): Promise<string> {
   const name = bridgeName(plan.name);
-  const lab = parseCidr(plan.network.cidr);
-  const links = JSON.parse(await run("ip", ["-j", "-4", "addr", "show"])) as IpAddrJson[];
-  for (const link of links) {
-    if (link.ifname === name) continue;
-    for (const a of link.addr_info ?? []) {
-      const addr = parseIpv4(a.local);
-      if (lab && addr !== undefined && contains(lab, { first: addr, last: addr })) {
-        throw new UserError(
-          `the lab network ${plan.network.cidr} is already in use on this host (${a.local} on ${link.ifname})`,
-          { hint: "choose another network.cidr for this cluster" },
-        );
-      }
-    }
+  const links = JSON.parse(await run("ip", ["-j", "-4", "addr", "show"])) as IpAddrLink[];
+  const taken = addressIn(links, plan.network.block, [name]);
+  if (taken) {
+    throw new UserError(
+      `the lab network ${plan.network.cidr} is already in use on this host (${taken.address} on ${taken.ifname})`,
+      { hint: "choose another network.cidr for this cluster" },
+    );
   }
   if (!(await linkExists(name))) {
     log(`creating bridge ${name} (${plan.network.gateway}/${plan.network.prefix})`);

@@ -8,10 +8,11 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { clusterPaths } from "../../cluster/dir.js";
 import { UserError } from "../../errors.js";
+import { clusterPaths } from "../../plan/cluster-dir.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import type { SshEndpoint } from "../../remote/types.js";
+import type { NodeEnvironment } from "../../render/node-environment.js";
 import type { Machine, MachineProvider, ProviderContext } from "../types.js";
 import { detectHost, type HostMode, removeNodeCgroups } from "./cgroups.js";
 import { requireTools, run, tryRun, unmountUnder } from "./host.js";
@@ -200,7 +201,13 @@ async function logs(plan: Plan, node: string, _ctx: ProviderContext): Promise<st
   return parts.join("\n");
 }
 
-export const nspawnProvider: MachineProvider = { name: "nspawn", create, list, destroy, logs };
+/**
+ * Nodes are containers on this host's kernel. Whether the host is on cgroup v1 is left to
+ * the facts gathered on each node.
+ */
+const nodeEnvironment: NodeEnvironment = { container: true, cgroupV1: false };
+
+export const nspawnProvider: MachineProvider = { name: "nspawn", nodeEnvironment, create, list, destroy, logs };
 
 /** stopNode powers one node off, keeping its machine: list() then reports it stopped (fault tests). */
 export async function stopNode(plan: Plan, node: string, ctx: ProviderContext): Promise<void> {

@@ -6,8 +6,8 @@
  */
 import { join, resolve } from "node:path";
 import { execa } from "execa";
-import { openRunLog } from "../../cluster/dir.js";
 import { UserError } from "../../errors.js";
+import { openRunLog } from "../../plan/cluster-dir.js";
 import { type VagrantOutput, vagrantError } from "./errors.js";
 
 /** The files vagrant keeps in the cluster directory: the Vagrantfile kubelab writes, and vagrant's own state. */

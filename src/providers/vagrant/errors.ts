@@ -8,7 +8,7 @@
  * vagrant fills in (URLs, errors, names) sit on lines of their own and are read from there.
  */
 import { CommandError, UserError } from "../../errors.js";
-import { errorExit, plainText, unescapeMachineReadable } from "./status.js";
+import { errorExit, plainText, unescapeMachineReadable } from "./parse-output.js";
 
 /** What a vagrant command printed. */
 export interface VagrantOutput {

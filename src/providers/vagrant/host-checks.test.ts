@@ -1,58 +1,31 @@
 // The vagrant provider's host checks: the pure verdicts on facts built for every outcome (pass
 // and fail of each check, networks.conf parsing, route overlap both ways, the hypervisor's own
-// interfaces left out), then the facts of this very host, gathered for real and cross-checked
-// against other sources (Node's os module, the device files), and assertVagrantHost's one error.
+// interfaces left out).
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { networkInterfaces, totalmem } from "node:os";
 import { describe, test } from "node:test";
 import { planWith } from "../../../test/helpers/fixtures.js";
-import { requireTool } from "../../../test/helpers/tools.js";
-import { UserError } from "../../errors.js";
+import { LIBVIRT, libvirt, only, type RawCluster, VBOX } from "../../../test/helpers/vagrant-host.js";
 import type { Plan } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
-import { which } from "../host.js";
 import {
-  assertVagrantHost,
   checkVagrantHost,
-  compareVersions,
+  compareDottedVersions,
   evaluateVagrantHost,
-  gatherVagrantHostFacts,
-  type HostProblem,
   hasPlugin,
   hostNetworks,
   memAvailableMiB,
-  networkOf,
   parseVagrantVersion,
   parseVBoxNetworksConf,
   parseVBoxVersion,
   type VagrantHostFacts,
 } from "./host-checks.js";
 
-/** The parts of the default cluster file the tests change. */
-interface RawCluster {
-  provider: Record<string, unknown>;
-  nodes: Record<string, unknown>[];
-  network: Record<string, unknown>;
-  addons: { metallb: { pools: string[] } };
-}
-
-const libvirt =
-  (driver: "kvm" | "qemu" = "kvm") =>
-  (raw: RawCluster) => {
-    raw.provider.hypervisor = "libvirt";
-    raw.provider.libvirtDriver = driver;
-  };
-
 const cidr = (network: string, first: string, pool: string) => (raw: RawCluster) => {
   raw.network = { cidr: network, firstAddress: first };
   raw.addons.metallb.pools = [pool];
 };
 
-/** The default plan: VirtualBox, 192.168.56.0/24, 1 control plane (4096 MiB) + 2 workers (8192 MiB each). */
-const VBOX = planWith();
-const LIBVIRT = planWith(libvirt());
 const LIBVIRT_QEMU = planWith(libvirt("qemu"));
 const TEN = planWith(cidr("10.77.0.0/24", "10.77.0.11", "10.77.0.46-10.77.0.56"));
 const TEN_WIDE = planWith(cidr("10.77.0.0/16", "10.77.0.11", "10.77.0.46-10.77.0.56"));
@@ -66,7 +39,7 @@ const links = (...l: [ifname: string, address: string][]) =>
   );
 const routes = (...r: [dst: string, dev: string][]) => JSON.stringify(r.map(([dst, dev]) => ({ dst, dev })));
 
-/** A host where every check passes for every plan above. */
+/** A host where every check passes for every plan these tests use. */
 const HEALTHY: VagrantHostFacts = {
   platform: "linux",
   arch: "x64",
@@ -86,13 +59,6 @@ const HEALTHY: VagrantHostFacts = {
 
 const facts = (change: Partial<VagrantHostFacts>): VagrantHostFacts => ({ ...HEALTHY, ...change });
 const ids = (plan: Plan, f: VagrantHostFacts) => checkVagrantHost(plan, f).map((p) => p.id);
-
-/** The one problem with `id`; fails when there is not exactly one. */
-function only(plan: Plan, f: VagrantHostFacts, id: string): HostProblem {
-  const found = checkVagrantHost(plan, f).filter((p) => p.id === id);
-  assert.equal(found.length, 1, `expected one ${id}, got ${JSON.stringify(checkVagrantHost(plan, f))}`);
-  return found[0] as HostProblem;
-}
 
 function outcomeOf(plan: Plan, f: VagrantHostFacts, check: string) {
   return evaluateVagrantHost(plan, f).find((r) => r.check === check)?.outcome;
@@ -133,9 +99,9 @@ describe("vagrant", () => {
     assert.equal(parseVagrantVersion("Vagrant 2.3.4\n"), "2.3.4");
     assert.equal(parseVagrantVersion("/usr/lib/ruby/x.rb:1: warning: already initialized\nVagrant 2.4.10\n"), "2.4.10");
     assert.equal(parseVagrantVersion("command not found"), undefined);
-    assert.ok(compareVersions("2.4.10", "2.4.9") > 0);
-    assert.ok(compareVersions("2.3", "2.3.0") === 0);
-    assert.ok(compareVersions("2.2.19", PINNED.vagrant.minimum) < 0);
+    assert.ok(compareDottedVersions("2.4.10", "2.4.9") > 0);
+    assert.ok(compareDottedVersions("2.3", "2.3.0") === 0);
+    assert.ok(compareDottedVersions("2.2.19", PINNED.vagrant.minimum) < 0);
   });
 
   test("missing: install it from the distribution or HashiCorp", () => {
@@ -473,85 +439,4 @@ test("several problems at once are all reported", () => {
     "network.host-route",
     "memory.available",
   ]);
-});
-
-describe("this host, for real", () => {
-  const vboxInstalled = which("VBoxManage") !== undefined || which("vboxmanage") !== undefined;
-
-  test("libvirt plan: the facts are JSON, and vagrant, the plugin, /dev/kvm, routes and memory read right", async (t) => {
-    if (!requireTool(t, "vagrant")) return;
-    const f = await gatherVagrantHostFacts(LIBVIRT);
-    assert.deepEqual(JSON.parse(JSON.stringify(f)), f);
-    t.diagnostic(`vagrant: ${f.vagrantVersion?.output.trim()}; plugins: ${f.vagrantPlugins?.output.trim()}`);
-
-    const version = parseVagrantVersion(f.vagrantVersion?.output ?? "");
-    assert.ok(version, "vagrant --version parsed");
-    assert.equal(f.vagrantVersion?.output.trim(), `Vagrant ${version}`);
-    assert.ok(compareVersions(version, PINNED.vagrant.minimum) >= 0);
-    assert.ok(hasPlugin(f.vagrantPlugins?.output ?? "", "vagrant-libvirt"), "vagrant-libvirt is seen");
-
-    const problems = checkVagrantHost(LIBVIRT, f);
-    assert.deepEqual(
-      problems.filter((p) => p.id.startsWith("vagrant.") || p.id === "libvirt.plugin"),
-      [],
-    );
-    assert.equal(f.kvm.exists, existsSync("/dev/kvm"));
-    if (f.kvm.exists && f.kvm.readWrite) assert.ok(!problems.some((p) => p.id === "cpu.kvm"));
-    // libvirtd may or may not run here: whatever the facts say, the verdict follows them.
-    const daemon = problems.find((p) => p.id === "libvirt.daemon");
-    assert.equal(
-      daemon === undefined,
-      f.virshConnect?.ok === true || (f.virshConnect === null && f.libvirtSockets.length > 0),
-    );
-    if (f.libvirtSockets.length === 0) assert.match(daemon?.message ?? "", /not running/);
-
-    // Every IPv4 address Node sees is among the host networks read from `ip -j`.
-    if (which("ip")) {
-      const networks = hostNetworks(f.ipRoutes, f.ipAddrs) ?? [];
-      for (const [dev, addrs] of Object.entries(networkInterfaces())) {
-        for (const a of addrs ?? []) {
-          if (a.family !== "IPv4") continue;
-          assert.ok(
-            networks.some(
-              (n) => n.dev === dev && n.from === "address" && n.network.text === networkOf(a.cidr ?? "")?.text,
-            ),
-            `${a.cidr} on ${dev} in ${JSON.stringify(networks)}`,
-          );
-        }
-      }
-    }
-    const mib = memAvailableMiB(f.meminfo ?? "");
-    assert.ok(mib !== undefined && mib > 0 && mib <= totalmem() / 2 ** 20, `MemAvailable ${mib} MiB`);
-  });
-
-  test("virtualbox plan: VirtualBox absent is reported with its fix", async (t) => {
-    if (!requireTool(t, "vagrant")) return;
-    if (vboxInstalled) return t.skip("VirtualBox is installed on this host");
-    const f = await gatherVagrantHostFacts(VBOX);
-    assert.equal(f.vboxManageVersion, null);
-    assert.equal(f.vagrantPlugins, null, "no plugin listing for a VirtualBox plan");
-    const p = only(VBOX, f, "virtualbox.missing");
-    assert.match(p.fix, /install VirtualBox 7\.x/);
-  });
-
-  test("assertVagrantHost throws one UserError listing the VirtualBox problem, after logging what passed", async (t) => {
-    if (!requireTool(t, "vagrant")) return;
-    if (vboxInstalled) return t.skip("VirtualBox is installed on this host");
-    const lines: string[] = [];
-    const err = await assertVagrantHost(VBOX, { clusterDir: "/nonexistent", log: (l) => lines.push(l) }).then(
-      () => assert.fail("assertVagrantHost passed on a host without VirtualBox"),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof UserError);
-    assert.equal(err.message, "the host is not ready for the vagrant provider");
-    assert.match(
-      err.details ?? "",
-      /^- VirtualBox is not installed \(VBoxManage is not on PATH\)\n {2}fix: install VirtualBox 7\.x/m,
-    );
-    assert.equal(err.exitCode, 2);
-    assert.ok(
-      lines.some((l) => /^host: vagrant \d+\.\d+\.\d+ \(at least /.test(l)),
-      lines.join("\n"),
-    );
-  });
 });

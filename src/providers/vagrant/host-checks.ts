@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import { constants, existsSync } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { UserError } from "../../errors.js";
-import { formatIpv4, type Ipv4Range, overlaps, parseCidr, parseIpv4 } from "../../net/ipv4.js";
+import { contains, formatIpv4, type Ipv4Range, overlaps, parseIpv4 } from "../../net/ipv4.js";
 import type { Plan, PlanProvider } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
 import { hostEnv, which } from "../host.js";
@@ -85,8 +85,8 @@ export const HOST_RESERVE_MIB = 1024;
 
 const problems = (...list: HostProblem[]): HostCheckOutcome => ({ problems: list });
 
-/** compareVersions compares dotted numeric versions ("2.3.4" vs "2.3.0"): negative, zero or positive. */
-export function compareVersions(a: string, b: string): number {
+/** compareDottedVersions compares dotted numeric versions ("2.3.4" vs "2.3.0"): negative, zero or positive. */
+export function compareDottedVersions(a: string, b: string): number {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -241,7 +241,7 @@ const checkVagrant: Check = (_plan, _p, f) => {
       message: `\`vagrant --version\` did not print a version: ${lastLine(f.vagrantVersion.output)}`,
       fix: `repair the installation (run \`vagrant --version\` to see the error), or ${INSTALL_VAGRANT}`,
     });
-  if (compareVersions(version, PINNED.vagrant.minimum) < 0)
+  if (compareDottedVersions(version, PINNED.vagrant.minimum) < 0)
     return problems({
       id: "vagrant.version",
       message: `vagrant ${version} is older than ${PINNED.vagrant.minimum}, the oldest kubelab drives`,
@@ -338,14 +338,17 @@ const checkVirtualisation: Check = (_plan, p, f) => {
 const checkHostOnlyRange: Check = (plan, p, f) => {
   if (p.hypervisor !== "virtualbox" || f.platform === "win32") return undefined;
   const version = f.vboxManageVersion ? parseVBoxVersion(f.vboxManageVersion.output) : undefined;
-  if (version !== undefined && compareVersions(version, HOSTONLY_RESTRICTED_SINCE) < 0)
+  if (version !== undefined && compareDottedVersions(version, HOSTONLY_RESTRICTED_SINCE) < 0)
     return { skip: `VirtualBox ${version} does not restrict host-only ranges` };
-  if (version !== undefined && f.platform === "darwin" && compareVersions(version, DARWIN_UNRESTRICTED_SINCE) >= 0)
+  if (
+    version !== undefined &&
+    f.platform === "darwin" &&
+    compareDottedVersions(version, DARWIN_UNRESTRICTED_SINCE) >= 0
+  )
     return { skip: `VirtualBox ${version} on macOS does not restrict host-only ranges` };
-  const lab = parseCidr(plan.network.cidr);
-  if (!lab) return undefined;
+  const lab = plan.network.block;
   const allowed = parseVBoxNetworksConf(f.vboxNetworksConf);
-  const inside = allowed.ipv4.find((r) => lab.first >= r.first && lab.last <= r.last);
+  const inside = allowed.ipv4.find((r) => contains(r, lab));
   const where = allowed.isDefault ? `VirtualBox's default ${VBOX_DEFAULT_HOSTONLY}` : VBOX_NETWORKS_CONF;
   if (inside) return { pass: `lab network ${lab.text} is inside ${inside.text}, allowed by ${where}` };
   // A networks.conf replaces the default range: creating one must list it again.
@@ -360,9 +363,8 @@ const checkHostOnlyRange: Check = (plan, p, f) => {
 };
 
 const checkHostRoutes: Check = (plan, p, f) => {
-  const lab = parseCidr(plan.network.cidr);
+  const lab = plan.network.block;
   const networks = hostNetworks(f.ipRoutes, f.ipAddrs);
-  if (!lab) return undefined;
   if (networks === undefined) return { skip: "no routes or addresses to read (ip -j)" };
   const own = hypervisorInterface(p.hypervisor);
   const seen = new Set<string>();

@@ -6,17 +6,18 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { clusterPaths } from "../../cluster/dir.js";
 import { UserError } from "../../errors.js";
+import { clusterPaths } from "../../plan/cluster-dir.js";
 import type { Plan } from "../../plan/types.js";
 import { forgetHost } from "../../remote/known-hosts.js";
+import { PLAIN_NODE } from "../../render/node-environment.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
 import type { Machine, MachineProvider, ProviderContext } from "../types.js";
-import { findBakedBox, withBox } from "./bake.js";
+import { findBakedBox, withBox } from "./baked-boxes.js";
 import { runVagrant, type VagrantRunOptions, vagrantPaths } from "./cli.js";
 import { assertVagrantHost } from "./host-checks.js";
+import { machineState, parseStatus, splitVagrantLine } from "./parse-output.js";
 import { parseSshConfig, sshEndpoint, type VagrantSshConfig } from "./ssh-config.js";
-import { machineState, parseStatus, splitVagrantLine } from "./status.js";
 
 /** `vagrant status` and `ssh-config` read every machine's state from the hypervisor: seconds, unless it hangs. */
 const QUERY_TIMEOUT_MS = 120_000;
@@ -173,7 +174,9 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     }
   }
 
-  return { name: "vagrant", create, list, destroy, logs };
+  const clusterFiles = (plan: Plan) => [{ path: "Vagrantfile", content: renderVagrantfile(plan) }];
+
+  return { name: "vagrant", nodeEnvironment: PLAIN_NODE, clusterFiles, create, list, destroy, logs };
 }
 
 /** The vagrant provider, with the real host checks. */

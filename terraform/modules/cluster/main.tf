@@ -68,7 +68,6 @@ locals {
       cidr         = var.network.cidr
       gateway      = var.network.gateway
       firstAddress = var.network.first_address
-      interface    = var.network.interface
       dhcpRange    = var.network.dhcp_range == "none" ? null : var.network.dhcp_range
     } : k => v if v != null },
     # kubelab's `dhcpRange: null` means "no DHCP range" (unset means the provider's default).

@@ -56,11 +56,10 @@ output "node_addresses" {
 }
 
 output "lab_network" {
-  description = "The lab network: cidr, gateway (this host's address on it) and interface (from plan_json; null without it)."
+  description = "The lab network: cidr and gateway (this host's address on it) (from plan_json; null without it)."
   value = local.plan == null ? null : {
-    cidr      = local.plan.network.cidr
-    gateway   = local.plan.network.gateway
-    interface = local.plan.network.interface
+    cidr    = local.plan.network.cidr
+    gateway = local.plan.network.gateway
   }
 }
 

@@ -125,12 +125,11 @@ variable "nodes" {
 }
 
 variable "network" {
-  description = "Lab network when the module writes the cluster file (kubelab's `network:`): cidr, and optionally gateway, first_address, interface and dhcp_range (a range FIRST-LAST, or \"none\" for no DHCP). Null keeps kubelab's default (192.168.56.0/24)."
+  description = "Lab network when the module writes the cluster file (kubelab's `network:`): cidr, and optionally gateway, first_address and dhcp_range (a range FIRST-LAST, or \"none\" for no DHCP). Null keeps kubelab's default (192.168.56.0/24)."
   type = object({
     cidr          = string
     gateway       = optional(string)
     first_address = optional(string)
-    interface     = optional(string)
     dhcp_range    = optional(string)
   })
   default = null

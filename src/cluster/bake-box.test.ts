@@ -1,0 +1,21 @@
+// What image bake runs on the VM to pull an image (pure): containerd's own pull into the CRI's
+// namespace, under the canonical name, or through a mirror and then named canonically.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pullCommands } from "./bake-box.js";
+
+test("pulls go to the CRI's namespace under the canonical name, through a mirror when one is given", () => {
+  const ctr = ["ctr", "-n", "k8s.io", "images"];
+  assert.deepEqual(pullCommands("prom/prometheus:v2.55.1"), [[...ctr, "pull", "docker.io/prom/prometheus:v2.55.1"]]);
+  const mirrors = new Map([["registry.k8s.io", "http://10.232.7.1:5000/"]]);
+  assert.deepEqual(pullCommands("registry.k8s.io/pause:3.10.2", mirrors), [
+    [...ctr, "pull", "--plain-http", "10.232.7.1:5000/pause:3.10.2"],
+    [...ctr, "tag", "--force", "10.232.7.1:5000/pause:3.10.2", "registry.k8s.io/pause:3.10.2"],
+    [...ctr, "rm", "10.232.7.1:5000/pause:3.10.2"],
+  ]);
+  assert.deepEqual(pullCommands("quay.io/metallb/speaker:v0.16.1", mirrors), [
+    [...ctr, "pull", "quay.io/metallb/speaker:v0.16.1"],
+  ]);
+  const tls = new Map([["docker.io", "https://mirror.example/hub"]]);
+  assert.deepEqual(pullCommands("busybox", tls)[0], [...ctr, "pull", "mirror.example/hub/library/busybox:latest"]);
+});

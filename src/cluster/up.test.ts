@@ -1,0 +1,67 @@
+// up's first steps with a stand-in provider: nothing here reaches a machine.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { defaultPlan } from "../../test/helpers/fixtures.js";
+import { recordingStatus } from "../../test/helpers/recording-status.js";
+import { upstreamSource } from "../artifacts/package-source.js";
+import { directoryStore } from "../artifacts/store.js";
+import type { Status } from "../phases/phase.js";
+import type { Machine, MachineProvider } from "../providers/types.js";
+import { PLAIN_NODE } from "../render/node-environment.js";
+import { up } from "./up.js";
+
+function provider(create: () => Promise<Machine[]>): MachineProvider & { created: number } {
+  const p = {
+    name: "ssh" as const,
+    nodeEnvironment: PLAIN_NODE,
+    created: 0,
+    list: async (plan: { nodes: readonly { name: string }[] }) =>
+      plan.nodes.map((n) => ({ node: n.name, state: "absent" as const })),
+    create: async () => {
+      p.created++;
+      return create();
+    },
+    destroy: async () => {},
+    logs: async () => "",
+  };
+  return p;
+}
+
+const options = (p: MachineProvider, status: Status, dryRun: boolean) => {
+  const plan = defaultPlan();
+  return {
+    plan,
+    opts: {
+      provider: p,
+      packages: upstreamSource(plan, directoryStore("/nonexistent")),
+      clusterDir: "/nonexistent/.kubelab/lab",
+      dryRun,
+      log: () => {},
+      status,
+    },
+  };
+};
+
+test("a dry run with machines to create reports them and creates nothing", async () => {
+  const p = provider(async () => []);
+  const status = recordingStatus();
+  const { plan, opts } = options(p, status, true);
+  const r = await up(plan, opts);
+  assert.deepEqual(r.wouldCreate, ["master-1", "worker-1", "worker-2"]);
+  assert.equal(r.changes.length, 3);
+  assert.equal(p.created, 0);
+  assert.deepEqual(status.lines, []);
+});
+
+test("creating the machines is one step that ends failed when the provider fails", async () => {
+  const p = provider(async () => {
+    throw new Error("no hypervisor");
+  });
+  const status = recordingStatus();
+  const { plan, opts } = options(p, status, false);
+  await assert.rejects(up(plan, opts), /no hypervisor/);
+  assert.deepEqual(status.lines, [
+    "start Create machines (master-1, worker-1, worker-2) [master-1,worker-1,worker-2]",
+    "failed",
+  ]);
+});

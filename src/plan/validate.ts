@@ -1,0 +1,36 @@
+/**
+ * validateCluster: raw data in, a plan or every problem out. Schema errors first; when
+ * the shape is right, the semantic rules run on the derived plan.
+ */
+
+import { type ConfigSource, formatIssue, type LocatedIssue, locate } from "../config/issues.js";
+import { type ClusterFile, clusterSchema } from "../config/schema.js";
+import { fromZod } from "../config/schema-issues.js";
+import { buildPlan } from "./build.js";
+import { checkRules } from "./rules.js";
+import type { Plan } from "./types.js";
+
+/** The outcome of validating a cluster file: never an exception for bad input. */
+export type ValidationResult =
+  | { readonly ok: true; readonly plan: Plan; readonly file: ClusterFile; readonly warnings: readonly LocatedIssue[] }
+  | { readonly ok: false; readonly errors: readonly LocatedIssue[]; readonly warnings: readonly LocatedIssue[] };
+
+/** validateCluster checks raw cluster-file data and, if it is sound, derives its plan. */
+export function validateCluster(raw: unknown, source: ConfigSource = { file: "(inline)" }): ValidationResult {
+  const parsed = clusterSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, errors: locate(fromZod(clusterSchema, parsed.error, raw), source), warnings: [] };
+  }
+  const plan = buildPlan(parsed.data);
+  const report = checkRules(parsed.data, plan);
+  const warnings = locate(report.warnings, source);
+  if (report.errors.length > 0) return { ok: false, errors: locate(report.errors, source), warnings };
+  return { ok: true, plan, file: parsed.data, warnings };
+}
+
+/** formatResult prints every error and warning of a validation, one block each. */
+export function formatResult(result: ValidationResult): string {
+  const lines = result.ok ? [] : result.errors.map((e) => formatIssue(e, "error"));
+  lines.push(...result.warnings.map((w) => formatIssue(w, "warning")));
+  return lines.join("\n");
+}

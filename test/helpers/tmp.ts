@@ -1,0 +1,23 @@
+// Scratch directories for tests, under the system temp directory and always removed: the
+// hermetic tier writes nowhere else outside the repository.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+
+/** tempDir makes a fresh directory named after `prefix`, removed when the test ends. */
+export async function tempDir(t: Pick<TestContext, "after">, prefix = "kubelab-test-"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** withDir runs `fn` with a fresh directory, removed once `fn` settles. */
+export async function withDir<T>(fn: (dir: string) => Promise<T>, prefix = "kubelab-test-"): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
