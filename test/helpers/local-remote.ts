@@ -5,8 +5,11 @@
 import { spawn } from "node:child_process";
 import { CommandError } from "../../src/errors.js";
 import type { ExecOptions, ExecResult, Remote } from "../../src/remote/types.js";
+import { outsideHermetic } from "./prereq.js";
 
+/** localRemote runs on this host for real (integration tier only). */
 export function localRemote(node = "localhost"): Remote {
+  outsideHermetic("commands on this host (localRemote)");
   const exec = (argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> =>
     new Promise((resolve, reject) => {
       const [cmd, ...args] = argv;
