@@ -7,7 +7,7 @@ const SUPPORTED: Readonly<Record<string, readonly string[]>> = { debian: ["12", 
 /** kubeadm's certificates and etcd leases misbehave when clocks disagree by more than this (k0sctl uses the same). */
 const MAX_CLOCK_SKEW_SECONDS = 30;
 
-/** supportedOs returns why a node's OS is refused, or undefined when it is supported. */
+/** unsupportedOs returns why a node's OS is refused, or undefined when it is supported. */
 export function unsupportedOs(facts: NodeFacts): string | undefined {
   const versions = SUPPORTED[facts.os.id];
   if (versions?.includes(facts.os.versionId)) return undefined;
@@ -17,7 +17,10 @@ export function unsupportedOs(facts: NodeFacts): string | undefined {
   return `${facts.os.prettyName} is not supported (kubelab prepares ${list})`;
 }
 
-/** Validate hosts: supported OS and architecture, clocks in step, unique hostnames. */
+/**
+ * Validate hosts: supported OS and architecture, clocks in step. (Node names and addresses are
+ * unique by the plan's validation; configure-os sets each hostname from its node name.)
+ */
 export const validateHostsPhase: Phase = {
   title: "Validate hosts",
   async run(ctx) {
