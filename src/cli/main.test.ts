@@ -47,6 +47,7 @@ describe("kubelab CLI", () => {
       const plan = JSON.parse(r.out);
       assert.equal(plan.nodes.length, 3);
       assert.equal(plan.context, "kubelab-lab");
+      assert.equal(plan.addons.cni.encapsulation, "ipip");
     });
   });
 

@@ -45,12 +45,12 @@ kubernetes:
 containerd:
   cgroupDriver: systemd         # sets runc SystemdCgroup and kubelet cgroupDriver together
   version: "2.x"                # "2.x" or "1.7"
-
 addons:
   cni:
     plugin: calico
     version: ${PINNED.calico.version}
     autodetection: node-ip      # node-ip | cidr | interface=NAME
+    encapsulation: ipip         # ipip | vxlan | vxlan-cross-subnet | none (BGP routes, one L2 network)
   metallb:
     enabled: true
     version: ${PINNED.metallb.version}

@@ -167,6 +167,14 @@ const cniSchema = z.strictObject({
       error: 'must be "node-ip", "cidr" or "interface=NAME"',
     })
     .default("node-ip"),
+  /**
+   * How pod traffic crosses between nodes: `ipip` (IP-in-IP tunnels, what Calico's manifest
+   * ships), `vxlan` (VXLAN tunnels, no BGP; for kernels without IPIP), `vxlan-cross-subnet`
+   * (VXLAN only between nodes on different subnets), or `none` (plain routes learnt over BGP;
+   * every node on one L2 network). Each node's kernel must support the tunnel it needs.
+   * @default "ipip"
+   */
+  encapsulation: z.enum(["ipip", "vxlan", "vxlan-cross-subnet", "none"]).default("ipip"),
 });
 
 const metallbSchema = z.strictObject({

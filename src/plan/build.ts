@@ -121,7 +121,7 @@ function addons(file: ClusterFile, nodeCidr: string): PlanAddons {
     cni:
       cni.plugin === "none"
         ? { plugin: "none" }
-        : { plugin: "calico", version: cni.version, ipAutodetectionMethod: method },
+        : { plugin: "calico", version: cni.version, ipAutodetectionMethod: method, encapsulation: cni.encapsulation },
     metallb: metallb.enabled ? { enabled: true, version: metallb.version, pools: metallb.pools } : { enabled: false },
     ui:
       ui === "none"

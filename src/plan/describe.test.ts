@@ -26,10 +26,16 @@ it("describePlan names versions and the settings that prevent the classic failur
   for (const want of [
     "cgroup driver systemd for runc and kubelet",
     "FELIX_HEALTHHOST=127.0.0.1",
+    "encapsulation ipip",
     "IP_AUTODETECTION_METHOD=can-reach=$(NODEIP)",
     "externalTrafficPolicy Cluster",
     "registry.k8s.io/pause:3.10.2",
   ]) {
     assert.ok(text.includes(want), `missing ${want}`);
   }
+});
+
+it("describePlan names the encapsulation the file chose", () => {
+  const plan = planOf(DEFAULT_CLUSTER_YAML.replace("encapsulation: ipip", "encapsulation: vxlan-cross-subnet"));
+  assert.match(describePlan(plan), /calico +v\d+\.\d+\.\d+ \(encapsulation vxlan-cross-subnet, /);
 });

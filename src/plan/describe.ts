@@ -100,7 +100,7 @@ export function describePlan(plan: Plan): string {
   const a = plan.addons;
   if (a.cni.plugin === "calico")
     lines.push(
-      `  calico       ${a.cni.version} (IP_AUTODETECTION_METHOD=${a.cni.ipAutodetectionMethod}, FELIX_HEALTHHOST=127.0.0.1)`,
+      `  calico       ${a.cni.version} (encapsulation ${a.cni.encapsulation}, IP_AUTODETECTION_METHOD=${a.cni.ipAutodetectionMethod}, FELIX_HEALTHHOST=127.0.0.1)`,
     );
   else lines.push("  cni          none (bring your own)");
   lines.push(

@@ -87,6 +87,12 @@ export interface PlanContainerd {
   readonly cgroupDriver: "systemd" | "cgroupfs";
 }
 
+/**
+ * CalicoEncapsulation is how Calico carries pod traffic between nodes: IP-in-IP or VXLAN
+ * tunnels (`vxlan-cross-subnet` only across subnets), or `none`, plain routes learnt over BGP.
+ */
+export type CalicoEncapsulation = "ipip" | "vxlan" | "vxlan-cross-subnet" | "none";
+
 export interface PlanAddons {
   readonly cni:
     | { readonly plugin: "none" }
@@ -95,6 +101,8 @@ export interface PlanAddons {
         readonly version: string;
         /** The value of calico-node's IP_AUTODETECTION_METHOD. */
         readonly ipAutodetectionMethod: string;
+        /** How pod traffic crosses between nodes (addons.cni.encapsulation). */
+        readonly encapsulation: CalicoEncapsulation;
       };
   readonly metallb:
     | { readonly enabled: false }

@@ -51,6 +51,8 @@ describe("the embedded default", () => {
     assert.equal(plan.network.dhcpRange, "192.168.56.100-192.168.56.254");
     assert.equal(plan.kubernetes.controlPlaneEndpoint, "192.168.56.11:6443");
     assert.equal(plan.containerd.cgroupDriver, "systemd");
+    // The upstream manifest's own choice, so a file that does not say keeps Calico as shipped.
+    assert.equal(plan.addons.cni.plugin === "calico" && plan.addons.cni.encapsulation, "ipip");
     assert.deepEqual(result.warnings, []);
   });
 
@@ -100,6 +102,13 @@ describe("validation errors name line:col, the field and the fix", () => {
       "bad enum with a guess",
       variant("proxyMode: iptables", "proxyMode: ipvss"),
       ['36:14: error: kubernetes.proxyMode: string "ipvss" is not allowed\n  fix: did you mean "ipvs"?'],
+    ],
+    [
+      "bad encapsulation with a guess",
+      variant("encapsulation: ipip", "encapsulation: vxlan-crosssubnet"),
+      [
+        '46:20: error: addons.cni.encapsulation: string "vxlan-crosssubnet" is not allowed\n  fix: did you mean "vxlan-cross-subnet"?',
+      ],
     ],
     [
       "unknown provider",
