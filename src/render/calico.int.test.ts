@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DaemonSet } from "kubernetes-models/apps/v1";
 import { defaultPlan, FIXTURES, readFixture } from "../../test/helpers/fixtures.js";
-import type { Plan } from "../plan/types.js";
-import { CALICO_NODE, calicoNodeEnv, type EnvVar, transformCalico } from "./calico.js";
+import type { CalicoEncapsulation, Plan } from "../plan/types.js";
+import { CALICO_CONFIG, CALICO_NODE, calicoNodeEnv, type EnvVar, transformCalico } from "./calico.js";
 import { parseManifest } from "./manifests.js";
 import type { KubeObject } from "./types.js";
 
@@ -122,6 +122,87 @@ test("uses the plan's autodetection method and pod subnet", () => {
   const env = calicoNodeEnv(transformCalico(upstream, other));
   assert.equal(only(env, "IP_AUTODETECTION_METHOD").value, "cidrs=192.168.56.0/24");
   assert.equal(only(env, "CALICO_IPV4POOL_CIDR").value, "10.244.0.0/16");
+});
+
+/** A copy of the plan with another encapsulation. */
+function withEncapsulation(encapsulation: CalicoEncapsulation): Plan {
+  const cni = plan.addons.cni;
+  assert.equal(cni.plugin, "calico");
+  return { ...plan, addons: { ...plan.addons, cni: { ...cni, encapsulation } } };
+}
+
+/** calico-node's liveness and readiness commands in a list of objects. */
+function probeCommands(objects: readonly KubeObject[]): { liveness: unknown; readiness: unknown } {
+  const ds = objects.find(isCalicoNode) as unknown as {
+    spec: { template: { spec: { containers: { name: string; [probe: string]: unknown }[] } } };
+  };
+  const container = ds.spec.template.spec.containers.find((c) => c.name === CALICO_NODE);
+  const command = (probe: string) =>
+    (container?.[probe] as { exec?: { command?: unknown } } | undefined)?.exec?.command;
+  return { liveness: command("livenessProbe"), readiness: command("readinessProbe") };
+}
+
+/** The data of calico-config in a list of objects. */
+function configData(objects: readonly KubeObject[]): Record<string, string> {
+  const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === CALICO_CONFIG);
+  assert.ok(config, "no ConfigMap calico-config");
+  return config.data as Record<string, string>;
+}
+
+const backendOf = (objects: readonly KubeObject[]) => configData(objects).calico_backend;
+
+test("fixture ships IPIP: pool IPIP Always and VXLAN Never, backend bird, BIRD checks in both probes", () => {
+  const env = calicoNodeEnv(upstream);
+  assert.equal(only(env, "CALICO_IPV4POOL_IPIP").value, "Always");
+  assert.equal(only(env, "CALICO_IPV4POOL_VXLAN").value, "Never");
+  assert.equal(backendOf(upstream), "bird");
+  assert.deepEqual(probeCommands(upstream), {
+    liveness: ["/bin/calico-node", "-felix-live", "-bird-live"],
+    readiness: ["/bin/calico-node", "-felix-ready", "-bird-ready"],
+  });
+});
+
+test("each encapsulation renders its pool modes, backend and probes into the pinned manifest", () => {
+  const withBird = {
+    liveness: ["/bin/calico-node", "-felix-live", "-bird-live"],
+    readiness: ["/bin/calico-node", "-felix-ready", "-bird-ready"],
+  };
+  const withoutBird = {
+    liveness: ["/bin/calico-node", "-felix-live"],
+    readiness: ["/bin/calico-node", "-felix-ready"],
+  };
+  const want = {
+    ipip: { ipip: "Always", vxlan: "Never", backend: "bird", probes: withBird },
+    vxlan: { ipip: "Never", vxlan: "Always", backend: "vxlan", probes: withoutBird },
+    "vxlan-cross-subnet": { ipip: "Never", vxlan: "CrossSubnet", backend: "vxlan", probes: withoutBird },
+    none: { ipip: "Never", vxlan: "Never", backend: "bird", probes: withBird },
+  } as const;
+  for (const [encapsulation, w] of Object.entries(want)) {
+    const out = transformCalico(upstream, withEncapsulation(encapsulation as CalicoEncapsulation));
+    const env = calicoNodeEnv(out);
+    assert.equal(only(env, "CALICO_IPV4POOL_IPIP").value, w.ipip, encapsulation);
+    assert.equal(only(env, "CALICO_IPV4POOL_VXLAN").value, w.vxlan, encapsulation);
+    assert.equal(only(env, "CALICO_IPV6POOL_VXLAN").value, "Never", `${encapsulation}: IPv6 pool untouched`);
+    assert.equal(backendOf(out), w.backend, encapsulation);
+    assert.deepEqual(probeCommands(out), w.probes, encapsulation);
+    // The kubelab fixes are there whatever the encapsulation.
+    assert.equal(only(env, "FELIX_HEALTHHOST").value, "127.0.0.1");
+    assert.equal(only(env, "CALICO_IPV4POOL_CIDR").value, plan.kubernetes.podSubnet);
+    assert.equal(only(env, "IP_AUTODETECTION_METHOD").value, "can-reach=$(NODEIP)");
+    const ds = out.find(isCalicoNode);
+    assert.doesNotThrow(() => new DaemonSet(ds as never).validate(), encapsulation);
+  }
+  assert.deepEqual(upstream, snapshot, "input mutated");
+});
+
+test("with VXLAN, exactly calico-config and the calico-node DaemonSet change", () => {
+  const out = transformCalico(upstream, withEncapsulation("vxlan"));
+  const changed = out.filter((o, i) => JSON.stringify(o) !== JSON.stringify(upstream[i]));
+  assert.deepEqual(
+    changed.map((o) => `${o.kind}/${o.metadata.name}`),
+    [`ConfigMap/${CALICO_CONFIG}`, `DaemonSet/${CALICO_NODE}`],
+  );
+  assert.deepEqual(configData(out), { ...configData(upstream), calico_backend: "vxlan" });
 });
 
 test("a manifest without calico-node is refused with a clear error", () => {
