@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { localRemote } from "../../test/helpers/local-remote.js";
+import { need } from "../../test/helpers/prereq.js";
 import { gatherFacts, nodeEnvironment, parseFacts } from "./facts.js";
 
 it("the facts script runs on a real Debian system and every section parses", async () => {
@@ -27,6 +28,18 @@ it("the facts script runs on a real Debian system and every section parses", asy
   assert.ok(facts.units.has("containerd"));
 });
 
+it("the tunnel probe answers for ipip and vxlan as root and leaves no device behind", async (t) => {
+  if (!need(t, "root (to make a network namespace)", process.getuid?.() === 0, "run the integration tier as root"))
+    return;
+  const facts = await gatherFacts(localRemote(), { files: [], sysctls: [], packages: [], units: [] });
+  // Which answer depends on the kernel (some are built without IPIP); that it answers does not.
+  assert.equal(typeof facts.tunnels.ipip, "boolean", JSON.stringify(facts.tunnels));
+  assert.equal(typeof facts.tunnels.vxlan, "boolean", JSON.stringify(facts.tunnels));
+  // Other tests may add devices meanwhile: look only for the probe's names.
+  const names = await links();
+  assert.ok(!names.includes("kl-probe") && !names.includes("kl-probe2"), "the probe's devices stayed in its namespace");
+});
+
 it("hostile file names are passed as data, not code", async () => {
   const facts = await gatherFacts(localRemote(), {
     files: ["/tmp/$(touch /tmp/kubelab-pwned)'\"; x"],
@@ -47,3 +60,12 @@ it("nodeEnvironment: whether the node is a container, and its cgroup version, co
   assert.deepEqual(nodeEnvironment(facts("v1", "systemd-nspawn")), { container: true, cgroupV1: true });
   assert.deepEqual(nodeEnvironment(facts("v2", "lxc")), { container: true, cgroupV1: false });
 });
+
+/** The names of this host's network devices. */
+async function links(): Promise<string[]> {
+  const out = await localRemote().run(["ip", "-o", "link", "show"]);
+  return out
+    .split("\n")
+    .map((l) => l.split(":")[1]?.trim() ?? "")
+    .filter((n) => n !== "");
+}

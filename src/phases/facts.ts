@@ -41,6 +41,13 @@ export interface NodeFacts {
    * such a node is rendered as a container node (see {@link nodeEnvironment}).
    */
   readonly container?: string;
+  /**
+   * Whether the kernel can make each tunnel device Calico may use, found by making one in a
+   * throwaway network namespace (built in or as a module, and on container nodes, which have no
+   * /lib/modules to look in). A type is absent when the probe could not run: no `unshare` or
+   * `ip`, or no right to make a network namespace.
+   */
+  readonly tunnels: { readonly ipip?: boolean; readonly vxlan?: boolean };
 }
 
 /** nodeEnvironment is what the node's facts say it is, for the renderers. */
@@ -59,6 +66,12 @@ export interface FactQuery {
 /**
  * The script reads its queries from positional arguments, so nothing is interpolated into
  * it: `sh -s -- F <files...> -- S <sysctls...> -- P <packages...> -- U <units...>`.
+ *
+ * The tunnels section makes one device of each type inside `unshare --net`: the namespace and
+ * its devices vanish when the probe's shell exits, so the node's own network never changes.
+ * (Where the type is a module not yet loaded, the kernel loads it on the first `ip link add`,
+ * as calico-node would.) On a kernel without `CONFIG_NET_IPIP` the ipip line fails with
+ * "Error: Unknown device type." and the section says `ipip no`.
  */
 export const FACTS_SCRIPT = `
 set -u
@@ -75,6 +88,9 @@ sec held; apt-mark showhold 2>/dev/null
 sec containerd; containerd --version 2>/dev/null
 sec cgroup; [ -f /sys/fs/cgroup/cgroup.controllers ] && echo v2 || echo v1
 sec container; systemd-detect-virt --container 2>/dev/null
+sec tunnels; command -v ip >/dev/null && unshare --net sh -c '
+ip link add kl-probe type ipip 2>/dev/null && echo "ipip yes" || echo "ipip no"
+ip link add kl-probe2 type vxlan id 42 dstport 4789 2>/dev/null && echo "vxlan yes" || echo "vxlan no"' 2>/dev/null
 mode=
 for a in "$@"; do
   case "$mode:$a" in
@@ -105,6 +121,18 @@ function sections(out: string): { name: string; arg: string; body: string }[] {
 }
 
 const lines = (s: string) => s.split("\n").filter((l) => l.trim() !== "");
+
+/** The tunnels section's `TYPE yes|no` lines; a type the probe did not answer for stays out. */
+function parseTunnels(body: string): NodeFacts["tunnels"] {
+  const answers = new Map(lines(body).map((l) => l.trim().split(/\s+/) as [string, string | undefined]));
+  const answer = (type: string) => {
+    const a = answers.get(type);
+    return a === "yes" ? true : a === "no" ? false : undefined;
+  };
+  const ipip = answer("ipip");
+  const vxlan = answer("vxlan");
+  return { ...(ipip === undefined ? {} : { ipip }), ...(vxlan === undefined ? {} : { vxlan }) };
+}
 
 /** parseFacts turns the script's output into NodeFacts (exported for tests). */
 export function parseFacts(out: string, localClock: number): NodeFacts {
@@ -151,6 +179,7 @@ export function parseFacts(out: string, localClock: number): NodeFacts {
     container: ["", "none"].includes((single.get("container") ?? "").trim())
       ? undefined
       : (single.get("container") ?? "").trim(),
+    tunnels: parseTunnels(single.get("tunnels") ?? ""),
   };
 }
 

@@ -64,12 +64,19 @@ test("a prepared node's facts say it is prepared", async () => {
   assert.equal(f.units.get("containerd"), "active");
   assert.equal(f.cgroup, "v2");
   assert.equal(f.container, undefined);
+  assert.deepEqual(f.tunnels, { ipip: true, vxlan: true });
   assert.match(f.containerd ?? "", / v2\.\d+\.\d+ /);
 });
 
 test("a fresh node's facts name what differs: hostname, swap, missing files and sysctls, clock", async () => {
   const c = await fakeCluster(plan, {}, { gather: false });
-  const fresh = { ...freshNode(), clockSkewSeconds: -45, container: "systemd-nspawn", cgroup: "v1" as const };
+  const fresh = {
+    ...freshNode(),
+    clockSkewSeconds: -45,
+    container: "systemd-nspawn",
+    cgroup: "v1" as const,
+    tunnels: { ipip: false, vxlan: true },
+  };
   const node = fakeNode("worker-2", fresh, () => HOST_CLOCK_MS);
   const ctx = { ...c.ctx, hosts: new Map([...c.nodes, ["worker-2", node]]) };
   await gatherFactsPhase.run(ctx);
@@ -88,6 +95,7 @@ test("a fresh node's facts name what differs: hostname, swap, missing files and 
   assert.equal(f.units.get("kubelet"), "inactive");
   assert.equal(f.cgroup, "v1");
   assert.equal(f.container, "systemd-nspawn");
+  assert.deepEqual(f.tunnels, { ipip: false, vxlan: true });
   assert.deepEqual(ctx.changes, []);
 });
 

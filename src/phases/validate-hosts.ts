@@ -1,4 +1,6 @@
 import { UserError } from "../errors.js";
+import type { CalicoEncapsulation, Plan } from "../plan/types.js";
+import { CALICO_ENCAPSULATIONS } from "../render/calico-encapsulation.js";
 import type { NodeFacts } from "./facts.js";
 import type { Phase } from "./phase.js";
 
@@ -17,9 +19,33 @@ export function unsupportedOs(facts: NodeFacts): string | undefined {
   return `${facts.os.prettyName} is not supported (kubelab prepares ${list})`;
 }
 
+/** The plan's Calico encapsulation and the tunnel device it is made of; undefined without one. */
+function calicoTunnel(plan: Plan): { encapsulation: CalicoEncapsulation; tunnel: "ipip" | "vxlan" } | undefined {
+  const cni = plan.addons.cni;
+  if (cni.plugin !== "calico") return undefined;
+  const tunnel = CALICO_ENCAPSULATIONS[cni.encapsulation].tunnel;
+  return tunnel === undefined ? undefined : { encapsulation: cni.encapsulation, tunnel };
+}
+
 /**
- * Validate hosts: supported OS and architecture, clocks in step. (Node names and addresses are
- * unique by the plan's validation; configure-os sets each hostname from its node name.)
+ * unreachableTunnel returns why a node's kernel cannot carry the plan's Calico encapsulation,
+ * with the setting to use instead, or undefined when it can (or there is no tunnel to make, or
+ * the probe could not tell). Caught here, before kubeadm, rather than as a calico-node that
+ * never gets ready once the cluster is up.
+ */
+export function unreachableTunnel(plan: Plan, facts: NodeFacts): string | undefined {
+  const needs = calicoTunnel(plan);
+  if (needs === undefined || facts.tunnels[needs.tunnel] !== false) return undefined;
+  const other = needs.tunnel === "ipip" ? "vxlan" : "ipip";
+  // With neither tunnel, plain routes are what is left; they need the nodes on one L2 network.
+  const instead = facts.tunnels[other] === false ? "none (with every node on one L2 network)" : other;
+  return `cannot do ${needs.encapsulation} (its kernel has no ${needs.tunnel} support); set addons.cni.encapsulation: ${instead}`;
+}
+
+/**
+ * Validate hosts: supported OS and architecture, clocks in step, and a kernel that can make the
+ * tunnels of the chosen Calico encapsulation. (Node names and addresses are unique by the plan's
+ * validation; configure-os sets each hostname from its node name.)
  */
 export const validateHostsPhase: Phase = {
   title: "Validate hosts",
@@ -36,6 +62,13 @@ export const validateHostsPhase: Phase = {
       if (skew > MAX_CLOCK_SKEW_SECONDS)
         problems.push(
           `${n.name}: clock is ${skew} s off this host's (at most ${MAX_CLOCK_SKEW_SECONDS} s); enable NTP`,
+        );
+      const tunnel = unreachableTunnel(ctx.plan, facts);
+      if (tunnel) problems.push(`${n.name}: ${tunnel}`);
+      const needs = calicoTunnel(ctx.plan);
+      if (needs !== undefined && facts.tunnels[needs.tunnel] === undefined)
+        ctx.log(
+          `${n.name}: could not probe its kernel for ${needs.tunnel} support (no unshare or ip, or no right to make a network namespace); going on`,
         );
     }
     if (problems.length > 0)

@@ -67,6 +67,8 @@ export interface NodeState {
   readonly cgroup: "v1" | "v2";
   /** `systemd-detect-virt --container`; absent: none (a VM). */
   readonly container?: string;
+  /** The tunnel probe's answer per device type; a type left out is one the probe could not answer for. */
+  readonly tunnels: { readonly ipip?: boolean; readonly vxlan?: boolean };
   readonly sysctls: Readonly<Record<string, string>>;
   /** Installed packages and their versions. */
   readonly packages: Readonly<Record<string, string>>;
@@ -87,6 +89,8 @@ export function freshNode(): NodeState {
     filesystems: FILESYSTEMS,
     held: [],
     cgroup: "v2",
+    // Debian's kernel has both as modules, which the probe loads.
+    tunnels: { ipip: true, vxlan: true },
     sysctls: { "net.ipv4.ip_forward": "0" },
     packages: {},
     units: { containerd: "inactive", kubelet: "inactive" },
@@ -173,6 +177,11 @@ export function factsOutput(
     section("containerd", "", state.containerd ? `${state.containerd}\n` : ""),
     section("cgroup", "", `${state.cgroup}\n`),
     section("container", "", `${state.container ?? "none"}\n`),
+    section(
+      "tunnels",
+      "",
+      linesOf(Object.entries(state.tunnels).map(([type, can]) => `${type} ${can ? "yes" : "no"}`)),
+    ),
     ...(q.F ?? []).map((f) => {
       const content = files.get(f);
       return content === undefined
