@@ -8,9 +8,9 @@
  *   leave the IP allocated but never announced: nothing answers ARP. So both objects are always
  *   rendered together, and the advertisement names the pool explicitly instead of relying on
  *   "no selector = every pool".
- * - MetalLB v0.16.1 serves both kinds as `metallb.io/v1beta1` (fixtures NOTES.md); the CRD
+ * - MetalLB v0.16.1 serves both kinds as `metallb.io/v1beta1` (read from its CRDs); the CRD
  *   schemas in metallb-native.yaml are what metallb.int.test.ts validates these objects against.
- * - 4d (pool outside the lab subnet, overlapping node IPs or DHCP) is checked by the config
+ * - A pool outside the lab subnet, or overlapping node IPs or DHCP, is checked by the config
  *   rules before a Plan exists; this renderer trusts `plan.addons.metallb.pools`.
  *
  * The objects can only be applied once MetalLB's controller (and its validating webhook

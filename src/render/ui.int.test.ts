@@ -150,7 +150,7 @@ test("ui: none renders nothing", () => {
   assert.deepEqual(uiObjects(nonePlan), []);
 });
 
-test("fixture is the demo manifest NOTES.md describes (:latest, otel env, dangling token Secret)", () => {
+test("the pinned upstream file is the demo manifest (:latest, otel env, dangling token Secret)", () => {
   const text = readFixture(FIXTURES.headlamp);
   assert.match(text, /headlamp:latest/);
   assert.match(text, /otel-collector:4317/);

@@ -144,7 +144,8 @@ const HEADLAMP_IMAGE_REPO = "ghcr.io/headlamp-k8s/headlamp";
 
 /**
  * Turns headlamp's plain `kubernetes-headlamp.yaml` (parsed) into what kubelab applies. Upstream
- * ships it as a demo (fixtures NOTES.md), so three things change; everything else is returned as is:
+ * ships it as a demo (`:latest`, telemetry env, a token Secret for an account it never makes), so
+ * three things change; everything else is returned as is:
  *
  * 1. The image `ghcr.io/headlamp-k8s/headlamp:latest` becomes `PINNED.headlamp.image`: `:latest`
  *    floats (unpinned versions are how labs rot) and makes

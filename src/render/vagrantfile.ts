@@ -1,7 +1,7 @@
 /**
  * The Vagrantfile of a cluster on the vagrant provider: one VM per node, named
  * `<cluster>-<node>`, on a host-only private network with the plan's static address, for
- * VirtualBox (the seed's choice) or libvirt. Pure: a plan in, Ruby text out.
+ * VirtualBox (the classic lab's hypervisor) or libvirt. Pure: a plan in, Ruby text out.
  *
  * VirtualBox settings and why:
  * - the host-only NIC (the second one) in promiscuous mode `allow-all`: MetalLB's L2
@@ -9,8 +9,8 @@
  * - linked clones: one base disk for every node, not a full copy each;
  * - the default synced folder off: nodes need nothing from the host's directory, and guest
  *   additions may not match the box.
- * - the host I/O cache of the disk controller off (the seed's fix for host RAM running out
- *   under disk load): set when the box's controller is known (the pinned box's, by name);
+ * - the host I/O cache of the disk controller off (otherwise VirtualBox caches guest disk
+ *   writes in host RAM, which runs out under disk load): set when the box's controller is known (the pinned box's, by name);
  *   `kubelab doctor` checks it on any box.
  * libvirt: the lab network is isolated (no forwarding, as VirtualBox's host-only network) and
  * without DHCP, which would hand out MetalLB's pool addresses; NICs are virtio.
