@@ -1,7 +1,7 @@
 // OCI layers built in memory: the tar bytes (PAX xattrs, what is refused), deterministic gzip
 // and digests, layers from a directory tree, and image references.
 import assert from "node:assert/strict";
-import { link, mkdir, symlink, writeFile } from "node:fs/promises";
+import { chmod, link, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gunzipSync } from "node:zlib";
@@ -82,7 +82,9 @@ test("directoryEntries/layerFromDirectory: a host tree with modes, symlinks, har
   await link(join(src, "usr/sbin/xtables-nft-multi"), join(src, "usr/sbin/a-link"));
   await symlink("xtables-nft-multi", join(src, "usr/sbin/iptables"));
   await writeFile(join(src, "dev/null-ish"), "");
-  await writeFile(join(src, "usr/sbin/setuid"), "s", { mode: 0o4755 });
+  // chmod after the write: a write by a non-root user clears the setuid bit.
+  await writeFile(join(src, "usr/sbin/setuid"), "s");
+  await chmod(join(src, "usr/sbin/setuid"), 0o4755);
 
   const entries = await directoryEntries(src, { exclude: ["dev"] });
   const by = new Map(entries.map((e) => [e.path, e]));
