@@ -88,7 +88,9 @@ export function freeThirdOctet(firstTwo: string): number {
  * nspawnTestCluster is a cluster file (and its plan) for tests on real machines: a random
  * name, and a /24 under 10.231.0.0/16 that no interface on this host uses yet, so tests
  * running side by side never share a subnet. Only addresses on the test bridge get traffic.
- * `addons` replaces the addons section (default: every addon, MetalLB's pool on the bridge).
+ * `addons` replaces the addons section (default: every addon, MetalLB's pool on the bridge, and
+ * Calico over VXLAN: kernels built without IPIP, like this project's test machines', refuse the
+ * default ipip before kubeadm).
  */
 export function nspawnTestCluster(
   prefix: string,
@@ -108,7 +110,10 @@ export function nspawnTestCluster(
     network: { cidr: `10.231.${third}.0/24` },
     // More than one control plane needs an endpoint; the first control plane's address serves.
     ...((nodes.controlPlanes ?? 1) > 1 ? { kubernetes: { controlPlaneEndpoint: `10.231.${third}.11:6443` } } : {}),
-    addons: opts.addons ?? { metallb: { pools: [`10.231.${third}.200-10.231.${third}.210`] } },
+    addons: opts.addons ?? {
+      cni: { encapsulation: "vxlan" },
+      metallb: { pools: [`10.231.${third}.200-10.231.${third}.210`] },
+    },
   };
   const result = validateCluster(raw);
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
