@@ -25,6 +25,8 @@ export interface DebianRootRecipe {
   packages: string[];
   /** A path (relative to the root) that only a finished root has, e.g. "usr/sbin/conntrack". */
   marker: string;
+  /** Paths (relative to the root) removed once the packages are in, e.g. a package's boot wiring. */
+  prune?: string[];
 }
 
 /** Left out of a root: docs, man pages, locales, apt's downloaded lists and caches, logs. */
@@ -112,6 +114,7 @@ export async function debianRoot(r: DebianRootRecipe, log: (msg: string) => void
     // debootstrap copies the host's name and resolver config; the runtime mounts its own.
     await rm(join(tmp, "etc/hostname"), { force: true });
     await rm(join(tmp, "etc/resolv.conf"), { force: true });
+    for (const p of r.prune ?? []) await rm(join(tmp, p), { recursive: true, force: true });
     for (const p of STRIP) {
       const full = join(tmp, p);
       // Contents only: the directories stay (dpkg and the runtime expect /dev, /tmp, ...).
