@@ -7,7 +7,8 @@
 # Prints ${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/images/calico-v3.32.1 (the archives and
 # images.json) as the last stdout line; progress goes to stderr. Idempotent: every step keeps
 # what is already built, so a warm run takes seconds. Run as root (calico-node's base is a
-# Debian root made with debootstrap). Cold, on 2 cores: roughly 11 min, 9 of them the build.
+# Debian root made with debootstrap). Cold, on 2 cores: roughly 9 min (530 s measured), 8 of
+# them calico.sh; the Debian root and the archives take about a minute and a half.
 # Version: the Calico release kubelab pins; calico-images.ts takes it from src/versions.ts and
 # stops on a binary missing here.
 set -euo pipefail
