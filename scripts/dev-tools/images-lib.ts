@@ -1,8 +1,9 @@
 /**
  * Shared by the dev-tools image builders (images.ts: the control plane images;
- * metallb-images.ts: MetalLB's): recipes of locally built binaries on a minimal base, written
- * as OCI image archives `ctr -n k8s.io images import` registers under the recipe's name, plus
- * an images.json index (format kubelab.dev/dev-images/v1: name -> file -> sha256).
+ * metallb-images.ts: MetalLB's; calico-images.ts: Calico's): recipes of locally built
+ * binaries on a minimal base, written as OCI image archives `ctr -n k8s.io images import`
+ * registers under the recipe's name, plus an images.json index (format
+ * kubelab.dev/dev-images/v1: name -> file -> sha256).
  *
  * Idempotent: an archive is rebuilt only when its inputs (binaries, recipe, the calling
  * script, this file and the layout code) change, so a warm run takes seconds. Builds for the
@@ -17,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import {
   buildImage,
   buildLayer,
+  directoryEntries,
   type ImageConfig,
   type Layer,
   type LayerEntry,
@@ -54,7 +56,12 @@ export type LayerSource =
   | { kind: "base" }
   /** A host directory tree (e.g. a Debian root); `key` names its content for the fingerprint. */
   | { kind: "root"; key: string; dir: () => Promise<string> }
-  | { kind: "files"; files: { path: string; from: string; xattrs?: Record<string, Buffer> }[] };
+  /** Host files (binaries: mode 0755, root's) at `path` in the image. */
+  | { kind: "files"; files: { path: string; from: string; xattrs?: Record<string, Buffer> }[] }
+  /** A host directory laid out as in the image (modes kept, owned by root), fingerprinted by content. */
+  | { kind: "tree"; dir: string }
+  /** Small entries given in full (license files, symlinks, files owned by a user...). */
+  | { kind: "entries"; entries: LayerEntry[] };
 
 export interface Recipe {
   /** Full reference the archive imports as, e.g. registry.k8s.io/pause:3.10.2. */
@@ -63,6 +70,14 @@ export interface Recipe {
   layers: LayerSource[];
   config: ImageConfig;
 }
+
+/** A tree layer's entries: the directory as directoryEntries reads it, every entry root's. */
+const treeEntries = async (dir: string): Promise<LayerEntry[]> =>
+  (await directoryEntries(dir)).map((e) => ({ ...e, uid: 0, gid: 0 }));
+
+/** What an entry list holds, for a fingerprint: contents by sha256. */
+const entriesKey = (entries: LayerEntry[]) =>
+  entries.map((e) => ("content" in e ? { ...e, content: createHash("sha256").update(e.content).digest("hex") } : e));
 
 export async function fileSha256(path: string): Promise<string> {
   const h = createHash("sha256");
@@ -123,7 +138,9 @@ export async function assembleImages(a: Assembly): Promise<void> {
   );
   const missing = [
     ...new Set(
-      a.recipes.flatMap((r) => r.layers.flatMap((l) => (l.kind === "files" ? l.files.map((f) => f.from) : []))),
+      a.recipes.flatMap((r) =>
+        r.layers.flatMap((l) => (l.kind === "files" ? l.files.map((f) => f.from) : l.kind === "tree" ? [l.dir] : [])),
+      ),
     ),
   ].filter((f) => !existsSync(f));
   if (missing.length > 0) throw new Error(`missing binaries (run ${a.buildsBinaries}):\n  ${missing.join("\n  ")}`);
@@ -133,6 +150,21 @@ export async function assembleImages(a: Assembly): Promise<void> {
     const h = hashes.get(f) ?? (await fileSha256(f));
     hashes.set(f, h);
     return h;
+  };
+  // What a layer is made of, for the fingerprint: file contents by sha256.
+  const layerKey = async (l: LayerSource): Promise<unknown> => {
+    switch (l.kind) {
+      case "base":
+        return "base";
+      case "root":
+        return l.key;
+      case "files":
+        return await Promise.all(l.files.map(async (f) => [f.path, await hashOf(f.from), Object.keys(f.xattrs ?? {})]));
+      case "tree":
+        return entriesKey(await treeEntries(l.dir));
+      case "entries":
+        return entriesKey(l.entries);
+    }
   };
   let baseLayer: Layer | undefined;
   const started = Date.now();
@@ -145,17 +177,7 @@ export async function assembleImages(a: Assembly): Promise<void> {
           code,
           name: r.name,
           config: r.config,
-          layers: await Promise.all(
-            r.layers.map(async (l) =>
-              l.kind === "files"
-                ? await Promise.all(
-                    l.files.map(async (f) => [f.path, await hashOf(f.from), Object.keys(f.xattrs ?? {})]),
-                  )
-                : l.kind === "root"
-                  ? l.key
-                  : "base",
-            ),
-          ),
+          layers: await Promise.all(r.layers.map(layerKey)),
         }),
       )
       .digest("hex");
@@ -177,6 +199,8 @@ export async function assembleImages(a: Assembly): Promise<void> {
         baseLayer ??= await buildLayer(BASE_ENTRIES);
         layers.push(baseLayer);
       } else if (l.kind === "root") layers.push(await layerFromDirectory(await l.dir()));
+      else if (l.kind === "tree") layers.push(await buildLayer(await treeEntries(l.dir)));
+      else if (l.kind === "entries") layers.push(await buildLayer(l.entries));
       else {
         const files = await Promise.all(
           l.files.map(async (f) => ({ path: f.path, mode: 0o755, content: await readFile(f.from), xattrs: f.xattrs })),

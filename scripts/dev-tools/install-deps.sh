@@ -18,6 +18,10 @@
 #     from source (scripts/dev-tools/metallb-images.sh; cold ~2.5 min on 2 cores, once)
 #   - OpenTofu (`tofu`, a real OpenTofu CLI for the tests) built with Go
 #     (scripts/dev-tools/opentofu.sh; cold ~3 min on 2 cores, once)
+#   - libelf-dev, zlib1g-dev and libpcap-dev (calico-node links libbpf, libelf, zlib and
+#     libpcap through cgo) and the Calico images the pinned calico.yaml names (node, cni,
+#     kube-controllers), built from source (scripts/dev-tools/calico-images.sh; cold ~9 min on
+#     2 cores, once)
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,6 +43,11 @@ command -v iptables >/dev/null 2>&1 || missing+=(iptables) # doctor's probe test
 command -v vagrant >/dev/null 2>&1 || missing+=(vagrant vagrant-libvirt) # `vagrant validate` checks the rendered Vagrantfiles
 command -v gcc >/dev/null 2>&1 || missing+=(gcc) # pause.sh: a static C build (libc.a is in libc6-dev)
 [[ $(dpkg-query -W -f='${db:Status-Status}' libc6-dev 2>/dev/null) == installed ]] || missing+=(libc6-dev)
+# calico.sh: calico-node's cgo build (libbpf is built from source, with make, against these).
+command -v make >/dev/null 2>&1 || missing+=(make)
+for pkg in libelf-dev zlib1g-dev libpcap-dev; do
+  [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || missing+=("$pkg")
+done
 # A real `vagrant up` (npm run test:vagrant): libvirt + QEMU, and what builds the test box.
 for pkg in qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base fdisk; do
   [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || missing+=("$pkg")
@@ -74,6 +83,7 @@ openssl version >&2
 "$here/helm.sh"
 "$here/metallb-images.sh"
 "$here/opentofu.sh"
+"$here/calico-images.sh"
 # The test box for `npm run test:vagrant` is built by that script's pretest step
 # (scripts/dev-tools/vagrant-box.sh), not here: `npm test` does not need it.
 # The pinned upstream manifests and charts the tests read, through kubelab's download cache
