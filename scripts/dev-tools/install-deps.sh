@@ -18,10 +18,11 @@
 #     from source (scripts/dev-tools/metallb-images.sh; cold ~2.5 min on 2 cores, once)
 #   - OpenTofu (`tofu`, a real OpenTofu CLI for the tests) built with Go
 #     (scripts/dev-tools/opentofu.sh; cold ~3 min on 2 cores, once)
-#   - libelf-dev, zlib1g-dev and libpcap-dev (calico-node links libbpf, libelf, zlib and
-#     libpcap through cgo) and the Calico images the pinned calico.yaml names (node, cni,
-#     kube-controllers), built from source (scripts/dev-tools/calico-images.sh; cold ~9 min on
-#     2 cores, once)
+#   - libelf-dev, zlib1g-dev, libpcap-dev and make, for the Calico images the pinned calico.yaml
+#     names (node, cni, kube-controllers; calico-node links libbpf, libelf, zlib and libpcap
+#     through cgo). The images themselves are built by `npm run test:lab`'s pretest step
+#     (scripts/dev-tools/calico-images.sh; cold ~9 min on 2 cores, once): npm test does not
+#     need them, and CI's cold run stays under 40 minutes without them
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -83,7 +84,6 @@ openssl version >&2
 "$here/helm.sh"
 "$here/metallb-images.sh"
 "$here/opentofu.sh"
-"$here/calico-images.sh"
 # The test box for `npm run test:vagrant` is built by that script's pretest step
 # (scripts/dev-tools/vagrant-box.sh), not here: `npm test` does not need it.
 # The pinned upstream manifests and charts the tests read, through kubelab's download cache
