@@ -2,8 +2,9 @@
  * An offline bundle made the way users make one, by `createBundle` (kubelab bundle create),
  * from mirrors on loopback instead of the internet:
  * - pkgs.k8s.io -> the signed test apt repository (real kubeadm, kubelet, kubectl built here);
- * - registry.k8s.io and quay.io -> a real OCI registry (crane) holding the images built here
- *   (the control plane's, and MetalLB's controller and speaker);
+ * - registry.k8s.io, quay.io and registry.kubelab.test -> a real OCI registry (crane) holding
+ *   the images built here (the control plane's, MetalLB's controller and speaker, Calico's node,
+ *   cni and kube-controllers when the plan's CNI is Calico, and on request the tests' toolbox);
  * - raw.githubusercontent.com -> the addon manifests of the fixtures;
  * - the containerd, runc and CNI release files -> the test package source's files (built
  *   here, so with their own sha256 instead of the upstream releases' pins).
@@ -20,25 +21,41 @@ import { type Arch, PINNED } from "../../src/versions.js";
 import { fixturesDir } from "./fixtures.js";
 import { buildTestPackages, builtImages, serveDirectory } from "./packages.js";
 import { startRegistry } from "./registry.js";
+import { TOOLBOX_REGISTRY, toolboxImages } from "./toolbox.js";
 import { requireTool } from "./tools.js";
+
+/** Builds Calico's image set (npm run test:lab runs it first). */
+const CALICO_IMAGES_BUILDER = "bash scripts/dev-tools/calico-images.sh (npm run test:lab runs it first)";
 
 /**
  * createTestBundle writes a bundle for `plan` into `out`; undefined when a tool is missing
  * (the test is then skipped, or fails under CI=true). The plan's addons must need no images
- * beyond kubeadm's and MetalLB's (only those are built here).
+ * beyond kubeadm's, MetalLB's and Calico's (only those are built here); `toolbox` adds the
+ * tests' toolbox image (test/helpers/toolbox.ts) to the bundle's images.
  */
 export async function createTestBundle(
   t: Pick<TestContext, "after" | "skip">,
   plan: Plan,
   out: string,
+  opts: { toolbox?: boolean } = {},
 ): Promise<BundleManifest | undefined> {
   const crane = requireTool(t, "crane");
   if (!crane) return undefined;
   const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim() as Arch;
   const pkgs = await buildTestPackages(plan);
   const registry = await startRegistry(t, crane);
-  const registries = ["registry.k8s.io", "quay.io"];
-  for (const image of [...(await builtImages()), ...(await builtImages(`metallb-${PINNED.metallb.version}`))]) {
+  const registries = ["registry.k8s.io", "quay.io", TOOLBOX_REGISTRY];
+  const calico =
+    plan.addons.cni.plugin === "calico"
+      ? await builtImages(`calico-${PINNED.calico.version}`, CALICO_IMAGES_BUILDER)
+      : [];
+  const toolbox = opts.toolbox ? await toolboxImages() : [];
+  for (const image of [
+    ...(await builtImages()),
+    ...(await builtImages(`metallb-${PINNED.metallb.version}`)),
+    ...calico,
+    ...toolbox,
+  ]) {
     const host = registries.find((r) => image.name.startsWith(`${r}/`));
     if (!host) throw new Error(`createTestBundle: ${image.name} is from no mirrored registry`);
     await registry.push(image.path, image.name.slice(host.length + 1));
@@ -55,6 +72,7 @@ export async function createTestBundle(
       plan,
       {
         ...pinned,
+        extraImages: toolbox.map((i) => i.name),
         containerd: {
           containerd: asRelease(pkgs.files.containerd),
           runc: asRelease(pkgs.files.runc),

@@ -238,13 +238,15 @@ export function testPackageSource(pkgs: TestPackages, aptUrl: string): PackageSo
  * builtImages are images built from source here, as OCI archives named exactly as their
  * manifests use them: by default kubeadm's control plane (scripts/dev-tools/k8s-images.sh);
  * `set` names another image set, e.g. `metallb-v0.16.1` (scripts/dev-tools/metallb-images.sh).
+ * `builder` is what makes the set, named when it is missing.
  */
 export async function builtImages(
   set: string = KUBERNETES_VERSION,
+  builder = "scripts/dev-tools/install-deps.sh",
 ): Promise<{ name: string; path: string; sha256: string }[]> {
   const dir = cacheDir("images", set);
   const index = await readFile(join(dir, "images.json"), "utf8").catch(() => {
-    throw new Error(`${dir}/images.json is missing: run scripts/dev-tools/install-deps.sh`);
+    throw new Error(`${dir}/images.json is missing: run ${builder}`);
   });
   const parsed = JSON.parse(index) as { images: { name: string; file: string; sha256: string }[] };
   return parsed.images.map((i) => ({ name: i.name, path: join(dir, i.file), sha256: i.sha256 }));
