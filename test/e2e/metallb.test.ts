@@ -2,18 +2,16 @@
  * MetalLB for real, on nspawn machines: its controller and speaker built from
  * go.universe.tf/metallb at the pinned version, the pinned native manifest unchanged, the
  * pool on the test bridge. A cluster made without addons gets MetalLB from a later `up`
- * (the test pod network stands in for Calico, whose images cannot be built here); a
+ * (the test pod network stands in for Calico, which test/lab runs for real); a
  * LoadBalancer Service then gets a pool address, and this host, on the test bridge, gets an
  * ARP answer for it from a node and a TCP answer from the pod behind it: the lab's classic
  * "LoadBalancer IP never answers from the host", shown working end to end.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { promisify } from "node:util";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { parse, stringify } from "yaml";
 import { kubeConfig, listNodes, poll, waitNodes } from "../../src/kube/client.js";
@@ -25,11 +23,10 @@ import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
+import { announcer, httpFromHost, loadBalancerAddress } from "../helpers/loadbalancer.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
 import { installTestCni } from "../helpers/test-cni.js";
-
-const execFileP = promisify(execFile);
 
 describe("MetalLB on nspawn machines", () => {
   it("a LoadBalancer Service gets a pool address that answers ARP and TCP on the test bridge; up again changes nothing", async (t) => {
@@ -116,42 +113,15 @@ describe("MetalLB on nspawn machines", () => {
           },
         },
       });
-      ip = await poll(
-        "lb-probe address",
-        async () => {
-          const svc = await core.readNamespacedService({ name: "lb-probe", namespace: "kube-system" });
-          const got = svc.status?.loadBalancer?.ingress?.[0]?.ip;
-          return got ? { done: true, value: got } : { done: false, pending: "no address" };
-        },
-        { timeoutMs: 120_000 },
-      );
-      const [from = "", to = ""] = pool.split("-");
-      const octet = (a: string) => Number(a.split(".")[3]);
-      const prefix = from.slice(0, from.lastIndexOf(".") + 1);
-      assert.ok(ip.startsWith(prefix) && octet(ip) >= octet(from) && octet(ip) <= octet(to), `${ip} is not in ${pool}`);
+      ip = await loadBalancerAddress(core, "kube-system", "lb-probe", pool);
     });
 
     await step("the address answers TCP from this host on the test bridge, after ARP from a node", async () => {
       // A TCP answer (CoreDNS says OK) ...
-      const body = await poll(
-        `http://${ip}/health from the host`,
-        async () => {
-          const res = await fetch(`http://${ip}/health`, { signal: AbortSignal.timeout(3_000) }).catch((e: Error) => e);
-          if (res instanceof Error) return { done: false, pending: res.message };
-          return { done: true, value: await res.text() };
-        },
-        { timeoutMs: 90_000, intervalMs: 2_000 },
-      );
+      const body = await httpFromHost(`http://${ip}/health`);
       assert.equal(body.trim(), "OK");
       // ... after an ARP answer from a node: the host's neighbour entry on the bridge is a node's MAC.
-      const neigh = (await execFileP("ip", ["neigh", "show", ip, "dev", bridgeName(name)])).stdout;
-      const found = /lladdr (\S+)/.exec(neigh)?.[1];
-      assert.ok(found, `no neighbour entry for ${ip}: ${neigh}`);
-      mac = found;
-      nodeMacs = await Promise.all(
-        [...hosts.values()].map(async (h) => (await h.run(["cat", "/sys/class/net/host0/address"])).trim()),
-      );
-      assert.ok(nodeMacs.includes(mac), `${mac} is none of the nodes' ${nodeMacs.join(", ")}`);
+      ({ mac, nodeMacs } = await announcer(bridgeName(name), ip, hosts));
     });
 
     await step("up again changes nothing", async () => {
