@@ -14,7 +14,7 @@ import { UserError } from "../../errors.js";
 import { cmdline, errno, imagesRoot, run, sleep, unmountUnder } from "./host.js";
 
 /** Bump when the recipe below changes: a new version is a new cache directory (old ones are left). */
-export const IMAGE_RECIPE_VERSION = 1;
+export const IMAGE_RECIPE_VERSION = 2;
 
 /**
  * Packages on top of minbase. containerd is NOT here: node preparation installs the version
@@ -93,15 +93,25 @@ export const FIXUP_SCRIPT = `#!/bin/sh
 #   cgroups in them. With cgroup namespaces only the node's own subtree is visible, so making
 #   them writable does not expose the host's tree.
 # - kubelet and containerd need / to be a shared mount (mount propagation for volumes).
+# - Calico's calico-node mounts /sys/fs/bpf (a hostPath that must be a directory) and keeps its
+#   BPF maps there. nspawn's /sys is a read-only tmpfs holding only parts of sysfs, without
+#   /sys/fs/bpf: the node gets the directory and a BPF filesystem of its own on it (not the
+#   host's, so no node sees another's pinned maps).
 set -eu
 awk '$3 == "cgroup" { print $2 }' /proc/self/mounts | while read -r m; do
   mount -o remount,rw "$m" 2>/dev/null || mount -o remount,bind,rw "$m"
 done
+if [ ! -d /sys/fs/bpf ]; then
+  mount -o remount,rw /sys
+  mkdir /sys/fs/bpf
+  mount -o remount,ro /sys
+fi
+awk '$2 == "/sys/fs/bpf" { found = 1 } END { exit !found }' /proc/self/mounts || mount -t bpf bpf /sys/fs/bpf
 mount --make-rshared /
 `;
 
 export const FIXUP_UNIT = `[Unit]
-Description=kubelab: cgroup v1 hierarchies read-write, / shared (systemd-nspawn node)
+Description=kubelab: cgroup v1 hierarchies read-write, a BPF filesystem, / shared (systemd-nspawn node)
 DefaultDependencies=no
 ConditionVirtualization=container
 Before=sysinit.target containerd.service kubelet.service
