@@ -60,7 +60,7 @@ const pressure = (since: string) => [
 ];
 
 /** A node's Ready condition as its kubelet posts it. */
-export const readyCondition = (ready: boolean, since: string): Obj => ({
+const readyCondition = (ready: boolean, since: string): Obj => ({
   lastHeartbeatTime: HEARTBEAT,
   lastTransitionTime: since,
   message: ready ? "kubelet is posting ready status" : NO_CNI_MESSAGE,
@@ -182,7 +182,7 @@ export function node(name: string, state: NodeState): Obj {
 }
 
 /** calico.yaml v3.32.1's tolerations for calico-node: every NoSchedule and NoExecute taint. */
-export const UPSTREAM_TOLERATIONS: readonly Obj[] = [
+const UPSTREAM_TOLERATIONS: readonly Obj[] = [
   { effect: "NoSchedule", operator: "Exists" },
   { key: "CriticalAddonsOnly", operator: "Exists" },
   { effect: "NoExecute", operator: "Exists" },
@@ -300,7 +300,7 @@ export type CalicoPodState =
   | "unscheduled";
 
 /** calicoPod is the calico-node pod `name` the DaemonSet controller made for `nodeName`. */
-export function calicoPod(name: string, nodeName: string, state: CalicoPodState): Obj {
+function calicoPod(name: string, nodeName: string, state: CalicoPodState): Obj {
   const uid = POD_UIDS[nodeName] ?? "7c9e4b1a-2f4d-4c6e-8a0b-3d5f7a9c1e2b";
   const host = LAB.find((n) => n.name === nodeName)?.ip ?? "192.168.56.11";
   // Seconds after Calico was applied.
@@ -359,142 +359,141 @@ export function calicoPod(name: string, nodeName: string, state: CalicoPodState)
       { effect: "NoSchedule", key: "node.kubernetes.io/network-unavailable", operator: "Exists" },
     ],
   };
+  const pod = (status: Obj): Obj => ({ apiVersion: "v1", kind: "Pod", metadata, spec, status });
   if (state === "unscheduled")
-    return {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata,
-      spec,
-      status: {
-        conditions: [
-          cond(
-            "PodScheduled",
-            false,
-            t(1),
-            "Unschedulable",
-            "0/3 nodes are available: 1 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
-          ),
-        ],
-        phase: "Pending",
-        qosClass: "Burstable",
-      },
-    };
-  const ipam = completed("upgrade-ipam", CNI_IMAGE, t(3), t(4));
-  const common = {
-    hostIP: host,
-    hostIPs: [{ ip: host }],
-    podIP: host,
-    podIPs: [{ ip: host }],
-    qosClass: "Burstable",
-    startTime: t(1),
-  };
-  if (state === "install-cni-crashloop")
-    return {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata,
-      spec,
-      status: {
-        conditions: [
-          cond("PodReadyToStartContainers", true, t(3)),
-          cond(
-            "Initialized",
-            false,
-            t(1),
-            "ContainersNotInitialized",
-            "containers with incomplete status: [install-cni ebpf-bootstrap]",
-          ),
-          cond("Ready", false, t(1), "ContainersNotReady", "containers with unready status: [calico-node]"),
-          cond("ContainersReady", false, t(1), "ContainersNotReady", "containers with unready status: [calico-node]"),
-          cond("PodScheduled", true, t(1)),
-        ],
-        ...common,
-        initContainerStatuses: [
-          ipam,
-          {
-            containerID: "containerd://9a4e2c7b1d5f3a8e6c0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c",
-            image: CNI_IMAGE,
-            imageID: ipam.imageID,
-            lastState: {
-              terminated: {
-                containerID: "containerd://9a4e2c7b1d5f3a8e6c0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c",
-                exitCode: 1,
-                finishedAt: "2026-12-08T09:47:39Z",
-                reason: "Error",
-                startedAt: "2026-12-08T09:47:09Z",
-              },
-            },
-            name: "install-cni",
-            ready: false,
-            restartCount: 5,
-            started: false,
-            state: {
-              waiting: {
-                message: `back-off 2m40s restarting failed container=install-cni pod=${name}_kube-system(${uid})`,
-                reason: "CrashLoopBackOff",
-              },
-            },
-          },
-          initializing("ebpf-bootstrap", NODE_IMAGE),
-        ],
-        containerStatuses: [initializing("calico-node", NODE_IMAGE)],
-        phase: "Pending",
-      },
-    };
-  const ready = state === "ready";
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata,
-    spec,
-    status: {
+    return pod({
       conditions: [
-        cond("PodReadyToStartContainers", true, t(3)),
-        cond("Initialized", true, t(12)),
-        ready
-          ? cond("Ready", true, t(25))
-          : cond("Ready", false, t(12), "ContainersNotReady", "containers with unready status: [calico-node]"),
-        ready
-          ? cond("ContainersReady", true, t(25))
-          : cond(
-              "ContainersReady",
-              false,
-              t(12),
-              "ContainersNotReady",
-              "containers with unready status: [calico-node]",
-            ),
-        cond("PodScheduled", true, t(1)),
+        cond(
+          "PodScheduled",
+          false,
+          t(1),
+          "Unschedulable",
+          "0/3 nodes are available: 1 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+        ),
       ],
-      containerStatuses: [
-        {
-          containerID: "containerd://4b8d2f6a0c4e8b2d6f0a4c8e2b6d0f4a8c2e6b0d4f8a2c6e0b4d8f2a6c0e4b8d",
-          image: NODE_IMAGE,
-          imageID: `quay.io/calico/node@sha256:8e2c4a6f0b1d3e5a7c9f2b4d6e8a0c1f3b5d7e9a2c4f6b8d0e1a3c5f7b9d2e4a`,
-          lastState: ready
-            ? {}
-            : {
-                terminated: {
-                  containerID: "containerd://1e5a9c3f7b2d6e0a4c8f2b6d0e4a8c2f6b0d4e8a2c6f0b4d8e2a6c0f4b8d2e6a",
-                  exitCode: 1,
-                  finishedAt: "2026-12-08T09:51:02Z",
-                  reason: "Error",
-                  startedAt: "2026-12-08T09:49:58Z",
-                },
-              },
-          name: "calico-node",
-          ready,
-          restartCount: ready ? 0 : 4,
-          started: true,
-          state: { running: { startedAt: ready ? t(12) : "2026-12-08T09:51:03Z" } },
-        },
-      ],
-      ...common,
+      phase: "Pending",
+      qosClass: "Burstable",
+    });
+  const ready = state === "ready";
+  const crashing = state === "install-cni-crashloop";
+  // Once scheduled: the conditions the kubelet writes, in its order.
+  const conditions = [
+    cond("PodReadyToStartContainers", true, t(3)),
+    crashing
+      ? cond(
+          "Initialized",
+          false,
+          t(1),
+          "ContainersNotInitialized",
+          "containers with incomplete status: [install-cni ebpf-bootstrap]",
+        )
+      : cond("Initialized", true, t(12)),
+    ...(["Ready", "ContainersReady"] as const).map((type) =>
+      ready
+        ? cond(type, true, t(25))
+        : cond(
+            type,
+            false,
+            t(crashing ? 1 : 12),
+            "ContainersNotReady",
+            "containers with unready status: [calico-node]",
+          ),
+    ),
+    cond("PodScheduled", true, t(1)),
+  ];
+  const ipam = completed("upgrade-ipam", CNI_IMAGE, t(3), t(4));
+  const addresses = { hostIP: host, hostIPs: [{ ip: host }], podIP: host, podIPs: [{ ip: host }] };
+  if (crashing)
+    return pod({
+      conditions,
+      ...addresses,
       initContainerStatuses: [
         ipam,
-        completed("install-cni", CNI_IMAGE, t(5), t(8)),
-        completed("ebpf-bootstrap", NODE_IMAGE, t(9), t(11)),
+        {
+          containerID: "containerd://9a4e2c7b1d5f3a8e6c0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c",
+          image: CNI_IMAGE,
+          imageID: ipam.imageID,
+          lastState: {
+            terminated: {
+              containerID: "containerd://9a4e2c7b1d5f3a8e6c0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c",
+              exitCode: 1,
+              finishedAt: "2026-12-08T09:47:39Z",
+              reason: "Error",
+              startedAt: "2026-12-08T09:47:09Z",
+            },
+          },
+          name: "install-cni",
+          ready: false,
+          restartCount: 5,
+          started: false,
+          state: {
+            waiting: {
+              message: `back-off 2m40s restarting failed container=install-cni pod=${name}_kube-system(${uid})`,
+              reason: "CrashLoopBackOff",
+            },
+          },
+        },
+        initializing("ebpf-bootstrap", NODE_IMAGE),
       ],
-      phase: "Running",
-    },
-  };
+      containerStatuses: [initializing("calico-node", NODE_IMAGE)],
+      phase: "Pending",
+      qosClass: "Burstable",
+      startTime: t(1),
+    });
+  return pod({
+    conditions,
+    containerStatuses: [
+      {
+        containerID: "containerd://4b8d2f6a0c4e8b2d6f0a4c8e2b6d0f4a8c2e6b0d4f8a2c6e0b4d8f2a6c0e4b8d",
+        image: NODE_IMAGE,
+        imageID: "quay.io/calico/node@sha256:8e2c4a6f0b1d3e5a7c9f2b4d6e8a0c1f3b5d7e9a2c4f6b8d0e1a3c5f7b9d2e4a",
+        lastState: ready
+          ? {}
+          : {
+              terminated: {
+                containerID: "containerd://1e5a9c3f7b2d6e0a4c8f2b6d0e4a8c2f6b0d4e8a2c6f0b4d8e2a6c0f4b8d2e6a",
+                exitCode: 1,
+                finishedAt: "2026-12-08T09:51:02Z",
+                reason: "Error",
+                startedAt: "2026-12-08T09:49:58Z",
+              },
+            },
+        name: "calico-node",
+        ready,
+        restartCount: ready ? 0 : 4,
+        started: true,
+        state: { running: { startedAt: ready ? t(12) : "2026-12-08T09:51:03Z" } },
+      },
+    ],
+    ...addresses,
+    initContainerStatuses: [
+      ipam,
+      completed("install-cni", CNI_IMAGE, t(5), t(8)),
+      completed("ebpf-bootstrap", NODE_IMAGE, t(9), t(11)),
+    ],
+    phase: "Running",
+    qosClass: "Burstable",
+    startTime: t(1),
+  });
 }
+
+/** Each lab node's calico-node pod name. */
+const POD_NAMES: Readonly<Record<string, string>> = {
+  "master-1": "calico-node-x7k2p",
+  "worker-1": "calico-node-8dxkq",
+  "worker-2": "calico-node-q4w9r",
+};
+
+/** calicoPods is the calico-node pod of each lab node in the given state (none where undefined). */
+export const calicoPods = (
+  master: CalicoPodState | undefined,
+  worker1: CalicoPodState | undefined,
+  worker2: CalicoPodState | undefined,
+): Obj[] =>
+  (
+    [
+      ["master-1", master],
+      ["worker-1", worker1],
+      ["worker-2", worker2],
+    ] as const
+  ).flatMap(([n, state]) => (state ? [calicoPod(POD_NAMES[n] as string, n, state)] : []));

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { parse } from "yaml";
 import {
   calicoDaemonSet,
-  calicoPod,
+  calicoPods,
   NO_CNI_MESSAGE,
   type NodeState,
   node,
@@ -108,11 +108,7 @@ test("node.ready: addons.cni.plugin none: the pod network is the user's to insta
 test("node.ready: install-cni crash-looping on a node: every container quoted, its log and kube-proxy named", () => {
   const r = check({
     nodes: lab("ready", "no-cni", "ready"),
-    pods: [
-      calicoPod("calico-node-x7k2p", "master-1", "ready"),
-      calicoPod("calico-node-8dxkq", "worker-1", "install-cni-crashloop"),
-      calicoPod("calico-node-m3v6t", "worker-2", "ready"),
-    ],
+    pods: calicoPods("ready", "install-cni-crashloop", "ready"),
     daemonSets: [calicoDaemonSet({ desired: 3, current: 3, ready: 2 })],
   });
   assert.equal(r.verdict, "fail");
@@ -135,11 +131,7 @@ test("node.ready: install-cni crash-looping on a node: every container quoted, i
 test("node.ready: calico-node running but not ready, restarted: felix's health check named when its log says so", () => {
   const objects = {
     nodes: lab("ready", "ready", "no-cni"),
-    pods: [
-      calicoPod("calico-node-x7k2p", "master-1", "ready"),
-      calicoPod("calico-node-m3v6t", "worker-1", "ready"),
-      calicoPod("calico-node-q4w9r", "worker-2", "running-not-ready"),
-    ],
+    pods: calicoPods("ready", "ready", "running-not-ready"),
     daemonSets: [calicoDaemonSet({ desired: 3, current: 3, ready: 2 })],
   };
   const head = [
@@ -175,7 +167,7 @@ test("node.ready: no calico-node pod on a node: the DaemonSet's counts, the tain
   // Upstream's tolerations: nothing on the node keeps the pod off; the DaemonSet's events will say why.
   const upstream = check({
     nodes: lab("ready", "ready", "no-cni"),
-    pods: [calicoPod("calico-node-x7k2p", "master-1", "ready"), calicoPod("calico-node-m3v6t", "worker-1", "ready")],
+    pods: calicoPods("ready", "ready", undefined),
     daemonSets: [calicoDaemonSet({ desired: 3, current: 2, ready: 2 })],
   });
   assert.deepEqual(about(upstream, "worker-2"), {
@@ -225,23 +217,23 @@ test("node.ready: no calico-node pod on a node: the DaemonSet's counts, the tain
 test("node.ready: a calico-node pod made for the node but not scheduled quotes the scheduler", () => {
   const r = check({
     nodes: lab("ready", "no-cni", "ready"),
-    pods: [calicoPod("calico-node-zz9vb", "worker-1", "unscheduled")],
+    pods: calicoPods(undefined, "unscheduled", undefined),
     daemonSets: [calicoDaemonSet({ desired: 3, current: 3, ready: 2 })],
   });
   assert.deepEqual(about(r, "worker-1").evidence, [
     NOT_READY,
-    "Pod kube-system/calico-node-zz9vb is for worker-1 but not scheduled: PodScheduled=False since 2026-12-08T09:42:08Z: Unschedulable: 0/3 nodes are available: 1 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+    "Pod kube-system/calico-node-8dxkq is for worker-1 but not scheduled: PodScheduled=False since 2026-12-08T09:42:08Z: Unschedulable: 0/3 nodes are available: 1 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
   ]);
   assert.equal(
     about(r, "worker-1").fix,
-    "see why the scheduler has not placed it: kubectl -n kube-system describe pod calico-node-zz9vb",
+    "see why the scheduler has not placed it: kubectl -n kube-system describe pod calico-node-8dxkq",
   );
 });
 
 test("node.ready: a silent kubelet (Unknown) fails on the kubelet; a node without a Ready condition warns", () => {
   const r = check({
     nodes: lab("ready", "unknown", "registered"),
-    pods: [calicoPod("calico-node-x7k2p", "master-1", "ready"), calicoPod("calico-node-8dxkq", "worker-1", "ready")],
+    pods: calicoPods("ready", "ready", undefined),
     daemonSets: [calicoDaemonSet({ desired: 3, current: 2, ready: 2 })],
   });
   assert.deepEqual(about(r, "worker-1"), {
@@ -264,7 +256,7 @@ test("node.ready: a silent kubelet (Unknown) fails on the kubelet; a node withou
 test("node.ready: calico-node Ready on a NotReady node names no CNI cause and points at the kubelet", () => {
   const r = check({
     nodes: lab("ready", "no-cni", "ready"),
-    pods: [calicoPod("calico-node-8dxkq", "worker-1", "ready")],
+    pods: calicoPods(undefined, "ready", undefined),
     daemonSets: [calicoDaemonSet({ desired: 3, current: 3, ready: 3 })],
   });
   assert.deepEqual(about(r, "worker-1"), {
@@ -278,11 +270,7 @@ test("node.ready: calico-node Ready on a NotReady node names no CNI cause and po
 test("node.ready: every node Ready passes, one finding per node", () => {
   const r = check({
     nodes: lab("ready", "ready", "ready"),
-    pods: [
-      calicoPod("calico-node-x7k2p", "master-1", "ready"),
-      calicoPod("calico-node-m3v6t", "worker-1", "ready"),
-      calicoPod("calico-node-p8n2d", "worker-2", "ready"),
-    ],
+    pods: calicoPods("ready", "ready", "ready"),
     daemonSets: [calicoDaemonSet({ desired: 3, current: 3, ready: 3 })],
   });
   assert.equal(r.verdict, "pass");
@@ -297,11 +285,7 @@ test("node.ready: every node Ready passes, one finding per node", () => {
 test("node.ready: a saved dump keeps every field it reads (conditions, taints, init container statuses, DaemonSet counts)", () => {
   const objects = {
     nodes: lab("ready", "no-cni", "no-cni"),
-    pods: [
-      calicoPod("calico-node-x7k2p", "master-1", "ready"),
-      calicoPod("calico-node-8dxkq", "worker-1", "install-cni-crashloop"),
-      calicoPod("calico-node-q4w9r", "worker-2", "running-not-ready"),
-    ],
+    pods: calicoPods("ready", "install-cni-crashloop", "running-not-ready"),
     daemonSets: [calicoDaemonSet({ desired: 3, current: 3, ready: 1 })],
   };
   // `kubelab doctor dump` writes the evidence through redact; `--from` must give the same verdicts.
