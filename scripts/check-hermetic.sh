@@ -20,7 +20,7 @@ chmod 1777 "$tmp/home"
 
 cmd=(env -i "HOME=$tmp/home" "PATH=$tmp/bin" node scripts/run-tests.mjs unit)
 how="an empty HOME, only node on PATH"
-if [[ $(id -u) == 0 ]] && command -v unshare >/dev/null && command -v setpriv >/dev/null &&
+if [[ $(id -u) == 0 ]] && command -v unshare >/dev/null && command -v setpriv >/dev/null && command -v ip >/dev/null &&
   unshare -n true 2>/dev/null; then
   # Loopback only (tests may serve on 127.0.0.1), then drop root for the tests themselves.
   cmd=(unshare -n -- sh -c 'ip link set lo up && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"' sh "${cmd[@]}")

@@ -25,6 +25,11 @@ export function localRemote(node = "localhost"): Remote {
       });
       child.on("error", reject);
       child.on("close", (code) => resolve({ code: code ?? 124, stdout, stderr }));
+      // A command that exits without reading its stdin closes the pipe first: EPIPE on our
+      // write is then expected, and the exit code says how the command went.
+      child.stdin.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") reject(e);
+      });
       child.stdin.end(opts.stdin ?? "");
     });
   return {

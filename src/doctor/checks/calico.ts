@@ -7,12 +7,13 @@ import { parseCidr } from "../../net/ipv4.js";
 import { CALICO_NODE, calicoNodeEnv } from "../../render/calico.js";
 import type { KubeObject } from "../../render/types.js";
 import { API_KEYS, isCalicoNodePod, restartCount } from "../api.js";
-import { annotationsOf, at, isObject, nameOf, num, objects, refOf, str } from "../object.js";
+import { annotationsOf, nameOf, objects, refOf, str } from "../object.js";
 import type { Check, Evidence, Finding } from "../types.js";
 import { bareIp, heldByMany, inRange, items, json, NAT } from "./common.js";
+import { lastTerminated } from "./pod-status.js";
 
-/** The calico-node DaemonSet (the one with containers), if the API has it. */
-const calicoDaemonSet = (e: Evidence) =>
+/** calicoDaemonSet is the calico-node DaemonSet (the one with containers), if the API has it. */
+export const calicoDaemonSet = (e: Evidence) =>
   items(e, API_KEYS.daemonSet).find(
     (d) => nameOf(d) === CALICO_NODE && objects(d, "spec", "template", "spec", "containers").length > 0,
   );
@@ -76,14 +77,8 @@ const felixHealth: Check = {
       const node = str(pod, "spec", "nodeName");
       const subject = `Pod ${refOf(pod)}${node ? ` on ${node}` : ""}`;
       const status = objects(pod, "status", "containerStatuses").find((c) => c.name === CALICO_NODE);
-      const last = at(status, "lastState", "terminated");
       const waiting = str(status, "state", "waiting", "reason");
-      const state = [
-        `calico-node restartCount ${restarts}`,
-        waiting && `waiting: ${waiting}`,
-        isObject(last) &&
-          `last terminated: ${str(last, "reason") ?? "?"} (exit ${num(last, "exitCode") ?? "?"}) at ${str(last, "finishedAt") ?? "?"}`,
-      ]
+      const state = [`calico-node restartCount ${restarts}`, waiting && `waiting: ${waiting}`, lastTerminated(status)]
         .filter(Boolean)
         .join(", ");
       if (hits.length > 0) {

@@ -19,6 +19,7 @@ const IDS = [
   "node.node-ip",
   "node.hostname",
   "api.node-addresses",
+  "node.ready",
   "calico.felix-health-localhost",
   "calico.node-address",
   "metallb.deprecated-config",

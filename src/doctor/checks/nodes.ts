@@ -2,7 +2,8 @@
  * Checks of what was read on the nodes (src/doctor/nodes.ts): the runtime and kubelet settings
  * and the OS state kubelab prepares, each compared with what kubelab renders for the plan.
  * One finding per node, subject the node's name. Also the address each node registered, as
- * the API has it (api.node-addresses): the same failure seen from the cluster's side.
+ * the API has it (api.node-addresses): the same failure seen from the cluster's side; and
+ * whether each node is Ready (node.ready, in ./node-ready.ts).
  */
 import { parse as parseToml } from "smol-toml";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
@@ -14,6 +15,7 @@ import { modulesBuiltinPath, NODE_COMMANDS, NODE_FILES, nodeInterfaces, sysctlPa
 import { at, nameOf, objects, str } from "../object.js";
 import type { Check, CommandEvidence, Evidence, Finding, NodeEvidence } from "../types.js";
 import { heldByMany, inRange, items, NAT } from "./common.js";
+import { nodeReady } from "./node-ready.js";
 
 type NodeFinding = Omit<Finding, "subject">;
 
@@ -742,4 +744,4 @@ export const nodeChecks: readonly Check[] = [
 ];
 
 /** The nodes' checks that read the API rather than the nodes themselves. */
-export const nodeApiChecks: readonly Check[] = [nodeAddresses];
+export const nodeApiChecks: readonly Check[] = [nodeAddresses, nodeReady];
