@@ -3,7 +3,8 @@
  * built from source, scripts/dev-tools/calico-images.sh) on 1 control plane + 2 workers as
  * nspawn nodes, offline from a test bundle, over VXLAN (this project's test machines have no
  * IPIP in their kernel), with MetalLB's pool on the test bridge. One scenario, in steps: the
- * cluster first without a CNI, then Calico; pod-to-pod traffic across nodes and DNS; a
+ * cluster first without a CNI (doctor's node.ready names it), then Calico; pod-to-pod traffic
+ * across nodes and DNS; a
  * NetworkPolicy enforced; MetalLB beside Calico; a second `up` that changes nothing; and felix's
  * health endpoint on nodes whose resolver cannot answer `localhost`, with and without kubelab's
  * FELIX_HEALTHHOST=127.0.0.1.
@@ -15,7 +16,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it, type TestContext } from "node:test";
+import { describe, it } from "node:test";
 import {
   AppsV1Api,
   CoreV1Api,
@@ -25,7 +26,6 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { CHECKS } from "../../src/doctor/checks/index.js";
 import type { CheckResult } from "../../src/doctor/types.js";
 import { kubeConfig, poll, waitNodes } from "../../src/kube/client.js";
 import { containsAddress, parseCidr } from "../../src/net/ipv4.js";
@@ -45,7 +45,7 @@ import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.j
 import { steps } from "../helpers/steps.js";
 import { clientPod, toolboxImage, WEB_PORT, webPod } from "../helpers/toolbox.js";
 
-/** The doctor check that reads node conditions; its assertions run once kubelab has it. */
+/** The doctor check that reads node conditions and names why a node is not Ready. */
 const NODE_READY = "node.ready";
 const FELIX_CHECK = "calico.felix-health-localhost";
 /** felix's line when its health endpoint cannot resolve the name it binds (libcalico-go's health.go). */
@@ -67,16 +67,6 @@ function checkResult(out: string, id: string): CheckResult {
   const found = parsed.results.find((r) => r.id === id);
   assert.ok(found, `no ${id} in doctor's output: ${out.slice(0, 2000)}`);
   return found;
-}
-
-/**
- * whenNodeReadyCheck is true when kubelab has the node.ready check; until then the step that
- * asks is reported as a TODO naming it (its assertions are written, not silently dropped).
- */
-function whenNodeReadyCheck(st: TestContext): boolean {
-  if (CHECKS.some((c) => c.id === NODE_READY)) return true;
-  st.todo(`the doctor check ${NODE_READY} is not in kubelab yet: these assertions run once it is`);
-  return false;
 }
 
 /** An address in the cluster's /24 that no node, pool address or the host has: nothing answers it. */
@@ -195,8 +185,7 @@ describe("Calico on nspawn machines (the full default lab, offline)", () => {
       }
     });
 
-    await step(`doctor ${NODE_READY} fails on every node, naming "no CNI"`, async (st) => {
-      if (!whenNodeReadyCheck(st)) return;
+    await step(`doctor ${NODE_READY} fails on every node, naming "no CNI"`, async () => {
       const r = await kubelab("doctor", "-f", file, "-o", "json", "--check", NODE_READY);
       assert.equal(r.code, 1, r.out);
       const result = checkResult(r.out, NODE_READY);
@@ -252,8 +241,7 @@ describe("Calico on nspawn machines (the full default lab, offline)", () => {
       },
     );
 
-    await step(`doctor ${NODE_READY} passes on every node`, async (st) => {
-      if (!whenNodeReadyCheck(st)) return;
+    await step(`doctor ${NODE_READY} passes on every node`, async () => {
       const r = await kubelab("doctor", "-f", file, "-o", "json", "--check", NODE_READY);
       assert.equal(r.code, 0, r.out);
       assert.equal(checkResult(r.out, NODE_READY).verdict, "pass");
