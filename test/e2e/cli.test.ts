@@ -8,8 +8,7 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -25,6 +24,7 @@ import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
+import { cliScenario } from "../helpers/cli-scenario.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
 import { installTestCni } from "../helpers/test-cni.js";
@@ -49,22 +49,10 @@ describe("kubelab CLI on nspawn machines", () => {
     // Addons come with the addons issue's tests; kubeadm's own images are all built here.
     const { raw, plan } = nspawnTestCluster("c", { workers: 2 }, { addons: NO_ADDONS });
     const name = plan.name;
-    const dir = await mkdtemp(join(tmpdir(), "kubelab-cli-e2e-"));
-    const file = join(dir, "kubelab.yaml");
+    const { dir, file, kubeconfig, hosts } = await cliScenario(t, "cli-e2e");
     await writeFile(file, stringify(raw));
-    // The user's kubeconfig for this test: never the real ~/.kube/config.
-    const kubeconfig = join(dir, "user-kubeconfig");
+    // The user's kubeconfig already holds another cluster's context.
     await writeFile(kubeconfig, OTHER);
-    const savedEnv = process.env.KUBECONFIG;
-    process.env.KUBECONFIG = kubeconfig;
-    const hosts = new Map<string, Remote>();
-    t.after(async () => {
-      await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
-      await kubelab("down", "-f", file, "--force");
-      if (savedEnv === undefined) delete process.env.KUBECONFIG;
-      else process.env.KUBECONFIG = savedEnv;
-      await rm(dir, { recursive: true, force: true });
-    });
     const bundle = join(dir, "bundle");
     if (!(await createTestBundle(t, plan, bundle))) return;
 

@@ -8,8 +8,7 @@
  * "LoadBalancer IP never answers from the host", shown working end to end.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
@@ -23,6 +22,7 @@ import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
+import { cliScenario } from "../helpers/cli-scenario.js";
 import { announcer, httpFromHost, loadBalancerAddress } from "../helpers/loadbalancer.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
@@ -40,19 +40,7 @@ describe("MetalLB on nspawn machines", () => {
     assert.ok(full.ok, JSON.stringify(!full.ok && full.errors));
     const plan = full.plan;
     const name = plan.name;
-    const dir = await mkdtemp(join(tmpdir(), "kubelab-metallb-e2e-"));
-    const file = join(dir, "kubelab.yaml");
-    const kubeconfig = join(dir, "user-kubeconfig");
-    const savedEnv = process.env.KUBECONFIG;
-    process.env.KUBECONFIG = kubeconfig;
-    const hosts = new Map<string, Remote>();
-    t.after(async () => {
-      await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
-      await kubelab("down", "-f", file, "--force");
-      if (savedEnv === undefined) delete process.env.KUBECONFIG;
-      else process.env.KUBECONFIG = savedEnv;
-      await rm(dir, { recursive: true, force: true });
-    });
+    const { dir, file, kubeconfig, hosts } = await cliScenario(t, "metallb-e2e");
     // One bundle for both runs: made for the plan with MetalLB (its manifest and images).
     const bundle = join(dir, "bundle");
     const manifest = await createTestBundle(t, plan, bundle);

@@ -1,0 +1,43 @@
+/**
+ * What an end-to-end scenario of the kubelab CLI on real machines sets up and always takes down.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import type { Remote } from "../../src/remote/types.js";
+import { kubelab } from "./cli.js";
+
+/** The scenario's files, and the SSH connections it opens to nodes (closed for it). */
+export interface CliScenario {
+  readonly dir: string;
+  /** Where the test writes its cluster file. */
+  readonly file: string;
+  /** The user kubeconfig `up` merges into: KUBECONFIG points here, never at ~/.kube/config. */
+  readonly kubeconfig: string;
+  readonly hosts: Map<string, Remote>;
+}
+
+/**
+ * cliScenario makes a temporary directory named after `prefix` and points KUBECONFIG into it.
+ * t.after closes the connections in `hosts`, runs `kubelab down --force` on the file (the
+ * machines, their bridge and processes go even when a step failed), restores KUBECONFIG and
+ * removes the directory.
+ */
+export async function cliScenario(t: Pick<TestContext, "after">, prefix: string): Promise<CliScenario> {
+  const dir = await mkdtemp(join(tmpdir(), `kubelab-${prefix}-`));
+  const file = join(dir, "kubelab.yaml");
+  const kubeconfig = join(dir, "user-kubeconfig");
+  const savedEnv = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = kubeconfig;
+  const hosts = new Map<string, Remote>();
+  t.after(async () => {
+    // Closed before the machines go: a connection to a machine that is gone never finishes closing.
+    await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
+    await kubelab("down", "-f", file, "--force");
+    if (savedEnv === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = savedEnv;
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { dir, file, kubeconfig, hosts };
+}
