@@ -13,8 +13,7 @@
  * broken resolver points at (a free one in the cluster's /24, which nothing answers).
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
@@ -38,6 +37,7 @@ import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
+import { cliScenario } from "../helpers/cli-scenario.js";
 import { kubectlWith } from "../helpers/kubectl.js";
 import { announcer, httpFromHost, loadBalancerAddress } from "../helpers/loadbalancer.js";
 import { appliedObjects } from "../helpers/managed-objects.js";
@@ -100,19 +100,7 @@ describe("Calico on nspawn machines (the full default lab, offline)", () => {
     assert.equal(plan.addons.cni.plugin, "calico");
     assert.equal(plan.addons.cni.plugin === "calico" && plan.addons.cni.encapsulation, "vxlan");
 
-    const dir = await mkdtemp(join(tmpdir(), "kubelab-calico-lab-"));
-    const file = join(dir, "kubelab.yaml");
-    const kubeconfig = join(dir, "user-kubeconfig");
-    const savedEnv = process.env.KUBECONFIG;
-    process.env.KUBECONFIG = kubeconfig;
-    const hosts = new Map<string, Remote>();
-    t.after(async () => {
-      await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
-      await kubelab("down", "-f", file, "--force");
-      if (savedEnv === undefined) delete process.env.KUBECONFIG;
-      else process.env.KUBECONFIG = savedEnv;
-      await rm(dir, { recursive: true, force: true });
-    });
+    const { dir, file, kubeconfig, hosts } = await cliScenario(t, "calico-lab");
     // One bundle for every run: made for the full plan (Calico's and MetalLB's images), plus
     // the toolbox the test pods run.
     const bundle = join(dir, "bundle");
@@ -345,6 +333,14 @@ describe("Calico on nspawn machines (the full default lab, offline)", () => {
         await announcer(bridgeName(plan.name), ip, hosts);
       },
     );
+
+    await step("doctor passes every check that applies on the working Calico lab", async () => {
+      const r = await kubelab("doctor", "-f", file, "-v");
+      assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+      assert.match(r.out, /^0 failed, 0 warned, \d+ passed/m);
+      for (const id of [NODE_READY, FELIX_CHECK, "calico.node-address", "probe.loadbalancer"])
+        assert.match(r.out, new RegExp(`✓ ${id.replaceAll(".", "\\.")}`));
+    });
 
     await step("up again changes nothing: 0 changes, no object of kubelab's written", async () => {
       const before = await appliedObjects(kc);
