@@ -23,20 +23,15 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cachingStore } from "../../src/artifacts/store.js";
 import type { PinnedFile } from "../../src/versions.js";
+import { cache } from "./images-lib.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, "..", "..");
 const log = (msg: string) => process.stderr.write(`upstream: ${msg}\n`);
-
-/** `${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/...parts` (test/helpers/tools.ts names the same place). */
-export function devCache(...parts: string[]): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubelab-dev", ...parts);
-}
 
 /** One row of a tab-separated table with a header line; `#` lines are comments. */
 function readTable(file: string): Record<string, string>[] {
@@ -80,7 +75,7 @@ export function fixturesStamp(): string {
 
 /** fixtures fetches every pinned upstream file the tests read and lays them out; returns the tree. */
 export async function fixtures(): Promise<string> {
-  const tree = devCache("upstream");
+  const tree = cache("upstream");
   const stampFile = join(tree, ".complete");
   const stamp = fixturesStamp();
   const rows = readTable("upstream-files.tsv");
@@ -90,7 +85,7 @@ export async function fixtures(): Promise<string> {
     rel: join(r.dir ?? "", r.tag ?? "", r.path ?? ""),
   }));
   const store = cachingStore(
-    devCache("downloads"),
+    cache("downloads"),
     mirrorFetch(new Map(seed ? files.map((f) => [f.pinned.url, join(seed, f.rel)]) : [])),
   );
   const fresh = (await readFile(stampFile, "utf8").catch(() => "")).trim() !== stamp;
@@ -119,7 +114,7 @@ export async function source(name: string): Promise<string> {
   const row = readTable("sources.tsv").find((r) => r.file === `${name}.tar.gz`);
   if (!row) throw new Error(`no source ${name} in scripts/dev-tools/sources.tsv`);
   const { sha256 = "", file = "", repository = "", tag = "", commit = "" } = row;
-  const out = devCache("sources", file);
+  const out = cache("sources", file);
   if (existsSync(out) && (await sha256File(out)) === sha256) return out;
   if (existsSync(`${out}.commit`) && existsSync(out) && (await readFile(`${out}.commit`, "utf8")).trim() === commit)
     return out;

@@ -22,13 +22,11 @@ import { accessSync, constants } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import type { Plan } from "../plan/types.js";
+import { vmName } from "../render/vagrantfile.js";
 import type { VirtualBoxVmEvidence } from "./types.js";
 
 /** Runs `VBoxManage ARGS`; never rejects for a non-zero exit. */
 export type VBoxManageRun = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
-
-/** The VirtualBox VM name of a node: kubelab's Vagrantfile sets `vb.name` to `<cluster>-<node>`. */
-export const vmName = (plan: Plan, node: string) => `${plan.name}-${node}`;
 
 /** Whether the plan's machines are VirtualBox VMs. */
 export const onVirtualBox = (plan: Plan) =>
