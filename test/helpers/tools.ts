@@ -2,10 +2,10 @@
 // loader, openssl, ...). Install them with scripts/dev-tools/install-deps.sh.
 import { execFile, execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync } from "node:fs";
-import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
+import { cache } from "../../scripts/dev-tools/images-lib.js";
 import { PINNED } from "../../src/versions.js";
 import { outsideHermetic, unavailable } from "./prereq.js";
 
@@ -28,11 +28,8 @@ export const CRANE_VERSION = "v0.22.1";
 /** OpenTofu version whose `tofu` scripts/dev-tools/opentofu.sh builds (keep in sync with its default). */
 export const TOFU_VERSION = "v1.12.6";
 
-/** `${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/...parts` */
-export function cacheDir(...parts: string[]): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return join(base, "kubelab-dev", ...parts);
-}
+/** `${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/...parts`: the dev cache the build scripts fill. */
+export const cacheDir = cache;
 
 const INSTALLER: Record<ToolName, string> = {
   containerd1: "scripts/dev-tools/install-deps.sh",
