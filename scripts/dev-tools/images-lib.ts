@@ -52,14 +52,42 @@ const BASE_ENTRIES: LayerEntry[] = [
   { path: "tmp", directory: true, mode: 0o1777 },
 ];
 
+/** A system account an image adds to the base's (as `adduser --system` in a Dockerfile). */
+export interface ImageUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/**
+ * usersLayer is the base's /etc/passwd and /etc/group with `users` (and a group of the same
+ * name each) added, plus their home directories, owned by them: a layer on top of "base".
+ */
+export function usersLayer(users: readonly ImageUser[]): LayerSource {
+  const passwd = users.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.name}:${u.home}:/sbin/nologin`);
+  const group = users.map((u) => `${u.name}:x:${u.gid}:`);
+  return {
+    kind: "entries",
+    entries: [
+      { path: "etc/passwd", content: `${PASSWD}${passwd.join("\n")}\n` },
+      { path: "etc/group", content: `${GROUP}${group.join("\n")}\n` },
+      ...users.map((u) => ({ path: u.home, directory: true as const, uid: u.uid, gid: u.gid })),
+    ],
+  };
+}
+
 export type LayerSource =
   | { kind: "base" }
   /** A host directory tree (e.g. a Debian root); `key` names its content for the fingerprint. */
   | { kind: "root"; key: string; dir: () => Promise<string> }
   /** Host files (binaries: mode 0755, root's) at `path` in the image. */
   | { kind: "files"; files: { path: string; from: string; xattrs?: Record<string, Buffer> }[] }
-  /** A host directory laid out as in the image (modes kept, owned by root), fingerprinted by content. */
-  | { kind: "tree"; dir: string }
+  /**
+   * A host directory laid out as in the image below `at` (default: the root), modes kept, owned by
+   * root; fingerprinted by content.
+   */
+  | { kind: "tree"; dir: string; at?: string }
   /** Small entries given in full (license files, symlinks, files owned by a user...). */
   | { kind: "entries"; entries: LayerEntry[] };
 
@@ -72,8 +100,8 @@ export interface Recipe {
 }
 
 /** A tree layer's entries: the directory as directoryEntries reads it, every entry root's. */
-const treeEntries = async (dir: string): Promise<LayerEntry[]> =>
-  (await directoryEntries(dir)).map((e) => ({ ...e, uid: 0, gid: 0 }));
+const treeEntries = async (dir: string, at?: string): Promise<LayerEntry[]> =>
+  (await directoryEntries(dir, { prefix: at })).map((e) => ({ ...e, uid: 0, gid: 0 }));
 
 /** What an entry list holds, for a fingerprint: contents by sha256. */
 const entriesKey = (entries: LayerEntry[]) =>
@@ -161,7 +189,7 @@ export async function assembleImages(a: Assembly): Promise<void> {
       case "files":
         return await Promise.all(l.files.map(async (f) => [f.path, await hashOf(f.from), Object.keys(f.xattrs ?? {})]));
       case "tree":
-        return entriesKey(await treeEntries(l.dir));
+        return entriesKey(await treeEntries(l.dir, l.at));
       case "entries":
         return entriesKey(l.entries);
     }
@@ -199,7 +227,7 @@ export async function assembleImages(a: Assembly): Promise<void> {
         baseLayer ??= await buildLayer(BASE_ENTRIES);
         layers.push(baseLayer);
       } else if (l.kind === "root") layers.push(await layerFromDirectory(await l.dir()));
-      else if (l.kind === "tree") layers.push(await buildLayer(await treeEntries(l.dir)));
+      else if (l.kind === "tree") layers.push(await buildLayer(await treeEntries(l.dir, l.at)));
       else if (l.kind === "entries") layers.push(await buildLayer(l.entries));
       else {
         const files = await Promise.all(

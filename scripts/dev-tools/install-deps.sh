@@ -22,7 +22,10 @@
 #     names (node, cni, kube-controllers; calico-node links libbpf, libelf, zlib and libpcap
 #     through cgo). The images themselves are built by `npm run test:lab`'s pretest step
 #     (scripts/dev-tools/calico-images.sh; cold ~9 min on 2 cores, once): npm test does not
-#     need them, and CI's cold run stays under 40 minutes without them
+#     need them, and CI's cold run stays under 40 minutes without them. Likewise Headlamp's
+#     image (scripts/dev-tools/headlamp-images.sh; cold ~4 min)
+#   - chromium (Debian's, headless): the lab tier signs in to the UI in a real browser, driven
+#     by playwright-core, which never downloads a browser of its own
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -49,6 +52,8 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 for pkg in libelf-dev zlib1g-dev libpcap-dev; do
   [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || missing+=("$pkg")
 done
+# The lab tier's browser (test/helpers/browser.ts).
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 # A real `vagrant up` (npm run test:vagrant): libvirt + QEMU, and what builds the test box.
 for pkg in qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base fdisk; do
   [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || missing+=("$pkg")

@@ -95,4 +95,18 @@ describe("kubelab CLI", () => {
     const r = await kubelab("schema");
     assert.equal(JSON.parse(r.out).$schema, "https://json-schema.org/draft/2020-12/schema");
   });
+
+  it("ui with ui: none says the cluster has no UI and how to get one (exit 2, before any connection)", async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, "lab.yaml");
+      const raw = parse(DEFAULT_CLUSTER_YAML) as { addons: Record<string, unknown> };
+      raw.addons.ui = "none";
+      await writeFile(file, JSON.stringify(raw));
+      const r = await kubelab("ui", "-f", file, "--open");
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /no web UI: its file says addons\.ui: none/);
+      assert.match(r.err, /set addons\.ui to headlamp/);
+      assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
+    });
+  });
 });

@@ -121,7 +121,7 @@ export function buildProgram(io: Io = processIo): Command {
     .description("print the web UI's address and a fresh login token (TokenRequest, short-lived)")
     .addOption(fileOption())
     .option("--ttl <duration>", "token lifetime, e.g. 30m, 2h", "1h")
-    .option("--open", "also open the address in a browser (xdg-open)")
+    .option("--open", "also open the address in the desktop's browser (xdg-open, or open on macOS)")
     .action(async (opts) => (await import("./commands/ui.js")).ui(opts, io));
 
   program

@@ -2,9 +2,10 @@
  * An offline bundle made the way users make one, by `createBundle` (kubelab bundle create),
  * from mirrors on loopback instead of the internet:
  * - pkgs.k8s.io -> the signed test apt repository (real kubeadm, kubelet, kubectl built here);
- * - registry.k8s.io, quay.io and registry.kubelab.test -> a real OCI registry (crane) holding
- *   the images built here (the control plane's, MetalLB's controller and speaker, Calico's node,
- *   cni and kube-controllers when the plan's CNI is Calico, and on request the tests' toolbox);
+ * - registry.k8s.io, quay.io, ghcr.io and registry.kubelab.test -> a real OCI registry (crane)
+ *   holding the images built here (the control plane's, MetalLB's controller and speaker,
+ *   Calico's node, cni and kube-controllers when the plan's CNI is Calico, Headlamp's when its
+ *   UI is Headlamp, and on request the tests' toolbox);
  * - raw.githubusercontent.com -> the addon manifests of the fixtures;
  * - the containerd, runc and CNI release files -> the test package source's files (built
  *   here, so with their own sha256 instead of the upstream releases' pins).
@@ -26,11 +27,13 @@ import { requireTool } from "./tools.js";
 
 /** Builds Calico's image set (npm run test:lab runs it first). */
 const CALICO_IMAGES_BUILDER = "bash scripts/dev-tools/calico-images.sh (npm run test:lab runs it first)";
+/** Builds Headlamp's image (npm run test:lab runs it first). */
+const HEADLAMP_IMAGES_BUILDER = "bash scripts/dev-tools/headlamp-images.sh (npm run test:lab runs it first)";
 
 /**
  * createTestBundle writes a bundle for `plan` into `out`; undefined when a tool is missing
  * (the test is then skipped, or fails under CI=true). The plan's addons must need no images
- * beyond kubeadm's, MetalLB's and Calico's (only those are built here); `toolbox` adds the
+ * beyond kubeadm's, MetalLB's, Calico's and Headlamp's (only those are built here); `toolbox` adds the
  * tests' toolbox image (test/helpers/toolbox.ts) to the bundle's images.
  */
 export async function createTestBundle(
@@ -44,16 +47,21 @@ export async function createTestBundle(
   const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim() as Arch;
   const pkgs = await buildTestPackages(plan);
   const registry = await startRegistry(t, crane);
-  const registries = ["registry.k8s.io", "quay.io", TOOLBOX_REGISTRY];
+  const registries = ["registry.k8s.io", "quay.io", "ghcr.io", TOOLBOX_REGISTRY];
   const calico =
     plan.addons.cni.plugin === "calico"
       ? await builtImages(`calico-${PINNED.calico.version}`, CALICO_IMAGES_BUILDER)
+      : [];
+  const headlamp =
+    plan.addons.ui.kind === "headlamp"
+      ? await builtImages(`headlamp-${PINNED.headlamp.version}`, HEADLAMP_IMAGES_BUILDER)
       : [];
   const toolbox = opts.toolbox ? await toolboxImages() : [];
   for (const image of [
     ...(await builtImages()),
     ...(await builtImages(`metallb-${PINNED.metallb.version}`)),
     ...calico,
+    ...headlamp,
     ...toolbox,
   ]) {
     const host = registries.find((r) => image.name.startsWith(`${r}/`));

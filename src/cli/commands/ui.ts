@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { uiToken, uiUrl } from "../../addons/ui.js";
 import { UserError } from "../../errors.js";
 import { kubeConfig } from "../../kube/client.js";
 import { clusterDir, clusterPaths } from "../../plan/cluster-dir.js";
 import type { Io } from "../io.js";
+import { openUrl } from "../open-url.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface UiOptions {
@@ -27,7 +27,10 @@ export function parseTtl(text: string): number {
 /** ui prints the UI's LoadBalancer address and a fresh token for the UI's login account. */
 export async function ui(opts: UiOptions, io: Io): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io);
-  if (plan.addons.ui.kind === "none") throw new UserError("the cluster file has ui: none", { hint: "set addons.ui" });
+  if (plan.addons.ui.kind === "none")
+    throw new UserError("this cluster has no web UI: its file says addons.ui: none", {
+      hint: "set addons.ui to headlamp and run kubelab up",
+    });
   const ttl = parseTtl(opts.ttl);
   const path = clusterPaths(clusterDir(plan, opts.file)).kubeconfig;
   const config = await readFile(path, "utf8").catch(() => {
@@ -39,8 +42,6 @@ export async function ui(opts: UiOptions, io: Io): Promise<void> {
   io.out(url ? `url:   ${url}` : "url:   none (MetalLB is off; use kubectl port-forward to the UI service)");
   io.out(`token: ${token}`);
   io.out(`(valid for ${opts.ttl}; run kubelab ui again for a new one)`);
-  if (opts.open && url)
-    spawn("xdg-open", [url], { detached: true, stdio: "ignore" })
-      .on("error", () => {})
-      .unref();
+  if (opts.open)
+    io.out(url ? openUrl(url) : "--open: the UI has no address to open without MetalLB; port-forward to it instead");
 }
