@@ -7,18 +7,23 @@
  *   Calico's node, cni and kube-controllers when the plan's CNI is Calico, Headlamp's when its
  *   UI is Headlamp, and on request the tests' toolbox);
  * - raw.githubusercontent.com -> the addon manifests of the fixtures;
+ * - with Linkerd: cr.l5d.io -> the same registry (Linkerd's images built here), Linkerd's Helm
+ *   repository -> the fixtures' charts packaged as a repository, and helm's release file -> the
+ *   helm built here;
  * - the containerd, runc and CNI release files -> the test package source's files (built
  *   here, so with their own sha256 instead of the upstream releases' pins).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { TestContext } from "node:test";
+import { sha256 } from "../../src/artifacts/local.js";
 import type { BundleManifest } from "../../src/artifacts/offline-bundle.js";
 import { createBundle, pinnedSources } from "../../src/bundle/create.js";
 import type { Plan } from "../../src/plan/types.js";
 import { type Arch, PINNED } from "../../src/versions.js";
+import { helmTarball, linkerdChartRepository } from "./charts.js";
 import { fixturesDir } from "./fixtures.js";
 import { buildTestPackages, builtImages, serveDirectory } from "./packages.js";
 import { startRegistry } from "./registry.js";
@@ -27,13 +32,15 @@ import { requireTool } from "./tools.js";
 
 /** Builds Calico's image set (npm run test:lab runs it first). */
 const CALICO_IMAGES_BUILDER = "bash scripts/dev-tools/calico-images.sh (npm run test:lab runs it first)";
+/** Builds Linkerd's images (npm run test:lab runs it first). */
+const LINKERD_IMAGES_BUILDER = "bash scripts/dev-tools/linkerd-images.sh (npm run test:lab runs it first)";
 /** Builds Headlamp's image (npm run test:lab runs it first). */
 const HEADLAMP_IMAGES_BUILDER = "bash scripts/dev-tools/headlamp-images.sh (npm run test:lab runs it first)";
 
 /**
  * createTestBundle writes a bundle for `plan` into `out`; undefined when a tool is missing
  * (the test is then skipped, or fails under CI=true). The plan's addons must need no images
- * beyond kubeadm's, MetalLB's, Calico's and Headlamp's (only those are built here); `toolbox` adds the
+ * beyond kubeadm's, MetalLB's, Calico's, Headlamp's and Linkerd's (only those are built here); `toolbox` adds the
  * tests' toolbox image (test/helpers/toolbox.ts) to the bundle's images.
  */
 export async function createTestBundle(
@@ -47,7 +54,10 @@ export async function createTestBundle(
   const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim() as Arch;
   const pkgs = await buildTestPackages(plan);
   const registry = await startRegistry(t, crane);
-  const registries = ["registry.k8s.io", "quay.io", "ghcr.io", TOOLBOX_REGISTRY];
+  const linkerd = plan.addons.linkerd.enabled;
+  const helm = linkerd ? helmTarball(t) : undefined;
+  if (linkerd && !helm) return undefined;
+  const registries = ["registry.k8s.io", "quay.io", "ghcr.io", "cr.l5d.io", TOOLBOX_REGISTRY];
   const calico =
     plan.addons.cni.plugin === "calico"
       ? await builtImages(`calico-${PINNED.calico.version}`, CALICO_IMAGES_BUILDER)
@@ -56,12 +66,14 @@ export async function createTestBundle(
     plan.addons.ui.kind === "headlamp"
       ? await builtImages(`headlamp-${PINNED.headlamp.version}`, HEADLAMP_IMAGES_BUILDER)
       : [];
+  const linkerdImages = linkerd ? await builtImages(`linkerd-${PINNED.linkerd.version}`, LINKERD_IMAGES_BUILDER) : [];
   const toolbox = opts.toolbox ? await toolboxImages() : [];
   for (const image of [
     ...(await builtImages()),
     ...(await builtImages(`metallb-${PINNED.metallb.version}`)),
     ...calico,
     ...headlamp,
+    ...linkerdImages,
     ...toolbox,
   ]) {
     const host = registries.find((r) => image.name.startsWith(`${r}/`));
@@ -71,9 +83,12 @@ export async function createTestBundle(
   const fixtures = await serveDirectory(fixturesDir(), "127.0.0.1");
   const apt = await serveDirectory(pkgs.aptDir, "127.0.0.1");
   const artifacts = await serveDirectory(join(pkgs.dir, "artifacts"), "127.0.0.1");
+  const helmDir = helm ? await serveDirectory(dirname(helm), "127.0.0.1") : undefined;
+  const charts = linkerd ? await linkerdChartRepository(t) : undefined;
   const cache = await mkdtemp(join(tmpdir(), "kubelab-downloads-"));
   try {
     const fake = "https://releases.kubelab.invalid/";
+    const fakeHelm = "https://helm-releases.kubelab.invalid/";
     const pinned = pinnedSources(plan, arch);
     const asRelease = (f: { sha256: string }) => ({ url: `${fake}${f.sha256}`, sha256: f.sha256 });
     return await createBundle(
@@ -81,6 +96,8 @@ export async function createTestBundle(
       {
         ...pinned,
         extraImages: toolbox.map((i) => i.name),
+        // helm built here: its own file and sha256, instead of the upstream release's.
+        ...(helm ? { helm: { url: `${fakeHelm}${basename(helm)}`, sha256: sha256(await readFile(helm)) } } : {}),
         containerd: {
           containerd: asRelease(pkgs.files.containerd),
           runc: asRelease(pkgs.files.runc),
@@ -94,6 +111,8 @@ export async function createTestBundle(
         mirrors: [
           `${PINNED.kubernetes.aptRepository(plan.kubernetes.minor)}=${apt.url}`,
           `${fake}=${artifacts.url}`,
+          ...(helmDir ? [`${fakeHelm}=${helmDir.url}`] : []),
+          ...(charts ? [`${PINNED.linkerd.helmRepository.replace(/\/?$/, "/")}=${charts}`] : []),
           ...registries.map((r) => `${r}=http://${registry.host}`),
           // Fixtures are laid out <project>/<tag>/<path>; every pinned manifest's owner is its project.
           ...["projectcalico", "metallb", "kubernetes-sigs", "kubernetes"].map(
@@ -107,6 +126,7 @@ export async function createTestBundle(
     await apt.close();
     await artifacts.close();
     await fixtures.close();
+    await helmDir?.close();
     await rm(cache, { recursive: true, force: true });
   }
 }

@@ -24,7 +24,7 @@ const VERSION = PINNED.linkerd.chartVersion;
 const TAG = PINNED.linkerd.version;
 
 /** The helm release tarball scripts/dev-tools/helm.sh packs from its build (skipped when missing, outside CI). */
-export function helmTarball(t: TestContext): string | undefined {
+export function helmTarball(t: Pick<TestContext, "skip">): string | undefined {
   const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim();
   const path = cacheDir("helm", PINNED.helm.version, `helm-${PINNED.helm.version}-linux-${arch}.tar.gz`);
   return need(t, path, existsSync(path), "run scripts/dev-tools/helm.sh") ? path : undefined;
@@ -42,7 +42,7 @@ const CHARTS: Record<string, string> = {
  * version in Chart.yaml, the release tag for linkerdVersion), index.yaml with URL and digest
  * (`tamper`: wrong digests). Returns the repository URL (ends with /).
  */
-export async function linkerdChartRepository(t: TestContext, tamper = false): Promise<string> {
+export async function linkerdChartRepository(t: Pick<TestContext, "after">, tamper = false): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "kubelab-helm-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const entries: Record<string, unknown[]> = {};
