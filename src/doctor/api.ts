@@ -4,14 +4,15 @@
  * where it restarted.
  *
  * What is read, and what never is:
- * - every Node, Pod, Service, EndpointSlice, DaemonSet and Deployment; MetalLB's IPAddressPool,
+ * - every Namespace, Node, Pod, Service, EndpointSlice, DaemonSet and Deployment; MetalLB's IPAddressPool,
  *   L2Advertisement, ServiceL2Status and the legacy AddressPool (a kind that is not served, e.g.
  *   MetalLB not installed or AddressPool gone since v0.14, is an empty list);
- * - two ConfigMaps only: kube-system/kube-proxy and metallb-system/config (MetalLB's pre-v0.13
- *   configuration);
- * - one Secret only, linkerd/linkerd-identity-issuer, of which only the certificate is kept
- *   (`crt.pem` or `tls.crt`): the key, annotations (kubectl's last-applied copy holds the key)
- *   and every other field are dropped right here. No other Secret is ever read.
+ * - three ConfigMaps only: kube-system/kube-proxy, metallb-system/config (MetalLB's pre-v0.13
+ *   configuration) and linkerd/linkerd-identity-trust-roots (the trust anchors proxies use);
+ * - two Secrets only, and only their certificates: linkerd/linkerd-identity-issuer (`crt.pem` or
+ *   `tls.crt`) and kube-system/kubelab-linkerd-identity (`trust-anchor.crt`, kubelab's stored
+ *   anchor). The keys, annotations (kubectl's last-applied copy holds the key) and every other
+ *   field are dropped right here. No other Secret is ever read.
  *
  * managedFields and kubectl's last-applied-configuration annotation are stripped from every
  * object: they repeat the object and say nothing a check needs.
@@ -20,11 +21,13 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { fetchRaw, statusMessage } from "../kube/client.js";
 import type { Plan } from "../plan/types.js";
 import { CALICO_NODE } from "../render/calico.js";
+import { LINKERD_IDENTITY_SECRET, TRUST_ANCHOR_CERT } from "../render/linkerd-values.js";
 import { type JsonObject, labelsOf, nameOf, namespaceOf, num, obj, objects, str, stringMap } from "./object.js";
 import type { ApiEvidence } from "./types.js";
 
 /** The keys of {@link ApiEvidence.objects}. */
 export const API_KEYS = {
+  namespace: "v1/Namespace",
   node: "v1/Node",
   pod: "v1/Pod",
   service: "v1/Service",
@@ -41,6 +44,7 @@ export const API_KEYS = {
 
 /** Kinds listed across all namespaces: key -> collection path. */
 const LISTS: readonly (readonly [string, string])[] = [
+  [API_KEYS.namespace, "/api/v1/namespaces"],
   [API_KEYS.node, "/api/v1/nodes"],
   [API_KEYS.pod, "/api/v1/pods"],
   [API_KEYS.service, "/api/v1/services"],
@@ -55,17 +59,57 @@ const LISTS: readonly (readonly [string, string])[] = [
   [API_KEYS.addressPool, "/apis/metallb.io/v1beta1/addresspools"],
 ];
 
+/**
+ * Where a certificate is read from: an object doctor collects, and the data keys that may hold
+ * the certificate (the first present is used).
+ */
+export interface CertificatePlace {
+  readonly kind: "Secret" | "ConfigMap";
+  readonly namespace: string;
+  readonly name: string;
+  readonly keys: readonly string[];
+}
+
+/** The trust anchors Linkerd's chart gives every proxy (identityTrustAnchorsPEM), in a ConfigMap. */
+export const LINKERD_TRUST_ROOTS = {
+  kind: "ConfigMap",
+  namespace: "linkerd",
+  name: "linkerd-identity-trust-roots",
+  keys: ["ca-bundle.crt"],
+} as const satisfies CertificatePlace;
+
 /** The only ConfigMaps read. */
 export const CONFIG_MAPS = [
   { namespace: "kube-system", name: "kube-proxy" },
   // MetalLB's configuration before v0.13; ignored by every later version.
   { namespace: "metallb-system", name: "config" },
+  LINKERD_TRUST_ROOTS,
 ] as const;
 
-/** The only Secret read (and only its certificate kept). */
-export const LINKERD_ISSUER = { namespace: "linkerd", name: "linkerd-identity-issuer" } as const;
-/** Certificate keys of the issuer Secret: linkerd.io/tls scheme, or kubernetes.io/tls (cert-manager). */
-export const ISSUER_CERT_KEYS = ["crt.pem", "tls.crt"] as const;
+/**
+ * Linkerd's issuer Secret; its certificate is under `crt.pem` (linkerd.io/tls scheme) or
+ * `tls.crt` (kubernetes.io/tls, cert-manager).
+ */
+export const LINKERD_ISSUER = {
+  kind: "Secret",
+  namespace: "linkerd",
+  name: "linkerd-identity-issuer",
+  keys: ["crt.pem", "tls.crt"],
+} as const satisfies CertificatePlace;
+
+/** The trust anchor kubelab stored, in the Secret it keeps Linkerd's identity in. */
+export const KUBELAB_ANCHOR = {
+  kind: "Secret",
+  ...LINKERD_IDENTITY_SECRET,
+  keys: [TRUST_ANCHOR_CERT],
+} as const satisfies CertificatePlace;
+
+/**
+ * SECRETS are the only Secrets read, each with the only keys kept: certificates, never a
+ * private key (so `trust-anchor.key`, `issuer.key`, `key.pem`, `tls.key` never leave the server's
+ * answer). Read only when the plan has Linkerd.
+ */
+export const SECRETS: readonly CertificatePlace[] = [LINKERD_ISSUER, KUBELAB_ANCHOR];
 
 /** Lines of calico-node's log kept per container (current and previous). */
 export const LOG_TAIL_LINES = 300;
@@ -89,12 +133,15 @@ export async function collectApi(kc: KubeConfig, plan: Plan): Promise<ApiEvidenc
   byKey[API_KEYS.configMap] = configMaps
     .filter((o): o is JsonObject => o !== undefined)
     .map((o) => typed(o, API_KEYS.configMap));
-  const secrets: JsonObject[] = [];
-  if (plan.addons.linkerd.enabled) {
-    const issuer = await getOne(kc, `/api/v1/namespaces/${LINKERD_ISSUER.namespace}/secrets/${LINKERD_ISSUER.name}`);
-    if (issuer) secrets.push(certificateOnly(issuer));
-  }
-  byKey[API_KEYS.secret] = secrets;
+  const secrets = plan.addons.linkerd.enabled
+    ? await Promise.all(
+        SECRETS.map(async (s) => {
+          const secret = await getOne(kc, `/api/v1/namespaces/${s.namespace}/secrets/${s.name}`);
+          return secret && certificateOnly(secret, s.keys);
+        }),
+      )
+    : [];
+  byKey[API_KEYS.secret] = secrets.filter((o): o is JsonObject => o !== undefined);
   const logs = await calicoNodeLogs(kc, byKey[API_KEYS.pod] ?? []);
   // Keys in a stable order, so two dumps of the same cluster compare line by line.
   const sorted = Object.fromEntries(
@@ -145,11 +192,11 @@ function typed(item: JsonObject, key: string): JsonObject {
   return { ...item, apiVersion: key.slice(0, cut), kind: key.slice(cut + 1), metadata };
 }
 
-/** The issuer Secret reduced to who it is and its certificate: never the key. */
-function certificateOnly(secret: JsonObject): JsonObject {
+/** A Secret reduced to who it is and the certificates under `keys`: never a key. */
+function certificateOnly(secret: JsonObject, keys: readonly string[]): JsonObject {
   const meta = obj(secret, "metadata");
   const data = stringMap(secret, "data");
-  const kept = Object.fromEntries(ISSUER_CERT_KEYS.filter((k) => data[k] !== undefined).map((k) => [k, data[k]]));
+  const kept = Object.fromEntries(keys.filter((k) => data[k] !== undefined).map((k) => [k, data[k]]));
   return {
     apiVersion: "v1",
     kind: "Secret",

@@ -1,7 +1,8 @@
 /**
  * Evidence on disk: `kubelab doctor dump --out DIR` writes `DIR/evidence.json`; `kubelab
  * doctor --from DIR` reads it back. Nothing secret should be in it: no Secret is collected
- * but the certificate (never the key) of Linkerd's issuer, kubeconfigs are never read, and
+ * but certificates (never a key: Linkerd's issuer and kubelab's trust anchor, see SECRETS in
+ * api.ts), kubeconfigs are never read, and
  * bootstrap tokens, private keys, JWTs and the values of env vars named like a secret
  * (PASSWORD, TOKEN, SECRET, KEY) are masked on the way to disk (see redact).
  */

@@ -35,6 +35,9 @@ export interface ServerCert {
 /** Where kubelab keeps a cluster's Linkerd trust anchor, issuer and webhook certificates. */
 export const LINKERD_IDENTITY_SECRET = { name: "kubelab-linkerd-identity", namespace: "kube-system" } as const;
 
+/** TRUST_ANCHOR_CERT is the key of the trust anchor's certificate in {@link LINKERD_IDENTITY_SECRET}. */
+export const TRUST_ANCHOR_CERT = "trust-anchor.crt";
+
 /**
  * The webhook servers the charts would give a new self-signed certificate at every render
  * (Helm's genSelfSignedCert): value key -> service host. kubelab makes each once and keeps it.
@@ -61,7 +64,7 @@ const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 export function stateSecret(state: LinkerdState): KubeObject {
   const { identity, webhooks } = state;
   const entries: [string, string][] = [
-    ["trust-anchor.crt", identity.trustAnchor.certPEM],
+    [TRUST_ANCHOR_CERT, identity.trustAnchor.certPEM],
     ["trust-anchor.key", identity.trustAnchor.keyPEM],
     ["issuer.crt", identity.issuerCertPEM],
     ["issuer.key", identity.issuerKeyPEM],

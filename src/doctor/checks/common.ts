@@ -1,9 +1,10 @@
 /**
  * What the checks of several areas read the same way: the API objects of a kind, whether a
- * pod is Ready, addresses against VirtualBox's NAT network, and long lists cut for a line.
+ * pod is Ready, whether a label selector matches, addresses against VirtualBox's NAT network, and
+ * long lists cut for a line.
  */
 import { containsAddress, type Ipv4Range, parseCidr } from "../../net/ipv4.js";
-import { type JsonObject, objects } from "../object.js";
+import { type JsonObject, objects, stringMap, strings } from "../object.js";
 import type { Evidence } from "../types.js";
 
 /** items is every API object of one kind (`API_KEYS`) in the evidence. */
@@ -36,4 +37,26 @@ export function heldByMany(pairs: readonly (readonly [string, string])[]): Map<s
   const by = new Map<string, string[]>();
   for (const [node, ip] of pairs) by.set(ip, [...(by.get(ip) ?? []), node]);
   return new Map([...by].filter(([, nodes]) => new Set(nodes).size > 1));
+}
+
+/** selects tells whether a metav1.LabelSelector (matchLabels and matchExpressions) matches `labels`. */
+export function selects(selector: JsonObject, labels: Readonly<Record<string, string>>): boolean {
+  const matchLabels = stringMap(selector, "matchLabels");
+  if (!Object.entries(matchLabels).every(([k, v]) => labels[k] === v)) return false;
+  return objects(selector, "matchExpressions").every((x) => {
+    const key = String(x.key);
+    const values = strings(x, "values");
+    switch (x.operator) {
+      case "In":
+        return key in labels && values.includes(labels[key] as string);
+      case "NotIn":
+        return !(key in labels) || !values.includes(labels[key] as string);
+      case "Exists":
+        return key in labels;
+      case "DoesNotExist":
+        return !(key in labels);
+      default:
+        return false;
+    }
+  });
 }

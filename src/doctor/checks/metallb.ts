@@ -23,7 +23,7 @@ import {
   strings,
 } from "../object.js";
 import type { Check, Evidence, Finding } from "../types.js";
-import { inRange, items, json, podReady, some } from "./common.js";
+import { inRange, items, json, podReady, selects, some } from "./common.js";
 
 /** Labels of the upstream manifest (app/component) or of the Helm chart (app.kubernetes.io/*). */
 function isMetallb(o: JsonObject, component: "controller" | "speaker"): boolean {
@@ -59,28 +59,6 @@ function metallbState(e: Evidence): MetallbState {
     elsewhere: [...pools, ...ads].filter((o) => namespaceOf(o) !== namespace),
     speakers: items(e, API_KEYS.pod).filter((p) => isMetallb(p, "speaker")),
   };
-}
-
-/** metav1.LabelSelector semantics (matchLabels and matchExpressions). */
-function selects(selector: JsonObject, labels: Readonly<Record<string, string>>): boolean {
-  const matchLabels = stringMap(selector, "matchLabels");
-  if (!Object.entries(matchLabels).every(([k, v]) => labels[k] === v)) return false;
-  return objects(selector, "matchExpressions").every((x) => {
-    const key = String(x.key);
-    const values = strings(x, "values");
-    switch (x.operator) {
-      case "In":
-        return key in labels && values.includes(labels[key] as string);
-      case "NotIn":
-        return !(key in labels) || !values.includes(labels[key] as string);
-      case "Exists":
-        return key in labels;
-      case "DoesNotExist":
-        return !(key in labels);
-      default:
-        return false;
-    }
-  });
 }
 
 /**
