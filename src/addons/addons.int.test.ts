@@ -39,10 +39,15 @@ async function defaultPlan(viz = false): Promise<Plan> {
 const withoutWebhooks = (rendered: RenderedAddon[]): RenderedAddon[] =>
   rendered.map((r) => ({
     ...r,
-    steps: r.steps.map((s) => ({
-      ...s,
-      objects: s.objects.filter((o) => !o.kind.endsWith("WebhookConfiguration")),
-    })),
+    steps: r.steps.map((s) => {
+      const webhooks = s.objects.some((o) => o.kind.endsWith("WebhookConfiguration"));
+      return {
+        ...s,
+        objects: s.objects.filter((o) => !o.kind.endsWith("WebhookConfiguration")),
+        // A step's readiness that is its webhook answering (Linkerd's injection) cannot come without it.
+        ready: webhooks ? undefined : s.ready,
+      };
+    }),
   }));
 
 const render = (plan: Plan, sources: AddonSources, cluster?: KubeConfig) =>

@@ -38,6 +38,7 @@ import {
   issuerNotAfter,
   selfSignedServerCert,
 } from "./linkerd-identity.js";
+import { waitForInjection } from "./linkerd-injection.js";
 import { withChartFile } from "./sources.js";
 import type { Addon, AddonContext, AddonStep } from "./types.js";
 
@@ -176,6 +177,11 @@ export const linkerd: Addon = {
         {
           what: `Linkerd ${PINNED.linkerd.version} control plane`,
           objects: [namespace("linkerd", true), stateSecret(state), ...controlPlane],
+          // Available is not enough: pods created before the webhook answers get no proxy.
+          ready: async (kc, opts) => {
+            await waitForInjection(kc, opts);
+            return [];
+          },
         },
       ];
       if (plan.addons.linkerd.enabled && plan.addons.linkerd.viz) {
