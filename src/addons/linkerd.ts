@@ -18,6 +18,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { ChartRef } from "../artifacts/chart-repository.js";
 import type { Plan } from "../plan/types.js";
+import { withAdmissionDefaults } from "../render/admission-defaults.js";
 import {
   controlPlaneValues,
   LINKERD_IDENTITY_SECRET,
@@ -151,9 +152,10 @@ export const linkerd: Addon = {
   charts,
   async steps(ctx) {
     const { plan, sources } = ctx;
-    const gatewayApi = (await Promise.all(PINNED.gatewayApi.crds.map((f) => sources.manifest(f)))).flatMap(
-      parseManifest,
-    );
+    const gatewayApi = (await Promise.all(PINNED.gatewayApi.crds.map((f) => sources.manifest(f))))
+      .flatMap(parseManifest)
+      // Its safe-upgrades ValidatingAdmissionPolicy, in the form the API server stores.
+      .map(withAdmissionDefaults);
     const state = await clusterState(ctx);
     const kubeVersion = plan.kubernetes.version;
     const helm = await sources.helm();
