@@ -3,15 +3,18 @@
  * 2 workers as nspawn nodes, offline, from an offline bundle made once beforehand (warm
  * caches: node image, bundle). Split by phase: machine creation, each preparation and
  * cluster phase, the wait for registration; then the pod network until all nodes are Ready,
- * in two variants:
+ * in three variants:
  * - `bridge`: no addons, then the tests' bridge CNI (test/helpers/test-cni.ts);
  * - `calico`: the lab's Calico (VXLAN, its images built here: scripts/dev-tools/calico-images.sh)
- *   applied by `up` itself, until every node and every calico-node pod is Ready.
+ *   applied by `up` itself, until every node and every calico-node pod is Ready;
+ * - `linkerd`: Calico, then Linkerd (its images built here: scripts/dev-tools/linkerd-images.sh);
+ *   its steps' times are the time from a cluster without Linkerd to its control plane Ready
+ *   and injecting.
  *
  * Needs root and what the end-to-end tests need (scripts/dev-tools/install-deps.sh), and for
- * the calico variant Calico's images (npm run test:lab builds them first).
- * Run: npx tsx bench/cluster.ts [--runs R] [--cni bridge|calico|both]
- *      (figures: the median of R runs, default 1; both variants by default)
+ * the calico and linkerd variants their images (npm run test:lab builds them first).
+ * Run: npx tsx bench/cluster.ts [--runs R] [--variant bridge|calico|linkerd|all]
+ *      (figures: the median of R runs, default 1; bridge and calico by default)
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -35,19 +38,30 @@ const option = (name: string) => {
   return at === -1 ? undefined : args[at + 1];
 };
 const RUNS = Number(option("--runs") ?? 1);
-const CNI = option("--cni") ?? "both";
-const usage = "usage: bench/cluster.ts [--runs R] [--cni bridge|calico|both]";
+const CHOICE = option("--variant") ?? "default";
+const usage = "usage: bench/cluster.ts [--runs R] [--variant bridge|calico|linkerd|all]";
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(usage);
-if (!["bridge", "calico", "both"].includes(CNI)) throw new Error(usage);
 
-type Variant = "bridge" | "calico";
-const VARIANTS: Variant[] = CNI === "both" ? ["bridge", "calico"] : [CNI as Variant];
+type Variant = "bridge" | "calico" | "linkerd";
+const CHOICES: Record<string, Variant[]> = {
+  default: ["bridge", "calico"],
+  all: ["bridge", "calico", "linkerd"],
+  bridge: ["bridge"],
+  calico: ["calico"],
+  linkerd: ["linkerd"],
+};
+const VARIANTS = CHOICES[CHOICE];
+if (!VARIANTS) throw new Error(usage);
 
-/** The addons of each variant: none (the bridge CNI comes after up), or Calico alone. */
+const CALICO = { cni: { plugin: "calico", encapsulation: "vxlan" } };
+/** The addons of each variant: none (the bridge CNI comes after up), Calico alone, or with Linkerd. */
 const ADDONS: Record<Variant, Record<string, unknown>> = {
   bridge: NO_ADDONS,
-  calico: { ...NO_ADDONS, cni: { plugin: "calico", encapsulation: "vxlan" } },
+  calico: { ...NO_ADDONS, ...CALICO },
+  linkerd: { ...NO_ADDONS, ...CALICO, linkerd: { enabled: true } },
 };
+/** The status titles of Linkerd's steps: from a cluster without it to its control plane injecting. */
+const LINKERD_STEPS = /^(Gateway API .* CRDs|Linkerd .* (CRDs|control plane))$/;
 const planFor = (v: Variant) => nspawnTestCluster("bench", { workers: 2 }, { addons: ADDONS[v] }).plan;
 
 const say = (line: string) => console.error(`[bench] ${line}`);
@@ -100,7 +114,7 @@ async function once(variant: Variant, bundleDir: string): Promise<{ total: numbe
     await up(plan, {
       provider: nspawnProvider,
       packages: bundleSource(bundleDir, manifest),
-      addons: variant === "calico" ? bundleSources(bundleDir, manifest) : false,
+      addons: variant === "bridge" ? false : bundleSources(bundleDir, manifest),
       clusterDir,
       kubeconfig: false,
       log: () => {},
@@ -119,11 +133,13 @@ async function once(variant: Variant, bundleDir: string): Promise<{ total: numbe
       }
     }
     await waitNodes(kc, nodeNames, { ready: true, timeoutMs: 300_000, intervalMs: 250 });
-    if (variant === "calico") await calicoNodeReady(kc, plan);
+    if (variant !== "bridge") await calicoNodeReady(kc, plan);
     phases.set(
       variant === "bridge" ? "Pod network (test CNI) and all nodes Ready" : "after up: all nodes and calico-node Ready",
       seconds(t1),
     );
+    const linkerd = [...phases].filter(([k]) => LINKERD_STEPS.test(k)).reduce((sum, [, v]) => sum + v, 0);
+    if (variant === "linkerd") phases.set("Linkerd: no Linkerd to its control plane Ready and injecting", linkerd);
     return { total: seconds(t0), phases };
   } finally {
     await nspawnProvider.destroy(plan, { clusterDir, log: () => {} }).catch((e) => say(`destroy: ${e}`));
@@ -151,7 +167,11 @@ try {
           .join(", ")}`,
       );
     }
-    const goal = variant === "bridge" ? "all nodes Ready (bridge CNI)" : "all nodes and calico-node Ready (Calico)";
+    const goal = {
+      bridge: "all nodes Ready (bridge CNI)",
+      calico: "all nodes and calico-node Ready (Calico)",
+      linkerd: "all nodes, calico-node and Linkerd's control plane Ready (Calico, Linkerd)",
+    }[variant];
     console.log(
       `1 control plane + 2 workers (nspawn, offline bundle, warm caches), median of ${RUNS}: up to ${goal} ${median(totals).toFixed(2)} s`,
     );
