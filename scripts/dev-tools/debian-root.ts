@@ -1,9 +1,10 @@
 /**
  * Debian roots for the dev-tools images whose programs need a userland (kube-proxy's iptables,
- * calico-node's iptables, ipset, runit...): a minimal debootstrap of a Debian release with a
- * few packages, stripped of docs and caches, built once (as root) and cached by recipe under
- * ${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/images/base/<key>/rootfs. images.ts and
- * calico-images.ts use it through debianRootLayer.
+ * calico-node's iptables, ipset, runit..., the Linkerd proxy's glibc and iptables): a minimal
+ * debootstrap of a Debian release with a few packages, stripped of docs and caches, built once
+ * (as root) and cached by recipe under
+ * ${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/images/base/<key>/rootfs. images.ts,
+ * calico-images.ts and linkerd-images.ts use it through debianRootLayer.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
