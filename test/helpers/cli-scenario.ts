@@ -5,6 +5,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { clusterDir } from "../../src/plan/cluster-dir.js";
+import type { Plan } from "../../src/plan/types.js";
+import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
+import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { kubelab } from "./cli.js";
 
@@ -40,4 +44,16 @@ export async function cliScenario(t: Pick<TestContext, "after">, prefix: string)
     await rm(dir, { recursive: true, force: true });
   });
   return { dir, file, kubeconfig, hosts };
+}
+
+/**
+ * connectNodes opens SSH connections to the scenario's nspawn machines (as `kubelab ssh` would,
+ * with the cluster directory's key and known_hosts) into `scenario.hosts`, which cliScenario
+ * closes at the end.
+ */
+export async function connectNodes(plan: Plan, scenario: Pick<CliScenario, "file" | "hosts">): Promise<void> {
+  const dir = clusterDir(plan, scenario.file);
+  const machines = await nspawnProvider.list(plan, { clusterDir: dir, log: () => {} });
+  for (const [k, v] of await connectAll(plan, machines, { clusterDir: dir, policy: hostKeyPolicy(), concurrency: 3 }))
+    scenario.hosts.set(k, v);
 }

@@ -28,16 +28,13 @@ import { stringify } from "yaml";
 import type { CheckResult } from "../../src/doctor/types.js";
 import { kubeConfig, poll, waitNodes } from "../../src/kube/client.js";
 import { containsAddress, parseCidr } from "../../src/net/ipv4.js";
-import { clusterDir } from "../../src/plan/cluster-dir.js";
 import type { Plan } from "../../src/plan/types.js";
 import { validateCluster } from "../../src/plan/validate.js";
 import { bridgeName } from "../../src/providers/nspawn/network.js";
-import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
-import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
-import { cliScenario } from "../helpers/cli-scenario.js";
+import { cliScenario, connectNodes } from "../helpers/cli-scenario.js";
 import { kubectlWith } from "../helpers/kubectl.js";
 import { announcer, httpFromHost, loadBalancerAddress } from "../helpers/loadbalancer.js";
 import { appliedObjects } from "../helpers/managed-objects.js";
@@ -152,13 +149,7 @@ describe("Calico on nspawn machines (the full default lab, offline)", () => {
       kc = kubeConfig(await readFile(kubeconfig, "utf8"));
       core = kc.makeApiClient(CoreV1Api);
       apps = kc.makeApiClient(AppsV1Api);
-      const machines = await nspawnProvider.list(plan, { clusterDir: clusterDir(plan, file), log: () => {} });
-      for (const [k, v] of await connectAll(plan, machines, {
-        clusterDir: clusterDir(plan, file),
-        policy: hostKeyPolicy(),
-        concurrency: 3,
-      }))
-        hosts.set(k, v);
+      await connectNodes(plan, { file, hosts });
       const nodes = await waitNodes(
         kc,
         plan.nodes.map((n) => n.name),

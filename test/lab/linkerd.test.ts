@@ -24,14 +24,11 @@ import { generateLinkerdIdentity } from "../../src/addons/linkerd-identity.js";
 import type { CheckResult } from "../../src/doctor/types.js";
 import { applyObjects } from "../../src/kube/apply.js";
 import { kubeConfig, poll } from "../../src/kube/client.js";
-import { clusterDir } from "../../src/plan/cluster-dir.js";
 import { validateCluster } from "../../src/plan/validate.js";
-import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
-import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import { LINKERD_IDENTITY_SECRET, stateSecret } from "../../src/render/linkerd-values.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
-import { cliScenario } from "../helpers/cli-scenario.js";
+import { cliScenario, connectNodes } from "../helpers/cli-scenario.js";
 import { kubectlWith } from "../helpers/kubectl.js";
 import { nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
@@ -175,13 +172,7 @@ describe("Linkerd on nspawn machines (edge-26.8.3 built from source, offline)", 
       }
       const roots = await core.readNamespacedConfigMap({ name: "linkerd-identity-trust-roots", namespace: "linkerd" });
       assert.equal(roots.data?.["ca-bundle.crt"]?.trim(), (await anchorPem()).trim());
-      const machines = await nspawnProvider.list(plan, { clusterDir: clusterDir(plan, file), log: () => {} });
-      for (const [k, v] of await connectAll(plan, machines, {
-        clusterDir: clusterDir(plan, file),
-        policy: hostKeyPolicy(),
-        concurrency: 3,
-      }))
-        hosts.set(k, v);
+      await connectNodes(plan, { file, hosts });
     });
 
     await step("meshed client and server on two workers: requests succeed, both proxies injected", async () => {

@@ -19,16 +19,13 @@ import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/c
 import type { Browser } from "playwright-core";
 import { stringify } from "yaml";
 import { kubeConfig, poll } from "../../src/kube/client.js";
-import { clusterDir } from "../../src/plan/cluster-dir.js";
 import { validateCluster } from "../../src/plan/validate.js";
 import { bridgeName } from "../../src/providers/nspawn/network.js";
-import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
-import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import { HEADLAMP, UI_SERVICE, uiAddress } from "../../src/render/ui.js";
 import { launchBrowser, resultsDir } from "../helpers/browser.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
-import { cliScenario } from "../helpers/cli-scenario.js";
+import { cliScenario, connectNodes } from "../helpers/cli-scenario.js";
 import { kubectlWith } from "../helpers/kubectl.js";
 import { announcer, httpFromHost } from "../helpers/loadbalancer.js";
 import { nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
@@ -166,13 +163,7 @@ describe("Headlamp on nspawn machines (the default UI, offline, in a real browse
     });
 
     await step("the UI answers this host over the test bridge through a node that does not run its pod", async () => {
-      const machines = await nspawnProvider.list(plan, { clusterDir: clusterDir(plan, file), log: () => {} });
-      for (const [k, v] of await connectAll(plan, machines, {
-        clusterDir: clusterDir(plan, file),
-        policy: hostKeyPolicy(),
-        concurrency: 3,
-      }))
-        hosts.set(k, v);
+      await connectNodes(plan, { file, hosts });
       const names = [...hosts.keys()];
       const bridge = bridgeName(plan.name);
       const headlampPod = async () => {
