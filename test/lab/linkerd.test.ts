@@ -448,5 +448,38 @@ describe("Linkerd on nspawn machines (edge-26.8.3 built from source, offline)", 
         assert.equal((await doctor("linkerd.trust-anchor")).verdict, "pass");
       },
     );
+
+    await step(
+      "doctor warns of an issuer near expiry and fails one the anchor did not sign; both pass once it is back",
+      async () => {
+        const name = "linkerd-identity-issuer";
+        const original = (await core.readNamespacedSecret({ name, namespace: "linkerd" })).data ?? {};
+        const anchor = (await clusterState({ plan, cluster: kc, now: new Date(), warn: () => {} })).identity
+          .trustAnchor;
+        const b64 = (text: string) => Buffer.from(text).toString("base64");
+        const set = (data: Record<string, string>) =>
+          kubectl("-n", "linkerd", "patch", "secret", name, "--type=merge", "-p", JSON.stringify({ data }));
+        const issuerOf = async (opts: Parameters<typeof generateLinkerdIdentity>[0]) => {
+          const id = await generateLinkerdIdentity({ clusterDomain: domain, ...opts });
+          return { "crt.pem": b64(id.issuerCertPEM), "key.pem": b64(id.issuerKeyPEM) };
+        };
+        // Put back within seconds: the identity controller sees a Secret's change only when the
+        // kubelet refreshes its volume, about a minute later.
+        try {
+          assert.equal((await set(await issuerOf({ existingTrustAnchor: anchor, issuerValidityDays: 20 }))).code, 0);
+          const expiry = await doctor("linkerd.issuer-expiry");
+          assert.equal(expiry.verdict, "warn", expiry.text);
+          assert.match(expiry.text, /within 30/);
+          assert.equal((await doctor("linkerd.issuer-chain")).verdict, "pass");
+          assert.equal((await set(await issuerOf({}))).code, 0);
+          const chain = await doctor("linkerd.issuer-chain");
+          assert.equal(chain.verdict, "fail", chain.text);
+        } finally {
+          assert.equal((await set(original)).code, 0);
+        }
+        for (const id of ["linkerd.issuer-expiry", "linkerd.issuer-chain"])
+          assert.equal((await doctor(id)).verdict, "pass", id);
+      },
+    );
   });
 });
