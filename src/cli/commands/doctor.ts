@@ -8,6 +8,7 @@ import { UserError } from "../../errors.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
+import { checkOutDir } from "./out-dir.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface DoctorOptions {
@@ -52,6 +53,7 @@ export async function doctor(opts: DoctorOptions, io: Io): Promise<number> {
 
 /** dump saves the live evidence (secrets redacted) for a bug report or `doctor --from`. */
 export async function dump(opts: { file?: string; out: string }, io: Io): Promise<void> {
+  await checkOutDir("--out", opts.out);
   const evidence = await liveEvidence(opts.file, io);
   const path = await writeEvidence(opts.out, evidence);
   const sources = (["nodes", "api", "probes", "virtualbox"] as const).filter((s) => evidence[s] !== undefined);
