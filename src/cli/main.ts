@@ -4,7 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { CommandError, cut, UserError, WaitTimeout } from "../errors.js";
+import { CommandError, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { concurrency, MAX_CONCURRENCY, mirror, ttl } from "./flags.js";
 import { type Io, processIo } from "./io.js";
@@ -202,14 +202,21 @@ export function buildProgram(io: Io = processIo): Command {
     .description("print the JSON Schema of the cluster file, for editors")
     .action(async (opts) => (await import("./commands/schema.js")).schema(opts, io));
 
+  // A command's help fits on a screen after its usage error; the whole program's does not.
+  program.showHelpAfterError("(kubelab --help lists the commands)");
   return program;
 }
 
-/** cutLines shortens each line of an error, since they may echo values of any length back. */
-function cutLines(text: string): string {
+/**
+ * cutLines shortens each long line of an error, since it may echo a value of any length back;
+ * the middle goes, so the line's end (what the value should be) stays.
+ */
+function cutLines(text: string, keep = 200): string {
   return text
     .split("\n")
-    .map((l) => cut(l, 400))
+    .map((l) =>
+      l.length <= 2 * keep ? l : `${l.slice(0, keep)} … (${l.length - 2 * keep} characters) … ${l.slice(-keep)}`,
+    )
     .join("\n");
 }
 
