@@ -29,6 +29,14 @@ describe("clear errors for files and folders", () => {
     clearError(await kubelab("doctor", "dump", "--out", file), /--out .* is a file, not a directory/);
   });
 
+  it("render --upstream naming no directory", async (t) => {
+    const dir = await tempDir(t);
+    clearError(
+      await kubelab("render", "--out", dir, "--upstream", join(dir, "nope")),
+      /--upstream .*: no such directory/,
+    );
+  });
+
   it("a bundle whose bundle.json is not JSON, or not a bundle", async (t) => {
     const dir = await tempDir(t);
     await mkdir(join(dir, "a"));
@@ -82,6 +90,11 @@ describe("clear errors for flag values, before anything happens", () => {
 
   it("ui --ttl with a malformed value", async () => {
     clearError(await kubelab("ui", "--ttl", "forever", "-f", "/nonexistent/kubelab.yaml"), /want a duration/);
+  });
+
+  it("doctor --check with a name that is no check's, before evidence is read", async () => {
+    const r = await kubelab("doctor", "--check", "nope", "--from", "/nonexistent/dump");
+    clearError(r, /no check nope/);
   });
 
   it("a very long value is cut in the error", async () => {

@@ -12,3 +12,12 @@ export async function checkOutDir(flag: string, dir: string): Promise<void> {
       hint: `choose a directory (it is made when missing), or remove ${dir}`,
     });
 }
+
+/** checkInDir stops before any work when a flag naming a directory to read names no directory. */
+export async function checkInDir(flag: string, dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory())
+    throw new UserError(`${flag} ${dir}: ${info ? "not a directory" : "no such directory"}`, {
+      hint: `check the path given to ${flag}`,
+    });
+}
