@@ -45,3 +45,8 @@ export class CommandError extends Error {
 export class WaitTimeout extends Error {
   override readonly name = "WaitTimeout";
 }
+
+/** cut shortens a value echoed back in a message to `max` characters, saying how much was left out. */
+export function cut(value: string, max = 80): string {
+  return value.length <= max ? value : `${value.slice(0, max)}… (${value.length - max} more characters)`;
+}

@@ -55,10 +55,18 @@ export async function readBundle(dir: string, plan: Plan): Promise<BundleManifes
   const text = await readFile(join(dir, BUNDLE_MANIFEST), "utf8").catch((e: Error) => {
     throw new UserError(`${dir} is not a kubelab bundle: ${e.message}`);
   });
-  const parsed = bundleSchema.safeParse(JSON.parse(text));
+  const remake = { hint: "the bundle is damaged or not made by kubelab: make it again with kubelab bundle create" };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${join(dir, BUNDLE_MANIFEST)} is not JSON: ${(e as Error).message}`, remake);
+  }
+  const parsed = bundleSchema.safeParse(json);
   if (!parsed.success)
     throw new UserError(`${join(dir, BUNDLE_MANIFEST)} is not a valid bundle manifest`, {
-      details: z.prettifyError(parsed.error),
+      details: z.prettifyError(parsed.error).split("\n").slice(0, 20).join("\n"),
+      ...remake,
     });
   const b = parsed.data;
   const problems = [

@@ -24,6 +24,7 @@ import type { Plan } from "../plan/types.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
 import { readRepository, selectPackages } from "./apt.js";
 import { imagesOf } from "./images.js";
+import { parseMirrors } from "./mirrors.js";
 
 /** Where a bundle's contents come from. */
 export interface BundleSources {
@@ -55,24 +56,6 @@ export function pinnedSources(plan: Plan, arch: Arch): BundleSources {
     charts,
     helm: charts.length > 0 ? PINNED.helm.files[hostArch()] : undefined,
   };
-}
-
-/**
- * Mirrors: `FROM=TO` pairs. A FROM with a scheme is a URL prefix (downloads from it go to TO
- * instead); a bare host is an image registry (its images are pulled from the registry at TO,
- * and keep their names).
- */
-export function parseMirrors(pairs: readonly string[]): { urls: [string, string][]; registries: Map<string, string> } {
-  const urls: [string, string][] = [];
-  const registries = new Map<string, string>();
-  for (const pair of pairs) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new Error(`--mirror ${pair}: want FROM=TO`);
-    const [from, to] = [pair.slice(0, eq), pair.slice(eq + 1)];
-    if (from.includes("://")) urls.push([from, to]);
-    else registries.set(from, to);
-  }
-  return { urls, registries };
 }
 
 const fileKey = (f: PinnedFile) => `${f.url} ${f.sha256}`;

@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { CommandError, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
+import { concurrency, MAX_CONCURRENCY, mirror, ttl } from "./flags.js";
 import { type Io, processIo } from "./io.js";
 
 /** kubelab's version: package.json's, the one place it is written (from src/cli or dist/cli alike). */
@@ -21,7 +22,12 @@ export function buildProgram(io: Io = processIo): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // Commander echoes the value it refused: a pasted file must not fill the screen.
+      outputError: (s, write) => write(cutLines(s)),
+    });
 
   const fileOption = () =>
     new Option(
@@ -76,7 +82,7 @@ export function buildProgram(io: Io = processIo): Command {
     .addOption(fileOption())
     .option("--dry-run", "only print, per node, what would change")
     .option("--bundle <path>", "install from an offline bundle only (a directory or a .tar; no downloads)")
-    .option("--concurrency <n>", "nodes worked on at once", "8")
+    .option("--concurrency <n>", `nodes worked on at once (1 to ${MAX_CONCURRENCY})`, concurrency, 8)
     .option("--accept-new-host-keys", "accept a changed SSH host key of an existing host instead of refusing")
     .option("--force-conflicts", "take back addon fields changed outside kubelab (kubectl edit, set env)")
     .option("--no-kubeconfig", "do not merge the context into ~/.kube/config (the cluster directory still gets a copy)")
@@ -99,6 +105,7 @@ export function buildProgram(io: Io = processIo): Command {
     .option(
       "--mirror <from=to...>",
       "download from a mirror: a URL prefix (https://pkgs.k8s.io=https://mirror/k8s) or a registry host (registry.k8s.io=https://registry.local)",
+      mirror,
     )
     .action(async (opts) => (await import("./commands/bundle.js")).bundleCreate(opts, io));
 
@@ -113,6 +120,7 @@ export function buildProgram(io: Io = processIo): Command {
     .option(
       "--mirror <registry=url...>",
       "pull a registry's images from a mirror (registry.k8s.io=https://registry.local)",
+      mirror,
     )
     .action(async (opts) => (await import("./commands/image.js")).imageBake(opts, io));
 
@@ -120,7 +128,7 @@ export function buildProgram(io: Io = processIo): Command {
     .command("ui")
     .description("print the web UI's address and a fresh login token (TokenRequest, short-lived)")
     .addOption(fileOption())
-    .option("--ttl <duration>", "token lifetime, e.g. 30m, 2h", "1h")
+    .option("--ttl <duration>", "token lifetime, e.g. 30m, 2h", ttl, "1h")
     .option("--open", "also open the address in the desktop's browser (xdg-open, or open on macOS)")
     .action(async (opts) => (await import("./commands/ui.js")).ui(opts, io));
 
@@ -194,7 +202,22 @@ export function buildProgram(io: Io = processIo): Command {
     .description("print the JSON Schema of the cluster file, for editors")
     .action(async (opts) => (await import("./commands/schema.js")).schema(opts, io));
 
+  // A command's help fits on a screen after its usage error; the whole program's does not.
+  program.showHelpAfterError("(kubelab --help lists the commands)");
   return program;
+}
+
+/**
+ * cutLines shortens each long line of an error, since it may echo a value of any length back;
+ * the middle goes, so the line's end (what the value should be) stays.
+ */
+function cutLines(text: string, keep = 200): string {
+  return text
+    .split("\n")
+    .map((l) =>
+      l.length <= 2 * keep ? l : `${l.slice(0, keep)} … (${l.length - 2 * keep} characters) … ${l.slice(-keep)}`,
+    )
+    .join("\n");
 }
 
 /** run parses argv, runs the command, and returns the exit code. */
@@ -209,7 +232,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof UserError) {
-      io.err(`${e.details ? `${e.details}\n` : ""}error: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`);
+      io.err(cutLines(`${e.details ? `${e.details}\n` : ""}error: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`));
       return e.exitCode;
     }
     // Something failed on the nodes or in the cluster: the message says where and why.

@@ -4,16 +4,23 @@
  * embedded default when there is no file. Validating what was read is the plan's business
  * (plan/load-cluster.ts does both in one step).
  */
-import { access, readFile } from "node:fs/promises";
+import { access, readFile, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
-import { UserError } from "../errors.js";
+import { cut, UserError } from "../errors.js";
 import { DEFAULT_CLUSTER_YAML } from "./default-cluster.js";
 import type { ConfigSource, LocatedIssue } from "./issues.js";
+import { syntaxIssues } from "./yaml-syntax.js";
 
 /** File names looked for in the working directory, in order. */
 export const DISCOVERED_FILES = ["kubelab.yaml", "kubelab.yml", "kubelab.config.ts"] as const;
+
+/** MAX_FILE_BYTES caps a cluster file: a lab's file is a few KiB; anything near this is a wrong file. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** How many alias uses a YAML cluster file may have (yaml's own default, said here to name it in the error). */
+const MAX_ALIASES = 100;
 
 /** A cluster file read from somewhere, not yet validated. */
 export interface LoadedSource {
@@ -25,21 +32,25 @@ export interface LoadedSource {
 export function parseYamlSource(text: string, file: string): LoadedSource | { errors: LocatedIssue[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
+  if (doc.errors.length > 0) return { errors: syntaxIssues(doc.errors, text, lines, file) };
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    // yaml refuses documents whose aliases expand too far (a "billion laughs" file).
+    if (!(e instanceof ReferenceError)) throw e;
     return {
-      errors: doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return {
+      errors: [
+        {
           file,
           path: [],
-          position: { line: pos.line, col: pos.col },
-          message: `YAML: ${e.message.split("\n")[0]}`,
-          fix: e.code === "DUPLICATE_KEY" ? "remove one of the two keys" : "fix the YAML syntax at this place",
-        };
-      }),
+          message: `YAML: its aliases (*name) expand too far (more than ${MAX_ALIASES} uses)`,
+          fix: "write the repeated values out instead of aliasing aliases",
+        },
+      ],
     };
   }
-  return { raw: doc.toJS(), source: { file, positions: { doc, lines } } };
+  return { raw, source: { file, positions: { doc, lines } } };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -63,10 +74,9 @@ export async function readClusterSource(
 ): Promise<LoadedSource | { errors: LocatedIssue[] }> {
   if (file === undefined) return parseYamlSource(DEFAULT_CLUSTER_YAML, "(embedded default)");
   const path = isAbsolute(file) ? file : resolve(cwd, file);
+  await checkReadable(file, path);
   if (/\.(m|c)?ts$/.test(file)) {
-    if (!(await exists(path))) throw new UserError(`${file}: no such file`);
-    const { tsImport } = await import("tsx/esm/api");
-    const mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+    const mod = await importConfig(file, path);
     if (mod.default === undefined) {
       return {
         errors: [{ file, path: [], message: "has no default export", fix: "export default defineCluster({ ... })" }],
@@ -75,7 +85,38 @@ export async function readClusterSource(
     return { raw: mod.default, source: { file } };
   }
   const text = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => {
-    throw new UserError(`${file}: ${e.code === "ENOENT" ? "no such file" : e.message}`, { cause: e });
+    throw new UserError(`${file}: cannot read it (${e.code ?? e.message})`, { cause: e });
   });
   return parseYamlSource(text, file);
+}
+
+/** checkReadable stops early at a missing file, a directory, or a file too big to be a cluster file. */
+async function checkReadable(file: string, path: string): Promise<void> {
+  const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT")
+      throw new UserError(`${file}: no such file`, { hint: "kubelab init writes one; or pass -f with another file" });
+    throw new UserError(`${file}: cannot read it (${e.code ?? e.message})`, { cause: e });
+  });
+  if (info.isDirectory())
+    throw new UserError(`${file} is a directory`, { hint: `pass the cluster file in it: -f ${file}/kubelab.yaml` });
+  if (info.size > MAX_FILE_BYTES)
+    throw new UserError(`${file} is ${info.size} bytes; a cluster file is at most ${MAX_FILE_BYTES} (1 MiB)`, {
+      hint: "check that -f names the cluster file (kubelab.yaml), not another file",
+    });
+}
+
+/** importConfig loads a kubelab.config.ts; a file that does not compile or throws is the user's to fix. */
+async function importConfig(file: string, path: string): Promise<{ default?: unknown }> {
+  const { tsImport } = await import("tsx/esm/api");
+  try {
+    return (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    // esbuild's "Transform failed with 1 error:" heads the line that says where.
+    const lines = message.split("\n").filter((l) => l.trim() && !/^Transform failed/.test(l));
+    throw new UserError(`${file} failed to load: ${cut(lines.slice(0, 3).join("; "), 300)}`, {
+      cause: e,
+      hint: `fix that; the file must run on its own (npx tsx ${file}) and export default defineCluster({ ... })`,
+    });
+  }
 }

@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UserError } from "../errors.js";
+import { cut, UserError } from "../errors.js";
 import { isObject, str } from "./object.js";
 import type { Evidence } from "./types.js";
 
@@ -47,14 +47,43 @@ export async function writeEvidence(dir: string, evidence: Evidence): Promise<st
   return path;
 }
 
-/** readEvidence loads a dump. */
+/** readEvidence loads a dump, refusing files that are not one (a check reading a hand-made file fails on its own). */
 export async function readEvidence(dir: string): Promise<Evidence> {
   const path = join(dir, EVIDENCE_FILE);
   const text = await readFile(path, "utf8").catch(() => {
     throw new UserError(`no evidence at ${path}`, { hint: "make one with kubelab doctor dump --out DIR" });
   });
-  const parsed = JSON.parse(text) as Evidence;
-  if (parsed.format !== "kubelab.dev/doctor-evidence/v1")
-    throw new UserError(`${path} is not a kubelab doctor dump (format ${String(parsed.format)})`);
-  return parsed;
+  const remake = { hint: "make it again with kubelab doctor dump --out DIR" };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path} is not JSON: ${(e as Error).message}`, remake);
+  }
+  if (!isObject(parsed) || parsed.format !== "kubelab.dev/doctor-evidence/v1")
+    throw new UserError(
+      `${path} is not a kubelab doctor dump (format ${cut(String(isObject(parsed) ? parsed.format : typeof parsed))})`,
+      remake,
+    );
+  const wrong = shapeProblems(parsed);
+  if (wrong.length > 0) throw new UserError(`${path} is not a complete doctor dump: ${wrong.join("; ")}`, remake);
+  return parsed as unknown as Evidence;
+}
+
+/** shapeProblems names the top-level fields of a dump that are missing or of the wrong kind. */
+function shapeProblems(dump: Record<string, unknown>): string[] {
+  const kinds: [keyof Evidence, "object" | "array" | "string", boolean][] = [
+    ["collectedAt", "string", true],
+    ["unavailable", "object", true],
+    ["nodes", "object", false],
+    ["api", "object", false],
+    ["probes", "array", false],
+    ["virtualbox", "object", false],
+  ];
+  return kinds.flatMap(([key, kind, required]) => {
+    const v = dump[key];
+    if (v === undefined) return required ? [`${key} is missing`] : [];
+    const ok = kind === "array" ? Array.isArray(v) : kind === "object" ? isObject(v) : typeof v === kind;
+    return ok ? [] : [`${key} is not ${kind === "array" ? "an array" : `a${kind === "object" ? "n" : ""} ${kind}`}`];
+  });
 }

@@ -3,7 +3,7 @@
  * and the fix under each one that did not pass, or JSON.
  */
 import { clusterSchema } from "../config/schema.js";
-import { UserError } from "../errors.js";
+import { cut, UserError } from "../errors.js";
 import { buildPlan } from "../plan/build.js";
 import type { Plan } from "../plan/types.js";
 import { validateCluster } from "../plan/validate.js";
@@ -29,14 +29,19 @@ export function planOf(evidence: Evidence): Plan | undefined {
   return parsed.success ? buildPlan(parsed.data) : undefined;
 }
 
+/** checkIds refuses --check names that are no check's, before any evidence is collected. */
+export function checkIds(checks: readonly Check[], only?: readonly string[]): void {
+  const unknown = (only ?? []).filter((id) => !checks.some((c) => c.id === id));
+  if (unknown.length > 0)
+    throw new UserError(`no check ${cut(unknown.join(", "))}`, { hint: "kubelab doctor --list names them" });
+}
+
 /**
  * runChecks runs `checks` (all of them, or those in `only`) on the evidence. A check whose
  * evidence is unavailable, or that finds nothing to look at, is skipped with the reason.
  */
 export function runChecks(evidence: Evidence, checks: readonly Check[], only?: readonly string[]): CheckResult[] {
-  const unknown = (only ?? []).filter((id) => !checks.some((c) => c.id === id));
-  if (unknown.length > 0)
-    throw new UserError(`no check ${unknown.join(", ")}`, { hint: "kubelab doctor --list names them" });
+  checkIds(checks, only);
   const plan = planOf(evidence);
   return checks
     .filter((c) => !only || only.length === 0 || only.includes(c.id))

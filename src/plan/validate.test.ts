@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import { parse } from "yaml";
 import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 import { formatIssue } from "../config/issues.js";
 import { parseYamlSource } from "../config/load.js";
-import { validateCluster } from "./validate.js";
+import { MAX_NODES, validateCluster } from "./validate.js";
 
 /** validateYaml runs the same path as a file on disk and returns "line:col path: message" per error. */
 function errorsOf(text: string): string[] {
@@ -295,4 +295,13 @@ describe("validation errors name line:col, the field and the fix", () => {
     assert.ok(result.ok);
     assert.match(result.warnings.map((w) => w.message).join("\n"), /gets no address without MetalLB/);
   });
+});
+
+test("a file making more than MAX_NODES nodes is one error, before any node is derived", () => {
+  const raw = parse(DEFAULT_CLUSTER_YAML) as { nodes: Record<string, unknown>[] };
+  raw.nodes.push(...Array.from({ length: 400 }, (_, i) => ({ name: `w${i}-{n}`, role: "worker", count: 250 })));
+  const result = validateCluster(raw);
+  assert.ok(!result.ok);
+  assert.equal(result.errors.length, 1);
+  assert.match(result.errors[0]?.message ?? "", new RegExp(`makes 100003 nodes; a lab has at most ${MAX_NODES}`));
 });

@@ -10,6 +10,9 @@ import { buildPlan } from "./build.js";
 import { checkRules } from "./rules.js";
 import type { Plan } from "./types.js";
 
+/** MAX_NODES is the most nodes one cluster file may make (every group's count added up). */
+export const MAX_NODES = 250;
+
 /** The outcome of validating a cluster file: never an exception for bad input. */
 export type ValidationResult =
   | { readonly ok: true; readonly plan: Plan; readonly file: ClusterFile; readonly warnings: readonly LocatedIssue[] }
@@ -20,6 +23,16 @@ export function validateCluster(raw: unknown, source: ConfigSource = { file: "(i
   const parsed = clusterSchema.safeParse(raw);
   if (!parsed.success) {
     return { ok: false, errors: locate(fromZod(clusterSchema, parsed.error, raw), source), warnings: [] };
+  }
+  // Checked before the groups are expanded: a typo'd count must not make millions of nodes.
+  const total = parsed.data.nodes.reduce((sum, n) => sum + n.count, 0);
+  if (total > MAX_NODES) {
+    const issue = {
+      path: ["nodes"],
+      message: `the file makes ${total} nodes; a lab has at most ${MAX_NODES}`,
+      fix: "lower the nodes' count values, or split the lab into several clusters",
+    };
+    return { ok: false, errors: locate([issue], source), warnings: [] };
   }
   const plan = buildPlan(parsed.data);
   const report = checkRules(parsed.data, plan);

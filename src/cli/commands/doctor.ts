@@ -2,12 +2,13 @@ import { findClusterFile, readClusterSource } from "../../config/load.js";
 import { CHECKS } from "../../doctor/checks/index.js";
 import { collectEvidence } from "../../doctor/collect.js";
 import { readEvidence, writeEvidence } from "../../doctor/dump.js";
-import { exitCode, formatResults, runChecks } from "../../doctor/run.js";
+import { checkIds, exitCode, formatResults, runChecks } from "../../doctor/run.js";
 import type { Evidence } from "../../doctor/types.js";
 import { UserError } from "../../errors.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
+import { checkOutDir } from "./dir-flags.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface DoctorOptions {
@@ -43,6 +44,7 @@ export async function doctor(opts: DoctorOptions, io: Io): Promise<number> {
     for (const c of CHECKS) io.out(`${c.id.padEnd(32)} ${c.title}`);
     return 0;
   }
+  checkIds(CHECKS, opts.check);
   const evidence = opts.from ? await readEvidence(opts.from) : await liveEvidence(opts.file, io);
   const results = runChecks(evidence, CHECKS, opts.check);
   if (opts.output === "json") io.out(JSON.stringify({ results, unavailable: evidence.unavailable }, null, 2));
@@ -52,6 +54,7 @@ export async function doctor(opts: DoctorOptions, io: Io): Promise<number> {
 
 /** dump saves the live evidence (secrets redacted) for a bug report or `doctor --from`. */
 export async function dump(opts: { file?: string; out: string }, io: Io): Promise<void> {
+  await checkOutDir("--out", opts.out);
   const evidence = await liveEvidence(opts.file, io);
   const path = await writeEvidence(opts.out, evidence);
   const sources = (["nodes", "api", "probes", "virtualbox"] as const).filter((s) => evidence[s] !== undefined);

@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
 import { UserError } from "../../errors.js";
 import type { Io } from "../io.js";
@@ -14,6 +15,16 @@ export async function init(opts: InitOptions, io: Io): Promise<void> {
     (e: NodeJS.ErrnoException) => {
       if (e.code === "EEXIST")
         throw new UserError(`${opts.file} already exists`, { hint: "use --force to overwrite it" });
+      if (e.code === "ENOENT")
+        throw new UserError(`cannot write ${opts.file}: the folder ${dirname(opts.file)} does not exist`, {
+          hint: `create it first (mkdir -p ${dirname(opts.file)}), or pass -f with a path in an existing folder`,
+        });
+      if (e.code === "EISDIR")
+        throw new UserError(`cannot write ${opts.file}: it is a folder`, {
+          hint: `name the file to write: -f ${opts.file}/kubelab.yaml`,
+        });
+      if (e.code === "EACCES" || e.code === "EPERM" || e.code === "EROFS")
+        throw new UserError(`cannot write ${opts.file}: ${e.code}`, { hint: "choose a folder you can write to" });
       throw e;
     },
   );

@@ -9,6 +9,7 @@ import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
 import { providerFor } from "../../providers/index.js";
 import { renderCluster } from "../../render/cluster.js";
 import type { Io } from "../io.js";
+import { checkInDir, checkOutDir } from "./dir-flags.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface RenderOptions {
@@ -19,6 +20,8 @@ export interface RenderOptions {
 
 /** render writes every node file and cluster object kubelab would produce, one folder per node plus cluster/. */
 export async function render(opts: RenderOptions, io: Io): Promise<void> {
+  await checkOutDir("--out", opts.out);
+  if (opts.upstream) await checkInDir("--upstream", opts.upstream);
   const plan = await loadPlanOrFail(opts.file, io);
   const manifests = addonManifests(plan);
   const upstream = opts.upstream ? await readPinnedFiles(opts.upstream, manifests) : new Map();
@@ -54,6 +57,7 @@ const MODULES = fileURLToPath(new URL("../../../terraform/modules/", import.meta
  * variables a user sets (the kubelab command, an offline bundle) and every output of the module.
  */
 export async function renderTerraform(opts: { file?: string; dir: string }, io: Io): Promise<void> {
+  await checkOutDir("--terraform", opts.dir);
   const plan = await loadPlanOrFail(opts.file, io);
   const dir = resolve(opts.dir);
   await mkdir(dir, { recursive: true });

@@ -3,6 +3,7 @@ import { uiToken, uiUrl } from "../../addons/ui.js";
 import { UserError } from "../../errors.js";
 import { kubeConfig } from "../../kube/client.js";
 import { clusterDir, clusterPaths } from "../../plan/cluster-dir.js";
+import { parseTtl } from "../flags.js";
 import type { Io } from "../io.js";
 import { openUrl } from "../open-url.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -11,17 +12,6 @@ export interface UiOptions {
   file?: string;
   ttl: string;
   open?: boolean;
-}
-
-/** parseTtl reads `90s`, `30m`, `2h` (kubectl's units) as seconds. */
-export function parseTtl(text: string): number {
-  const m = /^(\d+)(s|m|h)$/.exec(text.trim());
-  const unit = { s: 1, m: 60, h: 3600 } as const;
-  const seconds = m ? Number(m[1]) * unit[m[2] as keyof typeof unit] : Number.NaN;
-  // The API server's minimum for a TokenRequest is 10 minutes.
-  if (!(seconds >= 600 && seconds <= 86_400 * 7))
-    throw new UserError(`--ttl ${text}: want a duration from 10m to 168h, like 30m or 2h`);
-  return seconds;
 }
 
 /** ui prints the UI's LoadBalancer address and a fresh token for the UI's login account. */

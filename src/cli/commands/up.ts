@@ -15,7 +15,7 @@ export interface UpCommandOptions {
   file?: string;
   bundle?: string;
   dryRun?: boolean;
-  concurrency: string;
+  concurrency: number;
   acceptNewHostKeys?: boolean;
   forceConflicts?: boolean;
   /** false with --no-kubeconfig. */
@@ -39,7 +39,7 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<void> {
       addons: bundle && manifest ? bundleSources(bundle, manifest) : onlineSources(),
       clusterDir: dir,
       dryRun: opts.dryRun,
-      concurrency: Number(opts.concurrency),
+      concurrency: opts.concurrency,
       acceptNewHostKeys: opts.acceptNewHostKeys,
       forceConflicts: opts.forceConflicts,
       kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),

@@ -1,0 +1,106 @@
+// Mistakes a newcomer makes, each ending in one clear error: exit 2, what is wrong, the fix
+// (a hint), and no stack trace. In-process CLI, temporary directories only.
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { kubelab } from "../../test/helpers/cli.js";
+import { tempDir } from "../../test/helpers/tmp.js";
+
+/** clearError asserts exit 2, the error's message and a hint, and no stack trace. */
+function clearError(r: { code: number; out: string; err: string }, message: RegExp): void {
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, message);
+  assert.match(r.err, /hint:|\. want /, `no fix in:\n${r.err}`);
+  assert.doesNotMatch(r.err, /\n\s+at |looks like a bug/, r.err);
+}
+
+describe("clear errors for files and folders", () => {
+  it("init -f into a folder that does not exist", async (t) => {
+    const dir = await tempDir(t);
+    clearError(await kubelab("init", "-f", join(dir, "nope", "kubelab.yaml")), /the folder .*nope does not exist/);
+  });
+
+  it("render --out (and --terraform, doctor dump --out) onto an existing file", async (t) => {
+    const file = join(await tempDir(t), "taken");
+    await writeFile(file, "x");
+    clearError(await kubelab("render", "--out", file), /--out .* is a file, not a directory/);
+    clearError(await kubelab("render", "--terraform", file), /--terraform .* is a file, not a directory/);
+    clearError(await kubelab("doctor", "dump", "--out", file), /--out .* is a file, not a directory/);
+  });
+
+  it("render --upstream naming no directory", async (t) => {
+    const dir = await tempDir(t);
+    clearError(
+      await kubelab("render", "--out", dir, "--upstream", join(dir, "nope")),
+      /--upstream .*: no such directory/,
+    );
+  });
+
+  it("a bundle whose bundle.json is not JSON, or not a bundle", async (t) => {
+    const dir = await tempDir(t);
+    await mkdir(join(dir, "a"));
+    await writeFile(join(dir, "a", "bundle.json"), "not json");
+    clearError(await kubelab("up", "--dry-run", "--bundle", join(dir, "a")), /bundle\.json is not JSON/);
+    await mkdir(join(dir, "b"));
+    await writeFile(join(dir, "b", "bundle.json"), "{}");
+    clearError(await kubelab("up", "--dry-run", "--bundle", join(dir, "b")), /is not a valid bundle manifest/);
+  });
+
+  it("doctor --from a malformed or hand-made evidence.json", async (t) => {
+    const dir = await tempDir(t);
+    const dumps: [string, string, RegExp][] = [
+      ["text", "not json", /evidence\.json is not JSON/],
+      ["array", "[]", /is not a kubelab doctor dump/],
+      ["partial", '{"format":"kubelab.dev/doctor-evidence/v1"}', /collectedAt is missing; unavailable is missing/],
+      [
+        "wrong",
+        '{"format":"kubelab.dev/doctor-evidence/v1","collectedAt":"now","unavailable":{},"probes":{}}',
+        /probes is not an array/,
+      ],
+    ];
+    for (const [name, text, message] of dumps) {
+      await mkdir(join(dir, name));
+      await writeFile(join(dir, name, "evidence.json"), text);
+      clearError(await kubelab("doctor", "--from", join(dir, name)), message);
+    }
+  });
+});
+
+describe("clear errors for flag values, before anything happens", () => {
+  it("up --concurrency abc or 0", async () => {
+    for (const n of ["abc", "0", "-1", "1.5", "1000"]) {
+      // A file that does not exist proves the flag is checked first: its error would come next.
+      const r = await kubelab("up", "--concurrency", n, "-f", "/nonexistent/kubelab.yaml");
+      clearError(r, /--concurrency <n>.* is invalid\. want a whole number from 1 to 64/);
+    }
+  });
+
+  it("bundle create / image bake --mirror with a malformed value", async () => {
+    for (const m of ["garbage", "=https://x", "registry.k8s.io=", "registry.k8s.io=registry.local"]) {
+      for (const cmd of [
+        ["bundle", "create", "--out", "/nonexistent/b"],
+        ["image", "bake"],
+      ]) {
+        const r = await kubelab(...cmd, "--mirror", m, "-f", "/nonexistent/kubelab.yaml");
+        clearError(r, /--mirror <.*>' argument .* is invalid\. want FROM=TO, TO a URL/);
+      }
+    }
+  });
+
+  it("ui --ttl with a malformed value", async () => {
+    clearError(await kubelab("ui", "--ttl", "forever", "-f", "/nonexistent/kubelab.yaml"), /want a duration/);
+  });
+
+  it("doctor --check with a name that is no check's, before evidence is read", async () => {
+    const r = await kubelab("doctor", "--check", "nope", "--from", "/nonexistent/dump");
+    clearError(r, /no check nope/);
+  });
+
+  it("a very long value is cut in the error", async () => {
+    const r = await kubelab("up", "--concurrency", "9".repeat(5000));
+    assert.equal(r.code, 2);
+    assert.ok(r.err.length < 3000, `${r.err.length} characters`);
+    assert.match(r.err, /\(4[0-9]{3} characters\) … .*want a whole number/);
+  });
+});
