@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { kubelab } from "../../test/helpers/cli.js";
 import { tempDir } from "../../test/helpers/tmp.js";
+import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 
 /** clearError asserts exit 2, the error's message and a hint, and no stack trace. */
 function clearError(r: { code: number; out: string; err: string }, message: RegExp): void {
@@ -39,12 +40,18 @@ describe("clear errors for files and folders", () => {
 
   it("a bundle whose bundle.json is not JSON, or not a bundle", async (t) => {
     const dir = await tempDir(t);
+    // The cluster file in the temp dir: `up` keeps its run log beside it, not in the checkout.
+    const file = join(dir, "kubelab.yaml");
+    await writeFile(file, DEFAULT_CLUSTER_YAML);
     await mkdir(join(dir, "a"));
     await writeFile(join(dir, "a", "bundle.json"), "not json");
-    clearError(await kubelab("up", "--dry-run", "--bundle", join(dir, "a")), /bundle\.json is not JSON/);
+    clearError(await kubelab("up", "-f", file, "--dry-run", "--bundle", join(dir, "a")), /bundle\.json is not JSON/);
     await mkdir(join(dir, "b"));
     await writeFile(join(dir, "b", "bundle.json"), "{}");
-    clearError(await kubelab("up", "--dry-run", "--bundle", join(dir, "b")), /is not a valid bundle manifest/);
+    clearError(
+      await kubelab("up", "-f", file, "--dry-run", "--bundle", join(dir, "b")),
+      /is not a valid bundle manifest/,
+    );
   });
 
   it("doctor --from a malformed or hand-made evidence.json", async (t) => {
