@@ -109,4 +109,30 @@ describe("kubelab CLI", () => {
       assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
     });
   });
+
+  it("without a cluster file, a command says once that it uses the built-in lab; init and schema do not", async () => {
+    const note = "no kubelab.yaml here; using the built-in lab (kubelab init writes it)";
+    const count = (text: string) => text.split(note).length - 1;
+    await withDir(async (dir) => {
+      const cwd = process.cwd();
+      process.chdir(dir);
+      try {
+        for (const argv of [["plan"], ["validate"]]) {
+          const r = await kubelab(...argv);
+          assert.equal(r.code, 0, r.err);
+          assert.equal(count(r.err), 1, `${argv.join(" ")}: the note once on stderr:\n${r.err}`);
+          assert.equal(count(r.out), 0, "stdout stays the command's output");
+        }
+        assert.equal(count((await kubelab("schema")).err), 0);
+        const init = await kubelab("init");
+        assert.equal(init.code, 0, init.err);
+        assert.equal(count(init.err), 0);
+        const found = await kubelab("plan");
+        assert.equal(found.code, 0, found.err);
+        assert.equal(count(found.err), 0, "a kubelab.yaml here is used, without the note");
+      } finally {
+        process.chdir(cwd);
+      }
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import { loadCluster } from "../../plan/load-cluster.js";
 import { formatResult } from "../../plan/validate.js";
 import type { Io } from "../io.js";
-import { invalidFile } from "./validated.js";
+import { invalidFile, noteDefault } from "./validated.js";
 
 export interface ValidateOptions {
   file?: string;
@@ -9,6 +9,7 @@ export interface ValidateOptions {
 
 /** validate checks a cluster file and reports every problem at once. */
 export async function validate(opts: ValidateOptions, io: Io): Promise<void> {
+  await noteDefault(opts.file, io);
   const result = await loadCluster(opts.file);
   const text = formatResult(result);
   if (!result.ok) throw invalidFile(opts.file, result);

@@ -1,3 +1,4 @@
+import { findClusterFile } from "../../config/load.js";
 import { UserError } from "../../errors.js";
 import { loadCluster } from "../../plan/load-cluster.js";
 import type { Plan } from "../../plan/types.js";
@@ -7,6 +8,7 @@ import type { Io } from "../io.js";
 
 /** loadPlanOrFail loads and validates the cluster file; invalid input becomes a UserError listing every problem. */
 export async function loadPlanOrFail(file: string | undefined, io: Io): Promise<Plan> {
+  await noteDefault(file, io);
   const result = await loadCluster(file);
   if (!result.ok) {
     throw invalidFile(file, result);
@@ -21,4 +23,15 @@ export function invalidFile(file: string | undefined, result: ValidationResult):
   return new UserError(`${file ?? "the cluster file"} has ${n} error${n === 1 ? "" : "s"}`, {
     details: formatResult(result),
   });
+}
+
+/** DEFAULT_NOTE is what a command says when no cluster file is given or found. */
+export const DEFAULT_NOTE = "no kubelab.yaml here; using the built-in lab (kubelab init writes it)";
+
+/**
+ * noteDefault says, on stderr, that the built-in lab is used when there is no cluster file:
+ * otherwise a command run in the wrong directory acts on a lab the user never described.
+ */
+export async function noteDefault(file: string | undefined, io: Io): Promise<void> {
+  if ((await findClusterFile(file)) === undefined) io.err(DEFAULT_NOTE);
 }
