@@ -4,7 +4,9 @@ import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
+import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
+import type { MachineProvider } from "../../providers/types.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
@@ -28,26 +30,41 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** What down reaches outside the cluster file; tests pass their own. */
+export interface DownDeps {
+  readonly providerFor: (plan: Plan) => Promise<MachineProvider>;
+  readonly confirm: (question: string) => Promise<boolean>;
+  /** The user's kubeconfig, whose context for the cluster goes too. */
+  readonly kubeconfig: () => string;
+}
+
+const realDeps: DownDeps = { providerFor, confirm, kubeconfig: () => userKubeconfigPath() };
+
 /**
  * down removes the cluster: the machines kubelab made (and everything the provider made for
  * them), or, on existing hosts (ssh provider), the cluster only (kubeadm reset); then its
  * context from the user's kubeconfig.
  */
-export async function down(opts: DownOptions, io: Io): Promise<void> {
+export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io);
-  const provider = await providerFor(plan);
+  const provider = await deps.providerFor(plan);
   const ctx = { clusterDir: clusterDir(plan, opts.file), log: (l: string) => io.err(`   ${l}`) };
   const forget = async () => {
-    const file = userKubeconfigPath();
+    const file = deps.kubeconfig();
     return (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
   };
+  // Answering no is a choice, not a failure: exit 0 and say what stayed.
   if (plan.provider.name === "ssh") {
     const names = plan.nodes.map((n) => n.name).join(", ");
     if (
       !opts.force &&
-      !(await confirm(`Reset Kubernetes (kubeadm reset) on the existing hosts of cluster ${plan.name} (${names})?`))
-    )
-      throw new UserError("nothing reset", { exitCode: 1 });
+      !(await deps.confirm(
+        `Reset Kubernetes (kubeadm reset) on the existing hosts of cluster ${plan.name} (${names})?`,
+      ))
+    ) {
+      io.out(`cluster ${plan.name}: nothing reset`);
+      return;
+    }
     const reset = await resetNodes(plan, provider, ctx.clusterDir, ctx.log);
     io.out(
       `cluster ${plan.name}: ${reset.length > 0 ? `kubeadm reset on ${reset.join(", ")}` : "no node had a cluster"}; the hosts stay${await forget()}`,
@@ -58,15 +75,18 @@ export async function down(opts: DownOptions, io: Io): Promise<void> {
   if (
     machines.length > 0 &&
     !opts.force &&
-    !(await confirm(
+    !(await deps.confirm(
       `Remove ${machines.length} machines of cluster ${plan.name} (${machines.map((m) => m.node).join(", ")})?`,
     ))
   ) {
-    throw new UserError("nothing removed", { exitCode: 1 });
+    io.out(`cluster ${plan.name}: nothing removed`);
+    return;
   }
+  // destroy runs even without machines: it also removes what the provider left beside them.
   await provider.destroy(plan, ctx);
-  const forgot = await forgetKubeconfig(plan, userKubeconfigPath());
-  io.out(
-    `cluster ${plan.name}: machines removed${forgot ? `, context ${contextName(plan)} removed from ${userKubeconfigPath()}` : ""}`,
-  );
+  const removed =
+    machines.length > 0
+      ? `cluster ${plan.name}: machines removed`
+      : `nothing to remove: no machines of cluster ${plan.name}`;
+  io.out(`${removed}${await forget()}`);
 }

@@ -1,0 +1,72 @@
+// kubelab down on a fake provider: what it says when nothing exists, and a "no" at its prompt.
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { tempDir } from "../../../test/helpers/tmp.js";
+import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
+import type { Machine, MachineProvider } from "../../providers/types.js";
+import { type DownDeps, down } from "./down.js";
+
+const SSH_HOSTS =
+  "provider:\n  name: ssh\n  hosts:\n    - { node: master-1, address: 192.168.56.11 }\n" +
+  "    - { node: worker-1, address: 192.168.56.12 }\n    - { node: worker-2, address: 192.168.56.13 }\n";
+
+/** scene is a cluster file in a temp directory and a provider holding `machines`, recording destroy calls. */
+async function scene(t: Parameters<typeof tempDir>[0], machines: Machine[], yaml = DEFAULT_CLUSTER_YAML) {
+  const dir = await tempDir(t);
+  const file = join(dir, "kubelab.yaml");
+  await writeFile(file, yaml);
+  const calls = { destroy: 0, asked: [] as string[] };
+  const provider = {
+    name: "vagrant",
+    list: async () => machines,
+    destroy: async () => {
+      calls.destroy++;
+    },
+  } as unknown as MachineProvider;
+  const deps = (answer: boolean): DownDeps => ({
+    providerFor: async () => provider,
+    confirm: async (q) => {
+      calls.asked.push(q);
+      return answer;
+    },
+    kubeconfig: () => join(dir, "kube-config"),
+  });
+  let out = "";
+  const io = { out: (s: string) => (out += `${s}\n`), err: () => {} };
+  return { file, calls, deps, io, out: () => out };
+}
+
+describe("kubelab down", () => {
+  it("with no machines says there is nothing to remove, without asking", async (t) => {
+    const s = await scene(t, [{ node: "master-1", state: "absent" }]);
+    await down({ file: s.file }, s.io, s.deps(false));
+    assert.deepEqual(s.calls.asked, [], "nothing to confirm");
+    assert.match(s.out(), /^nothing to remove: no machines of cluster lab$/m);
+    assert.doesNotMatch(s.out(), /machines removed/);
+  });
+
+  it("removes existing machines once confirmed", async (t) => {
+    const s = await scene(t, [{ node: "master-1", state: "running" }]);
+    await down({ file: s.file }, s.io, s.deps(true));
+    assert.equal(s.calls.destroy, 1);
+    assert.match(s.out(), /cluster lab: machines removed/);
+  });
+
+  it("a no at the prompt removes nothing and is not an error", async (t) => {
+    const s = await scene(t, [{ node: "master-1", state: "running" }]);
+    await down({ file: s.file }, s.io, s.deps(false));
+    assert.equal(s.calls.asked.length, 1);
+    assert.equal(s.calls.destroy, 0);
+    assert.match(s.out(), /nothing removed/);
+  });
+
+  it("a no on existing hosts (ssh provider) resets nothing and is not an error", async (t) => {
+    const yaml = DEFAULT_CLUSTER_YAML.replace(/provider:\n( {2}.*\n)+/, SSH_HOSTS);
+    const s = await scene(t, [], yaml);
+    await down({ file: s.file }, s.io, s.deps(false));
+    assert.match(s.calls.asked[0] ?? "", /kubeadm reset/);
+    assert.match(s.out(), /nothing reset/);
+  });
+});
