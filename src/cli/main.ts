@@ -8,6 +8,7 @@ import { CommandError, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { concurrency, MAX_CONCURRENCY, mirror, ttl } from "./flags.js";
 import { type Io, processIo } from "./io.js";
+import { runLogOf } from "./run-log-errors.js";
 
 /** kubelab's version: package.json's, the one place it is written (from src/cli or dist/cli alike). */
 export const VERSION: string = createRequire(import.meta.url)("../../package.json").version;
@@ -227,23 +228,32 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     await buildProgram(io).parseAsync([...argv], { from: "user" });
     return exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    if (e instanceof UserError) {
-      io.err(cutLines(`${e.details ? `${e.details}\n` : ""}error: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`));
-      return e.exitCode;
-    }
-    // Something failed on the nodes or in the cluster: the message says where and why.
-    if (e instanceof CommandError || e instanceof HostsError || e instanceof WaitTimeout) {
-      io.err(`error: ${e.message.trimEnd()}`);
-      return 1;
-    }
-    const err = e instanceof Error ? e : new Error(String(e));
-    io.err(
-      `error: ${err.message}\n${err.stack ?? ""}\n\nThis looks like a bug in kubelab ${VERSION} (node ${process.version}); please report it with the output above.`,
-    );
+    const code = report(e, io);
+    // A command that kept a run log wrote the error there too, after everything that led to it.
+    const log = runLogOf(e);
+    if (log) io.err(`  log: ${log}`);
+    return code;
+  }
+}
+
+/** report prints an error the way its kind asks for and returns the exit code. */
+function report(e: unknown, io: Io): number {
+  if (e instanceof CommanderError) {
+    // --help and --version end here too, with exit code 0.
+    return e.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof UserError) {
+    io.err(cutLines(`${e.details ? `${e.details}\n` : ""}error: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`));
+    return e.exitCode;
+  }
+  // Something failed on the nodes or in the cluster: the message says where and why.
+  if (e instanceof CommandError || e instanceof HostsError || e instanceof WaitTimeout) {
+    io.err(`error: ${e.message.trimEnd()}`);
     return 1;
   }
+  const err = e instanceof Error ? e : new Error(String(e));
+  io.err(
+    `error: ${err.message}\n${err.stack ?? ""}\n\nThis looks like a bug in kubelab ${VERSION} (node ${process.version}); please report it with the output above.`,
+  );
+  return 1;
 }

@@ -11,6 +11,7 @@ import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { kubeadmImages } from "../../plan/kubeadm-images.js";
 import type { Io } from "../io.js";
 import { lineStatus } from "../progress.js";
+import { logFailures } from "../run-log-errors.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface ImageBakeOptions {
@@ -30,32 +31,34 @@ export async function imageBake(opts: ImageBakeOptions, io: Io): Promise<void> {
       },
     );
   const log = await openRunLog(clusterDir(plan, opts.file), "image-bake");
-  const started = Date.now();
-  const bundle = opts.bundle && (await openBundle(opts.bundle));
-  const manifest = bundle ? await readBundle(bundle, plan) : undefined;
-  const warn = (line: string) => {
-    log.write(`warning: ${line}`);
-    io.err(`warning: ${line}`);
-  };
-  try {
-    // Online, the VM pulls what the cluster runs: kubeadm's images and the addons' (as rendered by up).
-    const pull =
-      bundle && manifest ? [] : [...kubeadmImages(plan), ...(await imagesOfAddons(plan, onlineSources(), warn))];
-    const box = await bakeBox(plan, {
-      packages: bundle && manifest ? bundleSource(bundle, manifest) : upstreamSource(plan, cachingStore()),
-      pull,
-      mirrors: parseMirrors(opts.mirror ?? []).registries,
-      log: (line) => log.write(line),
-      status: lineStatus((line) => {
-        log.write(line);
-        io.err(line);
-      }),
-    });
-    io.out(
-      `baked box ${box.name}: ${box.base.box}${box.base.version ? ` ${box.base.version}` : ""} with Kubernetes ${box.kubernetes}, containerd ${box.containerd} and ${box.images.length} images, in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${log.path})`,
-    );
-    io.out("kubelab up makes new nodes of clusters with these versions from it");
-  } finally {
-    await log.flush();
-  }
+  return logFailures(log, async () => {
+    const started = Date.now();
+    const bundle = opts.bundle && (await openBundle(opts.bundle));
+    const manifest = bundle ? await readBundle(bundle, plan) : undefined;
+    const warn = (line: string) => {
+      log.write(`warning: ${line}`);
+      io.err(`warning: ${line}`);
+    };
+    try {
+      // Online, the VM pulls what the cluster runs: kubeadm's images and the addons' (as rendered by up).
+      const pull =
+        bundle && manifest ? [] : [...kubeadmImages(plan), ...(await imagesOfAddons(plan, onlineSources(), warn))];
+      const box = await bakeBox(plan, {
+        packages: bundle && manifest ? bundleSource(bundle, manifest) : upstreamSource(plan, cachingStore()),
+        pull,
+        mirrors: parseMirrors(opts.mirror ?? []).registries,
+        log: (line) => log.write(line),
+        status: lineStatus((line) => {
+          log.write(line);
+          io.err(line);
+        }),
+      });
+      io.out(
+        `baked box ${box.name}: ${box.base.box}${box.base.version ? ` ${box.base.version}` : ""} with Kubernetes ${box.kubernetes}, containerd ${box.containerd} and ${box.images.length} images, in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${log.path})`,
+      );
+      io.out("kubelab up makes new nodes of clusters with these versions from it");
+    } finally {
+      await log.flush();
+    }
+  });
 }
