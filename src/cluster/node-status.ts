@@ -9,7 +9,10 @@ export interface NodeStatus {
   readonly node: string;
   readonly role: string;
   readonly ip: string;
-  readonly machine: "running" | "stopped" | "absent";
+  /** Existing hosts (ssh provider) are reachable or not; machines kubelab makes run, stop or are absent. */
+  readonly machine: "running" | "stopped" | "absent" | "reachable" | "unreachable";
+  /** Why an existing host cannot be reached. */
+  readonly reason?: string;
   /** Whether node preparation has nothing left to do; undefined when the machine is not running. */
   readonly prepared?: boolean;
   /** Changes a `kubelab up` would make on this node. */
@@ -26,6 +29,8 @@ export async function clusterStatus(
 ): Promise<NodeStatus[]> {
   const machines = await opts.provider.list(plan, { clusterDir: opts.clusterDir, log: () => {} });
   const state = new Map(machines.map((m) => [m.node, m.state]));
+  const reason = new Map(machines.map((m) => [m.node, m.reason]));
+  const existing = opts.provider.name === "ssh";
   const allRunning = plan.nodes.every((n) => state.get(n.name) === "running");
   const pending = new Map<string, number>();
   if (allRunning) {
@@ -36,7 +41,12 @@ export async function clusterStatus(
     node: n.name,
     role: n.role,
     ip: n.ip,
-    machine: state.get(n.name) ?? "absent",
+    machine: existing
+      ? state.get(n.name) === "running"
+        ? "reachable"
+        : "unreachable"
+      : (state.get(n.name) ?? "absent"),
+    ...(reason.get(n.name) ? { reason: reason.get(n.name) } : {}),
     ...(allRunning ? { prepared: !pending.has(n.name), pending: pending.get(n.name) ?? 0 } : {}),
   }));
 }

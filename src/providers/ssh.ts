@@ -22,25 +22,29 @@ function hosts(plan: Plan): readonly PlanSshHost[] {
   return plan.provider.name === "ssh" ? plan.provider.hosts : [];
 }
 
-function reachable(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
+/** unreachable connects to the SSH port: undefined when it answers, else why not. */
+export function unreachable(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = tcpConnect({ host, port, timeout: timeoutMs });
-    const done = (ok: boolean) => {
+    const done = (reason: string | undefined) => {
       socket.destroy();
-      resolve(ok);
+      resolve(reason);
     };
-    socket.once("connect", () => done(true));
-    socket.once("timeout", () => done(false));
-    socket.once("error", () => done(false));
+    socket.once("connect", () => done(undefined));
+    socket.once("timeout", () => done(`no answer from ${host}:${port} within ${timeoutMs / 1000} s`));
+    socket.once("error", (e: NodeJS.ErrnoException) => done(`${e.code ?? e.message} from ${host}:${port}`));
   });
 }
 
+// An existing host is never "stopped": "running" here means it answers, and the reason says why not.
 async function list(plan: Plan): Promise<Machine[]> {
   return Promise.all(
     hosts(plan).map(async (h) => {
       // Through a jump host the target cannot be probed directly; the SSH connection will tell.
-      const up = h.jump ? true : await reachable(h.address, h.port);
-      return { node: h.node, state: up ? "running" : "stopped", endpoint: endpoint(h) } satisfies Machine;
+      const reason = h.jump ? undefined : await unreachable(h.address, h.port);
+      return reason === undefined
+        ? ({ node: h.node, state: "running", endpoint: endpoint(h) } satisfies Machine)
+        : ({ node: h.node, state: "stopped", endpoint: endpoint(h), reason } satisfies Machine);
     }),
   );
 }

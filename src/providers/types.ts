@@ -15,6 +15,8 @@ export interface Machine {
   readonly state: "running" | "stopped" | "absent";
   /** How to reach it; present when running. */
   readonly endpoint?: SshEndpoint;
+  /** Why it cannot be reached (ssh provider: ECONNREFUSED, a timeout...); only when not running. */
+  readonly reason?: string;
 }
 
 /** What providers get from the caller. */

@@ -23,10 +23,10 @@ export async function status(opts: StatusOptions, io: Io): Promise<void> {
   const w = Math.max(4, ...nodes.map((n) => n.node.length));
   io.out(
     [
-      `${"NODE".padEnd(w)}  MACHINE   IP               PREPARED`,
+      `${"NODE".padEnd(w)}  MACHINE      IP               PREPARED`,
       ...nodes.map(
         (n) =>
-          `${n.node.padEnd(w)}  ${n.machine.padEnd(8)}  ${n.ip.padEnd(15)}  ${n.prepared === undefined ? "-" : n.prepared ? "yes" : `no (${n.pending} changes pending)`}`,
+          `${n.node.padEnd(w)}  ${n.machine.padEnd(11)}  ${n.ip.padEnd(15)}  ${n.prepared === undefined ? "-" : n.prepared ? "yes" : `no (${n.pending} changes pending)`}${n.reason ? `  (${n.reason})` : ""}`,
       ),
     ].join("\n"),
   );
