@@ -132,6 +132,16 @@ describe("Linkerd on nspawn machines (edge-26.8.3 built from source, offline)", 
         ])
       ).stdout;
     };
+    /** Waits until pod ns/name is Ready and returns it. */
+    const readyPod = (ns: string, name: string) =>
+      poll(
+        `${ns}/${name} Ready`,
+        async () => {
+          const p = await core.readNamespacedPod({ name, namespace: ns });
+          return podReady(p) ? { done: true, value: p } : { done: false, pending: p.status?.phase ?? "?" };
+        },
+        { timeoutMs: 180_000, intervalMs: 2_000 },
+      );
     const podsOf = async (ns: string) =>
       (await core.listNamespacedPod({ namespace: ns })).items.filter((p) => !p.metadata?.deletionTimestamp);
     const snapshot = async () => {
@@ -197,14 +207,7 @@ describe("Linkerd on nspawn machines (edge-26.8.3 built from source, offline)", 
         [MESH, "client"],
         [OUTSIDE, "client"],
       ] as const) {
-        const pod = await poll(
-          `${ns}/${name} Ready`,
-          async () => {
-            const p = await core.readNamespacedPod({ name, namespace: ns });
-            return podReady(p) ? { done: true, value: p } : { done: false, pending: p.status?.phase ?? "?" };
-          },
-          { timeoutMs: 180_000, intervalMs: 2_000 },
-        );
+        const pod = await readyPod(ns, name);
         assert.equal(
           containerNames(pod).includes("linkerd-proxy"),
           ns === MESH,
@@ -328,14 +331,7 @@ describe("Linkerd on nspawn machines (edge-26.8.3 built from source, offline)", 
             { timeoutMs: 60_000, intervalMs: 1_000 },
           );
           await core.createNamespacedPod({ namespace: MESH, body: webPod(image, "web", w1 ?? "", { app: "web" }) });
-          return poll(
-            "the new web pod Ready",
-            async () => {
-              const p = await core.readNamespacedPod({ name: "web", namespace: MESH });
-              return podReady(p) ? { done: true, value: p } : { done: false, pending: p.status?.phase ?? "?" };
-            },
-            { timeoutMs: 180_000, intervalMs: 2_000 },
-          );
+          return readyPod(MESH, "web");
         };
         await poll(
           "a new pod's certificate issued by the renewed issuer",
