@@ -85,6 +85,46 @@ describe("kubelab CLI", () => {
     });
   });
 
+  it("init --provider writes the same lab for each provider, and each file validates and plans", async () => {
+    await withDir(async (dir) => {
+      const plans = [];
+      for (const provider of ["vagrant", "nspawn", "ssh"]) {
+        const file = join(dir, `${provider}.yaml`);
+        const init = await kubelab("init", "--provider", provider, "-f", file);
+        assert.equal(init.code, 0, init.err);
+        assert.match(init.out, new RegExp(`provider ${provider}`));
+        const validate = await kubelab("validate", "-f", file);
+        assert.equal(validate.code, 0, validate.err);
+        assert.doesNotMatch(validate.err, /warning/, `${provider}: the template has nothing to warn about`);
+        const plan = JSON.parse((await kubelab("plan", "-f", file, "-o", "json")).out);
+        assert.equal(plan.provider.name, provider);
+        plans.push({ nodes: plan.nodes.map((n: { name: string; ip: string }) => [n.name, n.ip]), addons: plan.addons });
+      }
+      assert.deepEqual(plans[1], plans[0], "nspawn: the same nodes, addresses and addons");
+      assert.deepEqual(plans[2], plans[0], "ssh: the same nodes, addresses and addons");
+      const bad = await kubelab("init", "--provider", "docker", "-f", join(dir, "x.yaml"));
+      assert.equal(bad.code, 2);
+      assert.match(bad.err, /vagrant, nspawn, ssh/);
+    });
+  });
+
+  it("a file that changes network.cidr and sets no pool gets its pool in the new network", async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, "lab.yaml");
+      assert.equal((await kubelab("init", "--provider", "nspawn", "-f", file)).code, 0);
+      const text = (await readFile(file, "utf8")).replaceAll("192.168.56.", "10.20.30.");
+      await writeFile(file, text);
+      const r = await kubelab("plan", "-f", file, "-o", "json");
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual(JSON.parse(r.out).addons.metallb.pools, ["10.20.30.46-10.20.30.56"]);
+      await writeFile(file, text.replace("10.20.30.0/24", "10.20.30.0/27").replace("10.20.30.11", "10.20.30.2"));
+      const small = await kubelab("validate", "-f", file);
+      assert.equal(small.code, 2);
+      assert.match(small.err, /too small for the default LoadBalancer pool/);
+      assert.match(small.err, /set addons\.metallb\.pools/);
+    });
+  });
+
   it("usage errors exit 2; --help exits 0", async () => {
     assert.equal((await kubelab("frobnicate")).code, 2);
     assert.equal((await kubelab("plan", "--output", "xml")).code, 2);

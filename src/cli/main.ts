@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { TEMPLATE_PROVIDERS } from "../config/default-cluster.js";
 import { CommandError, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { concurrency, MAX_CONCURRENCY, mirror, ttl } from "./flags.js";
@@ -53,8 +54,11 @@ export function buildProgram(io: Io = processIo): Command {
 
   program
     .command("init")
-    .description("write a commented kubelab.yaml equal to the embedded default")
+    .description("write a commented kubelab.yaml: the embedded default lab, for the provider chosen")
     .option("-f, --file <file>", "file to write", "kubelab.yaml")
+    .addOption(
+      new Option("--provider <name>", "where the nodes run").choices(TEMPLATE_PROVIDERS).default("vagrant" as const),
+    )
     .option("--force", "overwrite an existing file")
     .action(async (opts) => (await import("./commands/init.js")).init(opts, io));
 

@@ -182,8 +182,11 @@ const metallbSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** @default the pinned MetalLB version */
   version: semver(PINNED.metallb.version).default(PINNED.metallb.version),
-  /** Address ranges or CIDRs for LoadBalancer Services, inside the lab network. */
-  pools: z.array(range).min(1).default(["192.168.56.46-192.168.56.56"]),
+  /**
+   * Address ranges or CIDRs for LoadBalancer Services, inside the lab network.
+   * @default the 46th to 56th addresses of `network.cidr` (192.168.56.46-192.168.56.56 for the default network)
+   */
+  pools: z.array(range).min(1).optional(),
 });
 
 const linkerdSchema = z.strictObject({

@@ -4,7 +4,7 @@
  * (a clash, a missing control plane) are for the rules in `rules.ts` to report.
  */
 import type { ClusterFile } from "../config/schema.js";
-import { formatIpv4, formatRange, parseCidr, parseIpv4 } from "../net/ipv4.js";
+import { type Cidr, formatIpv4, formatRange, parseCidr, parseIpv4 } from "../net/ipv4.js";
 import { KUBERNETES_MINORS, PINNED } from "../versions.js";
 import type { Plan, PlanAddons, PlanNode, PlanProvider } from "./types.js";
 
@@ -108,7 +108,19 @@ function defaultDhcpRange(file: ClusterFile, base: number, prefix: number): stri
   return formatRange({ first: base + 100, last: base + 254 });
 }
 
-function addons(file: ClusterFile, nodeCidr: string): PlanAddons {
+/** The MetalLB pool's place in the lab network when the file sets none: clear of the nodes (from the 11th address). */
+const DEFAULT_POOL_OFFSETS = { first: 46, last: 56 } as const;
+
+/**
+ * defaultPool follows the lab network: the 46th to 56th addresses of whatever `network.cidr`
+ * the file sets, so changing the network alone never leaves the pool behind on the old one.
+ */
+function defaultPool(lab: Cidr): string {
+  return formatRange({ first: lab.first + DEFAULT_POOL_OFFSETS.first, last: lab.first + DEFAULT_POOL_OFFSETS.last });
+}
+
+function addons(file: ClusterFile, lab: Cidr): PlanAddons {
+  const nodeCidr = lab.text;
   const { cni, metallb, ui, linkerd } = file.addons;
   const method =
     cni.autodetection === "node-ip"
@@ -122,7 +134,9 @@ function addons(file: ClusterFile, nodeCidr: string): PlanAddons {
       cni.plugin === "none"
         ? { plugin: "none" }
         : { plugin: "calico", version: cni.version, ipAutodetectionMethod: method, encapsulation: cni.encapsulation },
-    metallb: metallb.enabled ? { enabled: true, version: metallb.version, pools: metallb.pools } : { enabled: false },
+    metallb: metallb.enabled
+      ? { enabled: true, version: metallb.version, pools: metallb.pools ?? [defaultPool(lab)] }
+      : { enabled: false },
     ui:
       ui === "none"
         ? { kind: "none" }
@@ -174,6 +188,7 @@ export function buildPlan(file: ClusterFile): Plan {
       strictARP: k8s.strictARP ?? k8s.proxyMode === "ipvs",
       controlPlaneEndpoint: k8s.controlPlaneEndpoint ?? `${firstCp?.ip ?? gateway}:6443`,
       endpointGiven: k8s.controlPlaneEndpoint !== undefined,
+      controlPlaneRunsPods: nodes.every((n) => n.role === "control-plane"),
       images: {
         pause: `registry.k8s.io/pause:${images.pause}`,
         etcd: `registry.k8s.io/etcd:${images.etcd}`,
@@ -187,7 +202,7 @@ export function buildPlan(file: ClusterFile): Plan {
       configVersion: PINNED.containerd[line].configVersion,
       cgroupDriver: file.containerd.cgroupDriver,
     },
-    addons: addons(file, cidr.text),
+    addons: addons(file, cidr),
   };
 }
 

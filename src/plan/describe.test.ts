@@ -16,7 +16,9 @@ it("the network map marks gateway, nodes, pool and DHCP where they are", () => {
 });
 
 it("a clash shows as ! in the map, before anything is created", () => {
-  const plan = planOf(DEFAULT_CLUSTER_YAML.replace("192.168.56.46-192.168.56.56", "192.168.56.96-192.168.56.110"));
+  const plan = planOf(
+    DEFAULT_CLUSTER_YAML.replace("# pools: [192.168.56.46-192.168.56.56]", "pools: [192.168.56.96-192.168.56.110]"),
+  );
   assert.match(networkStrip(plan), /L!!!D/);
   assert.match(describePlan(plan), /\.96-\.110 +MetalLB pool \(15 addresses\)/);
 });
@@ -38,4 +40,14 @@ it("describePlan names versions and the settings that prevent the classic failur
 it("describePlan names the encapsulation the file chose", () => {
   const plan = planOf(DEFAULT_CLUSTER_YAML.replace("encapsulation: ipip", "encapsulation: vxlan-cross-subnet"));
   assert.match(describePlan(plan), /calico +v\d+\.\d+\.\d+ \(encapsulation vxlan-cross-subnet, /);
+});
+
+it("a lab without workers says its control plane runs pods; one with workers does not", () => {
+  const alone = planOf(
+    DEFAULT_CLUSTER_YAML.replace("count: 2", "count: 1").replace(/ {2}- name: worker-\{n\}\n( {4}.*\n)+/, ""),
+  );
+  assert.equal(alone.nodes.length, 1);
+  assert.equal(alone.kubernetes.controlPlaneRunsPods, true);
+  assert.match(describePlan(alone), /pods run on the control plane: no workers/);
+  assert.doesNotMatch(describePlan(planOf(DEFAULT_CLUSTER_YAML)), /pods run on the control plane/);
 });

@@ -185,10 +185,19 @@ function reservedAddresses(plan: Plan, lab: Ipv4Range): Map<number, string> {
   ]);
 }
 
-const pools: Rule = (_file, plan, r) => {
+const pools: Rule = (file, plan, r) => {
   const lab = plan.network.block;
   const metallb = plan.addons.metallb;
   if (!metallb.enabled) return;
+  if (file.addons.metallb.pools === undefined && !metallb.pools.every((p) => contains(lab, parseRange(p) ?? lab))) {
+    // The default pool is the 46th to 56th addresses of the network: a smaller network has no room for it.
+    r.errors.push({
+      path: ["network", "cidr"],
+      message: `the lab network ${lab.text} is too small for the default LoadBalancer pool (its 46th to 56th addresses)`,
+      fix: `set addons.metallb.pools to a range inside ${lab.text}, or use a network of /26 or larger`,
+    });
+    return;
+  }
   const dhcp = plan.network.dhcpRange ? parseRange(plan.network.dhcpRange) : undefined;
   const seen: { text: string; range: Ipv4Range }[] = [];
   metallb.pools.forEach((text, i) => {

@@ -15,6 +15,9 @@ function errorsOf(text: string): string[] {
   return result.errors.map((e) => formatIssue(e).replace(/^lab\.yaml:/, ""));
 }
 
+/** The default file with its (commented-out) pool set to `pool`. */
+const withPool = (pool: string) => variant("# pools: [192.168.56.46-192.168.56.56]", `pools: [${pool}]`);
+
 /** A valid file with one part replaced: `patch` is YAML text substituted for `from`. */
 function variant(from: string, to: string): string {
   assert.ok(DEFAULT_CLUSTER_YAML.includes(from), `default file has no ${JSON.stringify(from)}`);
@@ -192,21 +195,21 @@ describe("validation errors name line:col, the field and the fix", () => {
     ],
     [
       "pool outside the lab",
-      variant("192.168.56.46-192.168.56.56", "192.168.57.46-192.168.57.56"),
-      ["51:9: error: addons.metallb.pools[0]: pool 192.168.57.46-192.168.57.56 is not inside the lab network"],
+      withPool("192.168.57.46-192.168.57.56"),
+      ["50:13: error: addons.metallb.pools[0]: pool 192.168.57.46-192.168.57.56 is not inside the lab network"],
     ],
     [
       "pool over a node",
-      variant("192.168.56.46-192.168.56.56", "192.168.56.10-192.168.56.20"),
+      withPool("192.168.56.10-192.168.56.20"),
       [
-        "51:9: error: addons.metallb.pools[0]: pool 192.168.56.10-192.168.56.20 contains node addresses: master-1 192.168.56.11, worker-1 192.168.56.12, worker-2 192.168.56.13",
+        "50:13: error: addons.metallb.pools[0]: pool 192.168.56.10-192.168.56.20 contains node addresses: master-1 192.168.56.11, worker-1 192.168.56.12, worker-2 192.168.56.13",
       ],
     ],
     [
       "pool over DHCP",
-      variant("192.168.56.46-192.168.56.56", "192.168.56.200/29"),
+      withPool("192.168.56.200/29"),
       [
-        "51:9: error: addons.metallb.pools[0]: pool 192.168.56.200/29 overlaps the DHCP range 192.168.56.100-192.168.56.254",
+        "50:13: error: addons.metallb.pools[0]: pool 192.168.56.200/29 overlaps the DHCP range 192.168.56.100-192.168.56.254",
       ],
     ],
     [

@@ -1,17 +1,20 @@
 import { writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
+import { clusterTemplate, type TemplateProvider } from "../../config/default-cluster.js";
 import { UserError } from "../../errors.js";
 import type { Io } from "../io.js";
 
 export interface InitOptions {
   file: string;
   force?: boolean;
+  /** The provider the written lab uses. @default "vagrant" */
+  provider?: TemplateProvider;
 }
 
-/** init writes the commented default cluster file; it never overwrites without --force. */
+/** init writes the commented default cluster file for a provider; it never overwrites without --force. */
 export async function init(opts: InitOptions, io: Io): Promise<void> {
-  await writeFile(opts.file, DEFAULT_CLUSTER_YAML, { flag: opts.force ? "w" : "wx" }).catch(
+  const provider = opts.provider ?? "vagrant";
+  await writeFile(opts.file, clusterTemplate(provider), { flag: opts.force ? "w" : "wx" }).catch(
     (e: NodeJS.ErrnoException) => {
       if (e.code === "EEXIST")
         throw new UserError(`${opts.file} already exists`, { hint: "use --force to overwrite it" });
@@ -28,5 +31,7 @@ export async function init(opts: InitOptions, io: Io): Promise<void> {
       throw e;
     },
   );
-  io.out(`wrote ${opts.file}; next: kubelab plan -f ${opts.file}`);
+  io.out(
+    `wrote ${opts.file} (provider ${provider}${provider === "ssh" ? ": put your hosts' addresses in provider.hosts" : ""}); next: kubelab plan -f ${opts.file}`,
+  );
 }
