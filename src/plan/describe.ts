@@ -91,6 +91,9 @@ export function describePlan(plan: Plan): string {
     `Pods         ${k.podSubnet}`,
     `Services     ${k.serviceSubnet}`,
     `API server   https://${k.controlPlaneEndpoint}`,
+    ...(k.controlPlaneRunsPods
+      ? ["Scheduling   pods run on the control plane: no workers, so it is registered without its NoSchedule taint"]
+      : []),
     `kube-proxy   ${k.proxyMode}${k.proxyMode === "ipvs" ? ` (strictARP ${k.strictARP})` : ""}`,
     "",
     "Versions",

@@ -73,6 +73,11 @@ export interface PlanKubernetes {
   readonly controlPlaneEndpoint: string;
   /** Whether the endpoint was given (a stable address that allows more control planes). */
   readonly endpointGiven: boolean;
+  /**
+   * Whether control planes run workloads: true when the plan has no workers, so kubeadm
+   * registers them without the NoSchedule taint (as kind does for its single node).
+   */
+  readonly controlPlaneRunsPods: boolean;
   readonly images: { readonly pause: string; readonly etcd: string; readonly coredns: string };
   /** pkgs.k8s.io Debian package version, e.g. 1.37.2-1.1 */
   readonly packageVersion: string;

@@ -183,3 +183,17 @@ test("YAML 1.1 words in names stay strings for kubeadm (a cluster named `no`, a 
   assert.ok(byKind(all, "ClusterConfiguration").apiServer.certSANs.includes("on"));
   assert.equal(docs(renderKubeadmJoin(p, "yes").content)[0]?.nodeRegistration.name, "yes");
 });
+
+test("one control plane and no workers: registered without the NoSchedule taint; with workers, kubeadm's default", async () => {
+  const withWorkers = await defaultPlan();
+  assert.equal(withWorkers.kubernetes.controlPlaneRunsPods, false);
+  const tainted = byKind(docs(renderKubeadmInit(withWorkers).content), "InitConfiguration");
+  assert.equal(tainted.nodeRegistration.taints, undefined, "absent: kubeadm adds the control-plane taint");
+  const alone: Plan = {
+    ...withWorkers,
+    nodes: withWorkers.nodes.filter((n) => n.role === "control-plane"),
+    kubernetes: { ...withWorkers.kubernetes, controlPlaneRunsPods: true },
+  };
+  const init = byKind(docs(renderKubeadmInit(alone).content), "InitConfiguration");
+  assert.deepEqual(init.nodeRegistration.taints, [], "an empty list, which kubeadm leaves empty");
+});

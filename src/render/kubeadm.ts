@@ -36,8 +36,14 @@ const args = (pairs: Record<string, string>) => Object.entries(pairs).map(([name
  * The node-ip is always the lab address. Without it kubelet picks the default-route
  * address, which on Vagrant is the NAT NIC's 10.0.2.15 on every node (k0sctl#172, k3sup#306).
  */
-function nodeRegistration(node: PlanNode): Record<string, unknown> {
-  return { name: node.name, criSocket: CONTAINERD_SOCKET, kubeletExtraArgs: args({ "node-ip": node.ip }) };
+function nodeRegistration(plan: Plan, node: PlanNode): Record<string, unknown> {
+  return {
+    name: node.name,
+    criSocket: CONTAINERD_SOCKET,
+    kubeletExtraArgs: args({ "node-ip": node.ip }),
+    // An empty list, not an absent one: kubeadm puts the control-plane NoSchedule taint on a nil list.
+    ...(node.role === "control-plane" && plan.kubernetes.controlPlaneRunsPods ? { taints: [] } : {}),
+  };
 }
 
 function node(plan: Plan, name: string): PlanNode {
@@ -101,7 +107,7 @@ export function renderKubeadmInit(plan: Plan, env: NodeEnvironment = PLAIN_NODE)
       apiVersion: KUBEADM_API,
       kind: "InitConfiguration",
       localAPIEndpoint: { advertiseAddress: cp.ip, bindPort: API_SERVER_PORT },
-      nodeRegistration: nodeRegistration(cp),
+      nodeRegistration: nodeRegistration(plan, cp),
     },
     {
       apiVersion: KUBEADM_API,
@@ -141,7 +147,7 @@ export function joinConfiguration(plan: Plan, nodeName: string, secrets?: JoinSe
   return {
     apiVersion: KUBEADM_API,
     kind: "JoinConfiguration",
-    nodeRegistration: nodeRegistration(n),
+    nodeRegistration: nodeRegistration(plan, n),
     discovery: { bootstrapToken },
     ...(controlPlane
       ? {
