@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { realpathSync } from "node:fs";
+import { cp, mkdir, writeFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addonManifests } from "../../addons/index.js";
 import { clusterState } from "../../addons/linkerd.js";
@@ -7,6 +8,7 @@ import { readPinnedFiles } from "../../artifacts/local.js";
 import { writeTree } from "../../artifacts/tree.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
 import { providerFor } from "../../providers/index.js";
+import { shellQuote } from "../../remote/quote.js";
 import { renderCluster } from "../../render/cluster.js";
 import type { Io } from "../io.js";
 import { checkInDir, checkOutDir } from "./dir-flags.js";
@@ -52,11 +54,32 @@ export async function render(opts: RenderOptions, io: Io): Promise<void> {
 const MODULES = fileURLToPath(new URL("../../../terraform/modules/", import.meta.url));
 
 /**
- * renderTerraform writes a root module for the cluster file: `kubelab-plan.json` (the plan,
- * which Terraform cannot compute) and `main.tf.json` using the `cluster` module, with the
- * variables a user sets (the kubelab command, an offline bundle) and every output of the module.
+ * renderingCommand is the shell command that runs this kubelab again: node and the real path
+ * of the kubelab script when the process was started as `kubelab` (a global install, npx, a
+ * project's node_modules/.bin), so a root module calls the kubelab that wrote it; otherwise
+ * (kubelab used as a library) plain `kubelab` from PATH.
  */
-export async function renderTerraform(opts: { file?: string; dir: string }, io: Io): Promise<void> {
+export function renderingCommand(argv: readonly string[] = process.argv, node = process.execPath): string {
+  const script = argv[1];
+  if (!script || !/^kubelab(\.js)?$/.test(basename(script))) return "kubelab";
+  let real = script;
+  try {
+    real = realpathSync(script);
+  } catch {
+    // A script that is gone cannot run again: PATH's kubelab is the best guess.
+    return "kubelab";
+  }
+  return shellQuote([node, real]);
+}
+
+/**
+ * renderTerraform writes a root module for the cluster file that works where it is written
+ * and after it is moved with its folder: `kubelab-plan.json` (the plan, which Terraform cannot
+ * compute), a copy of the `cluster` module under `modules/`, and `main.tf.json` calling it,
+ * with the variables a user sets (the kubelab command, by default the one that rendered the
+ * root; an offline bundle) and every output of the module.
+ */
+export async function renderTerraform(opts: { file?: string; dir: string; command?: string }, io: Io): Promise<void> {
   await checkOutDir("--terraform", opts.dir);
   const plan = await loadPlanOrFail(opts.file, io);
   const dir = resolve(opts.dir);
@@ -72,6 +95,10 @@ export async function renderTerraform(opts: { file?: string; dir: string }, io: 
     return r.startsWith(".") ? r : `./${r}`;
   };
   await writeFile(join(dir, "kubelab-plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+  // A copy, not a path into kubelab's own files: the root keeps working when kubelab moves or
+  // is upgraded, and a re-render brings the module up to date with kubelab-plan.json.
+  await cp(join(MODULES, "cluster"), join(dir, "modules", "cluster"), { recursive: true, force: true });
+  const command = opts.command ?? renderingCommand();
   const outputs = [
     "kubeconfig_path",
     "kube_context",
@@ -85,12 +112,16 @@ export async function renderTerraform(opts: { file?: string; dir: string }, io: 
     "//": `kubelab render --terraform: the cluster ${plan.name} from ${rel(clusterFile)}. Run \`kubelab render --terraform\` again after changing the file or upgrading kubelab (kubelab-plan.json must match).`,
     terraform: { required_version: ">= 1.6" },
     variable: {
-      kubelab_command: { type: "string", default: "kubelab", description: "the kubelab command (a shell prefix)" },
+      kubelab_command: {
+        type: "string",
+        default: command,
+        description: "the kubelab command (a shell prefix); by default the one that rendered this root",
+      },
       bundle: { type: "string", default: null, description: "offline bundle for kubelab up --bundle (null: download)" },
     },
     module: {
       cluster: {
-        source: rel(join(MODULES, "cluster")),
+        source: "./modules/cluster",
         cluster_file: `\${path.module}/${rel(clusterFile)}`,
         plan_json: '${file("${path.module}/kubelab-plan.json")}',
         kubelab_command: "${var.kubelab_command}",
@@ -100,5 +131,7 @@ export async function renderTerraform(opts: { file?: string; dir: string }, io: 
     output: Object.fromEntries(outputs.map((o) => [o, { value: `\${module.cluster.${o}}` }])),
   };
   await writeFile(join(dir, "main.tf.json"), `${JSON.stringify(root, null, 2)}\n`);
-  io.out(`wrote ${join(dir, "main.tf.json")} and kubelab-plan.json: tofu init && tofu apply (or terraform)`);
+  io.out(
+    `wrote ${join(dir, "main.tf.json")}, kubelab-plan.json and modules/cluster (kubelab command: ${command}): tofu init && tofu apply (or terraform)`,
+  );
 }
