@@ -28,5 +28,18 @@ test("pack a bundle directory into a .tar, open it (unpacked once), and a direct
   assert.equal(await openBundle(opened, cache), opened);
   await assert.rejects(openBundle(join(dir, "none.tar"), cache), /no bundle at/);
   await writeFile(join(dir, "junk.tar"), "not a tar");
-  await assert.rejects(openBundle(join(dir, "junk.tar"), cache), /is not a kubelab bundle archive/);
+  await assert.rejects(openBundle(join(dir, "junk.tar"), cache), /neither a directory nor a tar archive/);
+  // Cut short in a copy: tar's first complaint, once, and the hint to make it again.
+  const whole = await readFile(out);
+  await writeFile(join(dir, "cut.tar"), whole.subarray(0, 1600));
+  const cut = await openBundle(join(dir, "cut.tar"), cache).catch((e: Error & { hint?: string }) => e);
+  assert.ok(cut instanceof Error);
+  assert.match(cut.message, /is not a readable bundle archive: tar: /);
+  assert.equal(cut.message.split("\n").length, 1, cut.message);
+  assert.match(cut.hint ?? "", /bundle create/);
+  // A tar of something else.
+  await mkdir(join(dir, "other"));
+  await writeFile(join(dir, "other", "x"), "x");
+  await packBundle(join(dir, "other"), join(dir, "other.tar"));
+  await assert.rejects(openBundle(join(dir, "other.tar"), cache), /a tar archive but not a kubelab bundle/);
 });

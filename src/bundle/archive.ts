@@ -4,7 +4,7 @@
  * the download cache (keyed by the file's name, size and time) and uses that directory.
  */
 import { execFile } from "node:child_process";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { BUNDLE_MANIFEST } from "../artifacts/offline-bundle.js";
@@ -43,15 +43,41 @@ export async function openBundle(
     () => false,
   );
   if (done) return dir;
+  if (!(await isTar(path)))
+    throw new UserError(`${path} is not a kubelab bundle: it is neither a directory nor a tar archive`, {
+      hint: "pass the directory or the .tar that kubelab bundle create --out wrote",
+    });
   const tmp = `${dir}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
     await execFileP("tar", ["-C", tmp, "-xf", path]);
-    await rename(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
-    throw new UserError(`${path} is not a kubelab bundle archive: ${(e as Error).message}`);
+    // tar's first complaint names the damage; the rest repeats it for every member.
+    const first = String((e as { stderr?: string }).stderr ?? "").split("\n")[0] || (e as Error).message;
+    throw new UserError(`${path} is not a readable bundle archive: ${first.slice(0, 300)}`, {
+      hint: "make it again with kubelab bundle create --out FILE.tar (a copy may have been cut short)",
+    });
   }
+  if (!(await stat(join(tmp, BUNDLE_MANIFEST)).catch(() => undefined))) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new UserError(`${path} is a tar archive but not a kubelab bundle: it holds no ${BUNDLE_MANIFEST}`, {
+      hint: "pass the .tar that kubelab bundle create --out wrote",
+    });
+  }
+  await rename(tmp, dir);
   return dir;
+}
+
+/** isTar looks for the POSIX tar magic ("ustar" at byte 257) that GNU and BSD tar both write. */
+async function isTar(path: string): Promise<boolean> {
+  const fh = await open(path, "r");
+  try {
+    const head = Buffer.alloc(263);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return bytesRead === head.length && head.subarray(257, 262).toString("latin1") === "ustar";
+  } finally {
+    await fh.close();
+  }
 }

@@ -52,6 +52,11 @@ describe("clear errors for files and folders", () => {
       await kubelab("up", "-f", file, "--dry-run", "--bundle", join(dir, "b")),
       /is not a valid bundle manifest/,
     );
+    // A file that is no tar at all (the cluster file itself, passed by mistake).
+    clearError(
+      await kubelab("up", "-f", file, "--dry-run", "--bundle", file),
+      /is not a kubelab bundle: it is neither a directory nor a tar archive/,
+    );
   });
 
   it("doctor --from a malformed or hand-made evidence.json", async (t) => {
@@ -71,6 +76,26 @@ describe("clear errors for files and folders", () => {
       await writeFile(join(dir, name, "evidence.json"), text);
       clearError(await kubelab("doctor", "--from", join(dir, name)), message);
     }
+  });
+});
+
+describe("a file with a great many errors", () => {
+  it("validate shows a screen of them and counts the rest", async (t) => {
+    const dir = await tempDir(t);
+    const file = join(dir, "kubelab.yaml");
+    const nodes = Array.from({ length: 120 }, (_, i) => `  - { name: Node_${i}, role: worker }`).join("\n");
+    await writeFile(
+      file,
+      DEFAULT_CLUSTER_YAML.replace(
+        /^nodes:\n( {2}.*\n)+/m,
+        `nodes:\n  - { name: master-1, role: control-plane }\n${nodes}\n`,
+      ),
+    );
+    const r = await kubelab("validate", "-f", file);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /has 120 errors/);
+    assert.match(r.err, /… and 100 more \(fix these first/);
+    assert.ok(r.err.split("\n").length < 70, `${r.err.split("\n").length} lines`);
   });
 });
 

@@ -41,9 +41,18 @@ export function validateCluster(raw: unknown, source: ConfigSource = { file: "(i
   return { ok: true, plan, file: parsed.data, warnings };
 }
 
-/** formatResult prints every error and warning of a validation, one block each. */
-export function formatResult(result: ValidationResult): string {
-  const lines = result.ok ? [] : result.errors.map((e) => formatIssue(e, "error"));
-  lines.push(...result.warnings.map((w) => formatIssue(w, "warning")));
+/**
+ * formatResult prints the errors and warnings of a validation, one block each: every one, or
+ * with `limit` the first `limit` and a line counting the rest (a generated file can hold
+ * thousands, and the first few are what to fix first).
+ */
+export function formatResult(result: ValidationResult, opts: { limit?: number } = {}): string {
+  const all = [
+    ...(result.ok ? [] : result.errors.map((e) => formatIssue(e, "error"))),
+    ...result.warnings.map((w) => formatIssue(w, "warning")),
+  ];
+  const limit = opts.limit ?? all.length;
+  const lines = all.slice(0, limit);
+  if (all.length > limit) lines.push(`… and ${all.length - limit} more (fix these first, then validate again)`);
   return lines.join("\n");
 }

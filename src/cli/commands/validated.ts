@@ -17,11 +17,14 @@ export async function loadPlanOrFail(file: string | undefined, io: Io): Promise<
   return result.plan;
 }
 
+/** How many problems a command prints: a screen's worth. */
+const SHOWN_PROBLEMS = 20;
+
 /** invalidFile is the UserError for a cluster file with errors: the count, then every error. */
 export function invalidFile(file: string | undefined, result: ValidationResult): UserError {
   const n = result.ok ? 0 : result.errors.length;
   return new UserError(`${file ?? "the cluster file"} has ${n} error${n === 1 ? "" : "s"}`, {
-    details: formatResult(result),
+    details: formatResult(result, { limit: SHOWN_PROBLEMS }),
   });
 }
 
