@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
 import { UserError } from "../../errors.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
 
 export interface InitOptions {
   file: string;
@@ -28,5 +28,5 @@ export async function init(opts: InitOptions, io: Io): Promise<void> {
       throw e;
     },
   );
-  io.out(`wrote ${opts.file}; next: kubelab plan -f ${opts.file}`);
+  note(io, `wrote ${opts.file}; next: kubelab plan -f ${opts.file}`);
 }
