@@ -13,6 +13,10 @@ export const OUTPUT_FORMATS = ["text", "json", "yaml"] as const;
 /** One of OUTPUT_FORMATS. */
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** isData says whether a format is one for scripts (json, yaml); absent means text. */
+export const isData = (format: OutputFormat | undefined): format is "json" | "yaml" =>
+  format === "json" || format === "yaml";
+
 /**
  * formatData writes data as JSON or YAML. YAML gets what JSON gets (undefined fields dropped,
  * dates as strings), so the two formats never disagree.

@@ -23,7 +23,7 @@ describe("output for scripts", () => {
       outs.push(r.out);
     }
     assert.equal(new Set(outs).size, 1);
-    const yaml = await kubelab("plan", "-f=" + file, "-o=yaml");
+    const yaml = await kubelab("plan", `-f=${file}`, "-o=yaml");
     assert.equal(yaml.code, 0, yaml.err);
     assert.deepEqual(parse(yaml.out), JSON.parse(outs[0] ?? ""));
   });

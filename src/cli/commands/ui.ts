@@ -6,7 +6,7 @@ import { clusterDir, clusterPaths } from "../../plan/cluster-dir.js";
 import { parseTtl } from "../flags.js";
 import { type Io, note } from "../io.js";
 import { openUrl } from "../open-url.js";
-import { formatData, type OutputFormat } from "../output.js";
+import { formatData, isData, type OutputFormat } from "../output.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface UiOptions {
@@ -33,7 +33,7 @@ export async function ui(opts: UiOptions, io: Io): Promise<void> {
   // Taken before asking, so the expiry printed is never later than the token's own.
   const expires = new Date(Date.now() + ttl * 1000);
   const token = await uiToken(kc, plan, ttl);
-  if (opts.output && opts.output !== "text")
+  if (isData(opts.output))
     io.out(formatData(opts.output, { url: url ?? null, token, expires: expires.toISOString(), ttl: opts.ttl }));
   else {
     io.out(url ? `url:   ${url}` : "url:   none (MetalLB is off; use kubectl port-forward to the UI service)");
@@ -45,7 +45,7 @@ export async function ui(opts: UiOptions, io: Io): Promise<void> {
       ? openUrl(url)
       : "--open: the UI has no address to open without MetalLB; port-forward to it instead";
     // Beside data on stdout, what --open did is a note on stderr.
-    if (opts.output && opts.output !== "text") io.err(opened);
+    if (isData(opts.output)) io.err(opened);
     else io.out(opened);
   }
 }

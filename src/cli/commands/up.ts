@@ -8,7 +8,7 @@ import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import { type Io, note } from "../io.js";
-import { formatData, type OutputFormat } from "../output.js";
+import { formatData, isData, type OutputFormat } from "../output.js";
 import { lineStatus, listrStatus, teeStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -68,7 +68,7 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<void> {
       await live?.close();
       const n = result.changes.length;
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      if (opts.output && opts.output !== "text") {
+      if (isData(opts.output)) {
         io.out(
           formatData(opts.output, {
             cluster: plan.name,

@@ -1,7 +1,7 @@
 import { displayName } from "../../config/load.js";
 import { formatResult } from "../../plan/validate.js";
 import { type Io, note } from "../io.js";
-import { formatData, issueData, type OutputFormat } from "../output.js";
+import { formatData, isData, issueData, type OutputFormat } from "../output.js";
 import { invalidFile, loadFile } from "./validated.js";
 
 export interface ValidateOptions {
@@ -16,7 +16,7 @@ export interface ValidateOptions {
 export async function validate(opts: ValidateOptions, io: Io): Promise<void> {
   const result = await loadFile(opts.file, io);
   const name = opts.file ? displayName(opts.file) : "cluster file";
-  if (opts.output && opts.output !== "text") {
+  if (isData(opts.output)) {
     io.out(
       formatData(opts.output, {
         file: name,
