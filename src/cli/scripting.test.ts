@@ -101,6 +101,7 @@ describe("output for scripts", () => {
     assert.equal(narrow.code, 0, narrow.err);
     const long = narrow.out.split("\n").filter((l) => l.length > 50);
     assert.deepEqual(long, []);
+    assert.match(narrow.out, /^ {2}\[[GNLD.|!]{40,46}\]$/m, "the network map is narrowed, still one line");
     const list = await kubelabIn({ columns: 40 }, "doctor", "--list");
     assert.ok(list.out.split("\n").every((l) => l.length <= 40));
     const json = await kubelabIn({ columns: 40 }, "plan", "-f", file, "-o", "json");

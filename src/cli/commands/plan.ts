@@ -11,5 +11,7 @@ export interface PlanOptions {
 /** plan prints the derived plan of the cluster file (or the embedded default); as data, with the file's warnings. */
 export async function plan(opts: PlanOptions, io: Io): Promise<void> {
   const { plan: p, warnings } = await loadValidPlan(opts.file, io);
-  printOutput(io, opts.output, { ...p, warnings: warnings.map(issueData) }, () => describePlan(p));
+  printOutput(io, opts.output, { ...p, warnings: warnings.map(issueData) }, () =>
+    describePlan(p, { width: io.columns }),
+  );
 }
