@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { kubelab } from "../../test/helpers/cli.js";
+import { kubelab, kubelabIn } from "../../test/helpers/cli.js";
 import { tempDir } from "../../test/helpers/tmp.js";
 import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 import { writeEvidence } from "../doctor/dump.js";
@@ -57,4 +57,16 @@ test("doctor --from a dump: a pool on node addresses fails its check with the fi
     parsed.results.map((r) => [r.id, r.verdict]),
     [["metallb.pool-placement", "fail"]],
   );
+  const yaml = await kubelab("doctor", "--from", join(dir, "bad"), "--check=metallb.pool-placement", "-o=yaml");
+  assert.equal(yaml.code, 1);
+  assert.deepEqual(parse(yaml.out), parsed);
+
+  // On a narrow terminal every line (the fix included) is wrapped to its width.
+  const narrow = await kubelabIn({ columns: 40 }, "doctor", "--from", join(dir, "bad"));
+  assert.equal(narrow.code, 1);
+  assert.ok(
+    narrow.out.split("\n").every((l) => l.length <= 40),
+    narrow.out,
+  );
+  assert.match(narrow.out, /fix: /);
 });

@@ -7,8 +7,10 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { TEMPLATE_PROVIDERS } from "../config/default-cluster.js";
 import { CommandError, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
+import { addExamples } from "./examples.js";
 import { concurrency, MAX_CONCURRENCY, mirror, ttl } from "./flags.js";
 import { type Io, processIo } from "./io.js";
+import { outputOption, quietIo, splitShortValues } from "./options.js";
 import { runLogOf } from "./run-log-errors.js";
 
 /** kubelab's version: package.json's, the one place it is written (from src/cli or dist/cli alike). */
@@ -18,38 +20,39 @@ export const VERSION: string = createRequire(import.meta.url)("../../package.jso
 let exitCode = 0;
 
 /** buildProgram declares every command; actions lazily import their module. */
-export function buildProgram(io: Io = processIo): Command {
+export function buildProgram(given: Io = processIo): Command {
   const program = new Command("kubelab")
     .description("One cluster file to a working, production-like, multi-node Kubernetes lab")
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => io.out(s),
-      writeErr: (s) => io.err(s),
+      writeOut: (s) => given.out(s),
+      writeErr: (s) => given.err(s),
       // Commander echoes the value it refused: a pasted file must not fill the screen.
       outputError: (s, write) => write(cutLines(s)),
     });
+  // Commands write through it: --quiet is known once argv is parsed.
+  const io = quietIo(program, given);
 
   const fileOption = () =>
     new Option(
       "-f, --file <file>",
-      "cluster file (default: ./kubelab.yaml, ./kubelab.config.ts, or the embedded default)",
+      "cluster file, - for stdin (default: ./kubelab.yaml, ./kubelab.config.ts, or the embedded default)",
     );
 
   program
     .command("plan")
     .description("show the derived plan: nodes, addresses, network map, versions, warnings")
     .addOption(fileOption())
-    .addOption(
-      new Option("-o, --output <format>", "output format").choices(["text", "json"] as const).default("text" as const),
-    )
+    .addOption(outputOption())
     .action(async (opts) => (await import("./commands/plan.js")).plan(opts, io));
 
   program
     .command("validate")
     .description("check a cluster file; every problem is reported with file:line:col and the fix")
     .addOption(fileOption())
+    .addOption(outputOption())
     .action(async (opts) => (await import("./commands/validate.js")).validate(opts, io));
 
   program
@@ -92,6 +95,7 @@ export function buildProgram(io: Io = processIo): Command {
     .option("--force-conflicts", "take back addon fields changed outside kubelab (kubectl edit, set env)")
     .option("--no-kubeconfig", "do not merge the context into ~/.kube/config (the cluster directory still gets a copy)")
     .option("-v, --verbose", "print every change as it is made")
+    .addOption(outputOption())
     .action(async (opts) => (await import("./commands/up.js")).up(opts, io));
 
   const bundle = program
@@ -135,6 +139,7 @@ export function buildProgram(io: Io = processIo): Command {
     .addOption(fileOption())
     .option("--ttl <duration>", "token lifetime, e.g. 30m, 2h", ttl, "1h")
     .option("--open", "also open the address in the desktop's browser (xdg-open, or open on macOS)")
+    .addOption(outputOption())
     .action(async (opts) => (await import("./commands/ui.js")).ui(opts, io));
 
   program
@@ -158,9 +163,7 @@ export function buildProgram(io: Io = processIo): Command {
     .command("status")
     .description("show each node's machine, address and whether it is prepared")
     .addOption(fileOption())
-    .addOption(
-      new Option("-o, --output <format>", "output format").choices(["text", "json"] as const).default("text" as const),
-    )
+    .addOption(outputOption())
     .action(async (opts) => (await import("./commands/status.js")).status(opts, io));
 
   program
@@ -183,9 +186,7 @@ export function buildProgram(io: Io = processIo): Command {
     .option("--from <dir>", "check a saved dump (kubelab doctor dump) instead of the live cluster")
     .option("--list", "list the checks")
     .option("-v, --verbose", "also show what passed and what was skipped")
-    .addOption(
-      new Option("-o, --output <format>", "output format").choices(["text", "json"] as const).default("text" as const),
-    )
+    .addOption(outputOption())
     .action(async (opts) => {
       exitCode = await (await import("./commands/doctor.js")).doctor(opts, io);
     });
@@ -209,6 +210,7 @@ export function buildProgram(io: Io = processIo): Command {
 
   // A command's help fits on a screen after its usage error; the whole program's does not.
   program.showHelpAfterError("(kubelab --help lists the commands)");
+  addExamples(program);
   return program;
 }
 
@@ -229,7 +231,8 @@ function cutLines(text: string, keep = 200): string {
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   try {
     exitCode = 0;
-    await buildProgram(io).parseAsync([...argv], { from: "user" });
+    const program = buildProgram(io);
+    await program.parseAsync(splitShortValues(program, argv), { from: "user" });
     return exitCode;
   } catch (e) {
     const code = report(e, io);

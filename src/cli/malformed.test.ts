@@ -19,7 +19,10 @@ it("every command with malformed flags and values: exit 2, no stack trace, at mo
   const calls: string[][] = [
     ["nonsense"],
     ["--bogus"],
-    ["plan", "-o", "yaml"],
+    // yaml became a format; xml is not one.
+    ["plan", "-o", "xml"],
+    ["plan", "-o=xml"],
+    ["plan", "-f", "-"],
     ["plan", "--bogus"],
     ["plan", "-f"],
     ["plan", "-f", MISSING],

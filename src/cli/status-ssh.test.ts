@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { kubelab } from "../../test/helpers/cli.js";
+import { kubelab, kubelabIn } from "../../test/helpers/cli.js";
 import { tempDir } from "../../test/helpers/tmp.js";
 import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 import { validateCluster } from "../plan/validate.js";
@@ -61,5 +61,12 @@ describe("status on existing hosts", () => {
       json.nodes.map((n: { machine: string }) => n.machine),
       ["unreachable", "unreachable", "unreachable"],
     );
+    assert.deepEqual(parse((await kubelab("status", "-f", file, "-o=yaml")).out), json);
+    // On a narrow terminal each row is cut, not wrapped into the next.
+    const narrow = await kubelabIn({ columns: 40 }, "status", "-f", file);
+    const rows = narrow.out.trimEnd().split("\n");
+    assert.equal(rows.length, 4);
+    assert.ok(rows.every((l) => l.length <= 40));
+    assert.match(rows[1] ?? "", /^master-1 +unreachable .*…$/);
   });
 });

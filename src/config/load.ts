@@ -22,6 +22,18 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 /** How many alias uses a YAML cluster file may have (yaml's own default, said here to name it in the error). */
 const MAX_ALIASES = 100;
 
+/** STDIN_FILE is the `-f` value that reads the cluster file from standard input (YAML only). */
+export const STDIN_FILE = "-";
+
+/** STDIN_NAME names standard input in messages: `<stdin>:line:col`. */
+export const STDIN_NAME = "<stdin>";
+
+/** Reads all of standard input; injectable so tests (and library users) pass their own text. */
+export type StdinReader = () => Promise<string>;
+
+/** displayName is how messages name a cluster file given as `file` (standard input has no name). */
+export const displayName = (file: string): string => (file === STDIN_FILE ? STDIN_NAME : file);
+
 /** A cluster file read from somewhere, not yet validated. */
 export interface LoadedSource {
   readonly raw: unknown;
@@ -67,12 +79,17 @@ export async function findClusterFile(file: string | undefined, cwd = process.cw
   return undefined;
 }
 
-/** readClusterSource reads a YAML or TypeScript cluster file, or the embedded default. */
+/**
+ * readClusterSource reads a YAML or TypeScript cluster file, the embedded default, or with
+ * `-` (STDIN_FILE) YAML from standard input (`stdin`, by default the process's own).
+ */
 export async function readClusterSource(
   file: string | undefined,
   cwd = process.cwd(),
+  stdin: StdinReader = readProcessStdin,
 ): Promise<LoadedSource | { errors: LocatedIssue[] }> {
   if (file === undefined) return parseYamlSource(DEFAULT_CLUSTER_YAML, "(embedded default)");
+  if (file === STDIN_FILE) return parseStdin(await stdin());
   const path = isAbsolute(file) ? file : resolve(cwd, file);
   await checkReadable(file, path);
   if (/\.(m|c)?ts$/.test(file)) {
@@ -88,6 +105,40 @@ export async function readClusterSource(
     throw new UserError(`${file}: cannot read it (${e.code ?? e.message})`, { cause: e });
   });
   return parseYamlSource(text, file);
+}
+
+/**
+ * parseStdin parses standard input as YAML. A TypeScript config cannot come this way (it is a
+ * module to import, with imports relative to its file), so one is refused by name rather than
+ * reported as a pile of YAML errors.
+ */
+function parseStdin(text: string): LoadedSource | { errors: LocatedIssue[] } {
+  if (Buffer.byteLength(text) > MAX_FILE_BYTES)
+    throw new UserError(`${STDIN_NAME} is more than ${MAX_FILE_BYTES} bytes; a cluster file is at most 1 MiB`, {
+      hint: "check what is piped into kubelab -f -",
+    });
+  if (/^(import|export)\s/m.test(text) && /defineCluster|export\s+default/.test(text))
+    throw new UserError(`${STDIN_NAME} looks like a TypeScript config; -f - reads YAML only`, {
+      hint: "pass the .ts file by name: -f kubelab.config.ts",
+    });
+  return parseYamlSource(text, STDIN_NAME);
+}
+
+/** readProcessStdin reads the process's standard input to its end; a terminal there is refused, not waited on. */
+export async function readProcessStdin(): Promise<string> {
+  if (process.stdin.isTTY)
+    throw new UserError("-f - reads the cluster file from standard input, which is a terminal here", {
+      hint: "pipe the file in: kubelab plan -f - < kubelab.yaml",
+    });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    // Stop reading early: the size check in parseStdin reports it.
+    if (size > MAX_FILE_BYTES) break;
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** checkReadable stops early at a missing file, a directory, or a file too big to be a cluster file. */

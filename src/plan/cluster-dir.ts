@@ -5,11 +5,15 @@
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { STDIN_FILE } from "../config/load.js";
 import type { Plan } from "./types.js";
 
-/** clusterDir returns the cluster directory for a plan loaded from `file` (or the cwd for the default). */
+/**
+ * clusterDir returns the cluster directory for a plan loaded from `file`; the cwd's for the
+ * default and for standard input (`-`), which have no directory of their own.
+ */
 export function clusterDir(plan: Plan, file: string | undefined, cwd = process.cwd()): string {
-  return resolve(file ? dirname(resolve(cwd, file)) : cwd, ".kubelab", plan.name);
+  return resolve(file && file !== STDIN_FILE ? dirname(resolve(cwd, file)) : cwd, ".kubelab", plan.name);
 }
 
 /** Paths inside a cluster directory. */

@@ -63,8 +63,11 @@ function short(plan: Plan, n: number): string {
   return plan.network.prefix >= 24 ? `.${n % 256}` : formatIpv4(n);
 }
 
-/** describePlan renders the summary `kubelab plan` prints. */
-export function describePlan(plan: Plan): string {
+/**
+ * describePlan renders the summary `kubelab plan` prints; `width` (a terminal's) narrows the
+ * network map, which must stay one line to be read.
+ */
+export function describePlan(plan: Plan, opts: { width?: number } = {}): string {
   const p = plan.provider;
   const provider =
     p.name === "vagrant"
@@ -85,7 +88,11 @@ export function describePlan(plan: Plan): string {
     const where = s.first === s.last ? short(plan, s.first) : `${short(plan, s.first)}-${short(plan, s.last)}`;
     lines.push(`  ${where.padEnd(16)}${s.label}`);
   }
-  lines.push(`  [${networkStrip(plan)}]`, "  G gateway  N node  L LoadBalancer pool  D DHCP  ! overlap  . free", "");
+  lines.push(
+    `  [${networkStrip(plan, opts.width ? Math.max(16, Math.min(64, opts.width - 4)) : 64)}]`,
+    "  G gateway  N node  L LoadBalancer pool  D DHCP  ! overlap  . free",
+    "",
+  );
   const k = plan.kubernetes;
   lines.push(
     `Pods         ${k.podSubnet}`,

@@ -255,6 +255,16 @@ describe("kubelab CLI on nspawn machines", () => {
       assert.equal(dry.code, 0, dry.err);
       assert.match(dry.out, /dry run: 1 change would be made on 1 of 4 nodes/);
       assert.match(dry.err, /master-1: would write \/etc\/default\/kubelet/);
+      // For a script: the same changes as data, and nothing else.
+      const data = await kubelab("up", "-f", file, "--dry-run", "-q", "-o", "json");
+      assert.equal(data.code, 0, data.err);
+      assert.equal(data.err, "");
+      const summary = JSON.parse(data.out) as { dryRun: boolean; changes: { node: string }[] };
+      assert.equal(summary.dryRun, true);
+      assert.deepEqual(
+        summary.changes.map((c) => c.node),
+        ["master-1"],
+      );
     });
 
     await step("down needs --force, then leaves no machine, bridge, directory, process or context", async () => {

@@ -154,6 +154,12 @@ describe("Headlamp on nspawn machines (the default UI, offline, in a real browse
       assert.equal(short.code, 0, short.err);
       assert.match(short.out, /valid for 10m/);
       shortToken = uiOutput(short.out).token;
+      const data = await kubelab("ui", "-f", file, "-o", "json");
+      assert.equal(data.code, 0, data.err);
+      const json = JSON.parse(data.out) as { url: string; token: string; expires: string };
+      assert.equal(json.url, url);
+      assert.ok(json.token.length > 0);
+      assert.ok(Date.parse(json.expires) > Date.now() + 55 * 60_000, `the 1h token expires at ${json.expires}`);
       const left = expiry(shortToken) - Date.now();
       assert.ok(left > 9 * 60_000 && left <= 10 * 60_000 + 5_000, `the 10m token expires in ${left} ms`);
       const config = JSON.parse(await httpFromHost(`${url}config`)) as { clusters: { name: string }[] };

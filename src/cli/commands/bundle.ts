@@ -4,7 +4,7 @@ import { isArchivePath, packBundle } from "../../bundle/archive.js";
 import { createBundle, pinnedSources } from "../../bundle/create.js";
 import { UserError } from "../../errors.js";
 import type { Arch } from "../../versions.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface BundleCreateOptions {
@@ -30,10 +30,11 @@ export async function bundleCreate(opts: BundleCreateOptions, io: Io): Promise<v
     log: (l) => io.err(`   ${l}`),
   });
   if (dir !== out) await packBundle(dir, out);
-  io.out(
+  note(
+    io,
     `bundle ${out}: Kubernetes ${b.kubernetes.version} (${b.kubernetes.debs.length} packages), containerd ${b.containerd.version}, ${b.images.length} images, ${b.upstream.length} manifests, ${b.charts.length} charts, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   if (b.kubernetes.requires.length > 0)
-    io.out(`nodes need these from their distribution: ${b.kubernetes.requires.join(", ")}`);
-  io.out(`use it with: kubelab up --bundle ${out}`);
+    note(io, `nodes need these from their distribution: ${b.kubernetes.requires.join(", ")}`);
+  note(io, `use it with: kubelab up --bundle ${out}`);
 }

@@ -1,4 +1,4 @@
-import { findClusterFile, readClusterSource } from "../../config/load.js";
+import { displayName, findClusterFile, readClusterSource } from "../../config/load.js";
 import { CHECKS } from "../../doctor/checks/index.js";
 import { collectEvidence } from "../../doctor/collect.js";
 import { readEvidence, writeEvidence } from "../../doctor/dump.js";
@@ -7,14 +7,15 @@ import type { Evidence } from "../../doctor/types.js";
 import { UserError } from "../../errors.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
+import { type OutputFormat, printOutput } from "../output.js";
 import { checkOutDir } from "./dir-flags.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface DoctorOptions {
   file?: string;
   check?: string[];
-  output: "text" | "json";
+  output: OutputFormat;
   from?: string;
   list?: boolean;
   verbose?: boolean;
@@ -24,8 +25,8 @@ export interface DoctorOptions {
 async function liveEvidence(file: string | undefined, io: Io): Promise<Evidence> {
   const plan = await loadPlanOrFail(file, io);
   const found = await findClusterFile(file);
-  const source = await readClusterSource(found);
-  if ("errors" in source) throw new UserError(`${file ?? "the cluster file"} cannot be read`);
+  const source = await readClusterSource(found, process.cwd(), io.stdin);
+  if ("errors" in source) throw new UserError(`${file ? displayName(file) : "the cluster file"} cannot be read`);
   return collectEvidence({
     plan,
     file: source.raw,
@@ -41,14 +42,20 @@ async function liveEvidence(file: string | undefined, io: Io): Promise<Evidence>
  */
 export async function doctor(opts: DoctorOptions, io: Io): Promise<number> {
   if (opts.list) {
-    for (const c of CHECKS) io.out(`${c.id.padEnd(32)} ${c.title}`);
+    printOutput(
+      io,
+      opts.output,
+      CHECKS.map((c) => ({ id: c.id, title: c.title })),
+      () => CHECKS.map((c) => `${c.id.padEnd(32)} ${c.title}`).join("\n"),
+    );
     return 0;
   }
   checkIds(CHECKS, opts.check);
   const evidence = opts.from ? await readEvidence(opts.from) : await liveEvidence(opts.file, io);
   const results = runChecks(evidence, CHECKS, opts.check);
-  if (opts.output === "json") io.out(JSON.stringify({ results, unavailable: evidence.unavailable }, null, 2));
-  else io.out(formatResults(results, { verbose: opts.verbose }));
+  printOutput(io, opts.output, { results, unavailable: evidence.unavailable }, () =>
+    formatResults(results, { verbose: opts.verbose }),
+  );
   return exitCode(results);
 }
 
@@ -58,6 +65,6 @@ export async function dump(opts: { file?: string; out: string }, io: Io): Promis
   const evidence = await liveEvidence(opts.file, io);
   const path = await writeEvidence(opts.out, evidence);
   const sources = (["nodes", "api", "probes", "virtualbox"] as const).filter((s) => evidence[s] !== undefined);
-  io.out(`evidence (${sources.join(", ") || "the file only"}) written to ${path}`);
+  note(io, `evidence (${sources.join(", ") || "the file only"}) written to ${path}`);
   for (const [s, why] of Object.entries(evidence.unavailable)) io.err(`not collected: ${s}: ${why}`);
 }

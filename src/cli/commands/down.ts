@@ -7,7 +7,7 @@ import { clusterDir } from "../../plan/cluster-dir.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface DownOptions {
@@ -62,11 +62,12 @@ export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps)
         `Reset Kubernetes (kubeadm reset) on the existing hosts of cluster ${plan.name} (${names})?`,
       ))
     ) {
-      io.out(`cluster ${plan.name}: nothing reset`);
+      note(io, `cluster ${plan.name}: nothing reset`);
       return;
     }
     const reset = await resetNodes(plan, provider, ctx.clusterDir, ctx.log);
-    io.out(
+    note(
+      io,
       `cluster ${plan.name}: ${reset.length > 0 ? `kubeadm reset on ${reset.join(", ")}` : "no node had a cluster"}; the hosts stay${await forget()}`,
     );
     return;
@@ -79,7 +80,7 @@ export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps)
       `Remove ${machines.length} machines of cluster ${plan.name} (${machines.map((m) => m.node).join(", ")})?`,
     ))
   ) {
-    io.out(`cluster ${plan.name}: nothing removed`);
+    note(io, `cluster ${plan.name}: nothing removed`);
     return;
   }
   // destroy runs even without machines: it also removes what the provider left beside them.
@@ -88,5 +89,5 @@ export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps)
     machines.length > 0
       ? `cluster ${plan.name}: machines removed`
       : `nothing to remove: no machines of cluster ${plan.name}`;
-  io.out(`${removed}${await forget()}`);
+  note(io, `${removed}${await forget()}`);
 }

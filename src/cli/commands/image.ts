@@ -9,7 +9,7 @@ import { bakeBox } from "../../cluster/bake-box.js";
 import { UserError } from "../../errors.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { kubeadmImages } from "../../plan/kubeadm-images.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
 import { lineStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -53,10 +53,11 @@ export async function imageBake(opts: ImageBakeOptions, io: Io): Promise<void> {
           io.err(line);
         }),
       });
-      io.out(
+      note(
+        io,
         `baked box ${box.name}: ${box.base.box}${box.base.version ? ` ${box.base.version}` : ""} with Kubernetes ${box.kubernetes}, containerd ${box.containerd} and ${box.images.length} images, in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${log.path})`,
       );
-      io.out("kubelab up makes new nodes of clusters with these versions from it");
+      note(io, "kubelab up makes new nodes of clusters with these versions from it");
     } finally {
       await log.flush();
     }

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { clusterTemplate, type TemplateProvider } from "../../config/default-cluster.js";
 import { UserError } from "../../errors.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
 
 export interface InitOptions {
   file: string;
@@ -31,7 +31,8 @@ export async function init(opts: InitOptions, io: Io): Promise<void> {
       throw e;
     },
   );
-  io.out(
+  note(
+    io,
     `wrote ${opts.file} (provider ${provider}${provider === "ssh" ? ": put your hosts' addresses in provider.hosts" : ""}); next: kubelab plan -f ${opts.file}`,
   );
 }

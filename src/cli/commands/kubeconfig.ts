@@ -2,7 +2,7 @@ import { fetchKubeconfig, saveKubeconfig } from "../../cluster/kubeconfig.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface KubeconfigOptions {
@@ -23,5 +23,5 @@ export async function kubeconfig(opts: KubeconfigOptions, io: Io): Promise<void>
     return;
   }
   const [, merged] = await saveKubeconfig(config, dir, userKubeconfigPath());
-  io.out(`context ${contextName(plan)} written to ${merged} (current context): kubectl get nodes`);
+  note(io, `context ${contextName(plan)} written to ${merged} (current context): kubectl get nodes`);
 }

@@ -1,14 +1,17 @@
 import { describePlan } from "../../plan/describe.js";
 import type { Io } from "../io.js";
-import { loadPlanOrFail } from "./validated.js";
+import { issueData, type OutputFormat, printOutput } from "../output.js";
+import { loadValidPlan } from "./validated.js";
 
 export interface PlanOptions {
   file?: string;
-  output: "text" | "json";
+  output: OutputFormat;
 }
 
-/** plan prints the derived plan of the cluster file (or the embedded default). */
+/** plan prints the derived plan of the cluster file (or the embedded default); as data, with the file's warnings. */
 export async function plan(opts: PlanOptions, io: Io): Promise<void> {
-  const p = await loadPlanOrFail(opts.file, io);
-  io.out(opts.output === "json" ? JSON.stringify(p, null, 2) : describePlan(p));
+  const { plan: p, warnings } = await loadValidPlan(opts.file, io);
+  printOutput(io, opts.output, { ...p, warnings: warnings.map(issueData) }, () =>
+    describePlan(p, { width: io.columns }),
+  );
 }

@@ -7,10 +7,11 @@ import { clusterState } from "../../addons/linkerd.js";
 import { readPinnedFiles } from "../../artifacts/local.js";
 import { writeTree } from "../../artifacts/tree.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
+import { readProcessStdin, STDIN_FILE } from "../../config/load.js";
 import { providerFor } from "../../providers/index.js";
 import { shellQuote } from "../../remote/quote.js";
 import { renderCluster } from "../../render/cluster.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
 import { checkInDir, checkOutDir } from "./dir-flags.js";
 import { loadPlanOrFail } from "./validated.js";
 
@@ -42,7 +43,7 @@ export async function render(opts: RenderOptions, io: Io): Promise<void> {
   let count = 0;
   for (const n of rendered.nodes) count += (await writeTree(join(opts.out, n.node), n.files)).length;
   count += (await writeTree(join(opts.out, "cluster"), rendered.cluster)).length;
-  io.out(`wrote ${count} files for ${rendered.nodes.length} nodes to ${opts.out}`);
+  note(io, `wrote ${count} files for ${rendered.nodes.length} nodes to ${opts.out}`);
   if (rendered.missingUpstream.length > 0) {
     io.err(
       `not transformed (no pinned copy${opts.upstream ? ` in ${opts.upstream}` : "; pass --upstream DIR"}):\n${rendered.missingUpstream.map((f) => `  ${f.url}`).join("\n")}`,
@@ -84,11 +85,12 @@ export async function renderTerraform(opts: { file?: string; dir: string; comman
   const plan = await loadPlanOrFail(opts.file, io);
   const dir = resolve(opts.dir);
   await mkdir(dir, { recursive: true });
+  // The module names a file: the default and standard input get one in the module's directory.
   let clusterFile: string;
-  if (opts.file) clusterFile = resolve(opts.file);
+  if (opts.file && opts.file !== STDIN_FILE) clusterFile = resolve(opts.file);
   else {
     clusterFile = join(dir, "kubelab.yaml");
-    await writeFile(clusterFile, DEFAULT_CLUSTER_YAML);
+    await writeFile(clusterFile, opts.file ? await (io.stdin ?? readProcessStdin)() : DEFAULT_CLUSTER_YAML);
   }
   const rel = (path: string) => {
     const r = relative(dir, path);
@@ -131,7 +133,8 @@ export async function renderTerraform(opts: { file?: string; dir: string; comman
     output: Object.fromEntries(outputs.map((o) => [o, { value: `\${module.cluster.${o}}` }])),
   };
   await writeFile(join(dir, "main.tf.json"), `${JSON.stringify(root, null, 2)}\n`);
-  io.out(
+  note(
+    io,
     `wrote ${join(dir, "main.tf.json")}, kubelab-plan.json and modules/cluster (kubelab command: ${command}): tofu init && tofu apply (or terraform)`,
   );
 }

@@ -4,11 +4,12 @@ import { clusterStatus } from "../../cluster/node-status.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { Io } from "../io.js";
+import { type OutputFormat, printOutput } from "../output.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface StatusOptions {
   file?: string;
-  output: "text" | "json";
+  output: OutputFormat;
 }
 
 /** status shows each node's machine, address and whether it is prepared. */
@@ -19,15 +20,20 @@ export async function status(opts: StatusOptions, io: Io): Promise<void> {
     packages: upstreamSource(plan, cachingStore()),
     clusterDir: clusterDir(plan, opts.file),
   });
-  if (opts.output === "json") return io.out(JSON.stringify({ cluster: plan.name, nodes }, null, 2));
   const w = Math.max(4, ...nodes.map((n) => n.node.length));
-  io.out(
-    [
-      `${"NODE".padEnd(w)}  MACHINE      IP               PREPARED`,
-      ...nodes.map(
-        (n) =>
-          `${n.node.padEnd(w)}  ${n.machine.padEnd(11)}  ${n.ip.padEnd(15)}  ${n.prepared === undefined ? "-" : n.prepared ? "yes" : `no (${n.pending} changes pending)`}${n.reason ? `  (${n.reason})` : ""}`,
-      ),
-    ].join("\n"),
+  // A table: a row too wide for the terminal is cut rather than wrapped into the next row.
+  printOutput(
+    io,
+    opts.output,
+    { cluster: plan.name, nodes },
+    () =>
+      [
+        `${"NODE".padEnd(w)}  MACHINE      IP               PREPARED`,
+        ...nodes.map(
+          (n) =>
+            `${n.node.padEnd(w)}  ${n.machine.padEnd(11)}  ${n.ip.padEnd(15)}  ${n.prepared === undefined ? "-" : n.prepared ? "yes" : `no (${n.pending} changes pending)`}${n.reason ? `  (${n.reason})` : ""}`,
+        ),
+      ].join("\n"),
+    "cut",
   );
 }

@@ -7,7 +7,8 @@ import { up as runUp } from "../../cluster/up.js";
 import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
-import type { Io } from "../io.js";
+import { type Io, note } from "../io.js";
+import { formatData, isData, type OutputFormat } from "../output.js";
 import { lineStatus, listrStatus, teeStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -22,6 +23,8 @@ export interface UpCommandOptions {
   /** false with --no-kubeconfig. */
   kubeconfig?: boolean;
   verbose?: boolean;
+  /** json or yaml: the summary (every change) as data on stdout. */
+  output?: OutputFormat;
 }
 
 /** up creates the machines and prepares every node; with --dry-run it only says what would change. */
@@ -65,20 +68,38 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<void> {
       await live?.close();
       const n = result.changes.length;
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      io.out(
+      if (isData(opts.output)) {
+        io.out(
+          formatData(opts.output, {
+            cluster: plan.name,
+            dryRun: opts.dryRun === true,
+            nodes: plan.nodes.length,
+            changes: result.changes,
+            context: result.context,
+            kubeconfig: result.kubeconfigFiles?.[1] ?? result.kubeconfigFiles?.[0],
+            notes: result.addons?.notes ?? [],
+            seconds: Number(seconds),
+            log: log.path,
+          }),
+        );
+        return;
+      }
+      note(
+        io,
         opts.dryRun
           ? `dry run: ${n} change${n === 1 ? "" : "s"} would be made on ${new Set(result.changes.map((c) => c.node)).size} of ${plan.nodes.length} nodes`
           : `cluster ${plan.name}: ${plan.nodes.length} nodes joined, ${n} change${n === 1 ? "" : "s"} made, in ${seconds} s (log: ${log.path})`,
       );
       if (result.context && result.kubeconfigFiles) {
         const [own, merged] = result.kubeconfigFiles;
-        io.out(
+        note(
+          io,
           merged
             ? `kubeconfig: context ${result.context} in ${merged} (current context); try: kubectl get nodes`
             : `kubeconfig: ${own}; try: kubectl --kubeconfig ${own} get nodes`,
         );
       }
-      for (const note of result.addons?.notes ?? []) io.out(note);
+      for (const line of result.addons?.notes ?? []) note(io, line);
     } finally {
       await live?.close();
       await log.flush();

@@ -1,18 +1,36 @@
-import { loadCluster } from "../../plan/load-cluster.js";
+import { displayName } from "../../config/load.js";
 import { formatResult } from "../../plan/validate.js";
-import type { Io } from "../io.js";
-import { invalidFile, noteDefault } from "./validated.js";
+import { type Io, note } from "../io.js";
+import { formatData, isData, issueData, type OutputFormat } from "../output.js";
+import { invalidFile, loadFile } from "./validated.js";
 
 export interface ValidateOptions {
   file?: string;
+  output?: OutputFormat;
 }
 
-/** validate checks a cluster file and reports every problem at once. */
+/**
+ * validate checks a cluster file and reports every problem at once; with -o json|yaml the
+ * errors and warnings are the output (on stdout, exit code as without).
+ */
 export async function validate(opts: ValidateOptions, io: Io): Promise<void> {
-  await noteDefault(opts.file, io);
-  const result = await loadCluster(opts.file);
+  const result = await loadFile(opts.file, io);
+  const name = opts.file ? displayName(opts.file) : "cluster file";
+  if (isData(opts.output)) {
+    io.out(
+      formatData(opts.output, {
+        file: name,
+        valid: result.ok,
+        nodes: result.ok ? result.plan.nodes.length : undefined,
+        errors: result.ok ? [] : result.errors.map(issueData),
+        warnings: result.warnings.map(issueData),
+      }),
+    );
+    if (!result.ok) throw invalidFile(opts.file, result, { details: false });
+    return;
+  }
   const text = formatResult(result);
   if (!result.ok) throw invalidFile(opts.file, result);
   if (text) io.err(text);
-  io.out(`${opts.file ?? "cluster file"}: valid (${result.plan.nodes.length} nodes)`);
+  note(io, `${name}: valid (${result.plan.nodes.length} nodes)`);
 }

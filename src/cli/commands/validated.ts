@@ -1,4 +1,5 @@
-import { findClusterFile } from "../../config/load.js";
+import type { LocatedIssue } from "../../config/issues.js";
+import { displayName, findClusterFile } from "../../config/load.js";
 import { UserError } from "../../errors.js";
 import { loadCluster } from "../../plan/load-cluster.js";
 import type { Plan } from "../../plan/types.js";
@@ -8,23 +9,43 @@ import type { Io } from "../io.js";
 
 /** loadPlanOrFail loads and validates the cluster file; invalid input becomes a UserError listing every problem. */
 export async function loadPlanOrFail(file: string | undefined, io: Io): Promise<Plan> {
-  await noteDefault(file, io);
-  const result = await loadCluster(file);
+  return (await loadValidPlan(file, io)).plan;
+}
+
+/**
+ * loadValidPlan is loadPlanOrFail that also returns the file's warnings (printed on stderr
+ * too), for output that carries them.
+ */
+export async function loadValidPlan(
+  file: string | undefined,
+  io: Io,
+): Promise<{ plan: Plan; warnings: readonly LocatedIssue[] }> {
+  const result = await loadFile(file, io);
   if (!result.ok) {
     throw invalidFile(file, result);
   }
   if (result.warnings.length > 0) io.err(formatResult(result));
-  return result.plan;
+  return result;
 }
 
 /** How many problems a command prints: a screen's worth. */
 const SHOWN_PROBLEMS = 20;
 
-/** invalidFile is the UserError for a cluster file with errors: the count, then every error. */
-export function invalidFile(file: string | undefined, result: ValidationResult): UserError {
+/** loadFile notes the default lab when no file is found, then reads (`-`: from io's stdin) and validates. */
+export async function loadFile(file: string | undefined, io: Io): Promise<ValidationResult> {
+  await noteDefault(file, io);
+  return loadCluster(file, process.cwd(), io.stdin);
+}
+
+/** invalidFile is the UserError for a cluster file with errors: the count, then (unless left out) the first screen of errors. */
+export function invalidFile(
+  file: string | undefined,
+  result: ValidationResult,
+  opts: { details?: boolean } = {},
+): UserError {
   const n = result.ok ? 0 : result.errors.length;
-  return new UserError(`${file ?? "the cluster file"} has ${n} error${n === 1 ? "" : "s"}`, {
-    details: formatResult(result, { limit: SHOWN_PROBLEMS }),
+  return new UserError(`${file ? displayName(file) : "the cluster file"} has ${n} error${n === 1 ? "" : "s"}`, {
+    details: opts.details === false ? undefined : formatResult(result, { limit: SHOWN_PROBLEMS }),
   });
 }
 

@@ -1,0 +1,101 @@
+/**
+ * Examples at the end of every command's help, kept together so they read as one guide; a
+ * command missing here has none, which the CLI's tests catch.
+ */
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+
+/** EXAMPLES by command path ("" is kubelab itself): each one a command line and what it does. */
+export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  "": [
+    ["kubelab init && kubelab up", "write kubelab.yaml, then make the lab it describes"],
+    ["kubelab plan", "see the nodes and addresses first"],
+    ["kubelab status -o json", "the nodes' state, for a script"],
+  ],
+  plan: [
+    ["kubelab plan", "the lab of ./kubelab.yaml (or the built-in one)"],
+    ["kubelab plan -f lab.yaml -o json", "the whole plan, warnings included, as JSON"],
+    ["generate-lab | kubelab plan -f - -o yaml", "a cluster file read from stdin"],
+  ],
+  validate: [
+    ["kubelab validate -f kubelab.yaml", "exit 0 when valid, 2 with every problem listed"],
+    ["kubelab validate -o json", "errors and warnings as data, with line and column"],
+  ],
+  init: [
+    ["kubelab init", "write ./kubelab.yaml"],
+    ["kubelab init -f labs/small.yaml --force", "write (or overwrite) another file"],
+  ],
+  render: [
+    ["kubelab render --out rendered/", "every node's files and the cluster's objects"],
+    ["kubelab render --terraform infra/", "an OpenTofu/Terraform root module"],
+  ],
+  up: [
+    ["kubelab up", "make the lab, or bring it back to what the file says"],
+    ["kubelab up --dry-run -o json", "the changes it would make, as JSON"],
+    ["kubelab up -q --bundle lab-bundle.tar", "offline, printing nothing but errors"],
+  ],
+  bundle: [["kubelab bundle create --out lab-bundle.tar", "everything up downloads, in one file"]],
+  "bundle create": [
+    ["kubelab bundle create --out lab-bundle.tar", "a bundle for amd64 nodes"],
+    ["kubelab bundle create --out b/ --arch arm64 --mirror registry.k8s.io=https://registry.local", "from a mirror"],
+  ],
+  image: [["kubelab image bake", "a Vagrant box with the nodes' packages and images"]],
+  "image bake": [
+    ["kubelab image bake", "bake the box for the cluster file's versions"],
+    ["kubelab image bake --bundle lab-bundle.tar", "without downloads"],
+  ],
+  ui: [
+    ["kubelab ui --open", "the UI's address and a token; open it in the browser"],
+    ["kubelab ui --ttl 2h -o json", "url, token and expiry for a script"],
+  ],
+  kubeconfig: [
+    ["kubelab kubeconfig", "merge the context kubelab-<name> into ~/.kube/config"],
+    ["kubelab kubeconfig --print > admin.conf", "the admin kubeconfig on its own"],
+  ],
+  down: [
+    ["kubelab down", "remove the lab (asks first)"],
+    ["kubelab down --force", "without asking, e.g. in a script"],
+  ],
+  status: [
+    ["kubelab status", "each node's machine, address and whether it is prepared"],
+    ["kubelab status -o yaml", "the same as data"],
+  ],
+  ssh: [
+    ["kubelab ssh master-1", "a shell on master-1"],
+    ["kubelab ssh worker-1 -- journalctl -u kubelet -n 50", "run one command there"],
+  ],
+  doctor: [
+    ["kubelab doctor", "check the lab and print each fix"],
+    ["kubelab doctor --list -o json", "the checks, as data"],
+    ["kubelab doctor --from dump/ --check metallb.advertisement", "one check on a saved dump"],
+  ],
+  "doctor dump": [["kubelab doctor dump --out dump/", "save what doctor reads, secrets masked"]],
+  schema: [["kubelab schema > kubelab.schema.json", "the JSON Schema, for an editor's YAML support"]],
+};
+
+/** Command lines longer than this get their comment below them. */
+const LONG = 56;
+
+/** examplesText formats examples as help's last section, commands aligned. */
+export function examplesText(examples: readonly (readonly [string, string])[]): string {
+  // A long command line gets its comment on the next line rather than pushing the others right.
+  const long = (c: string) => c.length > LONG;
+  const w = Math.max(
+    0,
+    ...examples
+      .map(([c]) => c)
+      .filter((c) => !long(c))
+      .map((c) => c.length),
+  );
+  const lines = examples.map(([c, what]) => (long(c) ? `  ${c}\n      # ${what}` : `  ${c.padEnd(w)}  # ${what}`));
+  return `\nExamples:\n${lines.join("\n")}\n`;
+}
+
+/** addExamples ends the help of the program and of every command under it with its EXAMPLES. */
+export function addExamples(program: CommandUnknownOpts): void {
+  const walk = (cmd: CommandUnknownOpts, path: string) => {
+    const examples = EXAMPLES[path];
+    if (examples) cmd.addHelpText("after", examplesText(examples));
+    for (const sub of cmd.commands) walk(sub, path ? `${path} ${sub.name()}` : sub.name());
+  };
+  walk(program, "");
+}
