@@ -22,6 +22,8 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
   ],
   init: [
     ["kubelab init", "write ./kubelab.yaml"],
+    ["kubelab init --provider nspawn", "the same lab as systemd-nspawn containers on this host"],
+    ["kubelab init --provider ssh", "the same lab on machines you have (then set provider.hosts)"],
     ["kubelab init -f labs/small.yaml --force", "write (or overwrite) another file"],
   ],
   render: [
