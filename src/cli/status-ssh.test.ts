@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { kubelab } from "../../test/helpers/cli.js";
-import { closedPort, listen, sshLabFile, sshLabPlan } from "../../test/helpers/ssh-lab.js";
+import { clientKey, closedPort, listen, refusingSshd, sshLabFile, sshLabPlan } from "../../test/helpers/ssh-lab.js";
+import { tempDir } from "../../test/helpers/tmp.js";
 import { sshProvider } from "../providers/ssh.js";
 
 describe("status on existing hosts", () => {
@@ -17,6 +18,7 @@ describe("status on existing hosts", () => {
     });
     assert.equal(machines[0]?.state, "running");
     assert.equal(machines[0]?.reason, undefined);
+    assert.equal(machines[1]?.state, "unreachable");
     assert.match(machines[1]?.reason ?? "", /ECONNREFUSED/);
   });
 
@@ -31,6 +33,17 @@ describe("status on existing hosts", () => {
     assert.deepEqual(
       json.nodes.map((n: { machine: string }) => n.machine),
       ["unreachable", "unreachable", "unreachable"],
+    );
+  });
+
+  it("kubelab status names a host that refuses the login, without a prepared state", async (t) => {
+    const sshd = await refusingSshd(t);
+    const file = await sshLabFile(t, [sshd, sshd, sshd], await clientKey(await tempDir(t)));
+    const r = await kubelab("status", "-f", file);
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /^master-1 +reachable +\S+ +- +\(master-1: SSH authentication to root@127\.0\.0\.1:\d+ failed/m,
     );
   });
 });

@@ -84,8 +84,12 @@ export function sshLabPlan(ports: readonly number[], key?: string): Plan {
 }
 
 /** sshLabFile writes {@link sshLab} as kubelab.yaml in a fresh directory and returns its path. */
-export async function sshLabFile(t: Pick<TestContext, "after">, ports: readonly number[]): Promise<string> {
+export async function sshLabFile(
+  t: Pick<TestContext, "after">,
+  ports: readonly number[],
+  key?: string,
+): Promise<string> {
   const file = join(await tempDir(t), "kubelab.yaml");
-  await writeFile(file, sshLab(ports));
+  await writeFile(file, sshLab(ports, key));
   return file;
 }
