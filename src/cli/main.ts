@@ -96,7 +96,10 @@ export function buildProgram(given: Io = processIo): Command {
     .option("--no-kubeconfig", "do not merge the context into ~/.kube/config (the cluster directory still gets a copy)")
     .option("-v, --verbose", "print every change as it is made")
     .addOption(outputOption())
-    .action(async (opts) => (await import("./commands/up.js")).up(opts, io));
+    .option("--detailed-exitcode", "with --dry-run: exit 0 for no changes, 2 for changes, 1 for an error")
+    .action(async (opts) => {
+      exitCode = await (await import("./commands/up.js")).up(opts, io);
+    });
 
   const bundle = program
     .command("bundle")

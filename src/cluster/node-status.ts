@@ -11,7 +11,7 @@ export interface NodeStatus {
   readonly ip: string;
   /** Existing hosts (ssh provider) are reachable or not; machines kubelab makes run, stop or are absent. */
   readonly machine: "running" | "stopped" | "absent" | "reachable" | "unreachable";
-  /** Why an existing host cannot be reached. */
+  /** Why an existing host cannot be reached, or why kubelab cannot log in to a node. */
   readonly reason?: string;
   /** Whether node preparation has nothing left to do; undefined when the machine is not running. */
   readonly prepared?: boolean;
@@ -33,8 +33,12 @@ export async function clusterStatus(
   const existing = opts.provider.name === "ssh";
   const allRunning = plan.nodes.every((n) => state.get(n.name) === "running");
   const pending = new Map<string, number>();
+  let known = false;
   if (allRunning) {
     const result = await up(plan, { ...opts, dryRun: true, log: () => {}, status: { start() {}, end() {} } });
+    // A node kubelab cannot log in to has no known state: its reason says why.
+    for (const p of result.problems) if (p.node && !reason.get(p.node)) reason.set(p.node, p.message);
+    known = result.problems.length === 0;
     for (const c of result.changes) pending.set(c.node, (pending.get(c.node) ?? 0) + 1);
   }
   return plan.nodes.map((n) => ({
@@ -47,6 +51,6 @@ export async function clusterStatus(
         : "unreachable"
       : (state.get(n.name) ?? "absent"),
     ...(reason.get(n.name) ? { reason: reason.get(n.name) } : {}),
-    ...(allRunning ? { prepared: !pending.has(n.name), pending: pending.get(n.name) ?? 0 } : {}),
+    ...(known ? { prepared: !pending.has(n.name), pending: pending.get(n.name) ?? 0 } : {}),
   }));
 }

@@ -1,6 +1,6 @@
 /**
  * up: the steps of `kubelab up`, in order. Find the plan's machines and create the missing
- * ones, connect to each over SSH, prepare every node through the phases (each decides from
+ * ones (a dry run checks the host and the existing hosts instead), connect to each over SSH, prepare every node through the phases (each decides from
  * the node's facts, so a second run on an unchanged plan changes nothing), kubeadm init and
  * join, wait for the API server and every node, write the kubeconfig, install the addons.
  */
@@ -22,10 +22,11 @@ import { validateHostsPhase } from "../phases/validate-hosts.js";
 import { writeFilesPhase } from "../phases/write-files.js";
 import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
-import type { MachineProvider } from "../providers/types.js";
+import type { Machine, MachineProvider } from "../providers/types.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
 import { awaitNodes } from "./await-nodes.js";
+import { dryRunChecks, type UpProblem } from "./dry-run-checks.js";
 import { labFileServer } from "./file-server.js";
 import { installAddons } from "./install-addons.js";
 import { kubeconfigFrom, saveKubeconfig } from "./kubeconfig.js";
@@ -91,6 +92,8 @@ export interface UpOptions {
   readonly warn?: (line: string) => void;
   readonly status: Status;
   readonly signal?: AbortSignal;
+  /** One SSH connection attempt's limit and how often it is retried. @default connect's (20 s, 4 retries) */
+  readonly sshConnect?: { readonly timeoutMs?: number; readonly retries?: number };
 }
 
 /** What up did (or, in a dry run, would do). */
@@ -104,42 +107,67 @@ export interface UpResult {
   readonly addons?: AddonsResult;
   /** Machines a dry run would create (they do not exist yet, so nothing else can be known). */
   readonly wouldCreate: readonly string[];
+  /**
+   * What a dry run found that would stop up: host check failures, unreachable hosts, failed
+   * SSH logins. With any, changes hold only the machines to create. A real up throws instead.
+   */
+  readonly problems: readonly UpProblem[];
 }
 
 /**
  * up creates the plan's missing machines, prepares every node, makes the cluster with
- * kubeadm and installs the addons; a dry run reports what it would change instead.
+ * kubeadm and installs the addons; a dry run reports what it would change instead, or what
+ * would stop up (see dryRunChecks).
  */
 export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
   const pctx = { clusterDir: opts.clusterDir, log: opts.log, signal: opts.signal };
   const found = await opts.provider.list(plan, pctx);
-  const absent = found.filter((m) => m.state !== "running").map((m) => m.node);
-  if (opts.dryRun && absent.length > 0) return wouldCreate(absent, opts.log);
-  // A live line per machine: providers log `<node>: <what it is doing>` (vagrant's own lines).
-  const machines =
-    absent.length === 0
-      ? found
-      : await withStatus(
-          opts.status,
-          `Create machines (${absent.join(", ")})`,
-          () => opts.provider.create(plan, pctx),
-          absent,
-        );
-  const hosts = await connectAll(plan, machines, {
-    clusterDir: opts.clusterDir,
-    policy: hostKeyPolicy(opts.acceptNewHostKeys),
-    concurrency: opts.concurrency ?? 8,
-    signal: opts.signal,
-  });
+  // Existing hosts (ssh provider) are never made: an unreachable one is a problem, not a machine to create.
+  const absent = found.filter((m) => m.state === "absent" || m.state === "stopped").map((m) => m.node);
+  const connect = (nodes: Plan, machines: readonly Machine[]) =>
+    connectAll(nodes, machines, {
+      clusterDir: opts.clusterDir,
+      policy: hostKeyPolicy(opts.acceptNewHostKeys),
+      concurrency: opts.concurrency ?? 8,
+      connectTimeoutMs: opts.sshConnect?.timeoutMs,
+      retries: opts.sshConnect?.retries,
+      signal: opts.signal,
+    });
+  let hosts: Map<string, Remote>;
+  if (opts.dryRun) {
+    const checked = await dryRunChecks(plan, found, {
+      provider: opts.provider,
+      ctx: pctx,
+      connect: (p) => connect(p, found),
+    });
+    if (absent.length > 0 || checked.problems.length > 0) {
+      await closeAll(checked.hosts);
+      return { ...wouldCreate(absent, opts.log), problems: checked.problems };
+    }
+    hosts = checked.hosts;
+  } else {
+    // A live line per machine: providers log `<node>: <what it is doing>` (vagrant's own lines).
+    const machines =
+      absent.length === 0
+        ? found
+        : await withStatus(
+            opts.status,
+            `Create machines (${absent.join(", ")})`,
+            () => opts.provider.create(plan, pctx),
+            absent,
+          );
+    hosts = await connect(plan, machines);
+  }
   const fileServer =
     opts.dryRun || opts.fileServer === false
       ? undefined
       : await labFileServer(opts.packages.artifacts, plan.network.gateway, opts.log);
   const ctx = phaseContext(plan, hosts, fileServer, opts);
   const phases = opts.phases ?? [...PREPARE_PHASES, ...CLUSTER_PHASES];
+  const done = { wouldCreate: [], problems: [] };
   try {
     await runPhases(phases, ctx, opts.status);
-    if (opts.dryRun || !phases.includes(kubeadmInitPhase)) return { changes: ctx.changes, wouldCreate: [] };
+    if (opts.dryRun || !phases.includes(kubeadmInitPhase)) return { changes: ctx.changes, ...done };
     const config = await kubeconfigFrom(plan, hosts.get(firstControlPlane(plan).name) as Remote);
     const kc = kubeConfig(config);
     const timeoutMs = opts.waitTimeoutMs ?? 300_000;
@@ -157,15 +185,18 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
       signal: opts.signal,
     });
     const changes = [...ctx.changes, ...(addons?.changed ?? []).map((what) => ({ node: "cluster", what }))];
-    return { changes, wouldCreate: [], context: contextName(plan), kubeconfigFiles, addons };
+    return { changes, ...done, context: contextName(plan), kubeconfigFiles, addons };
   } finally {
-    await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
+    await closeAll(hosts);
     await fileServer?.close();
   }
 }
 
+const closeAll = (hosts: ReadonlyMap<string, Remote>) =>
+  Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
+
 /** A dry run with machines to create stops there: nothing else about them can be known yet. */
-function wouldCreate(absent: readonly string[], log: (line: string) => void): UpResult {
+function wouldCreate(absent: readonly string[], log: (line: string) => void) {
   for (const node of absent) log(`${node}: would create the machine and prepare it from scratch`);
   return {
     changes: absent.map((node) => ({ node, what: "create and prepare the machine from scratch" })),

@@ -1,6 +1,6 @@
 /**
  * The ssh provider: existing hosts, reached as the file says. kubelab neither creates nor
- * deletes them; `list` reports whether each answers on its SSH port.
+ * deletes them; `list` reports whether each answers on its SSH port (`create` is the same).
  */
 import { connect as tcpConnect } from "node:net";
 import type { Plan, PlanSshHost } from "../plan/types.js";
@@ -36,7 +36,7 @@ export function unreachable(host: string, port: number, timeoutMs = 3000): Promi
   });
 }
 
-// An existing host is never "stopped": "running" here means it answers, and the reason says why not.
+// An existing host is never "stopped" nor made: it answers ("running"), or it is unreachable and the reason says why.
 async function list(plan: Plan): Promise<Machine[]> {
   return Promise.all(
     hosts(plan).map(async (h) => {
@@ -44,7 +44,7 @@ async function list(plan: Plan): Promise<Machine[]> {
       const reason = h.jump ? undefined : await unreachable(h.address, h.port);
       return reason === undefined
         ? ({ node: h.node, state: "running", endpoint: endpoint(h) } satisfies Machine)
-        : ({ node: h.node, state: "stopped", endpoint: endpoint(h), reason } satisfies Machine);
+        : ({ node: h.node, state: "unreachable", endpoint: endpoint(h), reason } satisfies Machine);
     }),
   );
 }

@@ -9,14 +9,25 @@ import type { SshEndpoint } from "../remote/types.js";
 import type { NodeEnvironment } from "../render/node-environment.js";
 import type { RenderedFile } from "../render/types.js";
 
-/** A node's machine as the provider finds it. */
+/**
+ * A node's machine as the provider finds it. Machines kubelab makes are running, stopped or
+ * absent; an existing host (ssh provider) is running when it answers, else unreachable.
+ */
 export interface Machine {
   readonly node: string;
-  readonly state: "running" | "stopped" | "absent";
-  /** How to reach it; present when running. */
+  readonly state: "running" | "stopped" | "absent" | "unreachable";
+  /** How to reach it; present when running (and for an existing host, always). */
   readonly endpoint?: SshEndpoint;
-  /** Why it cannot be reached (ssh provider: ECONNREFUSED, a timeout...); only when not running. */
+  /** Why it cannot be reached (ssh provider: ECONNREFUSED, a timeout...); only when unreachable. */
   readonly reason?: string;
+}
+
+/** HostProblem is something on this host that stops `up`, and what to do about it. */
+export interface HostProblem {
+  /** Stable id, `area.what`, e.g. `virtualbox.missing`. */
+  readonly id: string;
+  readonly message: string;
+  readonly fix: string;
 }
 
 /** What providers get from the caller. */
@@ -43,6 +54,12 @@ export interface MachineProvider {
    * left alone. The ssh provider makes nothing: it lists the hosts as they are.
    */
   create(plan: Plan, ctx: ProviderContext): Promise<Machine[]>;
+  /**
+   * check runs the host checks `create` runs before it makes the machines that `machines`
+   * (what `list` found) lack, and returns every problem; `create` throws for them, a dry run
+   * reports them. Absent when the provider has nothing to check.
+   */
+  check?(plan: Plan, machines: readonly Machine[], ctx: ProviderContext): Promise<HostProblem[]>;
   /** list finds the plan's machines as they are now, from the host and the machines themselves. */
   list(plan: Plan, ctx: ProviderContext): Promise<Machine[]>;
   /** destroy stops and removes the machines and everything the provider made for them (existing hosts stay). */

@@ -31,7 +31,15 @@ export interface ReachableMachine {
 export async function connectAll(
   plan: Plan,
   machines: readonly ReachableMachine[],
-  opts: { clusterDir: string; policy: HostKeyPolicy; concurrency: number; signal?: AbortSignal },
+  opts: {
+    clusterDir: string;
+    policy: HostKeyPolicy;
+    concurrency: number;
+    signal?: AbortSignal;
+    /** One attempt's limit, and how often a failed one is retried (see connect). */
+    connectTimeoutMs?: number;
+    retries?: number;
+  },
 ): Promise<Map<string, Remote>> {
   const byNode = new Map(machines.map((m) => [m.node, m]));
   const hosts = new Map<string, Remote>();
@@ -48,6 +56,8 @@ export async function connectAll(
           await connect(n.name, endpoint, {
             knownHostsFile: clusterPaths(opts.clusterDir).knownHosts,
             hostKeyPolicy: opts.policy,
+            connectTimeoutMs: opts.connectTimeoutMs,
+            retries: opts.retries,
             signal: opts.signal,
           }),
         );

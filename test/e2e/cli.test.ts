@@ -3,7 +3,7 @@
  * `up --bundle` from a cluster file makes a kubeadm cluster (1 control plane + 2 workers)
  * and merges its kubeconfig; with a test-only pod network the nodes become Ready, a pod runs
  * on a worker and answers from the control plane; a second `up` changes nothing; `status`,
- * `ssh`, `up --dry-run`; `down` leaves nothing behind and removes the context.
+ * `ssh`, `up --dry-run` (with --detailed-exitcode's 0 and 2); `down` leaves nothing behind and removes the context.
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -185,6 +185,9 @@ describe("kubelab CLI on nspawn machines", () => {
       const again = await kubelab("up", "-f", file, "--bundle", bundle);
       assert.equal(again.code, 0, again.err);
       assert.match(again.out, new RegExp(`cluster ${name}: 3 nodes joined, 0 changes made`));
+      // terraform plan -detailed-exitcode's convention: 0 when nothing would change.
+      const dry = await kubelab("up", "-f", file, "--bundle", bundle, "--dry-run", "--detailed-exitcode");
+      assert.equal(dry.code, 0, dry.err);
     });
 
     await step(
@@ -265,6 +268,8 @@ describe("kubelab CLI on nspawn machines", () => {
         summary.changes.map((c) => c.node),
         ["master-1"],
       );
+      // 2 when something would change.
+      assert.equal((await kubelab("up", "-f", file, "--dry-run", "--detailed-exitcode")).code, 2);
     });
 
     await step("down needs --force, then leaves no machine, bridge, directory, process or context", async () => {

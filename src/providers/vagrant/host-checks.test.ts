@@ -5,7 +5,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { planWith } from "../../../test/helpers/fixtures.js";
-import { LIBVIRT, libvirt, only, type RawCluster, VBOX } from "../../../test/helpers/vagrant-host.js";
+import {
+  facts,
+  HEALTHY,
+  LIBVIRT,
+  libvirt,
+  links,
+  only,
+  type RawCluster,
+  routes,
+  VBOX,
+} from "../../../test/helpers/vagrant-host.js";
 import type { Plan } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
 import {
@@ -30,34 +40,6 @@ const LIBVIRT_QEMU = planWith(libvirt("qemu"));
 const TEN = planWith(cidr("10.77.0.0/24", "10.77.0.11", "10.77.0.46-10.77.0.56"));
 const TEN_WIDE = planWith(cidr("10.77.0.0/16", "10.77.0.11", "10.77.0.46-10.77.0.56"));
 
-const links = (...l: [ifname: string, address: string][]) =>
-  JSON.stringify(
-    l.map(([ifname, a]) => {
-      const [local, prefixlen] = a.split("/");
-      return { ifname, addr_info: [{ family: "inet", local, prefixlen: Number(prefixlen) }] };
-    }),
-  );
-const routes = (...r: [dst: string, dev: string][]) => JSON.stringify(r.map(([dst, dev]) => ({ dst, dev })));
-
-/** A host where every check passes for every plan these tests use. */
-const HEALTHY: VagrantHostFacts = {
-  platform: "linux",
-  arch: "x64",
-  vagrantVersion: { ok: true, output: "Vagrant 2.3.4\n" },
-  vagrantPlugins: { ok: true, output: "vagrant-libvirt (0.11.2, system)\n" },
-  vboxManageVersion: { ok: true, output: "7.0.20r163906\n" },
-  vboxdrv: true,
-  vboxNetworksConf: "* 192.168.56.0/21 10.0.0.0/8\n",
-  virshConnect: { ok: true, output: "qemu:///system\n\n" },
-  libvirtSockets: ["/var/run/libvirt/libvirt-sock"],
-  kvm: { exists: true, readWrite: true },
-  cpuFlags: "fpu vme de pse tsc msr pae mce cx8 apic sep vmx ssse3",
-  ipRoutes: routes(["default", "eth0"], ["192.0.2.0/24", "eth0"]),
-  ipAddrs: links(["lo", "127.0.0.1/8"], ["eth0", "192.0.2.2/24"]),
-  meminfo: "MemTotal:       65843200 kB\nMemFree:         1000000 kB\nMemAvailable:   40000000 kB\n",
-};
-
-const facts = (change: Partial<VagrantHostFacts>): VagrantHostFacts => ({ ...HEALTHY, ...change });
 const ids = (plan: Plan, f: VagrantHostFacts) => checkVagrantHost(plan, f).map((p) => p.id);
 
 function outcomeOf(plan: Plan, f: VagrantHostFacts, check: string) {

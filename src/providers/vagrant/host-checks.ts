@@ -16,7 +16,7 @@ import { contains, formatIpv4, type Ipv4Range, overlaps, parseIpv4 } from "../..
 import type { Plan, PlanProvider } from "../../plan/types.js";
 import { PINNED } from "../../versions.js";
 import { hostEnv, which } from "../host.js";
-import type { ProviderContext } from "../types.js";
+import type { HostProblem, ProviderContext } from "../types.js";
 
 /** A command's outcome on this host. */
 export interface CommandFact {
@@ -54,13 +54,7 @@ export interface VagrantHostFacts {
   readonly meminfo: string | null;
 }
 
-/** A problem with the host, and what to do about it. */
-export interface HostProblem {
-  /** Stable id, `area.what`, e.g. `virtualbox.missing`. */
-  readonly id: string;
-  readonly message: string;
-  readonly fix: string;
-}
+export type { HostProblem };
 
 /** One check's outcome: a line saying what passed, its problems, or why it could not tell. */
 export type HostCheckOutcome =
@@ -510,15 +504,24 @@ export async function gatherVagrantHostFacts(plan: Plan): Promise<VagrantHostFac
 }
 
 /**
- * assertVagrantHost checks this host before the vagrant provider creates VMs: it logs what
- * passed and throws one UserError naming every problem and its fix.
+ * vagrantHostProblems checks this host before the vagrant provider creates VMs (and in a dry
+ * run): it logs what passed and returns every problem with its fix. Tests pass the facts.
  */
-export async function assertVagrantHost(plan: Plan, ctx: ProviderContext): Promise<void> {
-  const results = evaluateVagrantHost(plan, await gatherVagrantHostFacts(plan));
+export async function vagrantHostProblems(
+  plan: Plan,
+  ctx: ProviderContext,
+  gather: (plan: Plan) => Promise<VagrantHostFacts> = gatherVagrantHostFacts,
+): Promise<HostProblem[]> {
+  const results = evaluateVagrantHost(plan, await gather(plan));
   for (const { outcome } of results) {
     if ("pass" in outcome) ctx.log(`host: ${outcome.pass}`);
     else if ("skip" in outcome) ctx.log(`host: not checked: ${outcome.skip}`);
   }
-  const list = results.flatMap(({ outcome }) => ("problems" in outcome ? outcome.problems : []));
+  return results.flatMap(({ outcome }) => ("problems" in outcome ? outcome.problems : []));
+}
+
+/** assertVagrantHost is {@link vagrantHostProblems} as one UserError naming every problem and its fix. */
+export async function assertVagrantHost(plan: Plan, ctx: ProviderContext): Promise<void> {
+  const list = await vagrantHostProblems(plan, ctx);
   if (list.length > 0) throw vagrantHostError(list);
 }

@@ -36,7 +36,7 @@ test("real vagrant status of a Vagrantfile whose machines were never created: ev
   const { dir, ctx, env } = await project(t);
   const plan = defaultPlan();
   await writeFile(vagrantPaths(dir).vagrantfile, renderVagrantfile(plan));
-  const machines = await createVagrantProvider({ env, assertHost: noHostCheck }).list(plan, ctx);
+  const machines = await createVagrantProvider({ env, checkHost: noHostCheck }).list(plan, ctx);
   assert.deepEqual(machines, [
     { node: "master-1", state: "absent" },
     { node: "worker-1", state: "absent" },
@@ -52,8 +52,9 @@ test("create on libvirt when libvirtd does not answer: the host check first, the
   const order: string[] = [];
   const provider = createVagrantProvider({
     env: { ...env, LIBVIRT_DEFAULT_URI: uri },
-    assertHost: async () => {
+    checkHost: async () => {
       order.push(existsSync(vagrantPaths(dir).vagrantfile) ? "host check after the Vagrantfile" : "host check");
+      return [];
     },
   });
   const plan = libvirtPlan();
@@ -105,7 +106,7 @@ test("create on VirtualBox where it is not installed: one line saying so", async
   if (!requireTool(t, "vagrant")) return;
   if (which("VBoxManage")) return t.skip("VirtualBox is installed: this test would make real VMs");
   const { ctx, env } = await project(t);
-  await assert.rejects(createVagrantProvider({ env, assertHost: noHostCheck }).create(defaultPlan(), ctx), {
+  await assert.rejects(createVagrantProvider({ env, checkHost: noHostCheck }).create(defaultPlan(), ctx), {
     name: "UserError",
     message: "VirtualBox is not installed: vagrant cannot find its VBoxManage command",
   });
@@ -116,7 +117,7 @@ test("logs of a machine that was never created say why there are none (real vagr
   const { dir, ctx, env } = await project(t);
   const plan = defaultPlan();
   await writeFile(vagrantPaths(dir).vagrantfile, renderVagrantfile(plan));
-  const text = await createVagrantProvider({ env, assertHost: noHostCheck }).logs(plan, "master-1", ctx);
+  const text = await createVagrantProvider({ env, checkHost: noHostCheck }).logs(plan, "master-1", ctx);
   assert.match(
     text,
     /^no system log from master-1: the machine does not exist \(vagrant's full output: .+-vagrant-ssh\.log\)$/,
@@ -188,7 +189,7 @@ async function standIn(t: TestContext, machines: Record<string, string>) {
         assert.equal(cwd, p.dir, "VAGRANT_CWD is the cluster directory");
         return args;
       });
-  return { ...p, env, calls, setStates, provider: createVagrantProvider({ env, assertHost: noHostCheck }) };
+  return { ...p, env, calls, setStates, provider: createVagrantProvider({ env, checkHost: noHostCheck }) };
 }
 
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOldKey";

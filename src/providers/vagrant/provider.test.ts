@@ -15,7 +15,7 @@ test("no Vagrantfile: every node absent, without running vagrant (nor reading a 
   const { root, ctx } = await project(t);
   await writeFile(join(root, "Vagrantfile"), 'raise "a parent directory\'s Vagrantfile was read"\n');
   // vagrant is not on this PATH: running it would fail.
-  const provider = createVagrantProvider({ env: { PATH: "/nonexistent" }, assertHost: noHostCheck });
+  const provider = createVagrantProvider({ env: { PATH: "/nonexistent" }, checkHost: noHostCheck });
   const plan = defaultPlan();
   assert.deepEqual(
     states(await provider.list(plan, ctx)),
@@ -29,7 +29,7 @@ test("a failing host check stops create before anything is written or run", asyn
   const { dir, ctx } = await project(t);
   const provider = createVagrantProvider({
     env: { PATH: "/nonexistent" },
-    assertHost: async () => {
+    checkHost: async () => {
       throw new UserError("this host cannot run VMs");
     },
   });

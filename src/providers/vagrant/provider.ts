@@ -12,10 +12,10 @@ import type { Plan } from "../../plan/types.js";
 import { forgetHost } from "../../remote/known-hosts.js";
 import { PLAIN_NODE } from "../../render/node-environment.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
-import type { Machine, MachineProvider, ProviderContext } from "../types.js";
+import type { HostProblem, Machine, MachineProvider, ProviderContext } from "../types.js";
 import { findBakedBox, withBox } from "./baked-boxes.js";
 import { runVagrant, type VagrantRunOptions, vagrantPaths } from "./cli.js";
-import { assertVagrantHost } from "./host-checks.js";
+import { vagrantHostError, vagrantHostProblems } from "./host-checks.js";
 import { machineState, parseStatus, splitVagrantLine } from "./parse-output.js";
 import { parseSshConfig, sshEndpoint, type VagrantSshConfig } from "./ssh-config.js";
 
@@ -28,8 +28,11 @@ const JOURNAL = "sudo journalctl -b -n 100 --no-pager";
 
 /** Options of {@link createVagrantProvider}. */
 export interface VagrantProviderOptions {
-  /** Checks the host before anything is created. @default assertVagrantHost */
-  readonly assertHost?: (plan: Plan, ctx: ProviderContext) => Promise<void>;
+  /**
+   * Checks the host for the machines about to be made (create, and a dry run) and returns
+   * the problems. @default vagrantHostProblems
+   */
+  readonly checkHost?: (plan: Plan, ctx: ProviderContext) => Promise<HostProblem[]>;
   /** The environment vagrant starts from (VAGRANT_HOME, LIBVIRT_DEFAULT_URI...). @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** New machines come from the plan's baked box when there is one (`kubelab image bake`). @default true */
@@ -42,6 +45,9 @@ function hypervisor(plan: Plan): "virtualbox" | "libvirt" {
 }
 
 const nodeNames = (plan: Plan) => plan.nodes.map((n) => n.name);
+/** The plan's nodes whose machine is not running: the ones create starts. */
+const toStart = (plan: Plan, machines: readonly Machine[]) =>
+  nodeNames(plan).filter((n) => machines.find((m) => m.node === n)?.state !== "running");
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 /** writeVagrantfile writes the plan's Vagrantfile into the cluster directory, only when its text changed. */
@@ -82,7 +88,7 @@ async function forgetNewHosts(before: readonly Machine[], after: readonly Machin
 
 /** createVagrantProvider makes the vagrant provider; tests pass their own host check and environment. */
 export function createVagrantProvider(options: VagrantProviderOptions = {}): MachineProvider {
-  const assertHost = options.assertHost ?? assertVagrantHost;
+  const checkHost = options.checkHost ?? ((plan: Plan, ctx: ProviderContext) => vagrantHostProblems(plan, ctx));
   const vagrant = (argv: readonly string[], ctx: ProviderContext, more: Partial<VagrantRunOptions> = {}) =>
     runVagrant(argv, { clusterDir: ctx.clusterDir, env: options.env, signal: ctx.signal, ...more });
   /** Vagrant's output, each line to the log, named by its machine when it is about one of `machines`. */
@@ -117,14 +123,21 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     });
   }
 
+  // The host is checked for what is about to start: running VMs already have their memory.
+  async function check(plan: Plan, machines: readonly Machine[], ctx: ProviderContext): Promise<HostProblem[]> {
+    const start = toStart(plan, machines);
+    if (start.length === 0) return [];
+    return checkHost({ ...plan, nodes: plan.nodes.filter((n) => start.includes(n.name)) }, ctx);
+  }
+
   async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
     const provider = hypervisor(plan);
     const before = await list(plan, ctx);
     refuseStrays(plan, before);
-    const start = nodeNames(plan).filter((n) => before.find((m) => m.node === n)?.state !== "running");
+    const start = toStart(plan, before);
     if (start.length === 0) return before;
-    // The host is checked for what is about to start: running VMs already have their memory.
-    await assertHost({ ...plan, nodes: plan.nodes.filter((n) => start.includes(n.name)) }, ctx);
+    const problems = await check(plan, before, ctx);
+    if (problems.length > 0) throw vagrantHostError(problems);
     const baked = options.bakedBoxes === false ? undefined : await findBakedBox(plan, options.env);
     if (baked) ctx.log(`new machines come from the baked box ${baked.name} (made ${baked.created})`);
     await writeVagrantfile(baked ? withBox(plan, baked) : plan, ctx);
@@ -176,7 +189,7 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
 
   const clusterFiles = (plan: Plan) => [{ path: "Vagrantfile", content: renderVagrantfile(plan) }];
 
-  return { name: "vagrant", nodeEnvironment: PLAIN_NODE, clusterFiles, create, list, destroy, logs };
+  return { name: "vagrant", nodeEnvironment: PLAIN_NODE, clusterFiles, create, check, list, destroy, logs };
 }
 
 /** The vagrant provider, with the real host checks. */
