@@ -2,37 +2,14 @@
 // the reason, never "stopped". Loopback ports only: one that listens, one that refuses.
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { kubelab } from "../../test/helpers/cli.js";
+import { closedPort, listen, sshLab } from "../../test/helpers/loopback-hosts.js";
 import { tempDir } from "../../test/helpers/tmp.js";
-import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 import { validateCluster } from "../plan/validate.js";
 import { sshProvider } from "../providers/ssh.js";
-
-/** listen opens a loopback port; closed, the same port refuses connections. */
-async function listen(): Promise<{ server: Server; port: number }> {
-  const server = createServer((s) => s.destroy());
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  assert.ok(address && typeof address === "object");
-  return { server, port: address.port };
-}
-
-const closedPort = async () => {
-  const { server, port } = await listen();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-};
-
-/** sshLab is the default lab on existing hosts at the given loopback ports. */
-function sshLab(ports: number[]): string {
-  const names = ["master-1", "worker-1", "worker-2"];
-  const hosts = names.map((n, i) => `    - { node: ${n}, address: 127.0.0.1, port: ${ports[i]} }\n`).join("");
-  return DEFAULT_CLUSTER_YAML.replace(/provider:\n( {2}.*\n)+/, `provider:\n  name: ssh\n  hosts:\n${hosts}`);
-}
 
 describe("status on existing hosts", () => {
   it("the provider lists a host that answers as running, one that refuses with the reason", async (t) => {

@@ -20,6 +20,7 @@ import { type Change, type Phase, type PhaseContext, runPhases, type Status } fr
 import { startContainerdPhase } from "../phases/start-containerd.js";
 import { validateHostsPhase } from "../phases/validate-hosts.js";
 import { writeFilesPhase } from "../phases/write-files.js";
+import { recordCluster } from "../plan/cluster-index.js";
 import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
@@ -91,6 +92,12 @@ export interface UpOptions {
   readonly warn?: (line: string) => void;
   readonly status: Status;
   readonly signal?: AbortSignal;
+  /**
+   * Record the cluster in this cluster index (plan/cluster-index.ts) once its machines exist,
+   * with the file it came from (absent: the built-in lab) and the directory up ran in; never
+   * in a dry run. @default not recorded
+   */
+  readonly record?: { readonly index: string; readonly file?: string; readonly cwd: string };
 }
 
 /** What up did (or, in a dry run, would do). */
@@ -125,6 +132,18 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
           () => opts.provider.create(plan, pctx),
           absent,
         );
+  if (opts.record && !opts.dryRun) {
+    const { index, file, cwd } = opts.record;
+    const created = new Date().toISOString();
+    await recordCluster(index, {
+      name: plan.name,
+      file,
+      cwd,
+      clusterDir: opts.clusterDir,
+      provider: plan.provider.name,
+      created,
+    });
+  }
   const hosts = await connectAll(plan, machines, {
     clusterDir: opts.clusterDir,
     policy: hostKeyPolicy(opts.acceptNewHostKeys),

@@ -4,14 +4,15 @@ import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
+import { clusterIndexPath, forgetCluster } from "../../plan/cluster-index.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface DownOptions {
-  file?: string;
+export interface DownOptions extends ClusterChoice {
   force?: boolean;
 }
 
@@ -36,9 +37,16 @@ export interface DownDeps {
   readonly confirm: (question: string) => Promise<boolean>;
   /** The user's kubeconfig, whose context for the cluster goes too. */
   readonly kubeconfig: () => string;
+  /** The cluster index, whose entry for the cluster goes too. */
+  readonly index: () => string;
 }
 
-const realDeps: DownDeps = { providerFor, confirm, kubeconfig: () => userKubeconfigPath() };
+const realDeps: DownDeps = {
+  providerFor,
+  confirm,
+  kubeconfig: () => userKubeconfigPath(),
+  index: () => clusterIndexPath(),
+};
 
 /**
  * down removes the cluster: the machines kubelab made (and everything the provider made for
@@ -46,10 +54,11 @@ const realDeps: DownDeps = { providerFor, confirm, kubeconfig: () => userKubecon
  * context from the user's kubeconfig.
  */
 export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps): Promise<void> {
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const provider = await deps.providerFor(plan);
-  const ctx = { clusterDir: clusterDir(plan, opts.file), log: (l: string) => io.err(`   ${l}`) };
+  const ctx = { clusterDir: clusterDir(plan, opts.file, opts.cwd), log: (l: string) => io.err(`   ${l}`) };
   const forget = async () => {
+    await forgetCluster(deps.index(), plan.name, ctx.clusterDir);
     const file = deps.kubeconfig();
     return (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
   };

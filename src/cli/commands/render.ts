@@ -8,12 +8,12 @@ import { writeTree } from "../../artifacts/tree.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
 import { providerFor } from "../../providers/index.js";
 import { renderCluster } from "../../render/cluster.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import type { Io } from "../io.js";
 import { checkInDir, checkOutDir } from "./dir-flags.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface RenderOptions {
-  file?: string;
+export interface RenderOptions extends ClusterChoice {
   out: string;
   upstream?: string;
 }
@@ -22,7 +22,7 @@ export interface RenderOptions {
 export async function render(opts: RenderOptions, io: Io): Promise<void> {
   await checkOutDir("--out", opts.out);
   if (opts.upstream) await checkInDir("--upstream", opts.upstream);
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const manifests = addonManifests(plan);
   const upstream = opts.upstream ? await readPinnedFiles(opts.upstream, manifests) : new Map();
   const linkerd = plan.addons.linkerd.enabled
@@ -56,9 +56,9 @@ const MODULES = fileURLToPath(new URL("../../../terraform/modules/", import.meta
  * which Terraform cannot compute) and `main.tf.json` using the `cluster` module, with the
  * variables a user sets (the kubelab command, an offline bundle) and every output of the module.
  */
-export async function renderTerraform(opts: { file?: string; dir: string }, io: Io): Promise<void> {
+export async function renderTerraform(opts: ClusterChoice & { dir: string }, io: Io): Promise<void> {
   await checkOutDir("--terraform", opts.dir);
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const dir = resolve(opts.dir);
   await mkdir(dir, { recursive: true });
   let clusterFile: string;

@@ -3,21 +3,21 @@ import { cachingStore } from "../../artifacts/store.js";
 import { clusterStatus } from "../../cluster/node-status.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface StatusOptions {
-  file?: string;
+export interface StatusOptions extends ClusterChoice {
   output: "text" | "json";
 }
 
 /** status shows each node's machine, address and whether it is prepared. */
 export async function status(opts: StatusOptions, io: Io): Promise<void> {
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const nodes = await clusterStatus(plan, {
     provider: await providerFor(plan),
     packages: upstreamSource(plan, cachingStore()),
-    clusterDir: clusterDir(plan, opts.file),
+    clusterDir: clusterDir(plan, opts.file, opts.cwd),
   });
   if (opts.output === "json") return io.out(JSON.stringify({ cluster: plan.name, nodes }, null, 2));
   const w = Math.max(4, ...nodes.map((n) => n.node.length));

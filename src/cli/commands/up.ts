@@ -1,19 +1,22 @@
+import { resolve } from "node:path";
 import { bundleSources, onlineSources } from "../../addons/sources.js";
 import { bundleSource, readBundle } from "../../artifacts/offline-bundle.js";
 import { upstreamSource } from "../../artifacts/package-source.js";
 import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
 import { up as runUp } from "../../cluster/up.js";
+import { findClusterFile } from "../../config/load.js";
 import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
+import { clusterIndexPath } from "../../plan/cluster-index.js";
 import { providerFor } from "../../providers/index.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import type { Io } from "../io.js";
 import { lineStatus, listrStatus, teeStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface UpCommandOptions {
-  file?: string;
+export interface UpCommandOptions extends ClusterChoice {
   bundle?: string;
   dryRun?: boolean;
   concurrency: number;
@@ -26,8 +29,10 @@ export interface UpCommandOptions {
 
 /** up creates the machines and prepares every node; with --dry-run it only says what would change. */
 export async function up(opts: UpCommandOptions, io: Io): Promise<void> {
-  const plan = await loadPlanOrFail(opts.file, io);
-  const dir = clusterDir(plan, opts.file);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
+  const dir = clusterDir(plan, opts.file, opts.cwd);
+  const cwd = opts.cwd ?? process.cwd();
+  const found = await findClusterFile(opts.file, cwd);
   const log = await openRunLog(dir, opts.dryRun ? "up-dry-run" : "up");
   return logFailures(log, async () => {
     const started = Date.now();
@@ -40,6 +45,7 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<void> {
         packages: bundle && manifest ? bundleSource(bundle, manifest) : upstreamSource(plan, cachingStore()),
         addons: bundle && manifest ? bundleSources(bundle, manifest) : onlineSources(),
         clusterDir: dir,
+        record: { index: clusterIndexPath(), file: found && resolve(cwd, found), cwd },
         dryRun: opts.dryRun,
         concurrency: opts.concurrency,
         acceptNewHostKeys: opts.acceptNewHostKeys,

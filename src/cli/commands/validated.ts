@@ -6,10 +6,13 @@ import type { ValidationResult } from "../../plan/validate.js";
 import { formatResult } from "../../plan/validate.js";
 import type { Io } from "../io.js";
 
-/** loadPlanOrFail loads and validates the cluster file; invalid input becomes a UserError listing every problem. */
-export async function loadPlanOrFail(file: string | undefined, io: Io): Promise<Plan> {
-  await noteDefault(file, io);
-  const result = await loadCluster(file);
+/**
+ * loadPlanOrFail loads and validates the cluster file (`cwd`: where a cluster without a file
+ * lives, --name's); invalid input becomes a UserError listing every problem.
+ */
+export async function loadPlanOrFail(file: string | undefined, io: Io, cwd = process.cwd()): Promise<Plan> {
+  await noteDefault(file, io, cwd);
+  const result = await loadCluster(file, cwd);
   if (!result.ok) {
     throw invalidFile(file, result);
   }
@@ -32,6 +35,6 @@ export const DEFAULT_NOTE = "no kubelab.yaml here; using the built-in lab (kubel
  * noteDefault says, on stderr, that the built-in lab is used when there is no cluster file:
  * otherwise a command run in the wrong directory acts on a lab the user never described.
  */
-export async function noteDefault(file: string | undefined, io: Io): Promise<void> {
-  if ((await findClusterFile(file)) === undefined) io.err(DEFAULT_NOTE);
+export async function noteDefault(file: string | undefined, io: Io, cwd = process.cwd()): Promise<void> {
+  if ((await findClusterFile(file, cwd)) === undefined) io.err(DEFAULT_NOTE);
 }
