@@ -3,7 +3,7 @@
  * into exit codes (0 ok, 1 failure, 2 invalid input or usage).
  */
 import { createRequire } from "node:module";
-import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { Argument, Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { CommandError, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { nameOption, selectNamedCluster } from "./cluster-option.js";
@@ -239,6 +239,25 @@ export function buildProgram(io: Io = processIo): Command {
     )
     .addHelpText("after", "\nExamples:\n  kubelab list\n  kubelab status --name lab")
     .action(async (opts) => (await import("./commands/clusters.js")).getClusters(opts, io));
+
+  program
+    .command("completion")
+    .description("print a shell completion script for kubelab's commands and options")
+    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"] as const))
+    .addHelpText(
+      "after",
+      "\nExamples:\n  source <(kubelab completion bash)      # in ~/.bashrc\n  source <(kubelab completion zsh)       # in ~/.zshrc\n  kubelab completion fish > ~/.config/fish/completions/kubelab.fish",
+    )
+    .action(async (shell) => (await import("./commands/completion.js")).completion(shell, program, io));
+
+  program
+    .command("version")
+    .description("print kubelab's version and commit, Node's version, and every pinned version")
+    .addOption(
+      new Option("-o, --output <format>", "output format").choices(["text", "json"] as const).default("text" as const),
+    )
+    .addHelpText("after", "\nExamples:\n  kubelab version\n  kubelab version -o json")
+    .action(async (opts) => (await import("./commands/version.js")).version(VERSION, opts, io));
 
   // --name picks a recorded cluster for every command with -f (cluster-option.ts).
   program.hook("preAction", selectNamedCluster);
