@@ -32,6 +32,15 @@ async function lab(t: Parameters<typeof tempDir>[0], index: string, yaml: string
   return { dir, file, entry };
 }
 
+/** builtIn is the entry of the built-in lab (nspawn, no file) made in `cwd`. */
+const builtIn = (cwd: string): ClusterEntry => ({
+  name: "lab",
+  cwd,
+  clusterDir: join(cwd, ".kubelab", "lab"),
+  provider: "nspawn",
+  created: "x",
+});
+
 const rows = async () => JSON.parse((await kubelab("get", "clusters", "-o", "json")).out) as ClusterRow[];
 
 describe("kubelab get clusters", () => {
@@ -87,17 +96,11 @@ describe("kubelab get clusters", () => {
     const states: Machine["state"][][] = [["running", "absent"], ["stopped"], ["absent"]];
     const names = ["a", "b", "c"];
     for (const name of names) {
-      const entry = { name, cwd, clusterDir: join(cwd, ".kubelab", name), provider: "nspawn", created: "x" };
-      await writeFile(join(cwd, `${name}.yaml`), named(DEFAULT_CLUSTER_YAML, name));
-      await recordCluster(index, { ...entry, file: join(cwd, `${name}.yaml`) });
+      const file = join(cwd, `${name}.yaml`);
+      await writeFile(file, named(DEFAULT_CLUSTER_YAML, name));
+      await recordCluster(index, { ...builtIn(cwd), name, file, clusterDir: join(cwd, ".kubelab", name) });
     }
-    await recordCluster(index, {
-      name: "lab",
-      cwd,
-      clusterDir: join(cwd, ".kubelab/lab"),
-      provider: "nspawn",
-      created: "x",
-    });
+    await recordCluster(index, builtIn(cwd));
     const provider = (plan: { name: string }) =>
       ({
         list: async () =>
@@ -139,13 +142,7 @@ describe("--name", () => {
   it("selects a built-in lab by the directory it was made in", async (t) => {
     const index = await stateHome(t);
     const cwd = await tempDir(t);
-    await recordCluster(index, {
-      name: "lab",
-      cwd,
-      clusterDir: join(cwd, ".kubelab/lab"),
-      provider: "nspawn",
-      created: "x",
-    });
+    await recordCluster(index, builtIn(cwd));
     const r = await kubelab("validate", "--name", "lab");
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /using the built-in lab/);

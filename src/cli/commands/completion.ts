@@ -5,11 +5,10 @@ import { commandSpec } from "../completion/spec.js";
 import { zshScript } from "../completion/zsh.js";
 import type { Io } from "../io.js";
 
-/** The shells kubelab writes completion scripts for. */
-export const SHELLS = ["bash", "zsh", "fish"] as const;
+const SCRIPTS = { bash: bashScript, zsh: zshScript, fish: fishScript };
 
 /** completion prints the completion script of `shell` for the program's commands as they are declared. */
-export function completion(shell: (typeof SHELLS)[number], program: CommandUnknownOpts, io: Io): void {
+export function completion(shell: keyof typeof SCRIPTS, program: CommandUnknownOpts, io: Io): void {
   const spec = commandSpec(program);
-  io.out({ bash: bashScript, zsh: zshScript, fish: fishScript }[shell](spec));
+  io.out(SCRIPTS[shell](spec));
 }
