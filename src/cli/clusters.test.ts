@@ -166,13 +166,18 @@ describe("--name", () => {
     );
   });
 
-  it("a recorded file that is gone exits 2 and says so", async (t) => {
+  it("a recorded file that is gone exits 2 and says so; down drops it from the list", async (t) => {
     const index = await stateHome(t);
     const { file } = await lab(t, index, sshLab([1, 1, 1]));
     await rm(file);
     const r = await kubelab("plan", "--name", "lab");
     assert.equal(r.code, 2);
     assert.match(r.err, /cluster lab: .*kubelab\.yaml cannot be read any more/);
+    assert.match(r.err, /kubelab down --name lab/);
+    const down = await kubelab("down", "--name", "lab");
+    assert.equal(down.code, 0, down.err);
+    assert.match(down.out, /cannot be read any more, so its machines cannot be looked up; removed it/);
+    assert.deepEqual(await readClusterIndex(index), []);
   });
 
   it("together with -f is a usage error", async (t) => {

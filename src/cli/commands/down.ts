@@ -8,11 +8,13 @@ import { clusterIndexPath, forgetCluster } from "../../plan/cluster-index.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
-import type { ClusterChoice } from "../cluster-option.js";
+import type { ClusterChoice, GoneCluster } from "../cluster-option.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface DownOptions extends ClusterChoice {
+  /** Set by --name for a cluster whose file is gone: only its entry in the index can go. */
+  gone?: GoneCluster;
   force?: boolean;
 }
 
@@ -54,6 +56,12 @@ const realDeps: DownDeps = {
  * context from the user's kubeconfig.
  */
 export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps): Promise<void> {
+  if (opts.gone) {
+    const { name, clusterDir: dir, problem } = opts.gone;
+    await forgetCluster(deps.index(), name, dir);
+    io.out(`cluster ${name}: ${problem}, so its machines cannot be looked up; removed it from the list of clusters`);
+    return;
+  }
   const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const provider = await deps.providerFor(plan);
   const ctx = { clusterDir: clusterDir(plan, opts.file, opts.cwd), log: (l: string) => io.err(`   ${l}`) };
