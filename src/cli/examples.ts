@@ -73,6 +73,24 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
   ],
   "doctor dump": [["kubelab doctor dump --out dump/", "save what doctor reads, secrets masked"]],
   schema: [["kubelab schema > kubelab.schema.json", "the JSON Schema, for an editor's YAML support"]],
+  get: [["kubelab get clusters", "every cluster made on this machine"]],
+  "get clusters": [
+    ["kubelab get clusters", "every cluster made on this machine, with its machines' state"],
+    ["kubelab get clusters -o json", "the same as data"],
+  ],
+  list: [
+    ["kubelab list", "the same as kubelab get clusters"],
+    ["kubelab status --name lab", "then act on one of them from any directory"],
+  ],
+  completion: [
+    ["kubelab completion bash > ~/.local/share/bash-completion/completions/kubelab", "bash, from the next shell"],
+    ["kubelab completion zsh > ~/.zfunc/_kubelab", "zsh, with ~/.zfunc in fpath before compinit"],
+    ["kubelab completion fish > ~/.config/fish/completions/kubelab.fish", "fish"],
+  ],
+  version: [
+    ["kubelab version", "kubelab's version and commit, Node's, and the pinned versions"],
+    ["kubelab version -o json", "the same as data"],
+  ],
 };
 
 /** Command lines longer than this get their comment below them. */

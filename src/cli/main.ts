@@ -3,10 +3,11 @@
  * into exit codes (0 ok, 1 failure, 2 invalid input or usage).
  */
 import { createRequire } from "node:module";
-import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { Argument, Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { TEMPLATE_PROVIDERS } from "../config/default-cluster.js";
 import { CommandError, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
+import { nameOption, selectNamedCluster } from "./cluster-option.js";
 import { addExamples } from "./examples.js";
 import { concurrency, MAX_CONCURRENCY, mirror, ttl } from "./flags.js";
 import { type Io, processIo } from "./io.js";
@@ -45,6 +46,7 @@ export function buildProgram(given: Io = processIo): Command {
     .command("plan")
     .description("show the derived plan: nodes, addresses, network map, versions, warnings")
     .addOption(fileOption())
+    .addOption(nameOption())
     .addOption(outputOption())
     .action(async (opts) => (await import("./commands/plan.js")).plan(opts, io));
 
@@ -52,6 +54,7 @@ export function buildProgram(given: Io = processIo): Command {
     .command("validate")
     .description("check a cluster file; every problem is reported with file:line:col and the fix")
     .addOption(fileOption())
+    .addOption(nameOption())
     .addOption(outputOption())
     .action(async (opts) => (await import("./commands/validate.js")).validate(opts, io));
 
@@ -69,6 +72,7 @@ export function buildProgram(given: Io = processIo): Command {
     .command("render")
     .description("write every file kubelab would put on each node, and every object it owns in the cluster")
     .addOption(fileOption())
+    .addOption(nameOption())
     .option("--out <dir>", "output directory (one folder per node, plus cluster/)")
     .option(
       "--upstream <dir>",
@@ -77,7 +81,7 @@ export function buildProgram(given: Io = processIo): Command {
     .option("--terraform <dir>", "write an OpenTofu/Terraform root module for the cluster (main.tf.json) instead")
     .action(async (opts) => {
       const mod = await import("./commands/render.js");
-      if (opts.terraform) return mod.renderTerraform({ file: opts.file, dir: opts.terraform }, io);
+      if (opts.terraform) return mod.renderTerraform({ ...opts, dir: opts.terraform }, io);
       if (!opts.out) throw new UserError("render needs --out DIR (or --terraform DIR)");
       return mod.render({ ...opts, out: opts.out }, io);
     });
@@ -88,6 +92,7 @@ export function buildProgram(given: Io = processIo): Command {
       "create the machines, prepare every node, kubeadm init and join, and merge the kubeconfig (context kubelab-<name>)",
     )
     .addOption(fileOption())
+    .addOption(nameOption())
     .option("--dry-run", "only print, per node, what would change")
     .option("--bundle <path>", "install from an offline bundle only (a directory or a .tar; no downloads)")
     .option("--concurrency <n>", `nodes worked on at once (1 to ${MAX_CONCURRENCY})`, concurrency, 8)
@@ -110,6 +115,7 @@ export function buildProgram(given: Io = processIo): Command {
       "download (and verify) kubeadm/kubelet/kubectl, containerd, runc, CNI plugins, every image and addon manifest",
     )
     .addOption(fileOption())
+    .addOption(nameOption())
     .requiredOption("--out <path>", "the bundle to create: a directory, or one file when the name ends in .tar")
     .addOption(
       new Option("--arch <arch>", "node architecture").choices(["amd64", "arm64"] as const).default("amd64" as const),
@@ -128,6 +134,7 @@ export function buildProgram(given: Io = processIo): Command {
       "make a Vagrant box from the base box with node preparation done and every image pulled; up then uses it",
     )
     .addOption(fileOption())
+    .addOption(nameOption())
     .option("--bundle <path>", "take packages and images from an offline bundle (no downloads)")
     .option(
       "--mirror <registry=url...>",
@@ -140,6 +147,7 @@ export function buildProgram(given: Io = processIo): Command {
     .command("ui")
     .description("print the web UI's address and a fresh login token (TokenRequest, short-lived)")
     .addOption(fileOption())
+    .addOption(nameOption())
     .option("--ttl <duration>", "token lifetime, e.g. 30m, 2h", ttl, "1h")
     .option("--open", "also open the address in the desktop's browser (xdg-open, or open on macOS)")
     .addOption(outputOption())
@@ -149,6 +157,7 @@ export function buildProgram(given: Io = processIo): Command {
     .command("kubeconfig")
     .description("merge the cluster's kubeconfig into ~/.kube/config (or $KUBECONFIG) as context kubelab-<name>")
     .addOption(fileOption())
+    .addOption(nameOption())
     .option("--merge", "merge into the kubeconfig file (the default)")
     .option("--print", "print the kubeconfig instead (it holds admin credentials)")
     .action(async (opts) => (await import("./commands/kubeconfig.js")).kubeconfig(opts, io));
@@ -159,6 +168,7 @@ export function buildProgram(given: Io = processIo): Command {
       "remove the cluster: the machines kubelab made, or on existing hosts (ssh provider) kubeadm reset; and its kubeconfig context",
     )
     .addOption(fileOption())
+    .addOption(nameOption())
     .option("--force", "do not ask for confirmation (needed without a terminal)")
     .action(async (opts) => (await import("./commands/down.js")).down(opts, io));
 
@@ -166,6 +176,7 @@ export function buildProgram(given: Io = processIo): Command {
     .command("status")
     .description("show each node's machine, address and whether it is prepared")
     .addOption(fileOption())
+    .addOption(nameOption())
     .addOption(outputOption())
     .action(async (opts) => (await import("./commands/status.js")).status(opts, io));
 
@@ -175,6 +186,7 @@ export function buildProgram(given: Io = processIo): Command {
     .argument("<node>", "node name")
     .argument("[command...]", "command to run instead of a shell")
     .addOption(fileOption())
+    .addOption(nameOption())
     .action(async (node, command, opts) => {
       exitCode = await (await import("./commands/ssh.js")).ssh(node, command, opts, io);
     });
@@ -185,6 +197,7 @@ export function buildProgram(given: Io = processIo): Command {
       "check the cluster for the failures labs hit (file, nodes, API, LoadBalancer addresses from this host) and print each fix; exit 1 when a check fails",
     )
     .addOption(fileOption())
+    .addOption(nameOption())
     .option("--check <id...>", "run only these checks (--list names them)")
     .option("--from <dir>", "check a saved dump (kubelab doctor dump) instead of the live cluster")
     .option("--list", "list the checks")
@@ -197,6 +210,7 @@ export function buildProgram(given: Io = processIo): Command {
     .command("dump")
     .description("save the evidence doctor reads (secrets masked) as DIR/evidence.json, for a bug report or --from")
     .addOption(fileOption())
+    .addOption(nameOption())
     .requiredOption("--out <dir>", "directory to write")
     // `-f` after `dump` may be taken by `doctor` itself (commander reads a parent's options anywhere).
     .action(async (opts, cmd) =>
@@ -210,6 +224,38 @@ export function buildProgram(given: Io = processIo): Command {
     .command("schema")
     .description("print the JSON Schema of the cluster file, for editors")
     .action(async (opts) => (await import("./commands/schema.js")).schema(opts, io));
+
+  program
+    .command("get")
+    .description("list what kubelab knows about on this machine: kubelab get clusters")
+    .command("clusters")
+    .alias("cluster")
+    .description(
+      "every cluster made on this machine: its file, cluster directory, provider, and its machines' state now",
+    )
+    .addOption(outputOption())
+    .action(async (opts) => (await import("./commands/clusters.js")).getClusters(opts, io));
+
+  program
+    .command("list")
+    .description("every cluster made on this machine (the same as kubelab get clusters)")
+    .addOption(outputOption())
+    .action(async (opts) => (await import("./commands/clusters.js")).getClusters(opts, io));
+
+  program
+    .command("completion")
+    .description("print a shell completion script for kubelab's commands and options")
+    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"] as const))
+    .action(async (shell) => (await import("./commands/completion.js")).completion(shell, program, io));
+
+  program
+    .command("version")
+    .description("print kubelab's version and commit, Node's version, and every pinned version")
+    .addOption(outputOption())
+    .action(async (opts) => (await import("./commands/version.js")).version(VERSION, opts, io));
+
+  // --name picks a recorded cluster for every command with -f (cluster-option.ts).
+  program.hook("preAction", selectNamedCluster);
 
   // A command's help fits on a screen after its usage error; the whole program's does not.
   program.showHelpAfterError("(kubelab --help lists the commands)");

@@ -20,6 +20,7 @@ import { type Change, type Phase, type PhaseContext, runPhases, type Status } fr
 import { startContainerdPhase } from "../phases/start-containerd.js";
 import { validateHostsPhase } from "../phases/validate-hosts.js";
 import { writeFilesPhase } from "../phases/write-files.js";
+import { recordCluster } from "../plan/cluster-index.js";
 import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import type { Machine, MachineProvider } from "../providers/types.js";
@@ -94,6 +95,12 @@ export interface UpOptions {
   readonly signal?: AbortSignal;
   /** One SSH connection attempt's limit and how often it is retried. @default connect's (20 s, 4 retries) */
   readonly sshConnect?: { readonly timeoutMs?: number; readonly retries?: number };
+  /**
+   * Record the cluster in this cluster index (plan/cluster-index.ts) once its machines exist,
+   * with the file it came from (absent: the built-in lab) and the directory up ran in; never
+   * in a dry run. @default not recorded
+   */
+  readonly record?: { readonly index: string; readonly file?: string; readonly cwd: string };
 }
 
 /** What up did (or, in a dry run, would do). */
@@ -156,6 +163,17 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
             () => opts.provider.create(plan, pctx),
             absent,
           );
+    if (opts.record) {
+      const { index, file, cwd } = opts.record;
+      await recordCluster(index, {
+        name: plan.name,
+        file,
+        cwd,
+        clusterDir: opts.clusterDir,
+        provider: plan.provider.name,
+        created: new Date().toISOString(),
+      });
+    }
     hosts = await connect(plan, machines);
   }
   const fileServer =

@@ -19,6 +19,7 @@ import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn, withCluster } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
+import { stateHome } from "../helpers/tmp.js";
 
 describe("the ssh provider on existing hosts", () => {
   it("up --bundle makes a two-control-plane cluster on them; up again changes nothing; down resets it and keeps the hosts", async (t) => {
@@ -27,6 +28,7 @@ describe("the ssh provider on existing hosts", () => {
     await withCluster(t, plan, async (machines) => {
       const dir = await mkdtemp(join(tmpdir(), "kubelab-ssh-e2e-"));
       const kubeconfig = join(dir, "user-kubeconfig");
+      await stateHome(t);
       const savedEnv = process.env.KUBECONFIG;
       process.env.KUBECONFIG = kubeconfig;
       t.after(async () => {

@@ -22,6 +22,7 @@ import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
+import { stateHome } from "../helpers/tmp.js";
 import { requireTool } from "../helpers/tools.js";
 
 const execFileP = promisify(execFile);
@@ -117,6 +118,7 @@ describe("Terraform modules", () => {
     if (!requireNspawn(t)) return;
     const tofu = requireTool(t, "tofu");
     if (!tofu) return;
+    await stateHome(t);
     const env = await offlineEnv(t);
     const { raw, plan } = nspawnTestCluster("tf", { workers: 1 }, { addons: NO_ADDONS });
     const dir = await mkdtemp(join(tmpdir(), "kubelab-tf-e2e-"));

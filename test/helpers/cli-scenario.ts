@@ -11,6 +11,7 @@ import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { kubelab } from "./cli.js";
+import { stateHome } from "./tmp.js";
 
 /** The scenario's files, and the SSH connections it opens to nodes (closed for it). */
 export interface CliScenario {
@@ -23,7 +24,8 @@ export interface CliScenario {
 }
 
 /**
- * cliScenario makes a temporary directory named after `prefix` and points KUBECONFIG into it.
+ * cliScenario makes a temporary directory named after `prefix` and points KUBECONFIG into it
+ * (and XDG_STATE_HOME at another, for the cluster index `up` writes).
  * t.after closes the connections in `hosts`, runs `kubelab down --force` on the file (the
  * machines, their bridge and processes go even when a step failed), restores KUBECONFIG and
  * removes the directory.
@@ -43,6 +45,8 @@ export async function cliScenario(t: Pick<TestContext, "after">, prefix: string)
     else process.env.KUBECONFIG = savedEnv;
     await rm(dir, { recursive: true, force: true });
   });
+  // After hooks run in the order they were added: the index stays redirected for `down` above.
+  await stateHome(t);
   return { dir, file, kubeconfig, hosts };
 }
 

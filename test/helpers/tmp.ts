@@ -21,3 +21,18 @@ export async function withDir<T>(fn: (dir: string) => Promise<T>, prefix = "kube
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * stateHome points XDG_STATE_HOME at a fresh directory for one test (restored after it), so
+ * the cluster index kubelab keeps is never the user's; returns the index's path.
+ */
+export async function stateHome(t: Pick<TestContext, "after">): Promise<string> {
+  const dir = await tempDir(t, "kubelab-state-");
+  const old = process.env.XDG_STATE_HOME;
+  process.env.XDG_STATE_HOME = dir;
+  t.after(() => {
+    if (old === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = old;
+  });
+  return join(dir, "kubelab", "clusters.json");
+}

@@ -23,6 +23,7 @@ import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { builtImages } from "../helpers/packages.js";
 import { startRegistry } from "../helpers/registry.js";
+import { stateHome } from "../helpers/tmp.js";
 import { requireTool } from "../helpers/tools.js";
 import {
   ensureLibvirt,
@@ -38,7 +39,8 @@ import {
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 /**
- * testEnvironment points VAGRANT_HOME (and KUBECONFIG, which the test may set) at the tests'
+ * testEnvironment points VAGRANT_HOME (and KUBECONFIG, which the test may set) at the tests',
+ * XDG_STATE_HOME at a temporary directory (the cluster index `up` writes),
  * and registers ONE cleanup, run in this order whatever happened: the cluster's VMs, anything
  * libvirt still has of them, the baked box with its pool volume and record, the directory,
  * the environment, and last what `libvirt()` (call it next) started or made.
@@ -46,6 +48,7 @@ const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} 
 async function testEnvironment(t: TestContext, plan: Plan, dir: string, ctx: ProviderContext) {
   const saved = { VAGRANT_HOME: process.env.VAGRANT_HOME, KUBECONFIG: process.env.KUBECONFIG };
   process.env.VAGRANT_HOME = TEST_VAGRANT_HOME;
+  await stateHome(t);
   let release = async () => {};
   t.after(async () => {
     try {

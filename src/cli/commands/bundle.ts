@@ -4,11 +4,11 @@ import { isArchivePath, packBundle } from "../../bundle/archive.js";
 import { createBundle, pinnedSources } from "../../bundle/create.js";
 import { UserError } from "../../errors.js";
 import type { Arch } from "../../versions.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface BundleCreateOptions {
-  file?: string;
+export interface BundleCreateOptions extends ClusterChoice {
   out: string;
   arch: string;
   mirror?: string[];
@@ -16,7 +16,7 @@ export interface BundleCreateOptions {
 
 /** bundleCreate collects everything `up --bundle` needs for the cluster file's versions. */
 export async function bundleCreate(opts: BundleCreateOptions, io: Io): Promise<void> {
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const out = resolve(opts.out);
   if (existsSync(out)) throw new UserError(`${out} exists`, { hint: "choose a new directory for the bundle" });
   const arch = opts.arch as Arch;

@@ -7,13 +7,13 @@ import type { Evidence } from "../../doctor/types.js";
 import { UserError } from "../../errors.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { type OutputFormat, printOutput } from "../output.js";
 import { checkOutDir } from "./dir-flags.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface DoctorOptions {
-  file?: string;
+export interface DoctorOptions extends ClusterChoice {
   check?: string[];
   output: OutputFormat;
   from?: string;
@@ -22,16 +22,16 @@ export interface DoctorOptions {
 }
 
 /** evidenceFor collects live evidence for the cluster file (progress on stderr). */
-async function liveEvidence(file: string | undefined, io: Io): Promise<Evidence> {
-  const plan = await loadPlanOrFail(file, io);
-  const found = await findClusterFile(file);
-  const source = await readClusterSource(found, process.cwd(), io.stdin);
+async function liveEvidence({ file, cwd }: ClusterChoice, io: Io): Promise<Evidence> {
+  const plan = await loadPlanOrFail(file, io, cwd);
+  const found = await findClusterFile(file, cwd);
+  const source = await readClusterSource(found, cwd, io.stdin);
   if ("errors" in source) throw new UserError(`${file ? displayName(file) : "the cluster file"} cannot be read`);
   return collectEvidence({
     plan,
     file: source.raw,
     provider: await providerFor(plan),
-    clusterDir: clusterDir(plan, file),
+    clusterDir: clusterDir(plan, file, cwd),
     log: (line) => io.err(` • ${line}`),
   });
 }
@@ -51,7 +51,7 @@ export async function doctor(opts: DoctorOptions, io: Io): Promise<number> {
     return 0;
   }
   checkIds(CHECKS, opts.check);
-  const evidence = opts.from ? await readEvidence(opts.from) : await liveEvidence(opts.file, io);
+  const evidence = opts.from ? await readEvidence(opts.from) : await liveEvidence(opts, io);
   const results = runChecks(evidence, CHECKS, opts.check);
   printOutput(io, opts.output, { results, unavailable: evidence.unavailable }, () =>
     formatResults(results, { verbose: opts.verbose }),
@@ -60,9 +60,9 @@ export async function doctor(opts: DoctorOptions, io: Io): Promise<number> {
 }
 
 /** dump saves the live evidence (secrets redacted) for a bug report or `doctor --from`. */
-export async function dump(opts: { file?: string; out: string }, io: Io): Promise<void> {
+export async function dump(opts: ClusterChoice & { out: string }, io: Io): Promise<void> {
   await checkOutDir("--out", opts.out);
-  const evidence = await liveEvidence(opts.file, io);
+  const evidence = await liveEvidence(opts, io);
   const path = await writeEvidence(opts.out, evidence);
   const sources = (["nodes", "api", "probes", "virtualbox"] as const).filter((s) => evidence[s] !== undefined);
   note(io, `evidence (${sources.join(", ") || "the file only"}) written to ${path}`);

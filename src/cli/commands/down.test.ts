@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { tempDir } from "../../../test/helpers/tmp.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
+import { readClusterIndex, recordCluster } from "../../plan/cluster-index.js";
 import type { Machine, MachineProvider } from "../../providers/types.js";
 import { type DownDeps, down } from "./down.js";
 
@@ -32,10 +33,11 @@ async function scene(t: Parameters<typeof tempDir>[0], machines: Machine[], yaml
       return answer;
     },
     kubeconfig: () => join(dir, "kube-config"),
+    index: () => join(dir, "clusters.json"),
   });
   let out = "";
   const io = { out: (s: string) => (out += `${s}\n`), err: () => {} };
-  return { file, calls, deps, io, out: () => out };
+  return { dir, file, calls, deps, io, out: () => out };
 }
 
 describe("kubelab down", () => {
@@ -68,5 +70,22 @@ describe("kubelab down", () => {
     await down({ file: s.file }, s.io, s.deps(false));
     assert.match(s.calls.asked[0] ?? "", /kubeadm reset/);
     assert.match(s.out(), /nothing reset/);
+  });
+
+  it("forgets the cluster in the index once removed, and keeps it after a no", async (t) => {
+    const s = await scene(t, [{ node: "master-1", state: "running" }]);
+    const index = join(s.dir, "clusters.json");
+    const entry = {
+      name: "lab",
+      cwd: s.dir,
+      clusterDir: join(s.dir, ".kubelab", "lab"),
+      provider: "vagrant",
+      created: "x",
+    };
+    await recordCluster(index, { ...entry, file: s.file });
+    await down({ file: s.file }, s.io, s.deps(false));
+    assert.equal((await readClusterIndex(index)).length, 1);
+    await down({ file: s.file }, s.io, s.deps(true));
+    assert.deepEqual(await readClusterIndex(index), []);
   });
 });

@@ -4,14 +4,17 @@ import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
+import { clusterIndexPath, forgetCluster } from "../../plan/cluster-index.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
+import type { ClusterChoice, GoneCluster } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface DownOptions {
-  file?: string;
+export interface DownOptions extends ClusterChoice {
+  /** Set by --name for a cluster whose file is gone: only its entry in the index can go. */
+  gone?: GoneCluster;
   force?: boolean;
 }
 
@@ -36,9 +39,16 @@ export interface DownDeps {
   readonly confirm: (question: string) => Promise<boolean>;
   /** The user's kubeconfig, whose context for the cluster goes too. */
   readonly kubeconfig: () => string;
+  /** The cluster index, whose entry for the cluster goes too. */
+  readonly index: () => string;
 }
 
-const realDeps: DownDeps = { providerFor, confirm, kubeconfig: () => userKubeconfigPath() };
+const realDeps: DownDeps = {
+  providerFor,
+  confirm,
+  kubeconfig: () => userKubeconfigPath(),
+  index: () => clusterIndexPath(),
+};
 
 /**
  * down removes the cluster: the machines kubelab made (and everything the provider made for
@@ -46,10 +56,17 @@ const realDeps: DownDeps = { providerFor, confirm, kubeconfig: () => userKubecon
  * context from the user's kubeconfig.
  */
 export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps): Promise<void> {
-  const plan = await loadPlanOrFail(opts.file, io);
+  if (opts.gone) {
+    const { name, clusterDir: dir, problem } = opts.gone;
+    await forgetCluster(deps.index(), name, dir);
+    io.out(`cluster ${name}: ${problem}, so its machines cannot be looked up; removed it from the list of clusters`);
+    return;
+  }
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const provider = await deps.providerFor(plan);
-  const ctx = { clusterDir: clusterDir(plan, opts.file), log: (l: string) => io.err(`   ${l}`) };
+  const ctx = { clusterDir: clusterDir(plan, opts.file, opts.cwd), log: (l: string) => io.err(`   ${l}`) };
   const forget = async () => {
+    await forgetCluster(deps.index(), plan.name, ctx.clusterDir);
     const file = deps.kubeconfig();
     return (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
   };

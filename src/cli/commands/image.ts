@@ -9,20 +9,20 @@ import { bakeBox } from "../../cluster/bake-box.js";
 import { UserError } from "../../errors.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { kubeadmImages } from "../../plan/kubeadm-images.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { lineStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface ImageBakeOptions {
-  file?: string;
+export interface ImageBakeOptions extends ClusterChoice {
   bundle?: string;
   mirror?: string[];
 }
 
 /** imageBake makes the baked box of the cluster file's versions (vagrant provider). */
 export async function imageBake(opts: ImageBakeOptions, io: Io): Promise<void> {
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   if (plan.provider.name !== "vagrant")
     throw new UserError(
       `image bake makes Vagrant boxes; cluster ${plan.name} uses the ${plan.provider.name} provider`,
@@ -30,7 +30,7 @@ export async function imageBake(opts: ImageBakeOptions, io: Io): Promise<void> {
         hint: "set provider.name: vagrant in the cluster file",
       },
     );
-  const log = await openRunLog(clusterDir(plan, opts.file), "image-bake");
+  const log = await openRunLog(clusterDir(plan, opts.file, opts.cwd), "image-bake");
   return logFailures(log, async () => {
     const started = Date.now();
     const bundle = opts.bundle && (await openBundle(opts.bundle));

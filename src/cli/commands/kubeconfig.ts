@@ -2,11 +2,11 @@ import { fetchKubeconfig, saveKubeconfig } from "../../cluster/kubeconfig.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface KubeconfigOptions {
-  file?: string;
+export interface KubeconfigOptions extends ClusterChoice {
   print?: boolean;
 }
 
@@ -15,8 +15,8 @@ export interface KubeconfigOptions {
  * it into the user's kubeconfig as context kubelab-<name> (or prints it with --print).
  */
 export async function kubeconfig(opts: KubeconfigOptions, io: Io): Promise<void> {
-  const plan = await loadPlanOrFail(opts.file, io);
-  const dir = clusterDir(plan, opts.file);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
+  const dir = clusterDir(plan, opts.file, opts.cwd);
   const config = await fetchKubeconfig(plan, await providerFor(plan), dir);
   if (opts.print) {
     io.out(config.trimEnd());

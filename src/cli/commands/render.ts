@@ -7,16 +7,16 @@ import { clusterState } from "../../addons/linkerd.js";
 import { readPinnedFiles } from "../../artifacts/local.js";
 import { writeTree } from "../../artifacts/tree.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
-import { readProcessStdin, STDIN_FILE } from "../../config/load.js";
+import { findClusterFile, readProcessStdin, STDIN_FILE } from "../../config/load.js";
 import { providerFor } from "../../providers/index.js";
 import { shellQuote } from "../../remote/quote.js";
 import { renderCluster } from "../../render/cluster.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { checkInDir, checkOutDir } from "./dir-flags.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface RenderOptions {
-  file?: string;
+export interface RenderOptions extends ClusterChoice {
   out: string;
   upstream?: string;
 }
@@ -25,7 +25,7 @@ export interface RenderOptions {
 export async function render(opts: RenderOptions, io: Io): Promise<void> {
   await checkOutDir("--out", opts.out);
   if (opts.upstream) await checkInDir("--upstream", opts.upstream);
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const manifests = addonManifests(plan);
   const upstream = opts.upstream ? await readPinnedFiles(opts.upstream, manifests) : new Map();
   const linkerd = plan.addons.linkerd.enabled
@@ -80,14 +80,17 @@ export function renderingCommand(argv: readonly string[] = process.argv, node = 
  * with the variables a user sets (the kubelab command, by default the one that rendered the
  * root; an offline bundle) and every output of the module.
  */
-export async function renderTerraform(opts: { file?: string; dir: string; command?: string }, io: Io): Promise<void> {
+export async function renderTerraform(opts: ClusterChoice & { dir: string; command?: string }, io: Io): Promise<void> {
   await checkOutDir("--terraform", opts.dir);
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const dir = resolve(opts.dir);
   await mkdir(dir, { recursive: true });
-  // The module names a file: the default and standard input get one in the module's directory.
+  // The module names a file: the one given or found here; the built-in lab and standard input
+  // get one in the module's directory.
+  const cwd = opts.cwd ?? process.cwd();
+  const found = opts.file === STDIN_FILE ? undefined : await findClusterFile(opts.file, cwd);
   let clusterFile: string;
-  if (opts.file && opts.file !== STDIN_FILE) clusterFile = resolve(opts.file);
+  if (found) clusterFile = resolve(cwd, found);
   else {
     clusterFile = join(dir, "kubelab.yaml");
     await writeFile(clusterFile, opts.file ? await (io.stdin ?? readProcessStdin)() : DEFAULT_CLUSTER_YAML);

@@ -3,20 +3,19 @@ import { sshArgs } from "../../cluster/ssh-args.js";
 import { UserError } from "../../errors.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface SshOptions {
-  file?: string;
-}
+export interface SshOptions extends ClusterChoice {}
 
 /**
  * ssh opens a shell on a node (or runs a command there) with the OpenSSH client and the
  * cluster's key and known_hosts; it returns the remote command's exit code.
  */
 export async function ssh(node: string, command: string[], opts: SshOptions, io: Io): Promise<number> {
-  const plan = await loadPlanOrFail(opts.file, io);
-  const dir = clusterDir(plan, opts.file);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
+  const dir = clusterDir(plan, opts.file, opts.cwd);
   const machines = await (await providerFor(plan)).list(plan, { clusterDir: dir, log: () => {} });
   const machine = machines.find((m) => m.node === node);
   if (!machine)

@@ -3,14 +3,14 @@ import { uiToken, uiUrl } from "../../addons/ui.js";
 import { UserError } from "../../errors.js";
 import { kubeConfig } from "../../kube/client.js";
 import { clusterDir, clusterPaths } from "../../plan/cluster-dir.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import { parseTtl } from "../flags.js";
 import { type Io, note } from "../io.js";
 import { openUrl } from "../open-url.js";
 import { formatData, isData, type OutputFormat } from "../output.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface UiOptions {
-  file?: string;
+export interface UiOptions extends ClusterChoice {
   ttl: string;
   open?: boolean;
   output?: OutputFormat;
@@ -18,13 +18,13 @@ export interface UiOptions {
 
 /** ui prints the UI's LoadBalancer address and a fresh token for the UI's login account. */
 export async function ui(opts: UiOptions, io: Io): Promise<void> {
-  const plan = await loadPlanOrFail(opts.file, io);
+  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   if (plan.addons.ui.kind === "none")
     throw new UserError("this cluster has no web UI: its file says addons.ui: none", {
       hint: "set addons.ui to headlamp and run kubelab up",
     });
   const ttl = parseTtl(opts.ttl);
-  const path = clusterPaths(clusterDir(plan, opts.file)).kubeconfig;
+  const path = clusterPaths(clusterDir(plan, opts.file, opts.cwd)).kubeconfig;
   const config = await readFile(path, "utf8").catch(() => {
     throw new UserError(`no kubeconfig at ${path}`, { hint: "run kubelab up first" });
   });

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { bundleSources, onlineSources } from "../../addons/sources.js";
 import { bundleSource, readBundle } from "../../artifacts/offline-bundle.js";
 import { upstreamSource } from "../../artifacts/package-source.js";
@@ -5,18 +6,20 @@ import { cachingStore } from "../../artifacts/store.js";
 import { openBundle } from "../../bundle/archive.js";
 import type { UpProblem } from "../../cluster/dry-run-checks.js";
 import { up as runUp } from "../../cluster/up.js";
+import { findClusterFile, STDIN_FILE } from "../../config/load.js";
 import { UserError } from "../../errors.js";
 import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
+import { clusterIndexPath } from "../../plan/cluster-index.js";
 import { providerFor } from "../../providers/index.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { formatData, isData, type OutputFormat } from "../output.js";
 import { lineStatus, listrStatus, teeStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface UpCommandOptions {
-  file?: string;
+export interface UpCommandOptions extends ClusterChoice {
   bundle?: string;
   dryRun?: boolean;
   concurrency: number;
@@ -42,8 +45,10 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<number> {
       hint: "kubelab up --dry-run --detailed-exitcode exits 0 when nothing would change, 2 when something would, 1 on an error",
     });
   const detailed = <T>(fn: () => Promise<T>) => (opts.detailedExitcode ? errorsExitOne(fn) : fn());
-  const plan = await detailed(() => loadPlanOrFail(opts.file, io));
-  const dir = clusterDir(plan, opts.file);
+  const plan = await detailed(() => loadPlanOrFail(opts.file, io, opts.cwd));
+  const dir = clusterDir(plan, opts.file, opts.cwd);
+  const cwd = opts.cwd ?? process.cwd();
+  const found = await findClusterFile(opts.file, cwd);
   const log = await openRunLog(dir, opts.dryRun ? "up-dry-run" : "up");
   return logFailures(log, () =>
     detailed(async () => {
@@ -57,6 +62,9 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<number> {
           packages: bundle && manifest ? bundleSource(bundle, manifest) : upstreamSource(plan, cachingStore()),
           addons: bundle && manifest ? bundleSources(bundle, manifest) : onlineSources(),
           clusterDir: dir,
+          // A file piped in cannot be read again later: such a cluster is not listed.
+          record:
+            found === STDIN_FILE ? undefined : { index: clusterIndexPath(), file: found && resolve(cwd, found), cwd },
           dryRun: opts.dryRun,
           concurrency: opts.concurrency,
           acceptNewHostKeys: opts.acceptNewHostKeys,

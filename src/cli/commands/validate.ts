@@ -1,11 +1,11 @@
 import { displayName } from "../../config/load.js";
 import { formatResult } from "../../plan/validate.js";
+import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { formatData, isData, issueData, type OutputFormat } from "../output.js";
 import { invalidFile, loadFile } from "./validated.js";
 
-export interface ValidateOptions {
-  file?: string;
+export interface ValidateOptions extends ClusterChoice {
   output?: OutputFormat;
 }
 
@@ -14,7 +14,7 @@ export interface ValidateOptions {
  * errors and warnings are the output (on stdout, exit code as without).
  */
 export async function validate(opts: ValidateOptions, io: Io): Promise<void> {
-  const result = await loadFile(opts.file, io);
+  const result = await loadFile(opts.file, io, opts.cwd);
   const name = opts.file ? displayName(opts.file) : "cluster file";
   if (isData(opts.output)) {
     io.out(

@@ -7,9 +7,12 @@ import type { ValidationResult } from "../../plan/validate.js";
 import { formatResult } from "../../plan/validate.js";
 import type { Io } from "../io.js";
 
-/** loadPlanOrFail loads and validates the cluster file; invalid input becomes a UserError listing every problem. */
-export async function loadPlanOrFail(file: string | undefined, io: Io): Promise<Plan> {
-  return (await loadValidPlan(file, io)).plan;
+/**
+ * loadPlanOrFail loads and validates the cluster file (`cwd`: where a cluster without a file
+ * lives, --name's); invalid input becomes a UserError listing the problems.
+ */
+export async function loadPlanOrFail(file: string | undefined, io: Io, cwd = process.cwd()): Promise<Plan> {
+  return (await loadValidPlan(file, io, cwd)).plan;
 }
 
 /**
@@ -19,8 +22,9 @@ export async function loadPlanOrFail(file: string | undefined, io: Io): Promise<
 export async function loadValidPlan(
   file: string | undefined,
   io: Io,
+  cwd = process.cwd(),
 ): Promise<{ plan: Plan; warnings: readonly LocatedIssue[] }> {
-  const result = await loadFile(file, io);
+  const result = await loadFile(file, io, cwd);
   if (!result.ok) {
     throw invalidFile(file, result);
   }
@@ -32,12 +36,15 @@ export async function loadValidPlan(
 const SHOWN_PROBLEMS = 20;
 
 /** loadFile notes the default lab when no file is found, then reads (`-`: from io's stdin) and validates. */
-export async function loadFile(file: string | undefined, io: Io): Promise<ValidationResult> {
-  await noteDefault(file, io);
-  return loadCluster(file, process.cwd(), io.stdin);
+export async function loadFile(file: string | undefined, io: Io, cwd = process.cwd()): Promise<ValidationResult> {
+  await noteDefault(file, io, cwd);
+  return loadCluster(file, cwd, io.stdin);
 }
 
-/** invalidFile is the UserError for a cluster file with errors: the count, then (unless left out) the first screen of errors. */
+/**
+ * invalidFile is the UserError for a cluster file with errors: the count, then (unless left
+ * out) the first screen of errors.
+ */
 export function invalidFile(
   file: string | undefined,
   result: ValidationResult,
@@ -56,6 +63,6 @@ export const DEFAULT_NOTE = "no kubelab.yaml here; using the built-in lab (kubel
  * noteDefault says, on stderr, that the built-in lab is used when there is no cluster file:
  * otherwise a command run in the wrong directory acts on a lab the user never described.
  */
-export async function noteDefault(file: string | undefined, io: Io): Promise<void> {
-  if ((await findClusterFile(file)) === undefined) io.err(DEFAULT_NOTE);
+export async function noteDefault(file: string | undefined, io: Io, cwd = process.cwd()): Promise<void> {
+  if ((await findClusterFile(file, cwd)) === undefined) io.err(DEFAULT_NOTE);
 }
