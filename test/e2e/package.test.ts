@@ -3,8 +3,8 @@
  * checkout, so nothing is written here), installed into an empty project from the npm cache
  * alone (`npm install --offline`). There `npx kubelab plan` and `validate` load a
  * kubelab.config.ts written with defineCluster, in a folder with and without
- * `"type": "module"`, and one exporting a plain object; the repository's `tsc` checks such a
- * file against the installed types; README's library example runs from the installed package.
+ * `"type": "module"`, and one exporting a plain object; the repository's `tsc` checks those
+ * files and test/types against the installed types; README's library example runs there.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -59,24 +59,11 @@ function configTs(name: string, workers: number, how: "defineCluster" | "plain")
     : `import { defineCluster } from "kubelab";\n\nexport default defineCluster(${cluster});\n`;
 }
 
-/** Fails to type-check unless the installed types are kubelab's own (not `any`). */
-const WRONG_ROLE = `import { type ClusterInput, defineCluster } from "kubelab";
-
-defineCluster({
-  apiVersion: "kubelab.dev/v1alpha1",
-  kind: "Cluster",
-  metadata: { name: "lab" },
-  // @ts-expect-error: "master" is not a role
-  nodes: [{ name: "master-1", role: "master" }],
-});
-
-export const minimal: ClusterInput = {
-  apiVersion: "kubelab.dev/v1alpha1",
-  kind: "Cluster",
-  metadata: { name: "lab" },
-  nodes: [{ name: "master-1", role: "control-plane" }],
-};
-`;
+/**
+ * The repository's type-level tests of the public API, rewritten to import the installed
+ * package: they fail unless its types are kubelab's own (an `any` leaves a @ts-expect-error unused).
+ */
+const TYPE_TESTS = join(REPO, "test", "types", "define-cluster.ts");
 
 describe("the npm package", () => {
   it("packs without tests, installs offline into an empty project, runs there as the README says", async (t) => {
@@ -147,15 +134,23 @@ describe("the npm package", () => {
       assert.match(await sh(project, npx, "kubelab", "plan", "-f", file), /^Cluster from-plain:/m);
     });
 
-    await step("tsc --noEmit: defineCluster and ClusterInput type-check from the installed package", async () => {
-      await writeFile(join(project, "wrong-role.ts"), WRONG_ROLE);
-      const tsconfig = {
-        compilerOptions: { module: "nodenext", strict: true, noEmit: true, skipLibCheck: false, types: [] },
-        files: ["kubelab.config.ts", "module/kubelab.config.ts", "wrong-role.ts"],
-      };
-      await writeFile(join(project, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
-      await sh(project, join(REPO, "node_modules", ".bin", "tsc"), "-p", "tsconfig.json");
-    });
+    await step(
+      "tsc --noEmit: the config files and the API's type tests check against the installed types",
+      async () => {
+        const typeTests = await readFile(TYPE_TESTS, "utf8");
+        assert.ok(typeTests.includes('from "../../src/index.js"'), `${TYPE_TESTS} imports src/index.ts`);
+        await writeFile(
+          join(project, "api-types.ts"),
+          typeTests.replace('from "../../src/index.js"', 'from "kubelab"'),
+        );
+        const tsconfig = {
+          compilerOptions: { module: "nodenext", strict: true, noEmit: true, skipLibCheck: false, types: [] },
+          files: ["kubelab.config.ts", "module/kubelab.config.ts", "api-types.ts"],
+        };
+        await writeFile(join(project, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+        await sh(project, join(REPO, "node_modules", ".bin", "tsc"), "-p", "tsconfig.json");
+      },
+    );
 
     await step("README's library example runs from the installed package", async () => {
       const [example] = codeBlocks(readmeSection(await readme(), "Library"), "js");
