@@ -14,8 +14,8 @@
 # archive of the tag, without docs and plugins; its commit is in sources.tsv). Go modules come
 # from the Go module proxy, npm packages from the npm registry (`npm ci` from the frontend's
 # lock file). The frontend wants Node.js >= 22 (its package.json engines); when the host's is
-# older, the npm package `node` at a pinned 22.x is installed once into the dev cache and put
-# first on PATH for the frontend build only.
+# older, Node.js at a pinned 22.x (scripts/dev-tools/node.sh, from the npm registry) is put first
+# on PATH for the frontend build only.
 #
 # As the upstream Dockerfile builds it, with two differences: the frontend's .env is written here
 # (make-env.js reads the version from app/package.json and the commit from `git rev-parse`, and
@@ -50,23 +50,16 @@ if built "$dest"; then
   already_built "Headlamp $version (commit ${commit:0:12})" "$dest"
 fi
 
-# node_bin prints a Node.js >= 22: the host's, else the pinned one from the npm registry,
-# installed once into the dev cache.
+# node_bin prints a Node.js >= 22: the host's, else the pinned one (node.sh installs it once
+# into the dev cache).
 node_bin() {
-  local host dir="$root/node/$node_version"
+  local host
   host="$(command -v node || true)"
   if [[ -n $host && "$("$host" -p 'process.versions.node.split(".")[0]')" -ge 22 ]]; then
     dirname "$host"
     return
   fi
-  if [[ "$("$dir/node_modules/.bin/node" --version 2>/dev/null)" != "v$node_version" ]]; then
-    log "installing Node.js $node_version from the npm registry (once) for the frontend build"
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error "node@$node_version" >&2)
-    [[ "$("$dir/node_modules/.bin/node" --version)" == "v$node_version" ]] || { log "npm's node@$node_version did not install"; exit 1; }
-  fi
-  echo "$dir/node_modules/.bin"
+  bash "$here/node.sh" "$node_version" | tail -n1
 }
 
 start_go_build "$dest"

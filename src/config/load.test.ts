@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -8,6 +8,15 @@ import { loadCluster } from "../plan/load-cluster.js";
 import { formatIssue } from "./issues.js";
 
 const fixtures = fileURLToPath(new URL("../../test/fixtures/config/", import.meta.url));
+
+/** A kubelab.config.ts that imports nothing (the temp folder has no kubelab to import). */
+const CONFIG = `export default {
+  apiVersion: "kubelab.dev/v1alpha1",
+  kind: "Cluster",
+  metadata: { name: "NAME" },
+  nodes: [{ name: "master-1", role: "control-plane" }],
+};
+`;
 
 describe("kubelab.config.ts", () => {
   it("defineCluster() gives the same plan as the equivalent YAML", async () => {
@@ -28,6 +37,30 @@ describe("kubelab.config.ts", () => {
       `${file}: error: nodes[0].cpu: unknown key "cpu"\n  fix: did you mean "cpus"?`,
       `${file}: error: nodes[1].role: string "workr" is not allowed\n  fix: did you mean "worker"? use "control-plane" or "worker"`,
     ]);
+  });
+
+  it('loads the same in a folder without "type": "module" (run as CommonJS) and with it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kubelab-load-"));
+    try {
+      const names: string[] = [];
+      for (const type of [undefined, "commonjs", "module"]) {
+        const sub = join(dir, type ?? "untyped");
+        await mkdir(sub);
+        await writeFile(join(sub, "package.json"), JSON.stringify(type ? { type } : {}));
+        await writeFile(join(sub, "kubelab.config.ts"), `${CONFIG.replace("NAME", `in-${type}`)}`);
+        const result = await loadCluster("kubelab.config.ts", sub);
+        assert.ok(result.ok, JSON.stringify(result));
+        names.push(result.plan.name);
+      }
+      assert.deepEqual(names, ["in-undefined", "in-commonjs", "in-module"]);
+      // Without a default export, CommonJS or not, the file says so.
+      await writeFile(join(dir, "untyped", "none.ts"), "export const cluster = {};\n");
+      const none = await loadCluster("none.ts", join(dir, "untyped"));
+      assert.ok(!none.ok);
+      assert.match(formatIssue(none.errors[0] ?? { file: "", path: [], message: "" }), /has no default export/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -93,13 +93,13 @@ export async function readClusterSource(
   const path = isAbsolute(file) ? file : resolve(cwd, file);
   await checkReadable(file, path);
   if (/\.(m|c)?ts$/.test(file)) {
-    const mod = await importConfig(file, path);
-    if (mod.default === undefined) {
+    const raw = defaultExport(await importConfig(file, path));
+    if (raw === undefined) {
       return {
         errors: [{ file, path: [], message: "has no default export", fix: "export default defineCluster({ ... })" }],
       };
     }
-    return { raw: mod.default, source: { file } };
+    return { raw, source: { file } };
   }
   const text = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => {
     throw new UserError(`${file}: cannot read it (${e.code ?? e.message})`, { cause: e });
@@ -154,6 +154,18 @@ async function checkReadable(file: string, path: string): Promise<void> {
     throw new UserError(`${file} is ${info.size} bytes; a cluster file is at most ${MAX_FILE_BYTES} (1 MiB)`, {
       hint: "check that -f names the cluster file (kubelab.yaml), not another file",
     });
+}
+
+/**
+ * defaultExport is a kubelab.config.ts's default export however tsx ran it: as a module, or,
+ * in a folder whose package.json does not say `"type": "module"`, as CommonJS, where Node
+ * hands the whole exports object over as the default (marked `__esModule` by the compiler).
+ */
+function defaultExport(mod: { default?: unknown }): unknown {
+  const value = mod.default;
+  if (typeof value === "object" && value !== null && "__esModule" in value && value.__esModule === true)
+    return "default" in value ? value.default : undefined;
+  return value;
 }
 
 /** importConfig loads a kubelab.config.ts; a file that does not compile or throws is the user's to fix. */
