@@ -65,6 +65,18 @@ it("every command with malformed flags and values: exit 2, no stack trace, at mo
     ["doctor", "dump"],
     ["doctor", "dump", "--out", notYaml],
     ["schema", "--bogus"],
+    ["init", "--provider", "docker"],
+    ["up", "--detailed-exitcode"],
+    ["plan", "--name", "no-such-cluster"],
+    ["plan", "--name", "lab", "-f", MISSING],
+    ["get"],
+    ["get", "pods"],
+    ["get", "clusters", "-o", "xml"],
+    ["list", "--bogus"],
+    ["completion"],
+    ["completion", "powershell"],
+    ["version", "-o", "xml"],
+    ["version", "extra"],
   ];
   for (const argv of calls) {
     const r = await kubelab(...argv);
