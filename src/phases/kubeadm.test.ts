@@ -10,7 +10,8 @@ import { selfSignedServerCert } from "../addons/linkerd-identity.js";
 import { CommandError } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
-import { ADMIN_CONF, caCertHash, kubeadmInitPhase, kubeadmJoinPhase } from "./kubeadm.js";
+import { ADMIN_CONF, caCertHash, GET_NODES, kubeadmInitPhase, kubeadmJoinPhase } from "./kubeadm.js";
+import { INIT_OBJECTS, initProbe, LEFTOVERS_PROBE } from "./kubeadm-state.js";
 
 const plan = defaultPlan();
 const twoControlPlanes = planWith((raw) => {
@@ -27,6 +28,10 @@ const TOKEN_CREATE = ["kubeadm", "token", "create", "--ttl", "15m0s", "--descrip
 const UPLOAD_CERTS = ["kubeadm", "init", "phase", "upload-certs", "--upload-certs", "--config", KUBEADM_INIT_PATH];
 const JOIN = ["sh", "-c", 'cat | kubeadm join --config /dev/stdin "$@"', "kubeadm-join"];
 const JOURNAL = ["journalctl", "-u", "kubelet", "--no-pager", "-o", "cat", "-n", "6"];
+const PROBE = initProbe();
+const RESET = ["kubeadm", "reset", "-f"];
+/** The probe's answer for a cluster whose init finished, with these nodes registered. */
+const finished = (nodes: readonly string[]) => ({ stdout: nodes.map((n) => `node ${n}\n`).join("") });
 
 const kubeadmCalls = (n: FakeRemote) =>
   n.calls.filter((c): c is CommandCall => c.kind !== "readFile" && c.kind !== "writeFile" && c.argv[0] !== "test");
@@ -42,18 +47,22 @@ async function initialised(p = plan, pending: readonly string[] = [], dryRun = f
     }),
   );
   const c = await fakeCluster(p, states, { dryRun });
+  const registered = p.nodes.map((n) => n.name).filter((n) => !pending.includes(n));
   c.node("master-1")
     .on(TOKEN_CREATE, { stdout: `${TOKEN}\n` })
-    .on(UPLOAD_CERTS, { stdout: `[upload-certs] Using certificate key:\n${CERT_KEY}\n` });
+    .on(UPLOAD_CERTS, { stdout: `[upload-certs] Using certificate key:\n${CERT_KEY}\n` })
+    .on(PROBE, finished(registered))
+    .on(LEFTOVERS_PROBE, { stdout: "" })
+    .on(GET_NODES, { stdout: registered.map((n) => `node/${n}\n`).join("") });
   for (const n of c.nodes.values()) n.on(JOIN, { stdout: "This node has joined the cluster\n" });
   return c;
 }
 
-test("init: an initialised control plane is left alone", async () => {
+test("init: a control plane whose cluster shows a finished init is left alone", async () => {
   const c = await initialised();
   await kubeadmInitPhase.run(c.ctx);
   assert.deepEqual(c.ctx.changes, []);
-  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF]]);
+  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF], PROBE]);
 });
 
 test("init: runs on the first control plane only, with its config", async () => {
@@ -61,15 +70,65 @@ test("init: runs on the first control plane only, with its config", async () => 
   c.node("master-1").on(INIT, { stdout: "Your Kubernetes control-plane has initialized successfully!\n" });
   await kubeadmInitPhase.run(c.ctx);
   assert.deepEqual(c.ctx.changes, [{ node: "master-1", what: "kubeadm init" }]);
-  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF], INIT]);
+  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF], [...LEFTOVERS_PROBE], INIT]);
   assert.deepEqual(c.touched(), ["master-1"]);
+});
+
+test("init: admin.conf without the objects init makes last is an unfinished init: reset, then init again", async () => {
+  const c = await initialised(plan, ["worker-1", "worker-2"]);
+  const master = c.node("master-1");
+  // Stopped at its wait for the control plane: admin.conf is there, kubeadm-config and the rest are not.
+  master
+    .on(PROBE, { stdout: `${INIT_OBJECTS.map((o) => `missing ${o}`).join("\n")}\n` })
+    .on(RESET)
+    .on(INIT);
+  await kubeadmInitPhase.run(c.ctx);
+  assert.equal(c.ctx.changes.length, 1);
+  assert.match(
+    c.ctx.changes[0]?.what ?? "",
+    /^kubeadm reset -f and kubeadm init again \(kubeadm init did not finish: missing kube-system\/configmap\/kubeadm-config, .*, node master-1\)$/,
+  );
+  assert.deepEqual(master.commands(), [["test", "-f", ADMIN_CONF], PROBE, RESET, INIT]);
+});
+
+test("init: leftovers without admin.conf (stopped in its first phases) are reset too", async () => {
+  const c = await initialised(plan, ["master-1"]);
+  const master = c.node("master-1");
+  master.on(LEFTOVERS_PROBE, { stdout: "/etc/kubernetes/manifests/kube-apiserver.yaml\n" }).on(RESET).on(INIT);
+  await kubeadmInitPhase.run(c.ctx);
+  assert.match(c.ctx.changes[0]?.what ?? "", /stopped before writing admin\.conf \(\/etc\/kubernetes\/manifests/);
+  assert.deepEqual(master.commands().slice(-2), [RESET, INIT]);
+});
+
+test("init: an API server that does not answer, or joined nodes, stop it before anything is reset", async () => {
+  const down = await initialised();
+  down.node("master-1").on(PROBE, { stdout: "api-down\n" });
+  await assert.rejects(kubeadmInitPhase.run(down.ctx), /master-1: the API server does not answer \(waited 90 s\)/);
+  const joined = await initialised();
+  joined
+    .node("master-1")
+    .on(PROBE, { stdout: "missing kube-system/deployment/coredns\nnode master-1\nnode worker-1\n" });
+  await assert.rejects(kubeadmInitPhase.run(joined.ctx), /but worker-1 joined the cluster: kubelab does not reset it/);
+  for (const c of [down, joined]) {
+    assert.deepEqual(c.ctx.changes, []);
+    assert.ok(
+      !c
+        .node("master-1")
+        .commands()
+        .some((argv) => argv[0] === "kubeadm"),
+      "kubeadm never ran",
+    );
+  }
 });
 
 test("init: uploads certificates for further control planes; skips the cgroup v1 check on a v1 node", async () => {
   const c = await fakeCluster(twoControlPlanes, {
     "master-1": preparedNode(twoControlPlanes, "master-1", { cgroup: "v1" }),
   });
-  const master = c.node("master-1").on(["kubeadm", "init", "--config", KUBEADM_INIT_PATH, /.*/, /.*/]);
+  const master = c
+    .node("master-1")
+    .on(LEFTOVERS_PROBE)
+    .on(["kubeadm", "init", "--config", KUBEADM_INIT_PATH, /.*/, /.*/]);
   await kubeadmInitPhase.run(c.ctx);
   assert.deepEqual(master.commands().at(-1), [
     ...INIT,
@@ -82,7 +141,7 @@ test("init: a dry run records it and only looks", async () => {
   const c = await initialised(plan, ["master-1"], true);
   await kubeadmInitPhase.run(c.ctx);
   assert.deepEqual(c.ctx.changes, [{ node: "master-1", what: "kubeadm init" }]);
-  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF]]);
+  assert.deepEqual(c.node("master-1").commands(), [["test", "-f", ADMIN_CONF], [...LEFTOVERS_PROBE]]);
 });
 
 test("init: a failure names the node, with kubeadm's and kubelet's last lines, tokens masked", async () => {
@@ -115,7 +174,7 @@ test("join: nodes that have joined are left alone, and no secret is made", async
   const c = await initialised();
   await kubeadmJoinPhase.run(c.ctx);
   assert.deepEqual(c.ctx.changes, []);
-  assert.deepEqual(c.node("master-1").calls, []);
+  assert.deepEqual(c.node("master-1").commands(), [GET_NODES], "only the cluster's nodes are asked for");
   for (const name of ["worker-1", "worker-2"])
     assert.deepEqual(c.node(name).commands(), [["test", "-f", KUBELET_CONF]]);
 });
@@ -126,7 +185,7 @@ test("join: a pending worker joins with a fresh token and the CA pin on stdin, n
   assert.deepEqual(c.ctx.changes, [{ node: "worker-2", what: "kubeadm join (worker)" }]);
   assert.deepEqual(
     kubeadmCalls(c.node("master-1")).map((call) => call.argv),
-    [TOKEN_CREATE],
+    [GET_NODES, TOKEN_CREATE],
     "no certificate upload for workers",
   );
   const joins = kubeadmCalls(c.node("worker-2"));
@@ -196,6 +255,24 @@ test("join: without the cluster CA on the first control plane, joining stops the
   await assert.rejects(
     kubeadmJoinPhase.run(c.ctx),
     /^Error: master-1: \/etc\/kubernetes\/pki\/ca\.crt is missing after kubeadm init$/,
+  );
+  assert.deepEqual(kubeadmCalls(c.node("worker-1")), []);
+});
+
+test("join: a node with kubelet.conf that the cluster does not know is reset and joins again", async () => {
+  const c = await initialised();
+  // worker-2's join stopped after kubelet.conf: the cluster has no Node for it.
+  c.node("master-1").on(GET_NODES, { stdout: "node/master-1\nnode/worker-1\n" });
+  c.node("worker-2").on(RESET);
+  await kubeadmJoinPhase.run(c.ctx);
+  assert.deepEqual(byNode(c.ctx.changes), {
+    "worker-2": [
+      "kubeadm reset -f and kubeadm join again (worker; it has kubelet.conf but is not a node of the cluster)",
+    ],
+  });
+  assert.deepEqual(
+    kubeadmCalls(c.node("worker-2")).map((call) => call.argv),
+    [RESET, JOIN],
   );
   assert.deepEqual(kubeadmCalls(c.node("worker-1")), []);
 });

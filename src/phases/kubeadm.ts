@@ -12,9 +12,11 @@ import type { PlanNode } from "../plan/types.js";
 import type { Remote } from "../remote/types.js";
 import { type JoinSecrets, KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
 import { nodeEnvironment } from "./facts.js";
+import { ADMIN_CONF, initState } from "./kubeadm-state.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
-export const ADMIN_CONF = "/etc/kubernetes/admin.conf";
+export { ADMIN_CONF } from "./kubeadm-state.js";
+
 const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
 const CA_CERT = "/etc/kubernetes/pki/ca.crt";
 
@@ -83,24 +85,34 @@ function cpRemote(ctx: PhaseContext): { cp: PlanNode; remote: Remote } {
   return { cp, remote };
 }
 
-/** kubeadm init on the first control plane, unless it has been initialised already. */
+/** The reset that clears what an unfinished init or join left, before it runs again. */
+const RESET = ["kubeadm", "reset", "-f"];
+
+/**
+ * kubeadm init on the first control plane, unless the cluster shows it finished; an init
+ * that started and stopped is reset and run again (kubeadm-state.ts).
+ */
 export const kubeadmInitPhase: Phase = {
   title: "Initialise the control plane (kubeadm init)",
   async run(ctx) {
     const { cp, remote } = cpRemote(ctx);
-    if (await exists(remote, ADMIN_CONF)) return;
+    const state = await initState(remote, cp.name);
+    if (state.kind === "done") return;
     const more = ctx.plan.nodes.filter((n) => n.role === "control-plane").length > 1;
-    await change(ctx, cp.name, "kubeadm init", () =>
+    const what =
+      state.kind === "unfinished" ? `kubeadm reset -f and kubeadm init again (${state.why})` : "kubeadm init";
+    await change(ctx, cp.name, what, async () => {
+      if (state.kind === "unfinished") await kubeadm(remote, RESET);
       // --upload-certs: further control planes fetch the CA keys with the certificate key.
-      kubeadm(remote, [
+      await kubeadm(remote, [
         "kubeadm",
         "init",
         "--config",
         KUBEADM_INIT_PATH,
         ...ignoreFlag(ctx, cp.name),
         ...(more ? ["--upload-certs"] : []),
-      ]),
-    );
+      ]);
+    });
   },
 };
 
@@ -138,13 +150,17 @@ export const kubeadmJoinPhase: Phase = {
   async run(ctx) {
     const first = firstControlPlane(ctx.plan);
     const pending: PlanNode[] = [];
+    const started: PlanNode[] = [];
     await eachNode(
       ctx,
       async (n, remote) => {
-        if (!(await exists(remote, KUBELET_CONF))) pending.push(n);
+        ((await exists(remote, KUBELET_CONF)) ? started : pending).push(n);
       },
       { only: (n) => n !== first },
     );
+    // kubelet.conf only says a join began: a node the cluster does not know did not finish.
+    const unfinished = started.length > 0 ? await unregistered(ctx, started) : [];
+    pending.push(...unfinished);
     if (pending.length === 0) return;
     const secrets = ctx.dryRun
       ? undefined
@@ -152,15 +168,25 @@ export const kubeadmJoinPhase: Phase = {
           ctx,
           pending.some((n) => n.role === "control-plane"),
         );
-    const join = (n: PlanNode, remote: Remote) =>
-      change(ctx, n.name, `kubeadm join (${n.role})`, () =>
-        // `cat |` makes stdin a pipe: kubeadm opens /dev/stdin, which fails on a socket.
-        kubeadm(
-          remote,
-          ["sh", "-c", 'cat | kubeadm join --config /dev/stdin "$@"', "kubeadm-join", ...ignoreFlag(ctx, n.name)],
-          kubeadmJoinDocument(ctx.plan, n.name, secrets as JoinSecrets),
-        ),
+    const join = (n: PlanNode, remote: Remote) => {
+      const again = unfinished.includes(n);
+      return change(
+        ctx,
+        n.name,
+        again
+          ? `kubeadm reset -f and kubeadm join again (${n.role}; it has kubelet.conf but is not a node of the cluster)`
+          : `kubeadm join (${n.role})`,
+        async () => {
+          if (again) await kubeadm(remote, RESET);
+          // `cat |` makes stdin a pipe: kubeadm opens /dev/stdin, which fails on a socket.
+          await kubeadm(
+            remote,
+            ["sh", "-c", 'cat | kubeadm join --config /dev/stdin "$@"', "kubeadm-join", ...ignoreFlag(ctx, n.name)],
+            kubeadmJoinDocument(ctx.plan, n.name, secrets as JoinSecrets),
+          );
+        },
       );
+    };
     const isPending = (n: PlanNode) => pending.includes(n);
     await eachNode(ctx, (n, remote) => join(n, remote), {
       only: (n) => isPending(n) && n.role === "control-plane",
@@ -169,3 +195,22 @@ export const kubeadmJoinPhase: Phase = {
     await eachNode(ctx, (n, remote) => join(n, remote), { only: (n) => isPending(n) && n.role === "worker" });
   },
 };
+
+/** GET_NODES lists the cluster's nodes from the first control plane. */
+export const GET_NODES = ["kubectl", "--kubeconfig", ADMIN_CONF, "get", "nodes", "-o", "name"];
+
+/**
+ * unregistered returns the nodes among `nodes` the cluster has no Node for. In a dry run
+ * before the first control plane exists there is no cluster to ask: none are.
+ */
+async function unregistered(ctx: PhaseContext, nodes: readonly PlanNode[]): Promise<PlanNode[]> {
+  const { remote } = cpRemote(ctx);
+  if (ctx.dryRun && !(await exists(remote, ADMIN_CONF))) return [];
+  const known = new Set(
+    (await remote.run(GET_NODES, { timeoutMs: 60_000 }))
+      .split("\n")
+      .map((l) => l.trim().replace(/^node\//, ""))
+      .filter(Boolean),
+  );
+  return nodes.filter((n) => !known.has(n.name));
+}
