@@ -23,6 +23,7 @@ import { writeFilesPhase } from "../phases/write-files.js";
 import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { closeOnAbort } from "../remote/close-on-abort.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
 import { awaitNodes } from "./await-nodes.js";
@@ -137,6 +138,7 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
       : await labFileServer(opts.packages.artifacts, plan.network.gateway, opts.log);
   const ctx = phaseContext(plan, hosts, fileServer, opts);
   const phases = opts.phases ?? [...PREPARE_PHASES, ...CLUSTER_PHASES];
+  const unwatch = closeOnAbort(hosts, opts.signal);
   try {
     await runPhases(phases, ctx, opts.status);
     if (opts.dryRun || !phases.includes(kubeadmInitPhase)) return { changes: ctx.changes, wouldCreate: [] };
@@ -158,7 +160,11 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
     });
     const changes = [...ctx.changes, ...(addons?.changed ?? []).map((what) => ({ node: "cluster", what }))];
     return { changes, wouldCreate: [], context: contextName(plan), kubeconfigFiles, addons };
+  } catch (e) {
+    // Aborted, the commands failed because their connections were closed: the abort is the news.
+    throw opts.signal?.aborted ? opts.signal.reason : e;
   } finally {
+    unwatch();
     await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
     await fileServer?.close();
   }

@@ -8,6 +8,7 @@ import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
 import { type Io, note } from "../io.js";
+import { locked } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface DownOptions {
@@ -47,8 +48,14 @@ const realDeps: DownDeps = { providerFor, confirm, kubeconfig: () => userKubecon
  */
 export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io);
+  const dir = clusterDir(plan, opts.file);
+  return locked(plan, dir, "down", io, () => downIn(plan, dir, opts, io, deps));
+}
+
+/** downIn is down with the cluster locked. */
+async function downIn(plan: Plan, dir: string, opts: DownOptions, io: Io, deps: DownDeps): Promise<void> {
   const provider = await deps.providerFor(plan);
-  const ctx = { clusterDir: clusterDir(plan, opts.file), log: (l: string) => io.err(`   ${l}`) };
+  const ctx = { clusterDir: dir, log: (l: string) => io.err(`   ${l}`), signal: io.signal };
   const forget = async () => {
     const file = deps.kubeconfig();
     return (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
@@ -65,7 +72,7 @@ export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps)
       note(io, `cluster ${plan.name}: nothing reset`);
       return;
     }
-    const reset = await resetNodes(plan, provider, ctx.clusterDir, ctx.log);
+    const reset = await resetNodes(plan, provider, ctx.clusterDir, ctx.log, io.signal);
     note(
       io,
       `cluster ${plan.name}: ${reset.length > 0 ? `kubeadm reset on ${reset.join(", ")}` : "no node had a cluster"}; the hosts stay${await forget()}`,

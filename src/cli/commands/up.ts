@@ -6,11 +6,13 @@ import { openBundle } from "../../bundle/archive.js";
 import { up as runUp } from "../../cluster/up.js";
 import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
+import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import { type Io, note } from "../io.js";
 import { formatData, isData, type OutputFormat } from "../output.js";
 import { lineStatus, listrStatus, teeStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
+import { locked } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface UpCommandOptions {
@@ -31,6 +33,13 @@ export interface UpCommandOptions {
 export async function up(opts: UpCommandOptions, io: Io): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io);
   const dir = clusterDir(plan, opts.file);
+  // A dry run only reads: it neither takes the lock nor is stopped by it.
+  if (opts.dryRun) return upIn(plan, dir, opts, io);
+  return locked(plan, dir, "up", io, () => upIn(plan, dir, opts, io));
+}
+
+/** upIn is up once the plan is loaded (and, unless a dry run, the cluster locked). */
+async function upIn(plan: Plan, dir: string, opts: UpCommandOptions, io: Io): Promise<void> {
   const log = await openRunLog(dir, opts.dryRun ? "up-dry-run" : "up");
   return logFailures(log, async () => {
     const started = Date.now();
@@ -46,6 +55,7 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<void> {
         dryRun: opts.dryRun,
         concurrency: opts.concurrency,
         acceptNewHostKeys: opts.acceptNewHostKeys,
+        signal: io.signal,
         forceConflicts: opts.forceConflicts,
         kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),
         log: (line) => {
