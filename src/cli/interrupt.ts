@@ -49,6 +49,8 @@ export interface Interrupt {
 export interface InterruptDeps {
   readonly exit: (code: number) => void;
   readonly graceMs: number;
+  /** Where the signals arrive. */
+  readonly events: Pick<NodeJS.EventEmitter, "on" | "off">;
 }
 
 /**
@@ -58,7 +60,7 @@ export interface InterruptDeps {
 export function catchInterrupts(
   line: string,
   write: (text: string) => void,
-  deps: InterruptDeps = { exit: (code) => process.exit(code), graceMs: GRACE_MS },
+  deps: InterruptDeps = { exit: (code) => process.exit(code), graceMs: GRACE_MS, events: process },
 ): Interrupt {
   const controller = new AbortController();
   let code = 130;
@@ -76,14 +78,14 @@ export function catchInterrupts(
     // unref: a run that ends in time lets the process exit without waiting for it.
     setTimeout(now, deps.graceMs).unref();
   };
-  for (const name of SIGNALS) process.on(name, on);
+  for (const name of SIGNALS) deps.events.on(name, on);
   return {
     signal: controller.signal,
     end,
     // The grace timer stays: should anything keep the process alive after an interrupted
     // run returned, it still ends in time.
     dispose: () => {
-      for (const name of SIGNALS) process.off(name, on);
+      for (const name of SIGNALS) deps.events.off(name, on);
     },
   };
 }
