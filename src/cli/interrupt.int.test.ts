@@ -3,15 +3,14 @@
 // within 5 s, the message, the lock gone and no temp file of kubelab's left.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { sshLabFile } from "../../test/helpers/ssh-lab.js";
 import { tempDir } from "../../test/helpers/tmp.js";
-import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = join(ROOT, "test", "helpers", "kubelab-bin.ts");
@@ -57,21 +56,7 @@ test("Ctrl-C ends a hanging up with 130 within 5 s, and a second up meanwhile is
   t.after(() => server.close());
   const port = (server.address() as AddressInfo).port;
 
-  const key = join(dir, "id_rsa");
-  const pem = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs1", format: "pem" },
-    publicKeyEncoding: { type: "pkcs1", format: "pem" },
-  }).privateKey;
-  await writeFile(key, pem, { mode: 0o600 });
-  const hosts = ["master-1", "worker-1", "worker-2"]
-    .map((n) => `    - { node: ${n}, address: 127.0.0.1, port: ${port}, user: root, key: ${key} }\n`)
-    .join("");
-  const file = join(dir, "kubelab.yaml");
-  await writeFile(
-    file,
-    DEFAULT_CLUSTER_YAML.replace(/provider:\n( {2}.*\n)+/, `provider:\n  name: ssh\n  hosts:\n${hosts}`),
-  );
+  const file = await sshLabFile(dir, port);
   const lock = join(dir, ".kubelab", "lab", "lock");
   const env = { TMPDIR: tmp, KUBECONFIG: join(dir, "kube-config") };
 

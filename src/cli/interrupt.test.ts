@@ -2,15 +2,14 @@
 // aborted while it hangs connecting to a loopback port that never speaks SSH. Also the
 // cluster lock as the commands meet it.
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { sshLabFile } from "../../test/helpers/ssh-lab.js";
 import { tempDir } from "../../test/helpers/tmp.js";
-import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 import { catchInterrupts, interruptedLine, stopsOnInterrupt } from "./interrupt.js";
 import { run } from "./main.js";
 
@@ -59,26 +58,6 @@ describe("catching interrupts", () => {
   });
 });
 
-/** A cluster file of the default lab on existing hosts at 127.0.0.1:`port`, with a key of its own. */
-async function sshLab(dir: string, port: number): Promise<string> {
-  const key = join(dir, "id_rsa");
-  const pem = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs1", format: "pem" },
-    publicKeyEncoding: { type: "pkcs1", format: "pem" },
-  }).privateKey;
-  await writeFile(key, pem, { mode: 0o600 });
-  const hosts = ["master-1", "worker-1", "worker-2"]
-    .map((n) => `    - { node: ${n}, address: 127.0.0.1, port: ${port}, user: root, key: ${key} }\n`)
-    .join("");
-  const file = join(dir, "kubelab.yaml");
-  await writeFile(
-    file,
-    DEFAULT_CLUSTER_YAML.replace(/provider:\n( {2}.*\n)+/, `provider:\n  name: ssh\n  hosts:\n${hosts}`),
-  );
-  return file;
-}
-
 /** silentPort accepts connections and never says a word; `onSsh` runs when an SSH client greets it. */
 async function silentPort(onSsh: () => void) {
   const sockets = new Set<Socket>();
@@ -95,9 +74,12 @@ async function silentPort(onSsh: () => void) {
 
 /** cli runs kubelab in-process with `signal` as the run's, collecting stderr. */
 async function cli(argv: string[], signal?: AbortSignal) {
-  let err = "";
-  const code = await run(argv, { out: () => {}, err: (s) => void (err += `${s}\n`), signal });
-  return { code, err };
+  let text = "";
+  const err = (s: string) => {
+    text += `${s}\n`;
+  };
+  const code = await run(argv, { out: () => {}, err, signal });
+  return { code, err: text };
 }
 
 describe("an interrupted up", () => {
@@ -111,7 +93,7 @@ describe("an interrupted up", () => {
       controller.abort(new DOMException("interrupted by SIGINT", "AbortError"));
     });
     t.after(() => port.server.close());
-    const file = await sshLab(dir, port.port);
+    const file = await sshLabFile(dir, port.port);
     const started = Date.now();
     const r = await cli(["up", "-f", file, "--no-kubeconfig"], controller.signal);
     assert.equal(r.code, 130, r.err);
@@ -132,7 +114,7 @@ describe("a busy cluster", () => {
     await new Promise<void>((resolve) => refused.listen(0, "127.0.0.1", resolve));
     const closedPort = (refused.address() as AddressInfo).port;
     await new Promise((resolve) => refused.close(resolve));
-    const file = await sshLab(dir, closedPort);
+    const file = await sshLabFile(dir, closedPort);
     await mkdir(join(dir, ".kubelab", "lab"), { recursive: true });
     const holder = { pid: process.pid, since: "2026-01-01T00:00:00Z", command: "up" };
     await writeFile(join(dir, ".kubelab", "lab", "lock"), JSON.stringify(holder));

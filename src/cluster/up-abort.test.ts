@@ -2,7 +2,6 @@
 // on loopback) that accepts every command and never answers one. The abort closes the
 // connections, the phase ends failed and no later phase starts.
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { test } from "node:test";
 import ssh2 from "ssh2";
 import { parse } from "yaml";
 import { recordingStatus } from "../../test/helpers/recording-status.js";
+import { rsaKeyPem } from "../../test/helpers/ssh-lab.js";
 import { tempDir } from "../../test/helpers/tmp.js";
 import { upstreamSource } from "../artifacts/package-source.js";
 import { directoryStore } from "../artifacts/store.js";
@@ -19,18 +19,11 @@ import type { MachineProvider } from "../providers/types.js";
 import { PLAIN_NODE } from "../render/node-environment.js";
 import { up } from "./up.js";
 
-const rsaPem = () =>
-  generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs1", format: "pem" },
-    publicKeyEncoding: { type: "pkcs1", format: "pem" },
-  }).privateKey;
-
 /** silentSshd lets anyone in and takes every command without ever ending one. */
 async function silentSshd() {
   const seen = { commands: [] as string[], open: 0, onCommand: () => {} };
   // ssh2 is CommonJS: Node finds Client among its named exports, not Server.
-  const server = new ssh2.Server({ hostKeys: [rsaPem()] }, (client) => {
+  const server = new ssh2.Server({ hostKeys: [rsaKeyPem()] }, (client) => {
     seen.open++;
     client.on("close", () => seen.open--);
     client.on("error", () => {});
@@ -52,7 +45,7 @@ test("an abort while a phase waits on the nodes closes their connections and sta
   const sshd = await silentSshd();
   t.after(() => sshd.server.close());
   const key = join(dir, "id_rsa");
-  await writeFile(key, rsaPem(), { mode: 0o600 });
+  await writeFile(key, rsaKeyPem(), { mode: 0o600 });
   const result = validateCluster(parse(DEFAULT_CLUSTER_YAML), { file: "lab.yaml" });
   assert.ok(result.ok);
   const plan = result.plan;
