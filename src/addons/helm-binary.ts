@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { UserError } from "../errors.js";
+import { removeOnExit } from "../plan/remove-on-exit.js";
 import type { Arch } from "../versions.js";
 
 const execFileP = promisify(execFile);
@@ -43,6 +44,8 @@ export async function helmTemplate(
   opts: { release: string; namespace: string; kubeVersion: string; values?: string },
 ): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "kubelab-values-"));
+  // The values may hold a private key (Linkerd's issuer): gone even if the process is cut short.
+  const forget = removeOnExit(dir);
   try {
     // --kube-version: charts check it (linkerd: >=1.31), and helm's own default is old.
     const args = ["template", opts.release, chart, "--namespace", opts.namespace, "--kube-version", opts.kubeVersion];
@@ -58,5 +61,6 @@ export async function helmTemplate(
     return stdout;
   } finally {
     await rm(dir, { recursive: true, force: true });
+    forget();
   }
 }

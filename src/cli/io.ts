@@ -12,6 +12,8 @@ export interface Io {
   readonly columns?: number;
   /** --quiet: only errors and the result a script reads; notes, progress and warnings are left out. */
   readonly quiet?: boolean;
+  /** Aborted when the user interrupts the run (Ctrl-C, SIGTERM): commands stop and clean up. */
+  readonly signal?: AbortSignal;
 }
 
 /** Standard input is read once: a second look (doctor reads the file twice) gets the same text. */

@@ -10,6 +10,7 @@ import { HostsError } from "../remote/hosts.js";
 import { nameOption, selectNamedCluster } from "./cluster-option.js";
 import { addExamples } from "./examples.js";
 import { concurrency, MAX_CONCURRENCY, mirror, ttl } from "./flags.js";
+import { catchInterrupts, type Interrupt, interruptedLine, stopsOnInterrupt } from "./interrupt.js";
 import { type Io, processIo } from "./io.js";
 import { outputOption, quietIo, splitShortValues } from "./options.js";
 import { runLogOf } from "./run-log-errors.js";
@@ -278,18 +279,32 @@ function cutLines(text: string, keep = 200): string {
 
 /** run parses argv, runs the command, and returns the exit code. */
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+  // The process's own run of a command that stops cleanly answers Ctrl-C; a caller passing
+  // its Io passes its signal too.
+  const interrupt =
+    io === processIo && stopsOnInterrupt(argv) ? catchInterrupts(interruptedLine(argv), io.err) : undefined;
+  const given: Io = interrupt ? Object.assign(Object.create(io) as Io, { signal: interrupt.signal }) : io;
   try {
     exitCode = 0;
-    const program = buildProgram(io);
+    const program = buildProgram(given);
     await program.parseAsync(splitShortValues(program, argv), { from: "user" });
     return exitCode;
   } catch (e) {
-    const code = report(e, io);
+    const code = given.signal?.aborted ? interrupted(argv, io, interrupt) : report(e, io);
     // A command that kept a run log wrote the error there too, after everything that led to it.
     const log = runLogOf(e);
     if (log) io.err(`  log: ${log}`);
     return code;
+  } finally {
+    interrupt?.dispose();
   }
+}
+
+/** interrupted says the run was cut short (once: a forced exit may have said it) and returns the exit code. */
+function interrupted(argv: readonly string[], io: Io, interrupt: Interrupt | undefined): number {
+  if (interrupt) return interrupt.end();
+  io.err(interruptedLine(argv));
+  return 130;
 }
 
 /** report prints an error the way its kind asks for and returns the exit code. */

@@ -33,6 +33,7 @@ export function quietIo(program: CommandUnknownOpts, given: Io): Io {
       return quiet ? undefined : given.terminal;
     },
     stdin: given.stdin,
+    signal: given.signal,
     get columns() {
       return given.columns;
     },

@@ -5,6 +5,7 @@
  */
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
+import { closeOnAbort } from "../remote/close-on-abort.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { forEachHost } from "../remote/hosts.js";
 import type { Remote } from "../remote/types.js";
@@ -16,16 +17,21 @@ const KUBEADM_FILES = [
   "/etc/kubernetes/manifests/kube-apiserver.yaml",
 ];
 
-/** resetNodes runs `kubeadm reset` where kubeadm left anything; returns the nodes it reset. */
+/**
+ * resetNodes runs `kubeadm reset` where kubeadm left anything; returns the nodes it reset.
+ * Aborting `signal` closes the connections, ending what runs on them.
+ */
 export async function resetNodes(
   plan: Plan,
   provider: MachineProvider,
   clusterDir: string,
   log: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<string[]> {
-  const machines = await provider.list(plan, { clusterDir, log });
-  const hosts = await connectAll(plan, machines, { clusterDir, policy: hostKeyPolicy(), concurrency: 8 });
+  const machines = await provider.list(plan, { clusterDir, log, signal });
+  const hosts = await connectAll(plan, machines, { clusterDir, policy: hostKeyPolicy(), concurrency: 8, signal });
   const reset: string[] = [];
+  const unwatch = closeOnAbort(hosts, signal);
   try {
     const resetOne = async (node: string, remote: Remote) => {
       const test = await remote.exec([
@@ -45,10 +51,11 @@ export async function resetNodes(
         plan.nodes.filter((n) => n.role === role),
         (n) => n.name,
         (n) => resetOne(n.name, hosts.get(n.name) as Remote),
-        { concurrency: role === "worker" ? 8 : 1 },
+        { concurrency: role === "worker" ? 8 : 1, signal },
       );
     }
   } finally {
+    unwatch();
     await Promise.all([...hosts.values()].map((h) => h.close()));
   }
   return reset;

@@ -24,6 +24,7 @@ import { recordCluster } from "../plan/cluster-index.js";
 import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import type { Machine, MachineProvider } from "../providers/types.js";
+import { closeOnAbort } from "../remote/close-on-abort.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import type { Remote } from "../remote/types.js";
 import { awaitNodes } from "./await-nodes.js";
@@ -183,6 +184,7 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
   const ctx = phaseContext(plan, hosts, fileServer, opts);
   const phases = opts.phases ?? [...PREPARE_PHASES, ...CLUSTER_PHASES];
   const done = { wouldCreate: [], problems: [] };
+  const unwatch = closeOnAbort(hosts, opts.signal);
   try {
     await runPhases(phases, ctx, opts.status);
     if (opts.dryRun || !phases.includes(kubeadmInitPhase)) return { changes: ctx.changes, ...done };
@@ -204,7 +206,11 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
     });
     const changes = [...ctx.changes, ...(addons?.changed ?? []).map((what) => ({ node: "cluster", what }))];
     return { changes, ...done, context: contextName(plan), kubeconfigFiles, addons };
+  } catch (e) {
+    // Aborted, the commands failed because their connections were closed: the abort is the news.
+    throw opts.signal?.aborted ? opts.signal.reason : e;
   } finally {
+    unwatch();
     await closeAll(hosts);
     await fileServer?.close();
   }

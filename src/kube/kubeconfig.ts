@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { UserError } from "../errors.js";
+import { removeOnExit } from "../plan/remove-on-exit.js";
 import type { Plan } from "../plan/types.js";
 
 type Named = { name: string; [k: string]: unknown };
@@ -119,12 +120,14 @@ export function userKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string
 export async function writePrivateFile(path: string, content: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.kubelab-${process.pid}`;
+  const forget = removeOnExit(tmp);
   try {
     await writeFile(tmp, content, { mode: 0o600 });
     await chmod(tmp, 0o600);
     await rename(tmp, path);
   } finally {
     await rm(tmp, { force: true });
+    forget();
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The cluster directory, `.kubelab/<name>/` next to the cluster file: the SSH key of
- * machines kubelab made, known_hosts, kubeconfig and one log per invocation. Nothing in it
- * describes the machines: their state lives on the machines themselves.
+ * machines kubelab made, known_hosts, kubeconfig, one log per invocation and the lock of
+ * the command at work. Nothing in it describes the machines: their state lives on the
+ * machines themselves.
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -22,6 +23,8 @@ export const clusterPaths = (dir: string) => ({
   knownHosts: join(dir, "known_hosts"),
   kubeconfig: join(dir, "kubeconfig"),
   logs: join(dir, "logs"),
+  /** Held by the command changing the cluster (cluster-lock.ts). */
+  lock: join(dir, "lock"),
 });
 
 /** A log file for one invocation; lines are appended as they come (secrets are never passed here). */

@@ -93,3 +93,13 @@ export async function sshLabFile(
   await writeFile(file, sshLab(ports, key));
   return file;
 }
+
+/**
+ * sshLabFileIn writes `dir/kubelab.yaml`: the default lab (cluster `lab`) with every node at
+ * 127.0.0.1:`port` and a fresh key beside it, for tests that keep the cluster directory in `dir`.
+ */
+export async function sshLabFileIn(dir: string, port: number): Promise<string> {
+  const file = join(dir, "kubelab.yaml");
+  await writeFile(file, sshLab([port, port, port], await clientKey(dir)));
+  return file;
+}

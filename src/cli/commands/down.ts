@@ -10,6 +10,7 @@ import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
 import type { ClusterChoice, GoneCluster } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
+import { locked } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface DownOptions extends ClusterChoice {
@@ -63,8 +64,14 @@ export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps)
     return;
   }
   const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
+  const dir = clusterDir(plan, opts.file, opts.cwd);
+  return locked(plan, dir, "down", io, () => downIn(plan, dir, opts, io, deps));
+}
+
+/** downIn is down with the cluster locked. */
+async function downIn(plan: Plan, dir: string, opts: DownOptions, io: Io, deps: DownDeps): Promise<void> {
   const provider = await deps.providerFor(plan);
-  const ctx = { clusterDir: clusterDir(plan, opts.file, opts.cwd), log: (l: string) => io.err(`   ${l}`) };
+  const ctx = { clusterDir: dir, log: (l: string) => io.err(`   ${l}`), signal: io.signal };
   const forget = async () => {
     await forgetCluster(deps.index(), plan.name, ctx.clusterDir);
     const file = deps.kubeconfig();
@@ -82,7 +89,7 @@ export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps)
       note(io, `cluster ${plan.name}: nothing reset`);
       return;
     }
-    const reset = await resetNodes(plan, provider, ctx.clusterDir, ctx.log);
+    const reset = await resetNodes(plan, provider, ctx.clusterDir, ctx.log, io.signal);
     note(
       io,
       `cluster ${plan.name}: ${reset.length > 0 ? `kubeadm reset on ${reset.join(", ")}` : "no node had a cluster"}; the hosts stay${await forget()}`,

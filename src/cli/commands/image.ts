@@ -9,10 +9,12 @@ import { bakeBox } from "../../cluster/bake-box.js";
 import { UserError } from "../../errors.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { kubeadmImages } from "../../plan/kubeadm-images.js";
+import type { Plan } from "../../plan/types.js";
 import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { lineStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
+import { locked } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface ImageBakeOptions extends ClusterChoice {
@@ -30,7 +32,13 @@ export async function imageBake(opts: ImageBakeOptions, io: Io): Promise<void> {
         hint: "set provider.name: vagrant in the cluster file",
       },
     );
-  const log = await openRunLog(clusterDir(plan, opts.file, opts.cwd), "image-bake");
+  const dir = clusterDir(plan, opts.file, opts.cwd);
+  return locked(plan, dir, "image bake", io, () => bakeIn(plan, dir, opts, io));
+}
+
+/** bakeIn is imageBake with the cluster locked. */
+async function bakeIn(plan: Plan, dir: string, opts: ImageBakeOptions, io: Io): Promise<void> {
+  const log = await openRunLog(dir, "image-bake");
   return logFailures(log, async () => {
     const started = Date.now();
     const bundle = opts.bundle && (await openBundle(opts.bundle));
@@ -47,6 +55,7 @@ export async function imageBake(opts: ImageBakeOptions, io: Io): Promise<void> {
         packages: bundle && manifest ? bundleSource(bundle, manifest) : upstreamSource(plan, cachingStore()),
         pull,
         mirrors: parseMirrors(opts.mirror ?? []).registries,
+        signal: io.signal,
         log: (line) => log.write(line),
         status: lineStatus((line) => {
           log.write(line);

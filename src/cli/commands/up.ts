@@ -11,12 +11,14 @@ import { UserError } from "../../errors.js";
 import { userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir, openRunLog } from "../../plan/cluster-dir.js";
 import { clusterIndexPath } from "../../plan/cluster-index.js";
+import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { ClusterChoice } from "../cluster-option.js";
 import { type Io, note } from "../io.js";
 import { formatData, isData, type OutputFormat } from "../output.js";
 import { lineStatus, listrStatus, teeStatus } from "../progress.js";
 import { logFailures } from "../run-log-errors.js";
+import { locked } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface UpCommandOptions extends ClusterChoice {
@@ -47,6 +49,19 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<number> {
   const detailed = <T>(fn: () => Promise<T>) => (opts.detailedExitcode ? errorsExitOne(fn) : fn());
   const plan = await detailed(() => loadPlanOrFail(opts.file, io, opts.cwd));
   const dir = clusterDir(plan, opts.file, opts.cwd);
+  // A dry run only reads: it neither takes the lock nor is stopped by it.
+  if (opts.dryRun) return upIn(plan, dir, opts, io, detailed);
+  return locked(plan, dir, "up", io, () => upIn(plan, dir, opts, io, detailed));
+}
+
+/** upIn is up once the plan is loaded (and, unless a dry run, the cluster locked). */
+async function upIn(
+  plan: Plan,
+  dir: string,
+  opts: UpCommandOptions,
+  io: Io,
+  detailed: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<number> {
   const cwd = opts.cwd ?? process.cwd();
   const found = await findClusterFile(opts.file, cwd);
   const log = await openRunLog(dir, opts.dryRun ? "up-dry-run" : "up");
@@ -68,6 +83,7 @@ export async function up(opts: UpCommandOptions, io: Io): Promise<number> {
           dryRun: opts.dryRun,
           concurrency: opts.concurrency,
           acceptNewHostKeys: opts.acceptNewHostKeys,
+          signal: io.signal,
           forceConflicts: opts.forceConflicts,
           kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),
           log: (line) => {
