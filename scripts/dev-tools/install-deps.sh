@@ -26,6 +26,7 @@
 #     image (scripts/dev-tools/headlamp-images.sh; cold ~4 min)
 #   - chromium (Debian's, headless): the lab tier signs in to the UI in a real browser, driven
 #     by playwright-core, which never downloads a browser of its own
+#   - zsh and fish: `kubelab completion` scripts are parsed and run by the shells they are for
 # Idempotent and non-interactive (works under CI=true with no stdin).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -54,6 +55,9 @@ for pkg in libelf-dev zlib1g-dev libpcap-dev; do
 done
 # The lab tier's browser (test/helpers/browser.ts).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+# kubelab completion's zsh and fish scripts are checked by the shells themselves.
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+command -v fish >/dev/null 2>&1 || missing+=(fish)
 # A real `vagrant up` (npm run test:vagrant): libvirt + QEMU, and what builds the test box.
 for pkg in qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base fdisk; do
   [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || missing+=("$pkg")

@@ -53,7 +53,7 @@ describe("completion scripts in their shells", () => {
       ).trim();
     assert.match(complete("ge"), /^get$/);
     assert.equal(complete("get", ""), "clusters");
-    assert.equal(complete("status", "-o", ""), "text json");
+    assert.equal(complete("status", "-o", ""), "text json yaml");
     assert.equal(complete("doctor", "dump", "--o"), "--out");
     assert.equal(complete("status", "--name", ""), "lab");
   });
