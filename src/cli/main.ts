@@ -157,6 +157,7 @@ export function buildProgram(given: Io = processIo): Command {
     )
     .addOption(fileOption())
     .option("--force", "do not ask for confirmation (needed without a terminal)")
+    .option("--keep-files", "keep the cluster directory's SSH key and kubeconfig (removed by default)")
     .action(async (opts) => (await import("./commands/down.js")).down(opts, io));
 
   program

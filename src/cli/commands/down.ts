@@ -3,7 +3,7 @@ import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
-import { clusterDir } from "../../plan/cluster-dir.js";
+import { clusterDir, removeCredentials } from "../../plan/cluster-dir.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
@@ -13,6 +13,8 @@ import { loadPlanOrFail } from "./validated.js";
 export interface DownOptions {
   file?: string;
   force?: boolean;
+  /** Keep the cluster directory's SSH key and kubeconfig. */
+  keepFiles?: boolean;
 }
 
 /** confirm asks on the terminal; without one, only --force may proceed. */
@@ -43,7 +45,8 @@ const realDeps: DownDeps = { providerFor, confirm, kubeconfig: () => userKubecon
 /**
  * down removes the cluster: the machines kubelab made (and everything the provider made for
  * them), or, on existing hosts (ssh provider), the cluster only (kubeadm reset); then its
- * context from the user's kubeconfig.
+ * context from the user's kubeconfig, and (unless `keepFiles`) the cluster directory's SSH
+ * key and kubeconfig.
  */
 export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io);
@@ -51,7 +54,10 @@ export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps)
   const ctx = { clusterDir: clusterDir(plan, opts.file), log: (l: string) => io.err(`   ${l}`) };
   const forget = async () => {
     const file = deps.kubeconfig();
-    return (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
+    const context = (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
+    // The key and the admin kubeconfig outlive nothing they were for; --keep-files keeps them.
+    const removed = opts.keepFiles ? [] : await removeCredentials(ctx.clusterDir);
+    return removed.length > 0 ? `${context}; removed ${removed.join(", ")}` : context;
   };
   // Answering no is a choice, not a failure: exit 0 and say what stayed.
   if (plan.provider.name === "ssh") {
