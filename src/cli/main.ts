@@ -38,7 +38,7 @@ export function buildProgram(given: Io = processIo): Command {
   const fileOption = () =>
     new Option(
       "-f, --file <file>",
-      "cluster file, - for stdin (default: ./kubelab.yaml, ./kubelab.config.ts, or the embedded default)",
+      "cluster file, - for stdin (default: ./kubelab.yaml, ./kubelab.config.ts, or the embedded default); a .ts file is run as code (only ever a file named .ts), YAML never is",
     );
 
   program
