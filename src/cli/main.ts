@@ -173,6 +173,10 @@ export function buildProgram(given: Io = processIo): Command {
     .argument("<node>", "node name")
     .argument("[command...]", "command to run instead of a shell")
     .addOption(fileOption())
+    .option(
+      "--strict-host-keys",
+      "refuse a host whose key is not in the cluster's known_hosts yet (no trust on first use)",
+    )
     .action(async (node, command, opts) => {
       exitCode = await (await import("./commands/ssh.js")).ssh(node, command, opts, io);
     });
