@@ -21,12 +21,12 @@ import {
   clusterRoot,
   killLeftovers,
   launch,
-  machineName,
   nodePaths,
   nspawnPid,
   nspawnProcesses,
   provisionNode,
   readLabel,
+  startedName,
   stopMachine,
   tail,
   waitForSsh,
@@ -163,7 +163,7 @@ async function stop(plan: Plan, node: string, ctx: ProviderContext, mode: HostMo
     await stopMachine(plan.name, node, pid, mode, ctx.log);
   }
   await killLeftovers(plan.name, node, mode);
-  await removeNodeCgroups(mode, machineName(plan.name, node));
+  await removeNodeCgroups(mode, startedName(plan.name, node));
 }
 
 async function destroy(plan: Plan, ctx: ProviderContext): Promise<void> {
