@@ -1,10 +1,12 @@
 // A bundle as one .tar file (real tar): packed, then opened once into the cache and reused.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import { isArchivePath, openBundle, packBundle } from "./archive.js";
 
 test("pack a bundle directory into a .tar, open it (unpacked once), and a directory opens as itself", async (t) => {
@@ -42,4 +44,21 @@ test("pack a bundle directory into a .tar, open it (unpacked once), and a direct
   await writeFile(join(dir, "other", "x"), "x");
   await packBundle(join(dir, "other"), join(dir, "other.tar"));
   await assert.rejects(openBundle(join(dir, "other.tar"), cache), /a tar archive but not a kubelab bundle/);
+});
+
+test("an archive's owners and modes are not kept: files belong to whoever unpacks, without setuid", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-archive-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const src = join(dir, "src");
+  await mkdir(src);
+  await writeFile(join(src, "bundle.json"), '{"format":"kubelab.dev/bundle/v1"}\n');
+  await writeFile(join(src, "tool"), "#!/bin/sh\n");
+  const out = join(dir, "owned.tar");
+  // A hostile archive: a member owned by someone else, setuid.
+  await promisify(execFile)("tar", ["-C", src, "--owner=1234", "--group=1234", "--mode=4755", "-cf", out, "."]);
+  const opened = await openBundle(out, join(dir, "cache"));
+  const st = await stat(join(opened, "tool"));
+  assert.equal(st.uid, process.getuid?.(), "owned by the user who unpacked it");
+  assert.equal(st.gid, process.getgid?.());
+  assert.equal(st.mode & 0o7000, 0, `no setuid/setgid/sticky bit (mode ${(st.mode & 0o7777).toString(8)})`);
 });

@@ -51,7 +51,9 @@ export async function openBundle(
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
-    await execFileP("tar", ["-C", tmp, "-xf", path]);
+    // As root, tar would keep the archive's owners and modes (setuid included): a bundle
+    // from elsewhere must not plant root-owned setuid files in the cache.
+    await execFileP("tar", ["-C", tmp, "--no-same-owner", "--no-same-permissions", "-xf", path]);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     // tar's first complaint names the damage; the rest repeats it for every member.

@@ -27,4 +27,13 @@ describe("help", () => {
       assert.ok(examples.includes(`kubelab ${path.join(" ")}`.trim()), `examples use the command itself:\n${examples}`);
     });
   }
+
+  for (const command of ["validate", "plan"]) {
+    it(`kubelab ${command} --help says that a TypeScript cluster file is run as code`, async () => {
+      const r = await kubelab(command, "--help");
+      const text = r.out.replace(/\s+/g, " ");
+      assert.match(text, /kubelab\.config\.ts/);
+      assert.match(text, /a \.ts file is run as code/, r.out);
+    });
+  }
 });

@@ -40,7 +40,7 @@ export function buildProgram(given: Io = processIo): Command {
   const fileOption = () =>
     new Option(
       "-f, --file <file>",
-      "cluster file, - for stdin (default: ./kubelab.yaml, ./kubelab.config.ts, or the embedded default)",
+      "cluster file, - for stdin (default: ./kubelab.yaml, ./kubelab.config.ts, or the embedded default); a .ts file is run as code (only ever a file named .ts), YAML never is",
     );
 
   program
@@ -171,6 +171,7 @@ export function buildProgram(given: Io = processIo): Command {
     .addOption(fileOption())
     .addOption(nameOption())
     .option("--force", "do not ask for confirmation (needed without a terminal)")
+    .option("--keep-files", "keep the cluster directory's SSH key and kubeconfig (removed by default)")
     .action(async (opts) => (await import("./commands/down.js")).down(opts, io));
 
   program
@@ -188,6 +189,10 @@ export function buildProgram(given: Io = processIo): Command {
     .argument("[command...]", "command to run instead of a shell")
     .addOption(fileOption())
     .addOption(nameOption())
+    .option(
+      "--strict-host-keys",
+      "refuse a host whose key is not in the cluster's known_hosts yet (no trust on first use)",
+    )
     .action(async (node, command, opts) => {
       exitCode = await (await import("./commands/ssh.js")).ssh(node, command, opts, io);
     });

@@ -6,7 +6,7 @@
 import { UserError } from "../errors.js";
 import { clusterKubeconfig, contextName, mergeIntoFile, removeFromFile, writePrivateFile } from "../kube/kubeconfig.js";
 import { ADMIN_CONF } from "../phases/kubeadm.js";
-import { clusterPaths } from "../plan/cluster-dir.js";
+import { clusterPaths, ensureClusterDir } from "../plan/cluster-dir.js";
 import { firstControlPlane } from "../plan/control-plane.js";
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
@@ -43,6 +43,7 @@ export async function fetchKubeconfig(plan: Plan, provider: MachineProvider, clu
  */
 export async function saveKubeconfig(config: string, clusterDir: string, merge: string | false): Promise<string[]> {
   const own = clusterPaths(clusterDir).kubeconfig;
+  await ensureClusterDir(clusterDir);
   await writePrivateFile(own, config);
   if (merge === false) return [own];
   await mergeIntoFile(merge, config);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,5 +86,28 @@ describe("finding the cluster file", () => {
 
   it("a missing file is a user error", async () => {
     await assert.rejects(loadCluster("/nonexistent/kubelab.yaml"), { name: "UserError", message: /no such file/ });
+  });
+});
+
+describe("a YAML cluster file never runs code", () => {
+  /** A module that leaves a mark when it runs, and exports a cluster. */
+  const module = (mark: string) =>
+    `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(mark)}, "ran");\n` +
+    'export default { apiVersion: "kubelab.dev/v1alpha1", kind: "Cluster", metadata: { name: "lab" }, nodes: [{ name: "m", role: "control-plane" }] };\n';
+
+  it("TypeScript in a file named .yaml is read as YAML (and fails), never imported", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "kubelab-yaml-ts-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const mark = join(dir, "ran");
+    for (const name of ["kubelab.yaml", "kubelab.yml", "cluster"]) {
+      await writeFile(join(dir, name), module(mark));
+      const r = await loadCluster(join(dir, name));
+      assert.ok("errors" in r && r.errors.length > 0, `${name}: read as YAML, so invalid`);
+      assert.equal(existsSync(mark), false, `${name} did not run`);
+    }
+    // The same text named .ts does run: what the check above would have seen.
+    await writeFile(join(dir, "kubelab.config.ts"), module(mark));
+    await loadCluster(join(dir, "kubelab.config.ts"));
+    assert.equal(existsSync(mark), true);
   });
 });

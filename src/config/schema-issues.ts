@@ -120,8 +120,11 @@ export function fromZod(schema: z.ZodType, error: z.ZodError, data: unknown): Co
         });
         break;
       }
-      default:
-        out.push({ path, message: issue.message });
+      default: {
+        // A format check (config/formats.ts) carries its fix in the issue's params.
+        const fix = issue.code === "custom" ? (issue.params as { fix?: unknown } | undefined)?.fix : undefined;
+        out.push(typeof fix === "string" ? { path, message: issue.message, fix } : { path, message: issue.message });
+      }
     }
   }
   return out;

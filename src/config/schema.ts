@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { parseCidr, parseIpv4, parseRange } from "../net/ipv4.js";
 import { PINNED } from "../versions.js";
+import { boxName, hostAddress, hostPort, sshUser, versionConstraint } from "./formats.js";
 
 /** A DNS-1123 label: what Kubernetes accepts as a node name and what hostnames need. */
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -32,10 +33,10 @@ const cpus = z.number().int().min(1).max(256);
 const port = z.number().int().min(1).max(65535);
 
 const sshTarget = {
-  /** Address or host name the SSH connection goes to. */
-  address: z.string().min(1),
-  /** @default "root" */
-  user: z.string().min(1).optional(),
+  /** Address or host name the SSH connection goes to (a host name, IPv4 or IPv6 address). */
+  address: hostAddress,
+  /** The login user (a POSIX user name). @default "root" */
+  user: sshUser.optional(),
   /** @default 22 */
   port: port.optional(),
   /** Private key file; when absent, the SSH agent is used. */
@@ -50,9 +51,9 @@ const vagrantProvider = z.strictObject({
    * The base box. When unset, the box pinned for the hypervisor (an Ubuntu LTS box) at its
    * pinned version; a box named here is used at `boxVersion`, or the newest one installed.
    */
-  box: z.string().min(1).optional(),
+  box: boxName.optional(),
   /** The box's version (a Vagrant version constraint such as "202510.26.0"). */
-  boxVersion: z.string().min(1).optional(),
+  boxVersion: versionConstraint.optional(),
   /**
    * libvirt's domain type: `kvm` needs hardware virtualisation (/dev/kvm), `qemu` is software
    * emulation (slow; for hosts without VT-x/AMD-V). @default "kvm"
@@ -141,7 +142,7 @@ const kubernetesSchema = z.strictObject({
   /** kube-proxy IPVS strictARP; MetalLB L2 needs it with IPVS. @default true with ipvs */
   strictARP: z.boolean().optional(),
   /** A stable address (host[:port]) in front of the control planes, needed to add control planes later. */
-  controlPlaneEndpoint: z.string().min(1).optional(),
+  controlPlaneEndpoint: hostPort.optional(),
 });
 
 const containerdSchema = z.strictObject({

@@ -22,7 +22,7 @@ import { accessSync, constants } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import type { Plan } from "../plan/types.js";
-import { vmName } from "../render/vagrantfile.js";
+import { legacyVmName, vmName } from "../render/vagrantfile.js";
 import type { VirtualBoxVmEvidence } from "./types.js";
 
 /** Runs `VBoxManage ARGS`; never rejects for a non-zero exit. */
@@ -198,8 +198,10 @@ export async function collectVirtualBox(
   const vms = parseListVms(list.stdout);
   const wanted = plan.nodes.map((n) => ({ node: n.name, name: vmName(plan, n.name) }));
   const found = wanted.flatMap((w) => {
-    const vm = vms.find((v) => v.name === w.name);
-    return vm ? [{ ...w, uuid: vm.uuid }] : [];
+    // A VM made by an earlier version keeps its old name until it boots again.
+    const legacy = legacyVmName(plan, w.node);
+    const vm = vms.find((v) => v.name === w.name) ?? vms.find((v) => v.name === legacy);
+    return vm ? [{ ...w, name: vm.name, uuid: vm.uuid }] : [];
   });
   if (found.length === 0)
     throw new Error(

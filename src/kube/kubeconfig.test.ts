@@ -1,12 +1,15 @@
 // Merging kubelab's cluster into a user kubeconfig and removing it again, on files in a
 // temporary directory and as text; which file is the user's.
 import assert from "node:assert/strict";
-import { readFile, stat } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
 import { OTHER, plan } from "../../test/helpers/kubeconfig.js";
 import { tempDir as tmp } from "../../test/helpers/tmp.js";
+import { withFileLock } from "./file-lock.js";
 import {
   clusterKubeconfig,
   mergeIntoFile,
@@ -50,4 +53,90 @@ test("userKubeconfigPath: first $KUBECONFIG entry, else ~/.kube/config", () => {
   assert.equal(userKubeconfigPath({ KUBECONFIG: "/a/one:/b/two" }), "/a/one");
   assert.equal(userKubeconfigPath({ KUBECONFIG: ":/b/two" }), "/b/two");
   assert.match(userKubeconfigPath({}), /\/\.kube\/config$/);
+});
+
+const CLUSTER = `clusters: [{name: kubelab-lab, cluster: {server: "https://192.168.56.11:6443"}}]
+users: [{name: kubelab-lab, user: {}}]
+contexts: [{name: kubelab-lab, context: {cluster: kubelab-lab, user: kubelab-lab}}]
+current-context: kubelab-lab
+`;
+
+test("a malformed kubeconfig is left untouched, and the error names the file", async (t) => {
+  const dir = await tmp(t);
+  const file = join(dir, "config");
+  const bad = "clusters: [unclosed\n";
+  await writeFile(file, bad);
+  await assert.rejects(mergeIntoFile(file, CLUSTER), (e: Error) => e.message.startsWith(`${file} is not valid YAML`));
+  await assert.rejects(removeFromFile(file, "kubelab-lab"), (e: Error) => e.message.includes(file));
+  assert.equal(await readFile(file, "utf8"), bad);
+  await writeFile(file, "- a list\n");
+  await assert.rejects(mergeIntoFile(file, CLUSTER), (e: Error) => e.message === `${file} is not a kubeconfig`);
+  assert.deepEqual(await readdir(dir), ["config"], "no temp file or lock left behind");
+});
+
+test("a symlinked kubeconfig: the target is written, the link stays", async (t) => {
+  const dir = await tmp(t);
+  await mkdir(join(dir, "dotfiles"));
+  const target = join(dir, "dotfiles", "kubeconfig");
+  await writeFile(target, OTHER);
+  const link = join(dir, "config");
+  await symlink("dotfiles/kubeconfig", link);
+  await mergeIntoFile(link, CLUSTER);
+  assert.ok((await lstat(link)).isSymbolicLink(), "still a link");
+  assert.equal(await readlink(link), "dotfiles/kubeconfig");
+  const doc = parse(await readFile(target, "utf8"));
+  assert.deepEqual(doc.contexts.map((c: { name: string }) => c.name).sort(), ["kubelab-lab", "prod"]);
+  assert.equal((await stat(target)).mode & 0o777, 0o600);
+  assert.equal(await removeFromFile(link, "kubelab-lab"), true);
+  assert.ok((await lstat(link)).isSymbolicLink());
+  assert.deepEqual(
+    parse(await readFile(target, "utf8")).contexts.map((c: { name: string }) => c.name),
+    ["prod"],
+  );
+  // A malformed target named through its link.
+  await writeFile(target, "a: [\n");
+  await assert.rejects(mergeIntoFile(link, CLUSTER), (e: Error) => e.message.includes(`${link} (a link to ${target})`));
+});
+
+test("the lock beside the file: a live holder is waited for, a dead one's lock taken over", async (t) => {
+  const dir = await tmp(t);
+  const file = join(dir, "config");
+  await writeFile(file, OTHER);
+  // Held by a live process (this one): the merge waits until it is released.
+  await writeFile(`${file}.lock`, `${process.pid}\n`);
+  let done = false;
+  const merging = mergeIntoFile(file, CLUSTER).then(() => {
+    done = true;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(done, false, "waits while the lock is held");
+  assert.doesNotMatch(await readFile(file, "utf8"), /kubelab-lab/);
+  await rm(`${file}.lock`);
+  await merging;
+  assert.match(await readFile(file, "utf8"), /kubelab-lab/);
+  assert.equal(existsSync(`${file}.lock`), false, "released");
+
+  // A pid that is gone: stale, taken over at once.
+  const dead = spawn(process.execPath, ["-e", ""]);
+  await new Promise((r) => dead.once("exit", r));
+  await writeFile(`${file}.lock`, `${dead.pid}\n`);
+  assert.equal(await removeFromFile(file, "kubelab-lab"), true);
+  assert.equal(existsSync(`${file}.lock`), false);
+
+  // Held for good: a clear error naming the file and the lock.
+  await writeFile(`${file}.lock`, `${process.pid}\n`);
+  await assert.rejects(
+    withFileLock(file, file, async () => {}, 200),
+    (e: Error) =>
+      e.message.includes(`${file} is being changed by another process (pid ${process.pid}): ${file}.lock exists`),
+  );
+});
+
+test("two merges at once both land (the lock orders them)", async (t) => {
+  const dir = await tmp(t);
+  const file = join(dir, "config");
+  const other = CLUSTER.replaceAll("kubelab-lab", "kubelab-two");
+  await Promise.all([mergeIntoFile(file, CLUSTER), mergeIntoFile(file, other)]);
+  const names = parse(await readFile(file, "utf8")).contexts.map((c: { name: string }) => c.name);
+  assert.deepEqual(names.sort(), ["kubelab-lab", "kubelab-two"]);
 });

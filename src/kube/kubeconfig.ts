@@ -3,15 +3,18 @@
  * and context alike) with the server set to the API endpoint on the lab network, and merged
  * into the user's kubeconfig the way kind does it: entries of the same name replaced, every
  * other cluster, user, context and preference kept, current-context switched to the new one,
- * file mode 0600.
+ * file mode 0600. Writing the user's file: a symlink is followed (its target is written, the
+ * link stays), `<file>.lock` is held meanwhile (kubectl's lock), a file that does not parse is
+ * left as it is, and every error names the file.
  */
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, readlink, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { UserError } from "../errors.js";
 import { removeOnExit } from "../plan/remove-on-exit.js";
 import type { Plan } from "../plan/types.js";
+import { withFileLock } from "./file-lock.js";
 
 type Named = { name: string; [k: string]: unknown };
 type Doc = {
@@ -77,9 +80,9 @@ function upsert(list: Named[] | null | undefined, entries: Named[]): Named[] {
   return [...(list ?? []).filter((e) => !names.has(e.name)), ...entries];
 }
 
-/** mergeKubeconfig merges a cluster's kubeconfig into an existing one (or none). */
-export function mergeKubeconfig(existing: string | undefined, cluster: string): string {
-  const base = parseDoc(existing ?? "", "the kubeconfig");
+/** mergeKubeconfig merges a cluster's kubeconfig into an existing one (or none); `file` names it in errors. */
+export function mergeKubeconfig(existing: string | undefined, cluster: string, file = "the kubeconfig"): string {
+  const base = parseDoc(existing ?? "", file);
   const add = parseDoc(cluster, "the cluster kubeconfig");
   const merged: Doc = {
     ...base,
@@ -97,8 +100,8 @@ export function mergeKubeconfig(existing: string | undefined, cluster: string): 
  * removeFromKubeconfig drops a cluster's context, cluster and user entries; when it was the
  * current context, none is current afterwards (as `kind delete cluster` leaves it).
  */
-export function removeFromKubeconfig(existing: string, name: string): string {
-  const doc = parseDoc(existing, "the kubeconfig");
+export function removeFromKubeconfig(existing: string, name: string, file = "the kubeconfig"): string {
+  const doc = parseDoc(existing, file);
   const keep = (list: Named[] | null | undefined) => (list ?? []).filter((e) => e.name !== name);
   const out: Doc = { ...doc, clusters: keep(doc.clusters), users: keep(doc.users), contexts: keep(doc.contexts) };
   if (out["current-context"] === name) delete out["current-context"];
@@ -106,8 +109,8 @@ export function removeFromKubeconfig(existing: string, name: string): string {
 }
 
 /** hasContext tells whether a kubeconfig holds a context. */
-export function hasContext(text: string, name: string): boolean {
-  return (parseDoc(text, "the kubeconfig").contexts ?? []).some((c) => c.name === name);
+export function hasContext(text: string, name: string, file = "the kubeconfig"): boolean {
+  return (parseDoc(text, file).contexts ?? []).some((c) => c.name === name);
 }
 
 /** userKubeconfigPath: the first file of $KUBECONFIG, else ~/.kube/config (kubectl's choice for writes). */
@@ -131,19 +134,62 @@ export async function writePrivateFile(path: string, content: string): Promise<v
   }
 }
 
+/** The most symlinks followed to the file (as the kernel's ELOOP limit). */
+const MAX_LINKS = 40;
+
+/** writeTarget is the file a write to `path` changes: the end of its symlinks, or `path` itself. */
+async function writeTarget(path: string): Promise<string> {
+  let p = path;
+  for (let i = 0; i < MAX_LINKS; i++) {
+    const st = await lstat(p).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw new UserError(`${path}: cannot read it (${e.code ?? e.message})`, { cause: e });
+    });
+    if (!st?.isSymbolicLink()) return p;
+    p = resolve(dirname(p), await readlink(p));
+  }
+  throw new UserError(`${path}: too many levels of symbolic links`);
+}
+
+/**
+ * updateFile changes the kubeconfig at `path` under its lock: `change` gets the text (undefined
+ * when there is no file) and returns the new one, or undefined to leave the file alone.
+ */
+async function updateFile(path: string, change: (text: string | undefined, name: string) => string | undefined) {
+  const target = await writeTarget(path);
+  const name = target === path ? path : `${path} (a link to ${target})`;
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(`${name}: cannot make its directory (${e.code ?? e.message})`, { cause: e });
+  });
+  return withFileLock(target, name, async () => {
+    const existing = await readFile(target, "utf8").catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw new UserError(`${name}: cannot read it (${e.code ?? e.message})`, { cause: e });
+    });
+    // A file that does not parse throws here, before anything is written: it stays as it is.
+    const next = change(existing, name);
+    if (next === undefined) return false;
+    await writePrivateFile(target, next).catch((e: NodeJS.ErrnoException) => {
+      throw e instanceof UserError
+        ? e
+        : new UserError(`${name}: cannot write it (${e.code ?? e.message})`, { cause: e });
+    });
+    return true;
+  });
+}
+
 /** mergeIntoFile merges a cluster kubeconfig into the file at `path` (created if missing). */
 export async function mergeIntoFile(path: string, cluster: string): Promise<void> {
-  const existing = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return undefined;
-    throw e;
-  });
-  await writePrivateFile(path, mergeKubeconfig(existing, cluster));
+  await updateFile(path, (existing, name) => mergeKubeconfig(existing, cluster, name));
 }
 
 /** removeFromFile removes a cluster's entries from the file at `path`; false when it had none. */
 export async function removeFromFile(path: string, name: string): Promise<boolean> {
-  const existing = await readFile(path, "utf8").catch(() => undefined);
-  if (existing === undefined || !hasContext(existing, name)) return false;
-  await writePrivateFile(path, removeFromKubeconfig(existing, name));
-  return true;
+  // No file (or a dangling link): nothing to remove, and no directory made for it.
+  if (!(await stat(path).catch(() => undefined))) return false;
+  return updateFile(path, (existing, file) =>
+    existing === undefined || !hasContext(existing, name, file)
+      ? undefined
+      : removeFromKubeconfig(existing, name, file),
+  );
 }

@@ -4,8 +4,8 @@
  * the command at work. Nothing in it describes the machines: their state lives on the
  * machines themselves.
  */
-import { appendFile, mkdir } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { appendFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { STDIN_FILE } from "../config/load.js";
 import type { Plan } from "./types.js";
 
@@ -27,12 +27,48 @@ export const clusterPaths = (dir: string) => ({
   lock: join(dir, "lock"),
 });
 
+/** The `.gitignore` of `.kubelab/`: nothing in it (keys, admin kubeconfigs) belongs in a repository. */
+export const KUBELAB_GITIGNORE =
+  "# kubelab's cluster directories hold SSH keys and admin kubeconfigs: never commit them.\n*\n";
+
+/**
+ * ensureClusterDir creates the cluster directory (mode 0700) and, when its parent is a
+ * `.kubelab` directory, a `.gitignore` there ignoring everything, so that a cluster file kept
+ * in a repository does not drag the cluster's key and credentials in with `git add .`. An
+ * existing `.gitignore` is left as the user made it.
+ */
+export async function ensureClusterDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const parent = dirname(dir);
+  if (basename(parent) !== ".kubelab") return;
+  await writeFile(join(parent, ".gitignore"), KUBELAB_GITIGNORE, { flag: "wx" }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EEXIST") throw e;
+  });
+}
+
+/**
+ * removeCredentials deletes the cluster directory's SSH key pair and admin kubeconfig (what
+ * `down` leaves no reason to keep); returns the paths that were there. known_hosts and the
+ * logs stay: they hold no secret.
+ */
+export async function removeCredentials(dir: string): Promise<string[]> {
+  const p = clusterPaths(dir);
+  const removed: string[] = [];
+  for (const path of [p.key, `${p.key}.pub`, p.kubeconfig]) {
+    if (!(await stat(path).catch(() => undefined))) continue;
+    await rm(path, { force: true });
+    removed.push(path);
+  }
+  return removed;
+}
+
 /** A log file for one invocation; lines are appended as they come (secrets are never passed here). */
 export async function openRunLog(
   dir: string,
   command: string,
 ): Promise<{ path: string; write: (line: string) => void; flush: () => Promise<void> }> {
   const logs = clusterPaths(dir).logs;
+  await ensureClusterDir(dir);
   await mkdir(logs, { recursive: true, mode: 0o700 });
   const path = join(logs, `${new Date().toISOString().replace(/[:.]/g, "-")}-${command}.log`);
   let chain = Promise.resolve();

@@ -308,3 +308,79 @@ test("a file making more than MAX_NODES nodes is one error, before any node is d
   assert.equal(result.errors.length, 1);
   assert.match(result.errors[0]?.message ?? "", new RegExp(`makes 100003 nodes; a lab has at most ${MAX_NODES}`));
 });
+
+describe("free-text fields that reach a command line have a format", () => {
+  /** The default file on the ssh provider, master-1's host entry given by `entry` (YAML flow mapping body). */
+  const sshFile = (entry: string) =>
+    variant(
+      "provider:\n  name: vagrant ",
+      "provider:\n  name: ssh\n  hosts:\n" +
+        `    - { node: master-1, ${entry} }\n` +
+        "    - { node: worker-1, address: 192.168.56.12 }\n    - { node: worker-2, address: 192.168.56.13 }\n",
+    ).replace(/ {2}hypervisor.*\n {2}# box.*\n {2}cpus.*\n {2}memory.*\n/, "");
+
+  it("accepts user names, host names and IPv4/IPv6 addresses", () => {
+    for (const entry of [
+      "address: 192.168.56.11, user: ubuntu",
+      "address: node1.lab.example, user: _svc.deploy-1",
+      'address: "fd00::11", user: root',
+      "address: 192.168.56.11, jump: { address: bastion.example., user: admin, port: 2222 }",
+    ])
+      assert.deepEqual(errorsOf(sshFile(entry)), [], entry);
+  });
+
+  const refused: [string, string, RegExp][] = [
+    ['address: 192.168.56.11, user: "-oProxyCommand=touch /tmp/x"', "provider.hosts[0].user", /user name/],
+    ["address: -oProxyCommand=x, user: root", "provider.hosts[0].address", /host name/],
+    ['address: "192.168.56.11\\nHost *", user: root', "provider.hosts[0].address", /host name/],
+    ["address: 999.1.1.1", "provider.hosts[0].address", /host name/],
+    ['address: "fd00::zz"', "provider.hosts[0].address", /host name/],
+    [
+      "address: 192.168.56.11, jump: { address: b.example, user: -F/dev/null }",
+      "provider.hosts[0].jump.user",
+      /user name/,
+    ],
+    ["address: 192.168.56.11, jump: { address: -J, user: root }", "provider.hosts[0].jump.address", /host name/],
+  ];
+  for (const [entry, path, message] of refused) {
+    it(`refuses ${entry} at ${path}, with line:col and a fix`, () => {
+      const got = errorsOf(sshFile(entry));
+      assert.equal(got.length, 1, got.join("\n"));
+      assert.match(got[0] ?? "", new RegExp(`^10:\\d+: error: ${path.replace(/[[\].]/g, "\\$&")}: `));
+      assert.match(got[0] ?? "", message);
+      assert.match(got[0] ?? "", /\n {2}fix: /);
+    });
+  }
+
+  const vagrant: [string, string, string][] = [
+    ["box with a space", "  # box: ", '  box: "bento/ubuntu 24.04"\n  # '],
+    ["box with a newline", "  # box: ", '  box: "bento/ubuntu\\nend"\n  # '],
+    ["boxVersion with a newline", "  # box: ", '  box: bento/ubuntu-24.04\n  boxVersion: "1.0\\"\\nsystem(1)"\n  # '],
+  ];
+  for (const [name, from, to] of vagrant) {
+    it(`refuses a ${name}`, () => {
+      const got = errorsOf(variant(from, to));
+      assert.equal(got.length, 1, got.join("\n"));
+      assert.match(got[0] ?? "", /^\d+:\d+: error: provider\.box(Version)?: must be .*\n {2}fix: /);
+    });
+  }
+
+  it("accepts a box and a version constraint", () => {
+    assert.deepEqual(
+      errorsOf(variant("  # box: ", '  box: bento/ubuntu-24.04\n  boxVersion: ">= 202510, < 202600"\n  # ')),
+      [],
+    );
+  });
+
+  it("controlPlaneEndpoint is host[:port]: a newline or a stray word is refused", () => {
+    const endpoint = (value: string) =>
+      errorsOf(variant("proxyMode: iptables", `proxyMode: iptables\n  controlPlaneEndpoint: ${value}`));
+    assert.deepEqual(endpoint("192.168.56.10:6443"), []);
+    assert.deepEqual(endpoint("lb.lab.example"), []);
+    for (const bad of ['"192.168.56.10:6443\\n  extra: 1"', '"lb x"', "lb.example:99999", "-lb"]) {
+      const got = endpoint(bad);
+      assert.equal(got.length, 1, `${bad}: ${got.join("\n")}`);
+      assert.match(got[0] ?? "", /kubernetes\.controlPlaneEndpoint: must be host\[:port\].*\n {2}fix: /);
+    }
+  });
+});

@@ -11,6 +11,7 @@ import { type TestContext, test } from "node:test";
 import { promisify } from "node:util";
 import { planWith } from "../../test/helpers/fixtures.js";
 import { requireTool } from "../../test/helpers/tools.js";
+import type { Plan } from "../plan/types.js";
 import { renderVagrantfile, rubyString, vmName } from "./vagrantfile.js";
 
 const execFileP = promisify(execFile);
@@ -94,9 +95,14 @@ test("a hostile box name stays a Ruby string: nothing in it runs", async (t) => 
   const marker = join(tmpdir(), `kubelab-pwned-${process.pid}`);
   const box = `evil#{File.write(${JSON.stringify(marker)}, "x")}"; system("touch ${marker}"); "`;
   assert.equal(rubyString('a#{b}"c'), '"a\\#{b}\\"c"');
-  const plan = planWith((raw) => {
-    raw.provider.box = box;
-  });
+  // The cluster file refuses such a box now; the Vagrantfile must still quote one that gets here.
+  assert.throws(() =>
+    planWith((raw) => {
+      raw.provider.box = box;
+    }),
+  );
+  const base = planWith();
+  const plan = { ...base, provider: { ...base.provider, box } } as Plan;
   const r = await validate(t, vagrant, renderVagrantfile(plan), "virtualbox");
   assert.equal(r.code, 0, r.out);
   assert.equal(existsSync(marker), false, "the box name was executed");

@@ -1,6 +1,6 @@
 /**
  * The Vagrantfile of a cluster on the vagrant provider: one VM per node, named
- * `<cluster>-<node>`, on a host-only private network with the plan's static address, for
+ * `<cluster>.<node>`, on a host-only private network with the plan's static address, for
  * VirtualBox (the classic lab's hypervisor) or libvirt. Pure: a plan in, Ruby text out.
  *
  * VirtualBox settings and why:
@@ -22,8 +22,15 @@ export function rubyString(s: string): string {
   return JSON.stringify(s).replaceAll("#", "\\#");
 }
 
-/** The VM name of a node: `<cluster>-<node>` (what `kubelab doctor` looks VMs up by). */
-export const vmName = (plan: Pick<Plan, "name">, node: string) => `${plan.name}-${node}`;
+/**
+ * The VM name of a node: `<cluster>.<node>` (what `kubelab doctor` looks VMs up by). Cluster
+ * and node names have no `.`, so no two nodes share it; `<cluster>-<node>` could
+ * (`lab` + `a-b`, `lab-a` + `b`).
+ */
+export const vmName = (plan: Pick<Plan, "name">, node: string) => `${plan.name}.${node}`;
+
+/** The VM name earlier versions gave (VirtualBox renames the VM at its next boot); still looked for. */
+export const legacyVmName = (plan: Pick<Plan, "name">, node: string) => `${plan.name}-${node}`;
 
 /** renderVagrantfile renders the plan's Vagrantfile; the plan must use the vagrant provider. */
 export function renderVagrantfile(plan: Plan): string {
@@ -53,7 +60,7 @@ export function renderVagrantfile(plan: Plan): string {
         ]
       : [
           '      m.vm.provider "libvirt" do |lv|',
-          "        lv.default_prefix = " + rubyString(`${plan.name}-`),
+          "        lv.default_prefix = " + rubyString(`${plan.name}.`),
           "        lv.cpus = node[:cpus]",
           "        lv.memory = node[:memory]",
           '        lv.nic_model_type = "virtio"',

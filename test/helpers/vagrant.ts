@@ -117,7 +117,10 @@ export async function ensureTestBox(): Promise<void> {
 
 /** What is left of a cluster in libvirt: its domains and the networks on its lab CIDR. */
 export async function libvirtLeftovers(plan: Plan): Promise<string[]> {
-  const domains = names(await virsh("list", "--all", "--name")).filter((d) => d.startsWith(`${plan.name}-`));
+  // `<cluster>.<node>`, or `<cluster>-<node>` as machines were named before.
+  const domains = names(await virsh("list", "--all", "--name")).filter(
+    (d) => d.startsWith(`${plan.name}.`) || d.startsWith(`${plan.name}-`),
+  );
   const nets: string[] = [];
   for (const n of names(await virsh("net-list", "--all", "--name"))) {
     const xml = await virsh("net-dumpxml", n);

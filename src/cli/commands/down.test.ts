@@ -1,6 +1,7 @@
 // kubelab down on a fake provider: what it says when nothing exists, and a "no" at its prompt.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { tempDir } from "../../../test/helpers/tmp.js";
@@ -38,6 +39,20 @@ async function scene(t: Parameters<typeof tempDir>[0], machines: Machine[], yaml
   let out = "";
   const io = { out: (s: string) => (out += `${s}\n`), err: () => {} };
   return { dir, file, calls, deps, io, out: () => out };
+}
+
+/** credentials puts a key pair, an admin kubeconfig and known_hosts in the cluster directory of `dir`. */
+async function credentials(dir: string): Promise<Record<string, string>> {
+  const cluster = join(dir, ".kubelab", "lab");
+  await mkdir(cluster, { recursive: true });
+  const files = {
+    key: join(cluster, "id_ed25519"),
+    pub: join(cluster, "id_ed25519.pub"),
+    kubeconfig: join(cluster, "kubeconfig"),
+    knownHosts: join(cluster, "known_hosts"),
+  };
+  for (const f of Object.values(files)) await writeFile(f, "secret\n");
+  return files;
 }
 
 describe("kubelab down", () => {
@@ -87,5 +102,28 @@ describe("kubelab down", () => {
     assert.equal((await readClusterIndex(index)).length, 1);
     await down({ file: s.file }, s.io, s.deps(true));
     assert.deepEqual(await readClusterIndex(index), []);
+  });
+
+  it("removes the cluster's SSH key and admin kubeconfig with the machines; known_hosts stays", async (t) => {
+    const s = await scene(t, [{ node: "master-1", state: "running" }]);
+    const f = await credentials(s.dir);
+    await down({ file: s.file, force: true }, s.io, s.deps(true));
+    for (const gone of [f.key, f.pub, f.kubeconfig]) assert.equal(existsSync(gone as string), false, `${gone} removed`);
+    assert.ok(existsSync(f.knownHosts as string));
+    assert.match(s.out(), /removed .*id_ed25519/);
+  });
+
+  it("--keep-files keeps the key and kubeconfig", async (t) => {
+    const s = await scene(t, [{ node: "master-1", state: "running" }]);
+    const f = await credentials(s.dir);
+    await down({ file: s.file, force: true, keepFiles: true }, s.io, s.deps(true));
+    for (const kept of Object.values(f)) assert.ok(existsSync(kept), `${kept} kept`);
+  });
+
+  it("a no at the prompt keeps the key and kubeconfig", async (t) => {
+    const s = await scene(t, [{ node: "master-1", state: "running" }]);
+    const f = await credentials(s.dir);
+    await down({ file: s.file }, s.io, s.deps(false));
+    for (const kept of Object.values(f)) assert.ok(existsSync(kept), `${kept} kept`);
   });
 });

@@ -3,7 +3,7 @@ import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
-import { clusterDir } from "../../plan/cluster-dir.js";
+import { clusterDir, removeCredentials } from "../../plan/cluster-dir.js";
 import { clusterIndexPath, forgetCluster } from "../../plan/cluster-index.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
@@ -17,6 +17,8 @@ export interface DownOptions extends ClusterChoice {
   /** Set by --name for a cluster whose file is gone: only its entry in the index can go. */
   gone?: GoneCluster;
   force?: boolean;
+  /** Keep the cluster directory's SSH key and kubeconfig. */
+  keepFiles?: boolean;
 }
 
 /** confirm asks on the terminal; without one, only --force may proceed. */
@@ -54,7 +56,8 @@ const realDeps: DownDeps = {
 /**
  * down removes the cluster: the machines kubelab made (and everything the provider made for
  * them), or, on existing hosts (ssh provider), the cluster only (kubeadm reset); then its
- * context from the user's kubeconfig.
+ * context from the user's kubeconfig, and (unless `keepFiles`) the cluster directory's SSH
+ * key and kubeconfig.
  */
 export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps): Promise<void> {
   if (opts.gone) {
@@ -75,7 +78,10 @@ async function downIn(plan: Plan, dir: string, opts: DownOptions, io: Io, deps: 
   const forget = async () => {
     await forgetCluster(deps.index(), plan.name, ctx.clusterDir);
     const file = deps.kubeconfig();
-    return (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
+    const context = (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
+    // The key and the admin kubeconfig outlive nothing they were for; --keep-files keeps them.
+    const removed = opts.keepFiles ? [] : await removeCredentials(ctx.clusterDir);
+    return removed.length > 0 ? `${context}; removed ${removed.join(", ")}` : context;
   };
   // Answering no is a choice, not a failure: exit 0 and say what stayed.
   if (plan.provider.name === "ssh") {

@@ -7,11 +7,14 @@ import type { ClusterChoice } from "../cluster-option.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
 
-export interface SshOptions extends ClusterChoice {}
+export interface SshOptions extends ClusterChoice {
+  /** Refuse a host whose key is not in the cluster's known_hosts yet (no trust on first use). */
+  strictHostKeys?: boolean;
+}
 
 /**
  * ssh opens a shell on a node (or runs a command there) with the OpenSSH client and the
- * cluster's key and known_hosts; it returns the remote command's exit code.
+ * cluster's key and known_hosts (for a jump host too); it returns the remote command's exit code.
  */
 export async function ssh(node: string, command: string[], opts: SshOptions, io: Io): Promise<number> {
   const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
@@ -24,7 +27,7 @@ export async function ssh(node: string, command: string[], opts: SshOptions, io:
     });
   if (!machine.endpoint || machine.state !== "running")
     throw new UserError(`${node} is ${machine.state}`, { hint: "run kubelab up", exitCode: 1 });
-  const args = sshArgs(machine.endpoint, dir, command);
+  const args = sshArgs(machine.endpoint, dir, command, { strictHostKeys: opts.strictHostKeys });
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn("ssh", args, { stdio: "inherit" });
     child.on("error", (e) =>

@@ -441,8 +441,20 @@ test("collectVirtualBox reads the cluster's VMs only, replaying VBoxManage and t
       stdout: '"lab2-master-1" {b9e15c3a-0d7f-4a62-8e41-c6f2a9d03b78}\n',
       stderr: "",
     })),
-    /no VirtualBox VM named lab-master-1, lab-worker-1, lab-worker-2 \(kubelab up creates them; VBoxManage list vms has 1 other VM\)/,
+    /no VirtualBox VM named lab\.master-1, lab\.worker-1, lab\.worker-2 \(kubelab up creates them; VBoxManage list vms has 1 other VM\)/,
   );
+
+  // The VMs above carry the names of earlier versions (lab-master-1): found all the same. A VM
+  // under today's name (lab.master-1) is preferred over one under the old name.
+  const renamed = await collectVirtualBox(
+    PLAN,
+    async (args) =>
+      args[0] === "list" ? { code: 0, stdout: `${LIST_VMS}"lab.master-1" {${VMS[1]?.uuid}}\n`, stderr: "" } : run(args),
+    read,
+  );
+  assert.equal(renamed?.["master-1"]?.name, "lab.master-1");
+  assert.equal(renamed?.["master-1"]?.uuid, VMS[1]?.uuid);
+  assert.equal(renamed?.["worker-1"]?.name, "lab-worker-1");
 
   // Not VirtualBox: nothing to read, VBoxManage never run.
   const libvirt = structuredClone(RAW);

@@ -58,9 +58,39 @@ export function nodePaths(cluster: string, node: string): NodePaths {
   };
 }
 
-/** The nspawn machine name: unique on the host, and what `pgrep -f` finds a node's process by. */
+/**
+ * The nspawn machine name: unique on the host, and what a node's process is recognised by.
+ * systemd takes a host name as machine name (letters, digits, `-`, and `.` between labels);
+ * cluster and node names are DNS-1123 labels, which have no `.`, so `<cluster>.<node>` never
+ * names two nodes (`<cluster>-<node>` did: `lab` + `a-b` and `lab-a` + `b`).
+ */
 export function machineName(cluster: string, node: string): string {
+  return `${cluster}.${node}`;
+}
+
+/** The name nodes made by earlier versions run under: still recognised, never given to a new node. */
+export function legacyMachineName(cluster: string, node: string): string {
   return `${cluster}-${node}`;
+}
+
+/**
+ * startedName is the machine name the node was last started with, as its machine.json
+ * records it: a node started by an earlier version keeps its old name until it starts again.
+ */
+export function startedName(cluster: string, node: string): string {
+  try {
+    const meta = JSON.parse(readFileSync(nodePaths(cluster, node).meta, "utf8")) as { machine?: unknown };
+    if (meta.machine === legacyMachineName(cluster, node)) return meta.machine;
+  } catch {}
+  return machineName(cluster, node);
+}
+
+/** isNodeArgv: the command line is the nspawn (or its launcher) of this node, under either name. */
+export function isNodeArgv(argv: readonly string[], cluster: string, node: string): boolean {
+  // Just spawned: the launcher shell has not exec'ed nspawn yet.
+  const nspawn = argv.some((a) => a.endsWith("systemd-nspawn")) || argv.includes("kubelab-launch");
+  const names = [machineName(cluster, node), legacyMachineName(cluster, node)];
+  return nspawn && names.some((n) => argv.includes(`--machine=${n}`));
 }
 
 export async function readLabel(paths: NodePaths): Promise<NodeLabel | undefined> {
@@ -248,10 +278,7 @@ export function nspawnPid(cluster: string, node: string): number | undefined {
 /** isNodeProcess: the pid is (still) this node's nspawn, not a reused pid. */
 function isNodeProcess(pid: number, cluster: string, node: string): boolean {
   const argv = cmdline(pid);
-  if (!argv) return false;
-  // Just spawned: the launcher shell has not exec'ed nspawn yet.
-  const nspawn = argv.some((a) => a.endsWith("systemd-nspawn")) || argv.includes("kubelab-launch");
-  return nspawn && argv.includes(`--machine=${machineName(cluster, node)}`) && !isZombie(pid);
+  return argv !== undefined && isNodeArgv(argv, cluster, node) && !isZombie(pid);
 }
 
 function isZombie(pid: number): boolean {
@@ -345,7 +372,7 @@ export async function stopMachine(
   try {
     process.kill(pid, "SIGKILL");
   } catch {}
-  for (const p of await nodeCgroupPids(mode, machineName(cluster, node))) {
+  for (const p of await nodeCgroupPids(mode, startedName(cluster, node))) {
     try {
       process.kill(p, "SIGKILL");
     } catch {}
@@ -361,7 +388,7 @@ export async function stopMachine(
  * nspawn's propagation directory, which only a clean exit removes.
  */
 export async function killLeftovers(cluster: string, node: string, mode: HostMode): Promise<void> {
-  const machine = machineName(cluster, node);
+  const machine = startedName(cluster, node);
   if (mode.systemdInit) {
     // machined owns the node's scope: terminating the machine kills what is left in it.
     await tryRun("machinectl", ["terminate", machine]);

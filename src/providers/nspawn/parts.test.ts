@@ -4,14 +4,22 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Plan } from "../../plan/types.js";
 import { validateCluster } from "../../plan/validate.js";
 import { lockFile } from "./image.js";
-import { nspawnArgs } from "./machine.js";
+import {
+  isNodeArgv,
+  legacyMachineName,
+  machineName,
+  nodePaths,
+  nspawnArgs,
+  nspawnPid,
+  startedName,
+} from "./machine.js";
 import { bridgeName, host0Network } from "./network.js";
 
 function plan(name = "lab"): Plan {
@@ -58,7 +66,7 @@ test("nspawn options: the measured set; machined registration only on systemd ho
   const plain = nspawnArgs(p, node, "kl-lab", { systemdInit: false, cgroup: "hybrid" });
   for (const opt of [
     "--boot",
-    "--machine=lab-master-1",
+    "--machine=lab.master-1",
     "--hostname=master-1",
     "--network-bridge=kl-lab",
     "--capability=all",
@@ -120,4 +128,46 @@ test("node images: one cache directory per distribution and release; Ubuntu need
     else process.env.XDG_CACHE_HOME = saved;
     await rm(cache, { recursive: true, force: true });
   }
+});
+
+test("machine names: <cluster>.<node> never names two nodes, and is a name systemd takes", () => {
+  assert.notEqual(machineName("lab", "a-b"), machineName("lab-a", "b"));
+  assert.equal(legacyMachineName("lab", "a-b"), legacyMachineName("lab-a", "b"), "the old scheme collided");
+  // systemd's machine_name_is_valid: a host name (letters, digits, '-' inside labels, '.' between them).
+  const label = "[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?";
+  for (const name of [machineName("lab", "a-b"), machineName("a".repeat(20), "worker-10")])
+    assert.match(name, new RegExp(`^${label}(\\.${label})*$`));
+});
+
+test("a node started under the old machine name is still found, and stopped under that name", async (t) => {
+  const root = await mkdtemp(join(tmpdir(), "kubelab-nspawn-names-"));
+  const saved = process.env.KUBELAB_NSPAWN_DIR;
+  process.env.KUBELAB_NSPAWN_DIR = root;
+  // A stand-in for a node's launcher, started by an earlier version: --machine=lab-a-b.
+  const old = spawn(process.execPath, [
+    "-e",
+    "setTimeout(() => {}, 30000)",
+    "--",
+    "kubelab-launch",
+    "--machine=lab-a-b",
+  ]);
+  t.after(async () => {
+    old.kill();
+    if (saved === undefined) delete process.env.KUBELAB_NSPAWN_DIR;
+    else process.env.KUBELAB_NSPAWN_DIR = saved;
+    await rm(root, { recursive: true, force: true });
+  });
+  await new Promise((r) => old.once("spawn", r));
+  const p = nodePaths("lab", "a-b");
+  await mkdir(p.dir, { recursive: true });
+  await writeFile(p.pidFile, `${old.pid}\n`);
+  assert.equal(startedName("lab", "a-b"), "lab.a-b", "without a record: today's name");
+  await writeFile(p.meta, JSON.stringify({ machine: "lab-a-b" }));
+  assert.equal(nspawnPid("lab", "a-b"), old.pid, "list sees it running");
+  assert.equal(startedName("lab", "a-b"), "lab-a-b", "destroy clears its cgroups and machine under the old name");
+
+  assert.ok(isNodeArgv(["systemd-nspawn", "--machine=lab.a-b"], "lab", "a-b"));
+  assert.ok(isNodeArgv(["systemd-nspawn", "--machine=lab-a-b"], "lab", "a-b"));
+  assert.equal(isNodeArgv(["systemd-nspawn", "--machine=lab-a.b"], "lab", "a-b"), false, "another cluster's node");
+  assert.equal(isNodeArgv(["systemd-nspawn", "--machine=lab.a-b"], "lab-a", "b"), false);
 });

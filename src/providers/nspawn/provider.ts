@@ -6,10 +6,10 @@
  * running processes: nothing else is recorded.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../../errors.js";
-import { clusterPaths } from "../../plan/cluster-dir.js";
+import { clusterPaths, ensureClusterDir } from "../../plan/cluster-dir.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { NodeEnvironment } from "../../render/node-environment.js";
@@ -21,12 +21,12 @@ import {
   clusterRoot,
   killLeftovers,
   launch,
-  machineName,
   nodePaths,
   nspawnPid,
   nspawnProcesses,
   provisionNode,
   readLabel,
+  startedName,
   stopMachine,
   tail,
   waitForSsh,
@@ -64,7 +64,7 @@ function keyPath(ctx: ProviderContext): string {
 async function ensureClusterKey(plan: Plan, ctx: ProviderContext): Promise<string> {
   const key = keyPath(ctx);
   if (!existsSync(key)) {
-    await mkdir(ctx.clusterDir, { recursive: true, mode: 0o700 });
+    await ensureClusterDir(ctx.clusterDir);
     ctx.log(`generating the cluster SSH key ${key}`);
     await rm(`${key}.pub`, { force: true });
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `kubelab-${plan.name}`, "-f", key]);
@@ -163,7 +163,7 @@ async function stop(plan: Plan, node: string, ctx: ProviderContext, mode: HostMo
     await stopMachine(plan.name, node, pid, mode, ctx.log);
   }
   await killLeftovers(plan.name, node, mode);
-  await removeNodeCgroups(mode, machineName(plan.name, node));
+  await removeNodeCgroups(mode, startedName(plan.name, node));
 }
 
 async function destroy(plan: Plan, ctx: ProviderContext): Promise<void> {

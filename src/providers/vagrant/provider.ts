@@ -5,9 +5,9 @@
  * ssh-config` says; kubelab keeps no state of its own beside the Vagrantfile.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { UserError } from "../../errors.js";
-import { clusterPaths } from "../../plan/cluster-dir.js";
+import { clusterPaths, ensureClusterDir } from "../../plan/cluster-dir.js";
 import type { Plan } from "../../plan/types.js";
 import { forgetHost } from "../../remote/known-hosts.js";
 import { PLAIN_NODE } from "../../render/node-environment.js";
@@ -55,7 +55,7 @@ async function writeVagrantfile(plan: Plan, ctx: ProviderContext): Promise<void>
   const path = vagrantPaths(ctx.clusterDir).vagrantfile;
   const text = renderVagrantfile(plan);
   if ((await readFile(path, "utf8").catch(() => undefined)) === text) return;
-  await mkdir(ctx.clusterDir, { recursive: true, mode: 0o700 });
+  await ensureClusterDir(ctx.clusterDir);
   await writeFile(path, text);
   ctx.log(`wrote ${path}`);
 }
