@@ -36,13 +36,17 @@ function verify(file: PinnedFile, data: Buffer, where: string): Buffer {
   return data;
 }
 
-/** downloadError: a download that failed, named, with what to do (exit 1: not the user's input). */
-export function downloadError(url: string, why: string, cause?: unknown): UserError {
-  return new UserError(`cannot download ${url}: ${why}`, {
-    cause,
-    exitCode: 1,
-    hint: "check the network, or use an offline bundle (kubelab bundle create, up --bundle)",
-  });
+/**
+ * downloadError: a download that failed, named, with what to do (exit 1: not the user's
+ * input); by default, that an offline bundle needs no network.
+ */
+export function downloadError(
+  url: string,
+  why: string,
+  cause?: unknown,
+  hint = "check the network, or use an offline bundle (kubelab bundle create, up --bundle)",
+): UserError {
+  return new UserError(`cannot download ${url}: ${why}`, { cause, exitCode: 1, hint });
 }
 
 /**

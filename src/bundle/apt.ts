@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { AptRepository } from "../artifacts/package-source.js";
+import { downloadError } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
 
 const execFileP = promisify(execFile);
@@ -119,11 +120,15 @@ export interface RepositoryOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** What a bundle's download failures suggest: the bundle is made where the network is. */
+const MIRROR_HINT =
+  "check the network (a bundle is made on a machine that can reach the URLs), or download from a mirror: --mirror https://pkgs.k8s.io=https://mirror.example/k8s";
+
 async function get(f: typeof fetch, url: string): Promise<Buffer> {
   const res = await f(url).catch((e: Error) => {
-    throw new UserError(`cannot download ${url}: ${e.message}`, { exitCode: 1 });
+    throw downloadError(url, e.message, e, MIRROR_HINT);
   });
-  if (!res.ok) throw new UserError(`cannot download ${url}: HTTP ${res.status}`, { exitCode: 1 });
+  if (!res.ok) throw downloadError(url, `HTTP ${res.status}`, undefined, MIRROR_HINT);
   return Buffer.from(await res.arrayBuffer());
 }
 

@@ -79,6 +79,23 @@ describe("clear errors for files and folders", () => {
   });
 });
 
+describe("commands that need the cluster, before it exists", () => {
+  it("kubeconfig and ssh say the machine is absent and to run kubelab up", async (t) => {
+    const dir = await tempDir(t);
+    const file = join(dir, "kubelab.yaml");
+    await writeFile(file, DEFAULT_CLUSTER_YAML);
+    for (const argv of [
+      ["kubeconfig", "-f", file],
+      ["ssh", "master-1", "-f", file],
+    ]) {
+      const r = await kubelab(...argv);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /^error: master-1 is absent\n {2}hint: run kubelab up/m);
+      assert.doesNotMatch(r.err, /\n\s+at |looks like a bug|failed on/, r.err);
+    }
+  });
+});
+
 describe("a file with a great many errors", () => {
   it("validate shows a screen of them and counts the rest", async (t) => {
     const dir = await tempDir(t);

@@ -28,6 +28,12 @@ export async function kubeconfigFrom(plan: Plan, cp: Remote): Promise<string> {
 export async function fetchKubeconfig(plan: Plan, provider: MachineProvider, clusterDir: string): Promise<string> {
   const machines = await provider.list(plan, { clusterDir, log: () => {} });
   const cp = firstControlPlane(plan);
+  const machine = machines.find((m) => m.node === cp.name);
+  if (machine?.state !== "running")
+    throw new UserError(`${cp.name} is ${machine?.state ?? "absent"}${machine?.reason ? ` (${machine.reason})` : ""}`, {
+      exitCode: 1,
+      hint: "run kubelab up",
+    });
   const one = { ...plan, nodes: [cp] };
   const hosts = await connectAll(one, machines, { clusterDir, policy: hostKeyPolicy(), concurrency: 1 });
   try {
