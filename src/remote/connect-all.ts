@@ -68,5 +68,6 @@ export async function connectAll(
     await Promise.all([...hosts.values()].map((h) => h.close().catch(() => {})));
     throw e;
   }
-  return hosts;
+  // In the plan's order, not the order the connections came up: what is printed per node stays put.
+  return new Map(plan.nodes.flatMap((n) => (hosts.has(n.name) ? [[n.name, hosts.get(n.name) as Remote]] : [])));
 }
