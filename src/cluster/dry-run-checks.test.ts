@@ -20,7 +20,10 @@ import { createVagrantProvider } from "../providers/vagrant/provider.js";
 import { verifyHostKey } from "../remote/known-hosts.js";
 import { type UpOptions, up } from "./up.js";
 
-/** A dry run (unless told otherwise) in a fresh cluster directory: one quick SSH attempt per node. */
+/**
+ * A dry run (unless told otherwise) in a fresh cluster directory: one SSH attempt per node,
+ * with room for a loaded machine (the in-test server's handshake takes a while under load).
+ */
 async function run(t: TestContext, plan: Plan, provider: MachineProvider, more: Partial<UpOptions> = {}) {
   const clusterDir = await tempDir(t);
   const status = recordingStatus();
@@ -30,7 +33,7 @@ async function run(t: TestContext, plan: Plan, provider: MachineProvider, more: 
     packages: upstreamSource(plan, directoryStore("/nonexistent")),
     clusterDir,
     dryRun: true,
-    sshConnect: { timeoutMs: 500, retries: 0 },
+    sshConnect: { timeoutMs: 15_000, retries: 0 },
     log: (l) => lines.push(l),
     status,
     ...more,
@@ -56,7 +59,10 @@ describe("up --dry-run on existing hosts (ssh provider)", () => {
   it("a host that accepts and never answers times out", async (t) => {
     const silent = await silentPort(t);
     const dir = await tempDir(t);
-    const s = await run(t, sshLabPlan([silent, silent, silent], await clientKey(dir)), sshProvider);
+    const s = await run(t, sshLabPlan([silent, silent, silent], await clientKey(dir)), sshProvider, {
+      // The one case that waits for the timeout: keep it short.
+      sshConnect: { timeoutMs: 500, retries: 0 },
+    });
     const r = await s.result();
     assert.deepEqual(ids(r), ["master-1 host.ssh", "worker-1 host.ssh", "worker-2 host.ssh"]);
     assert.match(r.problems[0]?.message ?? "", /^master-1: cannot connect .* after 1 attempt: Timed out/);

@@ -1,0 +1,173 @@
+/**
+ * Faults while kubelab works, on real nspawn machines (1 control plane + 1 worker, offline):
+ * Ctrl-C during node preparation and during `kubeadm init`, a second `up` while one runs, and
+ * the worker's `kubeadm join` killed. Each ends in a clear exit (130, or 1 naming the node), no
+ * temp file of kubelab's is left (they may hold secrets), and the next `up` converges: one Node
+ * per node, nothing of the user's kubeconfig lost, and a further `up` changes nothing.
+ * The figures (faults tried, survived, data lost) are printed as a diagnostic for the README.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { kubeConfig, listNodes } from "../../src/kube/client.js";
+import { clusterDir } from "../../src/plan/cluster-dir.js";
+import type { Remote } from "../../src/remote/types.js";
+import { createTestBundle } from "../helpers/bundle.js";
+import { kubelab } from "../helpers/cli.js";
+import { cliScenario, connectNodes } from "../helpers/cli-scenario.js";
+import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
+import { steps } from "../helpers/steps.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const BIN = join(ROOT, "test", "helpers", "kubelab-bin.ts");
+
+/** The user's kubeconfig before anything: another cluster's context that must survive every fault. */
+const OTHER = `apiVersion: v1
+kind: Config
+clusters: [{name: other, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: other, user: {token: x}}]
+contexts: [{name: other, context: {cluster: other, user: other}}]
+current-context: other
+`;
+
+/** kubelab as its own process (signals reach it as they would from a terminal). */
+function spawnKubelab(argv: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...argv], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, CI: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, err: () => err };
+}
+
+const killIfRunning = (child: ChildProcess) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+};
+
+/** until polls `ok` every 200 ms, failing after `ms`. */
+async function until(ok: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  for (const end = Date.now() + ms; !(await ok()); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("faults while kubelab works", () => {
+  it("Ctrl-C in preparation and in kubeadm init, a second up, a killed join: each ends clearly and the next up converges", async (t) => {
+    if (!requireNspawn(t)) return;
+    const { raw, plan } = nspawnTestCluster("flt", { workers: 1 }, { addons: NO_ADDONS });
+    const { dir, file, kubeconfig, hosts } = await cliScenario(t, "faults");
+    await writeFile(file, stringify(raw));
+    await writeFile(kubeconfig, OTHER);
+    const bundle = join(dir, "bundle");
+    if (!(await createTestBundle(t, plan, bundle))) return;
+    const tmp = join(dir, "tmp");
+    await mkdir(tmp);
+    const env = { TMPDIR: tmp };
+    const logs = join(clusterDir(plan, file), "logs");
+    const lock = join(clusterDir(plan, file), "lock");
+    const step = steps(t);
+    let tried = 0;
+
+    /** The newest `up` run log's text ("" before there is one). */
+    const runLog = async () => {
+      const names = existsSync(logs) ? (await readdir(logs)).filter((f) => f.endsWith("-up.log")).sort() : [];
+      const last = names.at(-1);
+      return last ? readFile(join(logs, last), "utf8") : "";
+    };
+    const noTempFiles = async () =>
+      assert.deepEqual(
+        (await readdir(tmp)).filter((f) => f.startsWith("kubelab-")),
+        [],
+        "no temp file of kubelab's is left",
+      );
+    /** interruptWhen starts `up`, waits for `line` in its run log, sends SIGINT: exit 130 within 5 s. */
+    const interruptWhen = async (line: RegExp, what: string, afterMs = 0) => {
+      tried++;
+      const before = await runLog();
+      const up = spawnKubelab(["up", "-f", file, "--bundle", bundle], env);
+      t.after(() => killIfRunning(up.child));
+      await until(
+        async () => {
+          const now = await runLog();
+          return now !== before && line.test(now);
+        },
+        300_000,
+        what,
+      );
+      // Into the command the line announces, not just before it.
+      await new Promise((r) => setTimeout(r, afterMs));
+      const sent = Date.now();
+      up.child.kill("SIGINT");
+      const code = await up.exited;
+      const seconds = (Date.now() - sent) / 1000;
+      assert.equal(code, 130, up.err());
+      assert.ok(seconds < 6, `exited ${seconds} s after SIGINT`);
+      assert.match(up.err(), /interrupted; the next kubelab up continues from here/);
+      assert.equal(existsSync(lock), false, "the lock is released");
+      await noTempFiles();
+    };
+
+    await step("Ctrl-C while the nodes are prepared: exit 130, lock released, no temp file left", () =>
+      interruptWhen(/: install containerd/, "node preparation"),
+    );
+
+    await step("Ctrl-C while kubeadm init runs: exit 130", () =>
+      interruptWhen(/master-1: (kubeadm init|kubeadm reset -f and kubeadm init again)/, "kubeadm init", 4000),
+    );
+
+    await step(
+      "a second up while one runs is told the cluster is busy; the worker's join killed fails naming it",
+      async () => {
+        tried += 2;
+        const first = spawnKubelab(["up", "-f", file, "--bundle", bundle], env);
+        t.after(() => killIfRunning(first.child));
+        await until(() => existsSync(lock), 60_000, "the first up to take the lock");
+        const second = await kubelab("up", "-f", file, "--bundle", bundle);
+        assert.equal(second.code, 1, second.err);
+        assert.match(second.err, /cluster \S+ is busy \(pid \d+, since [^)]+\): kubelab up is working on it/);
+        // Once up starts the worker's join, kill every kubeadm on the worker as soon as it appears.
+        await until(async () => /worker-1: kubeadm (join|reset)/.test(await runLog()), 300_000, "the join");
+        if (!hosts.has("worker-1")) await connectNodes(plan, { file, hosts });
+        const worker = hosts.get("worker-1") as Remote;
+        await worker.exec(["timeout", "60", "sh", "-c", "until pkill -KILL -x kubeadm; do sleep 0.05; done"]);
+        const code = await first.exited;
+        assert.equal(code, 1, first.err());
+        assert.match(first.err(), /worker-1/);
+        await noTempFiles();
+      },
+    );
+
+    await step(
+      "the next up converges: each node once, the user's other context kept; another up changes nothing",
+      async () => {
+        const r = await kubelab("up", "-f", file, "--bundle", bundle);
+        assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+        const kc = kubeConfig(await readFile(kubeconfig, "utf8"));
+        assert.deepEqual(
+          (await listNodes(kc)).map((n) => n.metadata?.name),
+          ["master-1", "worker-1"],
+        );
+        assert.ok(
+          kc.getContexts().some((c) => c.name === "other"),
+          "the user's other context survived",
+        );
+        const again = await kubelab("up", "-f", file, "--bundle", bundle);
+        assert.equal(again.code, 0, again.err);
+        assert.match(again.out, /2 nodes joined, 0 changes made/);
+        t.diagnostic(`faults tried ${tried}, survived ${tried} (the next up converged), data lost 0`);
+      },
+    );
+  });
+});
