@@ -50,3 +50,31 @@ export class WaitTimeout extends Error {
 export function cut(value: string, max = 80): string {
   return value.length <= max ? value : `${value.slice(0, max)}… (${value.length - max} more characters)`;
 }
+
+/** Socket errors of a server that is (re)starting or a network that blinked: worth asking again. */
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+
+/**
+ * isTransient says whether a failed request is worth sending again: the connection was
+ * refused, reset or timed out (client-node's errors carry the socket error as `cause`).
+ */
+export function isTransient(e: unknown): boolean {
+  for (
+    let err = e as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0;
+    err && depth < 4;
+    depth++
+  ) {
+    if (typeof err.code === "string" && TRANSIENT_CODES.has(err.code)) return true;
+    if (typeof err.message === "string" && /socket hang up|timed out after \d+ s/.test(err.message)) return true;
+    err = err.cause as typeof err;
+  }
+  return false;
+}

@@ -5,7 +5,7 @@
 import { createRequire } from "node:module";
 import { Argument, Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { TEMPLATE_PROVIDERS } from "../config/default-cluster.js";
-import { CommandError, UserError, WaitTimeout } from "../errors.js";
+import { CommandError, isTransient, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { nameOption, selectNamedCluster } from "./cluster-option.js";
 import { addExamples } from "./examples.js";
@@ -325,6 +325,13 @@ function report(e: unknown, io: Io): number {
   // Something failed on the nodes or in the cluster: the message says where and why.
   if (e instanceof CommandError || e instanceof HostsError || e instanceof WaitTimeout) {
     io.err(`error: ${e.message.trimEnd()}`);
+    return 1;
+  }
+  // A connection refused or reset (the API server restarting, a node going away): not a bug.
+  if (isTransient(e)) {
+    io.err(
+      `error: a connection failed: ${(e as Error).message}\n  hint: is the cluster running? kubelab status and kubelab doctor say more; the next kubelab up continues from here`,
+    );
     return 1;
   }
   const err = e instanceof Error ? e : new Error(String(e));

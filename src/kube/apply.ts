@@ -13,7 +13,7 @@
  */
 import { ApiextensionsV1Api, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { UserError, WaitTimeout } from "../errors.js";
-import { poll, requestRaw, statusMessage, type WaitOptions } from "./client.js";
+import { poll, requestApi, statusMessage, type WaitOptions } from "./client.js";
 
 /** The field manager of everything kubelab applies. */
 export const FIELD_MANAGER = "kubelab";
@@ -28,11 +28,11 @@ interface ApiResource {
  * Discovery: the resources of each group/version, fetched once per apply (again when a kind
  * is missing, as happens right after its CRD is established).
  */
-function discovery(kc: KubeConfig): (o: KubernetesObject) => Promise<string> {
+function discovery(kc: KubeConfig, signal?: AbortSignal): (o: KubernetesObject) => Promise<string> {
   const cache = new Map<string, ApiResource[]>();
   const base = (apiVersion: string) => (apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
   const fetchGroup = async (apiVersion: string) => {
-    const res = await requestRaw(kc, "GET", base(apiVersion));
+    const res = await requestApi(kc, "GET", base(apiVersion), undefined, { signal });
     if (res.status === 404) return [];
     if (res.status !== 200) throw new Error(`discovery ${base(apiVersion)}: ${statusMessage(res.status, res.body)}`);
     const list = (JSON.parse(res.body) as { resources?: ApiResource[] }).resources ?? [];
@@ -112,24 +112,27 @@ export async function applyObjects(
   objects: readonly KubernetesObject[],
   opts: ApplyOptions = {},
 ): Promise<ApplyResult> {
-  const pathOf = discovery(kc);
+  const pathOf = discovery(kc, opts.signal);
   const changed: string[] = [];
   const unchanged: string[] = [];
   const rv = (text: string) => (JSON.parse(text) as KubernetesObject).metadata?.resourceVersion;
   const apply = async (o: KubernetesObject) => {
     const what = describeObject(o);
     const path = await pathOf(o);
-    const before = await requestRaw(kc, "GET", path);
+    const before = await requestApi(kc, "GET", path, undefined, { signal: opts.signal });
     if (before.status !== 200 && before.status !== 404)
       throw new Error(`read ${what}: ${statusMessage(before.status, before.body)}`);
     if (before.status === 200 && isBare(o)) {
       unchanged.push(what);
       return;
     }
-    const res = await requestRaw(kc, "PATCH", `${path}?fieldManager=${FIELD_MANAGER}&force=${opts.force ?? false}`, {
-      contentType: "application/apply-patch+yaml",
-      data: JSON.stringify(o),
-    });
+    const res = await requestApi(
+      kc,
+      "PATCH",
+      `${path}?fieldManager=${FIELD_MANAGER}&force=${opts.force ?? false}`,
+      { contentType: "application/apply-patch+yaml", data: JSON.stringify(o) },
+      { signal: opts.signal },
+    );
     if (res.status === 409)
       throw new UserError(`apply ${what}: ${statusMessage(res.status, res.body)}`, {
         exitCode: 1,

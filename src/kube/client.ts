@@ -6,7 +6,7 @@
 import { type RequestOptions, request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig, type V1Node } from "@kubernetes/client-node";
-import { WaitTimeout } from "../errors.js";
+import { isTransient, UserError, WaitTimeout } from "../errors.js";
 
 /** kubeConfig loads a kubeconfig document (its current context). */
 export function kubeConfig(yaml: string): KubeConfig {
@@ -36,7 +36,11 @@ export async function poll<T>(
   const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
   for (;;) {
     opts.signal?.throwIfAborted();
-    const r = await probe();
+    // An API server that restarts mid-wait is a reason to wait, not to fail.
+    const r = await probe().catch((e: unknown) => {
+      if (!isTransient(e)) throw e;
+      return { done: false as const, pending: `the API server did not answer (${(e as Error).message})` };
+    });
     if (r.done) return r.value;
     if (Date.now() >= deadline)
       throw new WaitTimeout(`${what}: gave up after ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s: ${r.pending}`);
@@ -103,6 +107,54 @@ export async function requestRaw(
     req.on("error", reject);
     req.end(body?.data);
   });
+}
+
+/** Responses worth asking again for: the server is overloaded or starting, or a webhook is not up yet. */
+const retryStatus = (res: { status: number; body: string }) =>
+  res.status === 429 ||
+  res.status === 503 ||
+  res.status === 504 ||
+  (res.status === 500 && /failed calling webhook/.test(res.body));
+
+/**
+ * requestApi is {@link requestRaw} that rides out an API server restart: a refused or reset
+ * connection, 429/503/504 or a webhook that does not answer yet is asked again (backing off
+ * to 5 s) for up to `retryMs`; then the error says the API server did not answer, and how to
+ * go on. Server-side apply and reads are safe to send twice.
+ */
+export async function requestApi(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  body?: { contentType: string; data: string },
+  opts: { retryMs?: number; signal?: AbortSignal } = {},
+): Promise<{ status: number; body: string }> {
+  const retryMs = opts.retryMs ?? 120_000;
+  const deadline = Date.now() + retryMs;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+    opts.signal?.throwIfAborted();
+    let res: { status: number; body: string };
+    try {
+      res = await requestRaw(kc, method, path, body);
+    } catch (e) {
+      if (!isTransient(e)) throw e;
+      if (Date.now() >= deadline) {
+        const server = kc.getCurrentCluster()?.server ?? "the API server";
+        throw new UserError(
+          `the API server ${server} did not answer for ${Math.round(retryMs / 1000)} s: ${(e as Error).message}`,
+          {
+            cause: e,
+            exitCode: 1,
+            hint: "is the control plane running? kubelab doctor names the usual causes; the next kubelab up continues from here",
+          },
+        );
+      }
+      await sleep(delay, undefined, { signal: opts.signal });
+      continue;
+    }
+    if (!retryStatus(res) || Date.now() >= deadline) return res;
+    await sleep(delay, undefined, { signal: opts.signal });
+  }
 }
 
 /** statusMessage is the message of a Status response body (or the body itself, shortened). */
