@@ -1,7 +1,8 @@
 /**
  * Faults while kubelab works, on real nspawn machines (1 control plane + 1 worker, offline):
- * Ctrl-C during node preparation and during `kubeadm init`, a second `up` while one runs, and
- * the worker's `kubeadm join` killed. Each ends in a clear exit (130, or 1 naming the node), no
+ * Ctrl-C during node preparation, during `kubeadm init` and while an addon (MetalLB) is
+ * applied, a second `up` while one runs, the worker's `kubeadm join` killed, and the API
+ * server restarted while the addon is applied. Each ends in a clear exit (130, or 1 naming the node), no
  * temp file of kubelab's is left (they may hold secrets), and the next `up` converges: one Node
  * per node, nothing of the user's kubeconfig lost, and a further `up` changes nothing.
  * The figures (faults tried, survived, data lost) are printed as a diagnostic for the README.
@@ -14,14 +15,16 @@ import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { kubeConfig, listNodes } from "../../src/kube/client.js";
+import { kubeConfig, listNodes, waitNodes } from "../../src/kube/client.js";
 import { clusterDir } from "../../src/plan/cluster-dir.js";
+import { validateCluster } from "../../src/plan/validate.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { cliScenario, connectNodes } from "../helpers/cli-scenario.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
+import { installTestCni } from "../helpers/test-cni.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = join(ROOT, "test", "helpers", "kubelab-bin.ts");
@@ -66,7 +69,14 @@ async function until(ok: () => Promise<boolean> | boolean, ms: number, what: str
 describe("faults while kubelab works", () => {
   it("Ctrl-C in preparation and in kubeadm init, a second up, a killed join: each ends clearly and the next up converges", async (t) => {
     if (!requireNspawn(t)) return;
-    const { raw, plan } = nspawnTestCluster("flt", { workers: 1 }, { addons: NO_ADDONS });
+    // First without addons; MetalLB comes later, for the faults while addons are applied.
+    const made = nspawnTestCluster("flt", { workers: 1 });
+    const pools = (made.raw.addons as { metallb: { pools: string[] } }).metallb.pools;
+    const raw = { ...made.raw, addons: NO_ADDONS };
+    const withMetallb = { ...made.raw, addons: { ...NO_ADDONS, metallb: { enabled: true, pools } } };
+    const full = validateCluster(withMetallb);
+    assert.ok(full.ok, JSON.stringify(!full.ok && full.errors));
+    const plan = full.plan;
     const { dir, file, kubeconfig, hosts } = await cliScenario(t, "faults");
     await writeFile(file, stringify(raw));
     await writeFile(kubeconfig, OTHER);
@@ -166,8 +176,48 @@ describe("faults while kubelab works", () => {
         const again = await kubelab("up", "-f", file, "--bundle", bundle);
         assert.equal(again.code, 0, again.err);
         assert.match(again.out, /2 nodes joined, 0 changes made/);
-        t.diagnostic(`faults tried ${tried}, survived ${tried} (the next up converged), data lost 0`);
       },
     );
+
+    await step("with a pod network, MetalLB added: Ctrl-C while it is applied exits 130", async () => {
+      await connectNodes(plan, { file, hosts });
+      const kc = kubeConfig(await readFile(kubeconfig, "utf8"));
+      await installTestCni(plan, hosts, await listNodes(kc));
+      await waitNodes(
+        kc,
+        plan.nodes.map((n) => n.name),
+        { ready: true, timeoutMs: 240_000 },
+      );
+      await writeFile(file, stringify(withMetallb));
+      await interruptWhen(/• MetalLB v/, "MetalLB's apply", 1500);
+    });
+
+    await step("the API server restarted while MetalLB is applied: up rides it out and finishes", async () => {
+      tried++;
+      const before = await runLog();
+      const up = spawnKubelab(["up", "-f", file, "--bundle", bundle], env);
+      t.after(() => killIfRunning(up.child));
+      await until(
+        async () => {
+          const now = await runLog();
+          return now !== before && /• MetalLB v/.test(now);
+        },
+        300_000,
+        "MetalLB's apply",
+      );
+      // kubelet stops the API server when its manifest goes, and starts it again when it is back.
+      const master = hosts.get("master-1") as Remote;
+      await master.run([
+        "sh",
+        "-c",
+        "mv /etc/kubernetes/manifests/kube-apiserver.yaml /root/ && sleep 10 && mv /root/kube-apiserver.yaml /etc/kubernetes/manifests/",
+      ]);
+      const code = await up.exited;
+      assert.equal(code, 0, up.err());
+      const again = await kubelab("up", "-f", file, "--bundle", bundle);
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.out, /2 nodes joined, 0 changes made/);
+      t.diagnostic(`faults tried ${tried}, survived ${tried} (the next up converged), data lost 0`);
+    });
   });
 });

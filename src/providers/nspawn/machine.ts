@@ -12,7 +12,7 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Plan, PlanNode } from "../../plan/types.js";
@@ -467,4 +467,19 @@ export function sshBanner(host: string, port: number, timeoutMs: number): Promis
     sock.on("error", () => done(false));
     sock.on("close", () => done(false));
   });
+}
+
+/**
+ * nodeHostKeys reads the public SSH host keys kubelab generated into a node's root (ssh-keygen
+ * -A at provisioning): the blobs its sshd will present, known before the node ever boots.
+ */
+export async function nodeHostKeys(cluster: string, node: string): Promise<Buffer[]> {
+  const dir = join(nodePaths(cluster, node).rootfs, "etc/ssh");
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^ssh_host_\w+_key\.pub$/.test(f));
+  const keys: Buffer[] = [];
+  for (const f of names.sort()) {
+    const [, b64] = (await readFile(join(dir, f), "utf8")).trim().split(/\s+/);
+    if (b64) keys.push(Buffer.from(b64, "base64"));
+  }
+  return keys;
 }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { UserError } from "../../errors.js";
 import { clusterPaths, ensureClusterDir } from "../../plan/cluster-dir.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
+import { verifyHostKey } from "../../remote/known-hosts.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { NodeEnvironment } from "../../render/node-environment.js";
 import type { Machine, MachineProvider, ProviderContext } from "../types.js";
@@ -21,6 +22,7 @@ import {
   clusterRoot,
   killLeftovers,
   launch,
+  nodeHostKeys,
   nodePaths,
   nspawnPid,
   nspawnProcesses,
@@ -137,12 +139,27 @@ async function start(plan: Plan, nodes: readonly PlanNode[], ctx: ProviderContex
       // A node whose nspawn was killed may still be running without it: clear that first.
       await killLeftovers(plan.name, n.name, mode);
       await provisionNode(plan, n, image, publicKey, bridge);
+      await recordHostKeys(plan, n, ctx);
       ctx.log(`starting ${n.name} (${n.ip})`);
       await launch(plan, n, bridge, mode);
     }),
   );
   await Promise.all(nodes.map((n) => waitForSsh(plan.name, n, SSH_TIMEOUT_MS, ctx.signal)));
   ctx.log(`${nodes.map((n) => n.name).join(", ")} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * recordHostKeys puts a node's host keys, which kubelab generated itself, into the cluster's
+ * known_hosts before its first boot: the first connection is checked like every later one
+ * (no trust on first use), and `kubelab ssh --strict-host-keys` works from the start. A
+ * re-created node replaces the keys of the one before it at that address.
+ */
+async function recordHostKeys(plan: Plan, node: PlanNode, ctx: ProviderContext): Promise<void> {
+  const file = clusterPaths(ctx.clusterDir).knownHosts;
+  const keys = await nodeHostKeys(plan.name, node.name);
+  // The first key replaces what a machine made before had at this address; the others join it.
+  for (const [i, key] of keys.entries())
+    await verifyHostKey(file, node.ip, 22, key, i === 0 ? "accept-new" : "trust-on-first-use");
 }
 
 async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
