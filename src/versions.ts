@@ -46,6 +46,12 @@ export const PINNED = {
     /** pkgs.k8s.io serves one apt repository per minor, signed by the key below. */
     aptRepository: (minor: string) => `https://pkgs.k8s.io/core:/stable:/v${minor}/deb/`,
     aptKey: (minor: string) => `https://pkgs.k8s.io/core:/stable:/v${minor}/deb/Release.key`,
+    /**
+     * The fingerprint of that key ("isv:kubernetes OBS Project", rsa2048 of 2022-08-25, the
+     * same key for every minor; its expiry is extended in place). The key file is fetched from
+     * the repository it vouches for, so only this pin makes it a trust anchor.
+     */
+    aptKeyFingerprints: ["DE15B14486CD377B9E876E1A234654DA9A296436"] as readonly string[],
     /** Debian package revision pkgs.k8s.io uses for a release. */
     debRevision: "1.1",
   },

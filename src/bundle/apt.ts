@@ -4,17 +4,12 @@
  * the Packages index checked against the sum in Release, each .deb against the sum in
  * Packages. Only then does a package go into a bundle.
  */
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { pinnedKey, verifySignature } from "../artifacts/openpgp.js";
 import type { AptRepository } from "../artifacts/package-source.js";
 import { downloadError } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
 
-const execFileP = promisify(execFile);
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
 /** One package of a Packages index. */
@@ -78,46 +73,11 @@ export function releaseSums(text: string): Map<string, { sha256: string; size: n
   return sums;
 }
 
-/** dearmor turns an ASCII-armored OpenPGP key into the binary form gpgv reads. */
-export function dearmor(armored: string): Buffer {
-  const lines = armored.replace(/\r/g, "").split("\n");
-  const begin = lines.findIndex((l) => /^-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(l));
-  if (begin === -1) return Buffer.from(armored, "binary"); // already binary
-  let i = begin + 1;
-  while (i < lines.length && lines[i]?.trim() !== "") i++; // armor headers end at a blank line
-  const body: string[] = [];
-  for (i++; i < lines.length; i++) {
-    const l = (lines[i] ?? "").trim();
-    if (l.startsWith("=") || l.startsWith("-----END")) break; // CRC24 line, then the end
-    body.push(l);
-  }
-  return Buffer.from(body.join(""), "base64");
-}
-
-/** verifySignature checks a detached signature with gpgv against one key; throws when it does not hold. */
-export async function verifySignature(data: Buffer, signature: Buffer, key: Buffer, what: string): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "kubelab-gpgv-"));
-  try {
-    await writeFile(join(dir, "key.gpg"), key);
-    await writeFile(join(dir, "data"), data);
-    await writeFile(join(dir, "data.sig"), signature);
-    await execFileP("gpgv", ["--keyring", join(dir, "key.gpg"), join(dir, "data.sig"), join(dir, "data")]).catch(
-      (e: NodeJS.ErrnoException & { stderr?: string }) => {
-        if (e.code === "ENOENT")
-          throw new UserError("gpgv is needed to check the Kubernetes package repository's signature", {
-            hint: "install gpgv (Debian/Ubuntu: apt-get install gpgv)",
-          });
-        throw new UserError(`${what}: bad signature`, { details: (e.stderr ?? "").trim(), exitCode: 1 });
-      },
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 /** Options of {@link readRepository}. */
 export interface RepositoryOptions {
   readonly fetch?: typeof fetch;
+  /** How the key is downloaded: never through a mirror, which must not choose its own anchor. @default fetch */
+  readonly keyFetch?: typeof fetch;
 }
 
 /** What a bundle's download failures suggest: the bundle is made where the network is. */
@@ -139,16 +99,18 @@ export interface Repository {
 }
 
 /**
- * readRepository opens a flat repository: with a key, Release must carry a good signature
- * (Release.gpg) by it; the Packages index must match Release's sum either way.
+ * readRepository opens a flat repository: with a key, the key must have a pinned fingerprint
+ * and Release must carry a good signature (Release.gpg) by it; the Packages index must match
+ * Release's sum either way.
  */
 export async function readRepository(repo: AptRepository, opts: RepositoryOptions = {}): Promise<Repository> {
   const f = opts.fetch ?? fetch;
   const base = repo.url.endsWith("/") ? repo.url : `${repo.url}/`;
   const release = await get(f, `${base}Release`);
   if (repo.keyUrl) {
-    const key = dearmor((await get(f, repo.keyUrl)).toString("latin1"));
-    await verifySignature(release, await get(f, `${base}Release.gpg`), key, `${base}Release`);
+    const pinned = repo.keyFingerprints ?? [];
+    const key = pinnedKey(await get(opts.keyFetch ?? fetch, repo.keyUrl), pinned, repo.keyUrl);
+    await verifySignature(release, await get(f, `${base}Release.gpg`), key, pinned, `${base}Release`);
   }
   const sum = releaseSums(release.toString("utf8")).get("Packages");
   if (!sum) throw new UserError(`${base}Release lists no sha256 for Packages`, { exitCode: 1 });

@@ -50,6 +50,7 @@ export function pinnedSources(plan: Plan, arch: Arch): BundleSources {
     kubernetes: {
       url: PINNED.kubernetes.aptRepository(plan.kubernetes.minor),
       keyUrl: PINNED.kubernetes.aptKey(plan.kubernetes.minor),
+      keyFingerprints: PINNED.kubernetes.aptKeyFingerprints,
     },
     containerd: pinnedContainerdFiles(arch),
     upstream: addonManifests(plan),
@@ -141,7 +142,7 @@ export async function createBundle(
   };
   try {
     // Kubernetes packages, from the signed repository.
-    const repo = await readRepository(sources.kubernetes, { fetch: mirrored });
+    const repo = await readRepository(sources.kubernetes, { fetch: mirrored, keyFetch: base });
     const debArch = opts.arch;
     const { selected, fromDistribution } = selectPackages(
       repo.packages,

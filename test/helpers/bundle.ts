@@ -2,6 +2,8 @@
  * An offline bundle made the way users make one, by `createBundle` (kubelab bundle create),
  * from mirrors on loopback instead of the internet:
  * - pkgs.k8s.io -> the signed test apt repository (real kubeadm, kubelet, kubectl built here);
+ *   its key is never mirrored, so the test key is named directly, with its fingerprint pinned
+ *   in place of pkgs.k8s.io's;
  * - registry.k8s.io, quay.io, ghcr.io and registry.kubelab.test -> a real OCI registry (crane)
  *   holding the images built here (the control plane's, MetalLB's controller and speaker,
  *   Calico's node, cni and kube-controllers when the plan's CNI is Calico, Headlamp's when its
@@ -20,6 +22,7 @@ import { basename, dirname, join } from "node:path";
 import type { TestContext } from "node:test";
 import { sha256 } from "../../src/artifacts/local.js";
 import type { BundleManifest } from "../../src/artifacts/offline-bundle.js";
+import { primaryFingerprints } from "../../src/artifacts/openpgp.js";
 import { createBundle, pinnedSources } from "../../src/bundle/create.js";
 import type { Plan } from "../../src/plan/types.js";
 import { type Arch, PINNED } from "../../src/versions.js";
@@ -95,6 +98,11 @@ export async function createTestBundle(
       plan,
       {
         ...pinned,
+        kubernetes: {
+          url: pinned.kubernetes.url,
+          keyUrl: `${apt.url}Release.key`,
+          keyFingerprints: primaryFingerprints(await readFile(join(pkgs.aptDir, "Release.key"))),
+        },
         extraImages: toolbox.map((i) => i.name),
         // helm built here: its own file and sha256, instead of the upstream release's.
         ...(helm ? { helm: { url: `${fakeHelm}${basename(helm)}`, sha256: sha256(await readFile(helm)) } } : {}),
