@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
+import { type BundleTrust, trustFromEnvironment, verifyBundle } from "./bundle-trust.js";
 import type { PackageSource } from "./package-source.js";
 import { directoryStore } from "./store.js";
 
@@ -26,6 +27,11 @@ export const bundleSchema = z.strictObject({
     debs: z.array(file).min(1),
     /** Dependencies of the packages that come from the node's distribution, not the bundle. */
     requires: z.array(z.string()).default([]),
+    /**
+     * The repository's index as it was verified when the bundle was made: Release, its detached
+     * signature, Packages and the signing key. `up` checks them again against the pinned key.
+     */
+    apt: z.strictObject({ release: file, signature: file, packages: file, key: file }).optional(),
   }),
   containerd: z.strictObject({ version: z.string(), containerd: file, runc: file, cniPlugins: file }),
   /** OCI image archives, each imported under its full reference. */
@@ -50,8 +56,12 @@ export const BUNDLE_MANIFEST = "bundle.json";
 
 const pinned = (f: z.infer<typeof file>) => ({ url: `bundle:${f.name}`, sha256: f.sha256 });
 
-/** readBundle reads and checks a bundle's manifest against the plan it is used for. */
-export async function readBundle(dir: string, plan: Plan): Promise<BundleManifest> {
+/**
+ * readBundle reads a bundle's manifest, checks it against the plan it is used for, and checks
+ * the bundle against `trust` (the pinned sums and key, see {@link verifyBundle}): bundle.json
+ * alone vouches for nothing.
+ */
+export async function readBundle(dir: string, plan: Plan, trust?: BundleTrust): Promise<BundleManifest> {
   const text = await readFile(join(dir, BUNDLE_MANIFEST), "utf8").catch((e: Error) => {
     throw new UserError(`${dir} is not a kubelab bundle: ${e.message}`);
   });
@@ -81,6 +91,7 @@ export async function readBundle(dir: string, plan: Plan): Promise<BundleManifes
       details: problems.join("\n"),
       hint: "make a bundle for these versions",
     });
+  await verifyBundle(dir, b, plan, trust ?? (await trustFromEnvironment()));
   return b;
 }
 

@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { nspawnTestCluster } from "../../test/helpers/nspawn.js";
 import { buildTestPackages, serveDirectory } from "../../test/helpers/packages.js";
+import { parsePackages } from "../artifacts/apt-index.js";
 import { primaryFingerprints } from "../artifacts/openpgp.js";
-import { compareDebianVersions, parsePackages, readRepository, selectPackages } from "./apt.js";
+import { compareDebianVersions, readRepository, selectPackages } from "./apt.js";
 
 const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim();
 

@@ -17,6 +17,7 @@ import { sha256 } from "../artifacts/local.js";
 import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "../artifacts/offline-bundle.js";
 import { type AptRepository, type ContainerdFiles, pinnedContainerdFiles } from "../artifacts/package-source.js";
 import { cachingStore } from "../artifacts/store.js";
+import { UserError } from "../errors.js";
 import { writeImageArchive } from "../oci/layout.js";
 import { pulledArchive, pullImage } from "../oci/registry.js";
 import { kubeadmImages } from "../plan/kubeadm-images.js";
@@ -150,6 +151,15 @@ export async function createBundle(
       plan.kubernetes.packageVersion,
       debArch,
     );
+    const { release, signature, packages, key } = repo.index;
+    if (!signature || !key)
+      throw new UserError(`${sources.kubernetes.url} has no signing key: a bundle carries signed packages only`);
+    const apt = {
+      release: await put("Release", release),
+      signature: await put("Release.gpg", signature),
+      packages: await put("Packages", packages),
+      key: await put("Release.key.gpg", key),
+    };
     const debs = [];
     for (const p of selected) {
       opts.log(`package ${p.name}=${p.version}`);
@@ -204,7 +214,7 @@ export async function createBundle(
     const manifest = bundleSchema.parse({
       format: "kubelab.dev/bundle/v1",
       arch: opts.arch,
-      kubernetes: { version: plan.kubernetes.version, debs, requires: fromDistribution },
+      kubernetes: { version: plan.kubernetes.version, debs, requires: fromDistribution, apt },
       containerd,
       images,
       upstream,

@@ -14,12 +14,16 @@
  *   helm built here;
  * - the containerd, runc and CNI release files -> the test package source's files (built
  *   here, so with their own sha256 instead of the upstream releases' pins).
+ * `up --bundle` checks a bundle against the pins, which these files cannot match: the test's
+ * own anchors (the test key's fingerprint, these files' sums) are put in a trust file that
+ * KUBELAB_TEST_TRUST names for the rest of the test.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { TestContext } from "node:test";
+import { TRUST_ENV } from "../../src/artifacts/bundle-trust.js";
 import { sha256 } from "../../src/artifacts/local.js";
 import type { BundleManifest } from "../../src/artifacts/offline-bundle.js";
 import { primaryFingerprints } from "../../src/artifacts/openpgp.js";
@@ -89,6 +93,17 @@ export async function createTestBundle(
   const helmDir = helm ? await serveDirectory(dirname(helm), "127.0.0.1") : undefined;
   const charts = linkerd ? await linkerdChartRepository(t) : undefined;
   const cache = await mkdtemp(join(tmpdir(), "kubelab-downloads-"));
+  const keyFingerprints = primaryFingerprints(await readFile(join(pkgs.aptDir, "Release.key")));
+  const helmSum = helm ? sha256(await readFile(helm)) : undefined;
+  await trustTestFiles(t, {
+    aptKeyFingerprints: keyFingerprints,
+    containerd: {
+      containerd: pkgs.files.containerd.sha256,
+      runc: pkgs.files.runc.sha256,
+      cniPlugins: pkgs.files.cniPlugins.sha256,
+    },
+    helm: helmSum ? [helmSum] : [],
+  });
   try {
     const fake = "https://releases.kubelab.invalid/";
     const fakeHelm = "https://helm-releases.kubelab.invalid/";
@@ -101,11 +116,11 @@ export async function createTestBundle(
         kubernetes: {
           url: pinned.kubernetes.url,
           keyUrl: `${apt.url}Release.key`,
-          keyFingerprints: primaryFingerprints(await readFile(join(pkgs.aptDir, "Release.key"))),
+          keyFingerprints,
         },
         extraImages: toolbox.map((i) => i.name),
         // helm built here: its own file and sha256, instead of the upstream release's.
-        ...(helm ? { helm: { url: `${fakeHelm}${basename(helm)}`, sha256: sha256(await readFile(helm)) } } : {}),
+        ...(helm && helmSum ? { helm: { url: `${fakeHelm}${basename(helm)}`, sha256: helmSum } } : {}),
         containerd: {
           containerd: asRelease(pkgs.files.containerd),
           runc: asRelease(pkgs.files.runc),
@@ -137,4 +152,17 @@ export async function createTestBundle(
     await helmDir?.close();
     await rm(cache, { recursive: true, force: true });
   }
+}
+
+/** trustTestFiles writes the test's anchors to a file and names it in KUBELAB_TEST_TRUST until the test ends. */
+async function trustTestFiles(t: Pick<TestContext, "after">, trust: object): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-trust-"));
+  await writeFile(join(dir, "trust.json"), JSON.stringify(trust));
+  const saved = process.env[TRUST_ENV];
+  process.env[TRUST_ENV] = join(dir, "trust.json");
+  t.after(async () => {
+    if (saved === undefined) delete process.env[TRUST_ENV];
+    else process.env[TRUST_ENV] = saved;
+    await rm(dir, { recursive: true, force: true });
+  });
 }
