@@ -41,6 +41,14 @@ export const KUBERNETES_MINORS = {
 
 /** The pinned table. */
 export const PINNED = {
+  /**
+   * Digests of the images kubelab pulls itself (`bundle create`, `image bake`), by canonical
+   * name (`registry.k8s.io/pause:3.10.2` -> `sha256:...`, the digest of what the tag points at,
+   * an index for multi-platform images). A pinned image is pulled by its digest, so neither a
+   * registry nor a `--mirror` can serve another. None is recorded yet: the pinned manifests and
+   * charts name their images by tag only, and no upstream digest of these releases was at hand.
+   */
+  imageDigests: {} as Readonly<Partial<Record<string, string>>>,
   kubernetes: {
     version: "v1.37.2",
     /** pkgs.k8s.io serves one apt repository per minor, signed by the key below. */

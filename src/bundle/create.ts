@@ -19,7 +19,7 @@ import { type AptRepository, type ContainerdFiles, pinnedContainerdFiles } from 
 import { cachingStore } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
 import { writeImageArchive } from "../oci/layout.js";
-import { pulledArchive, pullImage } from "../oci/registry.js";
+import { canonicalName, pulledArchive, pullImage } from "../oci/registry.js";
 import { kubeadmImages } from "../plan/kubeadm-images.js";
 import type { Plan } from "../plan/types.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
@@ -39,6 +39,8 @@ export interface BundleSources {
   readonly helm?: PinnedFile;
   /** Images beyond kubeadm's and the addons' (none by default). */
   readonly extraImages?: readonly string[];
+  /** Pinned image digests by canonical name. @default PINNED.imageDigests */
+  readonly imageDigests?: Readonly<Partial<Record<string, string>>>;
 }
 
 /**
@@ -202,7 +204,8 @@ export async function createBundle(
     const images = [];
     for (const name of names) {
       opts.log(`image ${name}`);
-      const pulled = await pullImage(name, { arch: opts.arch, mirrors: registries, fetch: base });
+      const pinned = (sources.imageDigests ?? PINNED.imageDigests)[canonicalName(name)];
+      const pulled = await pullImage(name, { arch: opts.arch, mirrors: registries, fetch: base, digest: pinned });
       const archive = pulledArchive(pulled, opts.arch);
       const staged = join(tmp, "image.tar");
       const digest = await writeImageArchive(staged, archive);
