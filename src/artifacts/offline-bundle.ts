@@ -5,7 +5,9 @@
  *   files/<sha256>       the files themselves (content-addressed, like the download cache)
  * kubeadm, kubelet and kubectl come as .deb packages that are uploaded to each node and
  * installed from there; containerd, runc and the CNI plugins as their release files; every
- * image kubeadm needs as an OCI archive, imported into each node's containerd.
+ * image kubeadm needs as an OCI archive, imported into each node's containerd. The .debs come
+ * with the repository's signed index, so `up` checks them against the pinned key, not against
+ * bundle.json's own word.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -40,7 +42,7 @@ export const bundleSchema = z.strictObject({
   upstream: z
     .array(z.strictObject({ url: z.string().min(1), name: z.string().min(1), sha256: file.shape.sha256 }))
     .default([]),
-  /** Helm chart archives (checked against their repository's index digest when fetched). */
+  /** Helm chart archives (checked against their repository's index digest, and the pinned sha256 if any). */
   charts: z
     .array(z.strictObject({ name: z.string().min(1), version: z.string().min(1), url: z.string().min(1), file }))
     .default([]),
