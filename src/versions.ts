@@ -41,11 +41,25 @@ export const KUBERNETES_MINORS = {
 
 /** The pinned table. */
 export const PINNED = {
+  /**
+   * Digests of the images kubelab pulls itself (`bundle create`, `image bake`), by canonical
+   * name (`registry.k8s.io/pause:3.10.2` -> `sha256:...`, the digest of what the tag points at,
+   * an index for multi-platform images). A pinned image is pulled by its digest, so neither a
+   * registry nor a `--mirror` can serve another. None is recorded yet: the pinned manifests and
+   * charts name their images by tag only, and no upstream digest of these releases was at hand.
+   */
+  imageDigests: {} as Readonly<Partial<Record<string, string>>>,
   kubernetes: {
     version: "v1.37.2",
     /** pkgs.k8s.io serves one apt repository per minor, signed by the key below. */
     aptRepository: (minor: string) => `https://pkgs.k8s.io/core:/stable:/v${minor}/deb/`,
     aptKey: (minor: string) => `https://pkgs.k8s.io/core:/stable:/v${minor}/deb/Release.key`,
+    /**
+     * The fingerprint of that key ("isv:kubernetes OBS Project", rsa2048 of 2022-08-25, the
+     * same key for every minor; its expiry is extended in place). The key file is fetched from
+     * the repository it vouches for, so only this pin makes it a trust anchor.
+     */
+    aptKeyFingerprints: ["DE15B14486CD377B9E876E1A234654DA9A296436"] as readonly string[],
     /** Debian package revision pkgs.k8s.io uses for a release. */
     debRevision: "1.1",
   },
@@ -144,6 +158,13 @@ export const PINNED = {
     /** Helm chart version for edge-YY.M.N is 20YY.M.N. */
     chartVersion: "2026.8.3",
     helmRepository: "https://helm.linkerd.io/edge",
+    /**
+     * sha256 of each chart archive (by chart name), checked whatever the repository's index
+     * says: the index comes from the same place as the archive, so it vouches for nothing on
+     * its own. No archive of this release has been recorded from upstream yet; a chart with no
+     * entry here is checked against the index digest only.
+     */
+    chartSha256: {} as Readonly<Partial<Record<string, string>>>,
   },
   gatewayApi: {
     version: "v1.5.1",

@@ -131,13 +131,17 @@ function namespace(name: string, controlPlane: boolean): KubeObject {
   };
 }
 
-/** linkerdCharts are the charts kubelab installs Linkerd from (crds first). */
-export function linkerdCharts(repository: string, version: string, viz: boolean): ChartRef[] {
-  return ["linkerd-crds", "linkerd-control-plane", ...(viz ? ["linkerd-viz"] : [])].map((name) => ({
-    repository,
-    name,
-    version,
-  }));
+/** linkerdCharts are the charts kubelab installs Linkerd from (crds first), with their pinned sha256 where known. */
+export function linkerdCharts(
+  repository: string,
+  version: string,
+  viz: boolean,
+  sums: Readonly<Partial<Record<string, string>>> = PINNED.linkerd.chartSha256,
+): ChartRef[] {
+  return ["linkerd-crds", "linkerd-control-plane", ...(viz ? ["linkerd-viz"] : [])].map((name) => {
+    const sha256 = sums[name];
+    return { repository, name, version, ...(sha256 ? { sha256 } : {}) };
+  });
 }
 
 const charts = (plan: Plan) =>

@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ChartRef, fetchChart } from "../artifacts/chart-repository.js";
+import { type ChartRef, checkPinnedChart, fetchChart } from "../artifacts/chart-repository.js";
 import { sha256 } from "../artifacts/local.js";
 import type { BundleManifest } from "../artifacts/offline-bundle.js";
 import { type ArtifactStore, cachingStore, defaultCacheDir, directoryStore } from "../artifacts/store.js";
@@ -42,7 +42,7 @@ export function onlineSources(dir = defaultCacheDir(), fetchImpl: typeof fetch =
       if (known) {
         const digest = known.trim();
         const cached = await readFile(join(dir, digest)).catch(() => undefined);
-        if (cached && sha256(cached) === digest) return cached;
+        if (cached && sha256(cached) === digest && (ref.sha256 === undefined || ref.sha256 === digest)) return cached;
       }
       const { data } = await fetchChart(ref, fetchImpl);
       const digest = sha256(data);
@@ -58,6 +58,8 @@ export function onlineSources(dir = defaultCacheDir(), fetchImpl: typeof fetch =
   };
 }
 
+const REMAKE = "make the bundle again with kubelab bundle create";
+
 /** bundleSources take every addon input from an offline bundle directory. */
 export function bundleSources(bundleDir: string, b: BundleManifest): AddonSources {
   const store = directoryStore(join(bundleDir, "files"));
@@ -72,6 +74,7 @@ export function bundleSources(bundleDir: string, b: BundleManifest): AddonSource
     async chart(ref) {
       const entry = b.charts.find((c) => c.name === ref.name && c.version === ref.version);
       if (!entry) throw missing(`chart ${ref.name} ${ref.version}`);
+      checkPinnedChart(ref, entry.file.sha256, `the bundle's ${entry.file.name}`, REMAKE);
       return store.get({ url: entry.url, sha256: entry.file.sha256 });
     },
     async helm() {

@@ -1,7 +1,8 @@
 /**
  * Helm charts fetched from their repository the way `helm pull` does (for the download
  * cache and for offline bundles): the repository's index.yaml names each chart version's
- * archive URL and sha256 digest; the archive must match that digest.
+ * archive URL and sha256 digest; the archive must match that digest, and the sha256 kubelab
+ * pins for it when there is one (an index from the same server vouches for nothing).
  */
 import { createHash } from "node:crypto";
 import { parse } from "yaml";
@@ -14,6 +15,8 @@ export interface ChartRef {
   readonly repository: string;
   readonly name: string;
   readonly version: string;
+  /** The archive's pinned sha256 (versions.ts); when set, the archive must have it, whatever the index says. */
+  readonly sha256?: string;
 }
 
 interface IndexEntry {
@@ -51,5 +54,16 @@ export async function fetchChart(ref: ChartRef, f: typeof fetch = fetch): Promis
       details: `expected ${entry.digest}\ngot      ${got}`,
       exitCode: 1,
     });
+  checkPinnedChart(ref, got, url);
   return { data, url };
+}
+
+/** checkPinnedChart throws when `ref` pins a sha256 and the archive (from `where`) has another. */
+export function checkPinnedChart(ref: ChartRef, got: string, where: string, hint?: string): void {
+  if (ref.sha256 !== undefined && got !== ref.sha256)
+    throw new UserError(`${where} is not the pinned chart ${ref.name} ${ref.version}`, {
+      details: `pinned sha256 ${ref.sha256}\ngot           ${got}`,
+      ...(hint ? { hint } : {}),
+      exitCode: 1,
+    });
 }

@@ -5,13 +5,16 @@
  *   files/<sha256>       the files themselves (content-addressed, like the download cache)
  * kubeadm, kubelet and kubectl come as .deb packages that are uploaded to each node and
  * installed from there; containerd, runc and the CNI plugins as their release files; every
- * image kubeadm needs as an OCI archive, imported into each node's containerd.
+ * image kubeadm needs as an OCI archive, imported into each node's containerd. The .debs come
+ * with the repository's signed index, so `up` checks them against the pinned key, not against
+ * bundle.json's own word.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
+import { type BundleTrust, trustFromEnvironment, verifyBundle } from "./bundle-trust.js";
 import type { PackageSource } from "./package-source.js";
 import { directoryStore } from "./store.js";
 
@@ -26,6 +29,11 @@ export const bundleSchema = z.strictObject({
     debs: z.array(file).min(1),
     /** Dependencies of the packages that come from the node's distribution, not the bundle. */
     requires: z.array(z.string()).default([]),
+    /**
+     * The repository's index as it was verified when the bundle was made: Release, its detached
+     * signature, Packages and the signing key. `up` checks them again against the pinned key.
+     */
+    apt: z.strictObject({ release: file, signature: file, packages: file, key: file }).optional(),
   }),
   containerd: z.strictObject({ version: z.string(), containerd: file, runc: file, cniPlugins: file }),
   /** OCI image archives, each imported under its full reference. */
@@ -34,7 +42,7 @@ export const bundleSchema = z.strictObject({
   upstream: z
     .array(z.strictObject({ url: z.string().min(1), name: z.string().min(1), sha256: file.shape.sha256 }))
     .default([]),
-  /** Helm chart archives (checked against their repository's index digest when fetched). */
+  /** Helm chart archives (checked against their repository's index digest, and the pinned sha256 if any). */
   charts: z
     .array(z.strictObject({ name: z.string().min(1), version: z.string().min(1), url: z.string().min(1), file }))
     .default([]),
@@ -50,8 +58,12 @@ export const BUNDLE_MANIFEST = "bundle.json";
 
 const pinned = (f: z.infer<typeof file>) => ({ url: `bundle:${f.name}`, sha256: f.sha256 });
 
-/** readBundle reads and checks a bundle's manifest against the plan it is used for. */
-export async function readBundle(dir: string, plan: Plan): Promise<BundleManifest> {
+/**
+ * readBundle reads a bundle's manifest, checks it against the plan it is used for, and checks
+ * the bundle against `trust` (the pinned sums and key, see {@link verifyBundle}): bundle.json
+ * alone vouches for nothing.
+ */
+export async function readBundle(dir: string, plan: Plan, trust?: BundleTrust): Promise<BundleManifest> {
   const text = await readFile(join(dir, BUNDLE_MANIFEST), "utf8").catch((e: Error) => {
     throw new UserError(`${dir} is not a kubelab bundle: ${e.message}`);
   });
@@ -81,6 +93,7 @@ export async function readBundle(dir: string, plan: Plan): Promise<BundleManifes
       details: problems.join("\n"),
       hint: "make a bundle for these versions",
     });
+  await verifyBundle(dir, b, plan, trust ?? (await trustFromEnvironment()));
   return b;
 }
 

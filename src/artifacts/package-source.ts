@@ -15,6 +15,8 @@ export interface AptRepository {
   readonly url: string;
   /** Armored signing key URL; when absent the repository is trusted as is (local repositories only). */
   readonly keyUrl?: string;
+  /** Fingerprints the key at keyUrl must have (every primary key in it); a key is never trusted without them. */
+  readonly keyFingerprints?: readonly string[];
 }
 
 /** The release files containerd 2.x needs on a node. */
@@ -46,6 +48,8 @@ export interface PackageSource {
   readonly images?: readonly ImageArchive[];
   /** The containerd release files for an architecture. */
   containerdFiles(arch: Arch): ContainerdFiles;
+  /** How the host downloads what has no pinned sha256 (the apt repository's key). @default fetch */
+  readonly fetch?: typeof fetch;
 }
 
 /** pinnedContainerdFiles are the upstream releases from the version table. */
@@ -63,6 +67,7 @@ export function upstreamSource(plan: Plan, artifacts: ArtifactStore): PackageSou
     kubernetes: {
       url: PINNED.kubernetes.aptRepository(plan.kubernetes.minor),
       keyUrl: PINNED.kubernetes.aptKey(plan.kubernetes.minor),
+      keyFingerprints: PINNED.kubernetes.aptKeyFingerprints,
     },
     artifacts,
     containerdFiles: pinnedContainerdFiles,

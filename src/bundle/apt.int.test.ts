@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { nspawnTestCluster } from "../../test/helpers/nspawn.js";
 import { buildTestPackages, serveDirectory } from "../../test/helpers/packages.js";
-import { compareDebianVersions, parsePackages, readRepository, selectPackages } from "./apt.js";
+import { parsePackages } from "../artifacts/apt-index.js";
+import { primaryFingerprints } from "../artifacts/openpgp.js";
+import { compareDebianVersions, readRepository, selectPackages } from "./apt.js";
 
 const arch = execFileSync("dpkg", ["--print-architecture"]).toString().trim();
 
@@ -21,12 +23,14 @@ async function servedCopy(t: TestContext, tamper?: (dir: string) => Promise<void
   await tamper?.(dir);
   const served = await serveDirectory(dir, "127.0.0.1");
   t.after(served.close);
-  return { url: served.url, keyUrl: `${served.url}Release.key`, plan };
+  // The test repository's own key stands in for the pinned pkgs.k8s.io key.
+  const keyFingerprints = primaryFingerprints(await readFile(join(pkgs.aptDir, "Release.key")));
+  return { url: served.url, keyUrl: `${served.url}Release.key`, keyFingerprints, plan };
 }
 
 test("a signed repository opens; packages at the pinned version and their repository dependencies are picked", async (t) => {
-  const { url, keyUrl, plan } = await servedCopy(t);
-  const repo = await readRepository({ url, keyUrl });
+  const { url, keyUrl, keyFingerprints, plan } = await servedCopy(t);
+  const repo = await readRepository({ url, keyUrl, keyFingerprints });
   const { selected, fromDistribution } = selectPackages(
     repo.packages,
     ["kubeadm", "kubelet", "kubectl"],
@@ -50,15 +54,12 @@ test("a Release signed by another key, a Packages index that differs from Releas
     gpg("--yes", "--armor", "--detach-sign", "-o", join(dir, "Release.gpg"), join(dir, "Release"));
     execFileSync("gpgconf", ["--homedir", home, "--kill", "all"]);
   });
-  await assert.rejects(readRepository({ url: other.url, keyUrl: other.keyUrl }), /Release: bad signature/);
+  await assert.rejects(readRepository(other), /Release: bad signature/);
 
   const packages = await servedCopy(t, async (dir) => {
     await writeFile(join(dir, "Packages"), `${await readFile(join(dir, "Packages"), "utf8")}\n`);
   });
-  await assert.rejects(
-    readRepository({ url: packages.url, keyUrl: packages.keyUrl }),
-    /Packages does not match the sum in Release/,
-  );
+  await assert.rejects(readRepository(packages), /Packages does not match the sum in Release/);
 
   const deb = await servedCopy(t, async (dir) => {
     const name = execFileSync("sh", ["-c", "ls *.deb | head -n1"], { cwd: dir }).toString().trim();
@@ -66,7 +67,7 @@ test("a Release signed by another key, a Packages index that differs from Releas
     data.writeUInt8(data.readUInt8(data.length - 1) ^ 1, data.length - 1);
     await writeFile(join(dir, name), data);
   });
-  const repo = await readRepository({ url: deb.url, keyUrl: deb.keyUrl });
+  const repo = await readRepository(deb);
   const results = await Promise.allSettled(repo.packages.map((p) => repo.download(p)));
   assert.equal(results.filter((r) => r.status === "rejected").length, 1);
   assert.match(

@@ -4,120 +4,20 @@
  * the Packages index checked against the sum in Release, each .deb against the sum in
  * Packages. Only then does a package go into a bundle.
  */
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { type AptPackage, parsePackages, releaseSums } from "../artifacts/apt-index.js";
+import { pinnedKey, verifySignature } from "../artifacts/openpgp.js";
 import type { AptRepository } from "../artifacts/package-source.js";
 import { downloadError } from "../artifacts/store.js";
 import { UserError } from "../errors.js";
 
-const execFileP = promisify(execFile);
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
-
-/** One package of a Packages index. */
-export interface AptPackage {
-  readonly name: string;
-  readonly version: string;
-  readonly architecture: string;
-  /** Path relative to the repository URL. */
-  readonly filename: string;
-  readonly sha256: string;
-  readonly size: number;
-  /** Package names this one depends on (alternatives and version constraints dropped). */
-  readonly depends: readonly string[];
-}
-
-/** deb822 paragraphs: `Field: value` lines, continuation lines start with a space. */
-export function parseDeb822(text: string): Map<string, string>[] {
-  return text
-    .split(/\n\s*\n/)
-    .map((para) => {
-      const fields = new Map<string, string>();
-      let last = "";
-      for (const line of para.split("\n")) {
-        if (/^\s/.test(line) && last) fields.set(last, `${fields.get(last)}\n${line.trim()}`);
-        else {
-          const colon = line.indexOf(":");
-          if (colon <= 0) continue;
-          last = line.slice(0, colon);
-          fields.set(last, line.slice(colon + 1).trim());
-        }
-      }
-      return fields;
-    })
-    .filter((f) => f.size > 0);
-}
-
-/** parsePackages reads a Packages index. */
-export function parsePackages(text: string): AptPackage[] {
-  return parseDeb822(text).map((f) => ({
-    name: f.get("Package") ?? "",
-    version: f.get("Version") ?? "",
-    architecture: f.get("Architecture") ?? "",
-    filename: f.get("Filename") ?? "",
-    sha256: f.get("SHA256") ?? "",
-    size: Number(f.get("Size") ?? 0),
-    depends: (f.get("Depends") ?? "")
-      .split(",")
-      .map((d) => d.trim().split(/[\s|(]/)[0] ?? "")
-      .filter((d) => d !== ""),
-  }));
-}
-
-/** releaseSums reads a Release file's SHA256 list: path -> { sha256, size }. */
-export function releaseSums(text: string): Map<string, { sha256: string; size: number }> {
-  const list = parseDeb822(text)[0]?.get("SHA256") ?? "";
-  const sums = new Map<string, { sha256: string; size: number }>();
-  for (const line of list.split("\n")) {
-    const [sum, size, path] = line.trim().split(/\s+/);
-    if (sum && size && path) sums.set(path, { sha256: sum, size: Number(size) });
-  }
-  return sums;
-}
-
-/** dearmor turns an ASCII-armored OpenPGP key into the binary form gpgv reads. */
-export function dearmor(armored: string): Buffer {
-  const lines = armored.replace(/\r/g, "").split("\n");
-  const begin = lines.findIndex((l) => /^-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(l));
-  if (begin === -1) return Buffer.from(armored, "binary"); // already binary
-  let i = begin + 1;
-  while (i < lines.length && lines[i]?.trim() !== "") i++; // armor headers end at a blank line
-  const body: string[] = [];
-  for (i++; i < lines.length; i++) {
-    const l = (lines[i] ?? "").trim();
-    if (l.startsWith("=") || l.startsWith("-----END")) break; // CRC24 line, then the end
-    body.push(l);
-  }
-  return Buffer.from(body.join(""), "base64");
-}
-
-/** verifySignature checks a detached signature with gpgv against one key; throws when it does not hold. */
-export async function verifySignature(data: Buffer, signature: Buffer, key: Buffer, what: string): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "kubelab-gpgv-"));
-  try {
-    await writeFile(join(dir, "key.gpg"), key);
-    await writeFile(join(dir, "data"), data);
-    await writeFile(join(dir, "data.sig"), signature);
-    await execFileP("gpgv", ["--keyring", join(dir, "key.gpg"), join(dir, "data.sig"), join(dir, "data")]).catch(
-      (e: NodeJS.ErrnoException & { stderr?: string }) => {
-        if (e.code === "ENOENT")
-          throw new UserError("gpgv is needed to check the Kubernetes package repository's signature", {
-            hint: "install gpgv (Debian/Ubuntu: apt-get install gpgv)",
-          });
-        throw new UserError(`${what}: bad signature`, { details: (e.stderr ?? "").trim(), exitCode: 1 });
-      },
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** Options of {@link readRepository}. */
 export interface RepositoryOptions {
   readonly fetch?: typeof fetch;
+  /** How the key is downloaded: never through a mirror, which must not choose its own anchor. @default fetch */
+  readonly keyFetch?: typeof fetch;
 }
 
 /** What a bundle's download failures suggest: the bundle is made where the network is. */
@@ -135,20 +35,27 @@ async function get(f: typeof fetch, url: string): Promise<Buffer> {
 /** An opened repository: its verified package index and a verified download. */
 export interface Repository {
   readonly packages: readonly AptPackage[];
+  /** The files the index was verified from, as downloaded: a bundle carries them so `up` checks them again. */
+  readonly index: { release: Buffer; signature?: Buffer; packages: Buffer; key?: Buffer };
   download(p: AptPackage): Promise<Buffer>;
 }
 
 /**
- * readRepository opens a flat repository: with a key, Release must carry a good signature
- * (Release.gpg) by it; the Packages index must match Release's sum either way.
+ * readRepository opens a flat repository: with a key, the key must have a pinned fingerprint
+ * and Release must carry a good signature (Release.gpg) by it; the Packages index must match
+ * Release's sum either way.
  */
 export async function readRepository(repo: AptRepository, opts: RepositoryOptions = {}): Promise<Repository> {
   const f = opts.fetch ?? fetch;
   const base = repo.url.endsWith("/") ? repo.url : `${repo.url}/`;
   const release = await get(f, `${base}Release`);
+  let signed: { key: Buffer; signature: Buffer } | undefined;
   if (repo.keyUrl) {
-    const key = dearmor((await get(f, repo.keyUrl)).toString("latin1"));
-    await verifySignature(release, await get(f, `${base}Release.gpg`), key, `${base}Release`);
+    const pinned = repo.keyFingerprints ?? [];
+    const key = pinnedKey(await get(opts.keyFetch ?? fetch, repo.keyUrl), pinned, repo.keyUrl);
+    const signature = await get(f, `${base}Release.gpg`);
+    await verifySignature(release, signature, key, pinned, `${base}Release`);
+    signed = { key, signature };
   }
   const sum = releaseSums(release.toString("utf8")).get("Packages");
   if (!sum) throw new UserError(`${base}Release lists no sha256 for Packages`, { exitCode: 1 });
@@ -160,6 +67,7 @@ export async function readRepository(repo: AptRepository, opts: RepositoryOption
     });
   return {
     packages: parsePackages(index.toString("utf8")),
+    index: { release, packages: index, ...signed },
     async download(p) {
       const data = await get(f, new URL(p.filename, base).href);
       if (sha256(data) !== p.sha256)

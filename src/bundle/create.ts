@@ -17,8 +17,9 @@ import { sha256 } from "../artifacts/local.js";
 import { BUNDLE_MANIFEST, type BundleManifest, bundleSchema } from "../artifacts/offline-bundle.js";
 import { type AptRepository, type ContainerdFiles, pinnedContainerdFiles } from "../artifacts/package-source.js";
 import { cachingStore } from "../artifacts/store.js";
+import { UserError } from "../errors.js";
 import { writeImageArchive } from "../oci/layout.js";
-import { pulledArchive, pullImage } from "../oci/registry.js";
+import { canonicalName, pulledArchive, pullImage } from "../oci/registry.js";
 import { kubeadmImages } from "../plan/kubeadm-images.js";
 import type { Plan } from "../plan/types.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
@@ -38,6 +39,8 @@ export interface BundleSources {
   readonly helm?: PinnedFile;
   /** Images beyond kubeadm's and the addons' (none by default). */
   readonly extraImages?: readonly string[];
+  /** Pinned image digests by canonical name. @default PINNED.imageDigests */
+  readonly imageDigests?: Readonly<Partial<Record<string, string>>>;
 }
 
 /**
@@ -50,6 +53,7 @@ export function pinnedSources(plan: Plan, arch: Arch): BundleSources {
     kubernetes: {
       url: PINNED.kubernetes.aptRepository(plan.kubernetes.minor),
       keyUrl: PINNED.kubernetes.aptKey(plan.kubernetes.minor),
+      keyFingerprints: PINNED.kubernetes.aptKeyFingerprints,
     },
     containerd: pinnedContainerdFiles(arch),
     upstream: addonManifests(plan),
@@ -141,7 +145,7 @@ export async function createBundle(
   };
   try {
     // Kubernetes packages, from the signed repository.
-    const repo = await readRepository(sources.kubernetes, { fetch: mirrored });
+    const repo = await readRepository(sources.kubernetes, { fetch: mirrored, keyFetch: base });
     const debArch = opts.arch;
     const { selected, fromDistribution } = selectPackages(
       repo.packages,
@@ -149,6 +153,15 @@ export async function createBundle(
       plan.kubernetes.packageVersion,
       debArch,
     );
+    const { release, signature, packages, key } = repo.index;
+    if (!signature || !key)
+      throw new UserError(`${sources.kubernetes.url} has no signing key: a bundle carries signed packages only`);
+    const apt = {
+      release: await put("Release", release),
+      signature: await put("Release.gpg", signature),
+      packages: await put("Packages", packages),
+      key: await put("Release.key.gpg", key),
+    };
     const debs = [];
     for (const p of selected) {
       opts.log(`package ${p.name}=${p.version}`);
@@ -191,7 +204,8 @@ export async function createBundle(
     const images = [];
     for (const name of names) {
       opts.log(`image ${name}`);
-      const pulled = await pullImage(name, { arch: opts.arch, mirrors: registries, fetch: base });
+      const pinned = (sources.imageDigests ?? PINNED.imageDigests)[canonicalName(name)];
+      const pulled = await pullImage(name, { arch: opts.arch, mirrors: registries, fetch: base, digest: pinned });
       const archive = pulledArchive(pulled, opts.arch);
       const staged = join(tmp, "image.tar");
       const digest = await writeImageArchive(staged, archive);
@@ -203,7 +217,7 @@ export async function createBundle(
     const manifest = bundleSchema.parse({
       format: "kubelab.dev/bundle/v1",
       arch: opts.arch,
-      kubernetes: { version: plan.kubernetes.version, debs, requires: fromDistribution },
+      kubernetes: { version: plan.kubernetes.version, debs, requires: fromDistribution, apt },
       containerd,
       images,
       upstream,

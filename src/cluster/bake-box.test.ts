@@ -19,3 +19,21 @@ test("pulls go to the CRI's namespace under the canonical name, through a mirror
   const tls = new Map([["docker.io", "https://mirror.example/hub"]]);
   assert.deepEqual(pullCommands("busybox", tls)[0], [...ctr, "pull", "mirror.example/hub/library/busybox:latest"]);
 });
+
+test("an image with a pinned digest is pulled by that digest, through a mirror too, then named canonically", () => {
+  const ctr = ["ctr", "-n", "k8s.io", "images"];
+  const digest = `sha256:${"d".repeat(64)}`;
+  const digests = { "registry.k8s.io/pause:3.10.2": digest };
+  assert.deepEqual(pullCommands("registry.k8s.io/pause:3.10.2", new Map(), digests), [
+    [...ctr, "pull", `registry.k8s.io/pause@${digest}`],
+    [...ctr, "tag", "--force", `registry.k8s.io/pause@${digest}`, "registry.k8s.io/pause:3.10.2"],
+    [...ctr, "rm", `registry.k8s.io/pause@${digest}`],
+  ]);
+  const mirrors = new Map([["registry.k8s.io", "http://10.232.7.1:5000/"]]);
+  assert.deepEqual(pullCommands("registry.k8s.io/pause:3.10.2", mirrors, digests)[0], [
+    ...ctr,
+    "pull",
+    "--plain-http",
+    `10.232.7.1:5000/pause@${digest}`,
+  ]);
+});

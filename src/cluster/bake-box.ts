@@ -24,6 +24,7 @@ import {
 import { runVagrant } from "../providers/vagrant/cli.js";
 import { createVagrantProvider } from "../providers/vagrant/provider.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
+import { PINNED } from "../versions.js";
 import { PREPARE_PHASES, up } from "./up.js";
 import { withStatus } from "./with-status.js";
 
@@ -87,18 +88,28 @@ async function packageEnv(
 /**
  * pullCommands are the commands that put one image into a node's containerd (namespace
  * k8s.io, the CRI's) under its canonical name, the one kubelet looks up: a plain pull, or,
- * through a mirror, a pull from the mirror, then the canonical name given to it. Pure.
+ * through a mirror, a pull from the mirror, then the canonical name given to it. An image with
+ * a pinned digest is pulled by that digest (containerd checks the content against it) and
+ * then given its canonical name. Pure.
  */
-export function pullCommands(image: string, mirrors: ReadonlyMap<string, string> = new Map()): string[][] {
+export function pullCommands(
+  image: string,
+  mirrors: ReadonlyMap<string, string> = new Map(),
+  digests: Readonly<Partial<Record<string, string>>> = PINNED.imageDigests,
+): string[][] {
   const canonical = canonicalName(image);
+  const digest = digests[canonical];
   const slash = canonical.indexOf("/");
   const mirror = mirrors.get(canonical.slice(0, slash));
   const ctr = ["ctr", "-n", "k8s.io", "images"];
-  if (!mirror) return [[...ctr, "pull", canonical]];
-  const url = new URL(mirror);
-  const from = `${url.host}${url.pathname.replace(/\/+$/, "")}/${canonical.slice(slash + 1)}`;
+  // By digest: the repository without its tag, then @sha256:...
+  const path = digest ? `${canonical.slice(slash + 1).replace(/:[^/:]*$/, "")}@${digest}` : canonical.slice(slash + 1);
+  if (!mirror && !digest) return [[...ctr, "pull", canonical]];
+  const url = mirror ? new URL(mirror) : undefined;
+  const host = url ? `${url.host}${url.pathname.replace(/\/+$/, "")}` : canonical.slice(0, slash);
+  const from = `${host}/${path}`;
   return [
-    [...ctr, "pull", ...(url.protocol === "http:" ? ["--plain-http"] : []), from],
+    [...ctr, "pull", ...(url?.protocol === "http:" ? ["--plain-http"] : []), from],
     [...ctr, "tag", "--force", from, canonical],
     [...ctr, "rm", from],
   ];

@@ -76,6 +76,11 @@ export interface PullOptions {
   /** Registry host -> base URL of the registry to use instead (e.g. `http://127.0.0.1:5000`). */
   readonly mirrors?: ReadonlyMap<string, string>;
   readonly fetch?: typeof fetch;
+  /**
+   * The digest `name` must resolve to (pinned in versions.ts): the manifest is fetched by it and
+   * its content checked, so the registry, or a mirror, cannot serve another image.
+   */
+  readonly digest?: string;
 }
 
 /** A pulled image: the manifest's exact bytes (its digest is the image's), config, layers. */
@@ -150,11 +155,11 @@ interface Descriptor {
   platform?: { os?: string; architecture?: string; variant?: string };
 }
 
-/** pullImage fetches the linux/<arch> image of `name`. */
+/** pullImage fetches the linux/<arch> image of `name` (by `opts.digest` when one is pinned). */
 export async function pullImage(name: string, opts: PullOptions): Promise<PulledImage> {
   const ref = parseReference(name);
   const c = client(ref, opts);
-  let m = await c.manifest(ref.reference);
+  let m = await c.manifest(opts.digest ?? ref.reference);
   if (/index|manifest\.list/.test(m.mediaType) || Array.isArray(m.parsed.manifests)) {
     const entries = (m.parsed.manifests ?? []) as Descriptor[];
     const pick = entries.find((e) => e.platform?.os === "linux" && e.platform.architecture === opts.arch);

@@ -6,7 +6,9 @@ import { test } from "node:test";
 import { byNode, fakeCluster, fakeStore, freshNode, preparedNode } from "../../test/helpers/fake-node.js";
 import { type CommandCall, REST } from "../../test/helpers/fake-remote.js";
 import { defaultPlan } from "../../test/helpers/fixtures.js";
-import { type PackageSource, pinnedContainerdFiles } from "../artifacts/package-source.js";
+import { keyFetch, OTHER_KEY, TEST_KEY, TEST_KEY_FINGERPRINT } from "../../test/helpers/openpgp-keys.js";
+import { dearmor } from "../artifacts/openpgp.js";
+import { type PackageSource, pinnedContainerdFiles, upstreamSource } from "../artifacts/package-source.js";
 import { HostsError } from "../remote/hosts.js";
 import { PINNED } from "../versions.js";
 import { installKubernetesPhase, sourcesLine } from "./install-kubernetes.js";
@@ -32,6 +34,16 @@ const UPDATE_KUBERNETES = [
 ];
 const HOLD = ["apt-mark", "hold", "kubeadm", "kubelet", "kubectl"];
 
+/** The upstream source with the test key pinned in place of pkgs.k8s.io's, served by `fetch`. */
+function keyed(key = TEST_KEY, asked: string[] = []): PackageSource {
+  const upstream = upstreamSource(plan, fakeStore());
+  return {
+    ...upstream,
+    kubernetes: { url: REPO, keyUrl: KEY, keyFingerprints: [TEST_KEY_FINGERPRINT] },
+    fetch: keyFetch(key, asked),
+  };
+}
+
 const FRESH_CHANGES = [
   `install kubeadm=${V} kubelet=${V} kubectl=${V} from ${REPO}`,
   "hold kubeadm, kubelet, kubectl",
@@ -55,28 +67,48 @@ test("nodes with the pinned packages held get nothing", async () => {
 });
 
 test("a fresh node gets the repository's key and source, the pinned packages, and holds", async () => {
-  const c = await fakeCluster(plan, { "worker-1": freshNode() });
+  const asked: string[] = [];
+  const c = await fakeCluster(plan, { "worker-1": freshNode() }, { packages: keyed(TEST_KEY, asked) });
   const worker = aptWorks(c, "worker-1");
   await installKubernetesPhase.run(c.ctx);
   assert.deepEqual(c.ctx.changes, FRESH_CHANGES);
   assert.deepEqual(worker.commands(), [
     ["mkdir", "-p", "-m", "755", "/etc/apt/keyrings"],
-    ["sh", "-c", 'curl -fsSL "$1" | gpg --dearmor --yes -o "$2"', "sh", KEY, KEYRING],
     UPDATE_KUBERNETES,
     INSTALL_PINNED,
     HOLD,
   ]);
-  assert.deepEqual(worker.writes(), [SOURCES]);
+  assert.deepEqual(worker.writes(), [KEYRING, SOURCES]);
+  assert.deepEqual(asked, [KEY], "the host fetched the key; the node fetched nothing");
+  // The fake node keeps files as text: compare the binary key as the fake decodes it.
+  assert.equal(worker.files.get(KEYRING), dearmor(TEST_KEY).toString(), "the verified key, binary");
   assert.equal(worker.files.get(SOURCES), sourcesLine(REPO, true));
   assert.deepEqual(c.touched(), ["worker-1"]);
 });
 
+test("a key without the pinned fingerprint is refused: no node gets it, nothing is installed", async () => {
+  for (const packages of [keyed(OTHER_KEY), { ...upstreamSource(plan, fakeStore()), fetch: keyFetch(TEST_KEY) }]) {
+    const c = await fakeCluster(plan, { "worker-1": freshNode() }, { packages });
+    const worker = aptWorks(c, "worker-1");
+    await assert.rejects(installKubernetesPhase.run(c.ctx), /is not the pinned one/);
+    assert.deepEqual(worker.writes(), []);
+    assert.equal(
+      worker.commands().some((a) => a[0] === "env" || a[0] === "apt-mark"),
+      false,
+    );
+  }
+});
+
 test("held packages of another version are released first; a missing hold alone is added", async () => {
   const older = "1.36.4-1.1";
-  const c = await fakeCluster(plan, {
-    "worker-1": preparedNode(plan, "worker-1", { packages: { kubeadm: older, kubelet: older, kubectl: older } }),
-    "worker-2": preparedNode(plan, "worker-2", { held: [] }),
-  });
+  const c = await fakeCluster(
+    plan,
+    {
+      "worker-1": preparedNode(plan, "worker-1", { packages: { kubeadm: older, kubelet: older, kubectl: older } }),
+      "worker-2": preparedNode(plan, "worker-2", { held: [] }),
+    },
+    { packages: keyed() },
+  );
   aptWorks(c, "worker-1");
   aptWorks(c, "worker-2");
   await installKubernetesPhase.run(c.ctx);
@@ -87,12 +119,12 @@ test("held packages of another version are released first; a missing hold alone 
   const w1 = c.node("worker-1").commands();
   assert.deepEqual(w1[0], ["apt-mark", "unhold", "kubeadm", "kubelet", "kubectl"]);
   assert.deepEqual(w1.at(-1), HOLD);
-  assert.deepEqual(c.node("worker-1").writes(), [], "the source line is already right");
+  assert.deepEqual(c.node("worker-1").writes(), [KEYRING], "the source line is already right");
   assert.deepEqual(c.node("worker-2").commands(), [HOLD]);
 });
 
 test("when the install misses dependencies, every source is refreshed and it is tried again", async () => {
-  const c = await fakeCluster(plan, { "worker-1": freshNode() });
+  const c = await fakeCluster(plan, { "worker-1": freshNode() }, { packages: keyed() });
   const worker = aptWorks(c, "worker-1");
   let tries = 0;
   worker.on(INSTALL_PINNED, (call: CommandCall) => {
@@ -100,7 +132,7 @@ test("when the install misses dependencies, every source is refreshed and it is 
     return tries === 1 && call.kind === "exec" ? { code: 100, stderr: "E: Unable to correct problems\n" } : {};
   });
   await installKubernetesPhase.run(c.ctx);
-  assert.deepEqual(worker.commands().slice(2), [
+  assert.deepEqual(worker.commands().slice(1), [
     UPDATE_KUBERNETES,
     INSTALL_PINNED,
     [...APT, "update"],
@@ -140,7 +172,7 @@ test("a dry run records the same changes and runs and writes nothing", async () 
 });
 
 test("packages apt cannot install fail the step on that node, with apt's words, and nothing is held", async () => {
-  const c = await fakeCluster(plan, { "worker-1": freshNode() });
+  const c = await fakeCluster(plan, { "worker-1": freshNode() }, { packages: keyed() });
   const worker = aptWorks(c, "worker-1");
   worker.on(INSTALL_PINNED, { code: 100, stderr: `E: Version '${V}' for 'kubeadm' was not found\n` });
   await assert.rejects(installKubernetesPhase.run(c.ctx), (e: Error) => {

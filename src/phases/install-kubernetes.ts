@@ -1,4 +1,6 @@
+import { pinnedKey } from "../artifacts/openpgp.js";
 import type { AptRepository } from "../artifacts/package-source.js";
+import { downloadError } from "../artifacts/store.js";
 import type { Remote } from "../remote/types.js";
 import type { PinnedFile } from "../versions.js";
 import { installFile } from "./deliver.js";
@@ -15,18 +17,31 @@ export function sourcesLine(url: string, signed: boolean): string {
 
 const APT = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
 
+/**
+ * repositoryKey downloads the repository's key on the host and returns it (binary, as apt's
+ * signed-by reads it) only when its fingerprint is a pinned one: nodes get this verified
+ * copy instead of fetching a key of their own from the repository it vouches for.
+ */
+async function repositoryKey(repo: AptRepository & { keyUrl: string }, f: typeof fetch): Promise<Buffer> {
+  const res = await f(repo.keyUrl).catch((e: Error) => {
+    throw downloadError(repo.keyUrl, e.message, e);
+  });
+  if (!res.ok) throw downloadError(repo.keyUrl, `HTTP ${res.status}`);
+  return pinnedKey(Buffer.from(await res.arrayBuffer()), repo.keyFingerprints ?? [], repo.keyUrl);
+}
+
 async function installFromRepository(
   remote: Remote,
   repo: AptRepository,
+  key: () => Promise<Buffer>,
   currentSources: string | undefined,
   version: string,
 ) {
   const line = sourcesLine(repo.url, repo.keyUrl !== undefined);
   if (repo.keyUrl) {
+    const verified = await key();
     await remote.run(["mkdir", "-p", "-m", "755", "/etc/apt/keyrings"]);
-    await remote.run(["sh", "-c", 'curl -fsSL "$1" | gpg --dearmor --yes -o "$2"', "sh", repo.keyUrl, KEYRING], {
-      timeoutMs: 120_000,
-    });
+    await remote.writeFile(KEYRING, verified, 0o644);
   }
   if (currentSources !== line) await remote.writeFile(SOURCES, line);
   const install = [
@@ -76,14 +91,21 @@ async function installDebs(ctx: PhaseContext, remote: Remote, debs: readonly Pin
  */
 export const installKubernetesPhase: Phase = {
   title: "Install kubeadm, kubelet and kubectl",
-  run: (ctx) =>
-    eachNode(ctx, async (n, remote, facts) => {
+  run: (ctx) => {
+    // The key is fetched and checked once per run, on the first node that needs it.
+    let key: Promise<Buffer> | undefined;
+    const source = ctx.packages.kubernetes;
+    const keyOnce = () => {
+      if ("debs" in source || !source.keyUrl) throw new Error("install-kubernetes: the repository has no key");
+      key ??= repositoryKey({ ...source, keyUrl: source.keyUrl }, ctx.packages.fetch ?? fetch);
+      return key;
+    };
+    return eachNode(ctx, async (n, remote, facts) => {
       const version = ctx.plan.kubernetes.packageVersion;
       const missing = PACKAGES.filter((p) => facts.packages.get(p) !== version);
       const unheld = PACKAGES.filter((p) => !facts.held.includes(p));
       if (missing.length === 0 && unheld.length === 0) return;
       if (missing.length > 0) {
-        const source = ctx.packages.kubernetes;
         const from = "debs" in source ? "the bundle" : source.url;
         await change(
           ctx,
@@ -94,10 +116,11 @@ export const installKubernetesPhase: Phase = {
             const installed = PACKAGES.filter((p) => facts.packages.has(p));
             if (installed.length > 0) await remote.run(["apt-mark", "unhold", ...installed]);
             if ("debs" in source) await installDebs(ctx, remote, source.debs);
-            else await installFromRepository(remote, source, facts.files.get(SOURCES), version);
+            else await installFromRepository(remote, source, keyOnce, facts.files.get(SOURCES), version);
           },
         );
       }
       await change(ctx, n.name, `hold ${PACKAGES.join(", ")}`, () => remote.run(["apt-mark", "hold", ...PACKAGES]));
-    }),
+    });
+  },
 };

@@ -2,6 +2,8 @@
  * An offline bundle made the way users make one, by `createBundle` (kubelab bundle create),
  * from mirrors on loopback instead of the internet:
  * - pkgs.k8s.io -> the signed test apt repository (real kubeadm, kubelet, kubectl built here);
+ *   its key is never mirrored, so the test key is named directly, with its fingerprint pinned
+ *   in place of pkgs.k8s.io's;
  * - registry.k8s.io, quay.io, ghcr.io and registry.kubelab.test -> a real OCI registry (crane)
  *   holding the images built here (the control plane's, MetalLB's controller and speaker,
  *   Calico's node, cni and kube-controllers when the plan's CNI is Calico, Headlamp's when its
@@ -12,14 +14,19 @@
  *   helm built here;
  * - the containerd, runc and CNI release files -> the test package source's files (built
  *   here, so with their own sha256 instead of the upstream releases' pins).
+ * `up --bundle` checks a bundle against the pins, which these files cannot match: the test's
+ * own anchors (the test key's fingerprint, these files' sums) are put in a trust file that
+ * KUBELAB_TEST_TRUST names for the rest of the test.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { TestContext } from "node:test";
+import { TRUST_ENV } from "../../src/artifacts/bundle-trust.js";
 import { sha256 } from "../../src/artifacts/local.js";
 import type { BundleManifest } from "../../src/artifacts/offline-bundle.js";
+import { primaryFingerprints } from "../../src/artifacts/openpgp.js";
 import { createBundle, pinnedSources } from "../../src/bundle/create.js";
 import type { Plan } from "../../src/plan/types.js";
 import { type Arch, PINNED } from "../../src/versions.js";
@@ -86,6 +93,17 @@ export async function createTestBundle(
   const helmDir = helm ? await serveDirectory(dirname(helm), "127.0.0.1") : undefined;
   const charts = linkerd ? await linkerdChartRepository(t) : undefined;
   const cache = await mkdtemp(join(tmpdir(), "kubelab-downloads-"));
+  const keyFingerprints = primaryFingerprints(await readFile(join(pkgs.aptDir, "Release.key")));
+  const helmSum = helm ? sha256(await readFile(helm)) : undefined;
+  await trustTestFiles(t, {
+    aptKeyFingerprints: keyFingerprints,
+    containerd: {
+      containerd: pkgs.files.containerd.sha256,
+      runc: pkgs.files.runc.sha256,
+      cniPlugins: pkgs.files.cniPlugins.sha256,
+    },
+    helm: helmSum ? [helmSum] : [],
+  });
   try {
     const fake = "https://releases.kubelab.invalid/";
     const fakeHelm = "https://helm-releases.kubelab.invalid/";
@@ -95,9 +113,14 @@ export async function createTestBundle(
       plan,
       {
         ...pinned,
+        kubernetes: {
+          url: pinned.kubernetes.url,
+          keyUrl: `${apt.url}Release.key`,
+          keyFingerprints,
+        },
         extraImages: toolbox.map((i) => i.name),
         // helm built here: its own file and sha256, instead of the upstream release's.
-        ...(helm ? { helm: { url: `${fakeHelm}${basename(helm)}`, sha256: sha256(await readFile(helm)) } } : {}),
+        ...(helm && helmSum ? { helm: { url: `${fakeHelm}${basename(helm)}`, sha256: helmSum } } : {}),
         containerd: {
           containerd: asRelease(pkgs.files.containerd),
           runc: asRelease(pkgs.files.runc),
@@ -129,4 +152,17 @@ export async function createTestBundle(
     await helmDir?.close();
     await rm(cache, { recursive: true, force: true });
   }
+}
+
+/** trustTestFiles writes the test's anchors to a file and names it in KUBELAB_TEST_TRUST until the test ends. */
+async function trustTestFiles(t: Pick<TestContext, "after">, trust: object): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-trust-"));
+  await writeFile(join(dir, "trust.json"), JSON.stringify(trust));
+  const saved = process.env[TRUST_ENV];
+  process.env[TRUST_ENV] = join(dir, "trust.json");
+  t.after(async () => {
+    if (saved === undefined) delete process.env[TRUST_ENV];
+    else process.env[TRUST_ENV] = saved;
+    await rm(dir, { recursive: true, force: true });
+  });
 }
