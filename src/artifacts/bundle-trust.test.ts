@@ -9,7 +9,7 @@ import { defaultPlan } from "../../test/helpers/fixtures.js";
 import { tempDir } from "../../test/helpers/tmp.js";
 import { UserError } from "../errors.js";
 import { PINNED } from "../versions.js";
-import { PINNED_TRUST, trustFromEnvironment } from "./bundle-trust.js";
+import { currentTrust, PINNED_TRUST, useTrustAnchors } from "./bundle-trust.js";
 import { readBundle } from "./offline-bundle.js";
 
 const plan = defaultPlan();
@@ -56,14 +56,14 @@ test("a bundle without a signed package index (an older kubelab's) is refused", 
   });
 });
 
-test("trustFromEnvironment: the pins, unless KUBELAB_TEST_TRUST names a trust file", async (t) => {
-  assert.equal(await trustFromEnvironment({}), PINNED_TRUST);
-  const file = join(await tempDir(t), "trust.json");
-  const sums = { containerd: "1".repeat(64), runc: "2".repeat(64), cniPlugins: "3".repeat(64) };
-  await writeFile(file, JSON.stringify({ aptKeyFingerprints: ["A".repeat(40)], containerd: sums, helm: [] }));
-  const trust = await trustFromEnvironment({ KUBELAB_TEST_TRUST: file });
-  assert.deepEqual(trust.aptKeyFingerprints, ["A".repeat(40)]);
-  assert.equal(trust.containerdFiles("arm64").runc.sha256, sums.runc);
-  await writeFile(file, "{}");
-  await assert.rejects(trustFromEnvironment({ KUBELAB_TEST_TRUST: file }), /is not a trust file/);
+test("currentTrust: the pins, unless code replaced them for this process", () => {
+  assert.equal(currentTrust(), PINNED_TRUST);
+  const other = { ...PINNED_TRUST, aptKeyFingerprints: ["A".repeat(40)] };
+  useTrustAnchors(other);
+  try {
+    assert.equal(currentTrust(), other);
+  } finally {
+    useTrustAnchors(undefined);
+  }
+  assert.equal(currentTrust(), PINNED_TRUST);
 });

@@ -7,7 +7,6 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
 import { UserError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
 import { type Arch, PINNED } from "../versions.js";
@@ -49,48 +48,21 @@ export const PINNED_TRUST: BundleTrust = {
   helm: Object.values(PINNED.helm.files).map((f) => f.sha256),
 };
 
-/** TRUST_ENV names a JSON file of other anchors, for kubelab's own tests (see {@link trustFromEnvironment}). */
-export const TRUST_ENV = "KUBELAB_TEST_TRUST";
-
-const sum = z.string().regex(/^[0-9a-f]{64}$/);
-const trustFile = z.strictObject({
-  aptKeyFingerprints: z.array(z.string().regex(/^[0-9A-F]{40}$/)).min(1),
-  containerd: z.strictObject({ containerd: sum, runc: sum, cniPlugins: sum }),
-  helm: z.array(sum),
-});
+let replaced: BundleTrust | undefined;
 
 /**
- * trustFromEnvironment is PINNED_TRUST, unless KUBELAB_TEST_TRUST names a file of other
- * anchors: kubelab's test suite builds its packages and release files itself and signs its
- * test repository with a throwaway key, so its bundles can match no upstream pin. The file
- * replaces the pins for every architecture; nothing else reads it.
+ * useTrustAnchors replaces PINNED_TRUST in this process (undefined: back to the pins). Only
+ * code can call it: kubelab's own test suite, whose packages and release files are built here
+ * and signed with a throwaway key, so its bundles can match no upstream pin. No environment
+ * variable, file or flag of the CLI reaches it, so nothing a user sets can loosen the checks.
  */
-export async function trustFromEnvironment(env = process.env): Promise<BundleTrust> {
-  const path = env[TRUST_ENV];
-  if (!path) return PINNED_TRUST;
-  const text = await readFile(path, "utf8").catch((e: Error) => {
-    throw new UserError(`${TRUST_ENV}=${path} cannot be read: ${e.message}`);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${TRUST_ENV}=${path} is not JSON: ${(e as Error).message}`);
-  }
-  const parsed = trustFile.safeParse(json);
-  if (!parsed.success)
-    throw new UserError(`${TRUST_ENV}=${path} is not a trust file`, { details: parsed.error.message });
-  const t = parsed.data;
-  const file = (sha256: string) => ({ url: `test:${sha256}`, sha256 });
-  return {
-    aptKeyFingerprints: t.aptKeyFingerprints,
-    containerdFiles: () => ({
-      containerd: file(t.containerd.containerd),
-      runc: file(t.containerd.runc),
-      cniPlugins: file(t.containerd.cniPlugins),
-    }),
-    helm: t.helm,
-  };
+export function useTrustAnchors(trust: BundleTrust | undefined): void {
+  replaced = trust;
+}
+
+/** currentTrust is the anchors bundles are checked against: the pins, unless code replaced them. */
+export function currentTrust(): BundleTrust {
+  return replaced ?? PINNED_TRUST;
 }
 
 const REMAKE = "make the bundle again with kubelab bundle create";

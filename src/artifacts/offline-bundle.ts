@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
-import { type BundleTrust, trustFromEnvironment, verifyBundle } from "./bundle-trust.js";
+import { type BundleTrust, currentTrust, verifyBundle } from "./bundle-trust.js";
 import type { PackageSource } from "./package-source.js";
 import { directoryStore } from "./store.js";
 
@@ -93,7 +93,7 @@ export async function readBundle(dir: string, plan: Plan, trust?: BundleTrust): 
       details: problems.join("\n"),
       hint: "make a bundle for these versions",
     });
-  await verifyBundle(dir, b, plan, trust ?? (await trustFromEnvironment()));
+  await verifyBundle(dir, b, plan, trust ?? currentTrust());
   return b;
 }
 

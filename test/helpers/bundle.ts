@@ -23,7 +23,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { TestContext } from "node:test";
-import { TRUST_ENV } from "../../src/artifacts/bundle-trust.js";
+import { type BundleTrust, useTrustAnchors } from "../../src/artifacts/bundle-trust.js";
 import { sha256 } from "../../src/artifacts/local.js";
 import type { BundleManifest } from "../../src/artifacts/offline-bundle.js";
 import { primaryFingerprints } from "../../src/artifacts/openpgp.js";
@@ -154,13 +154,43 @@ export async function createTestBundle(
   }
 }
 
-/** trustTestFiles writes the test's anchors to a file and names it in KUBELAB_TEST_TRUST until the test ends. */
-async function trustTestFiles(t: Pick<TestContext, "after">, trust: object): Promise<void> {
+/** TRUST_ENV names, for a kubelab process a test starts (kubelab-bin.ts), a file of the test's anchors. */
+export const TRUST_ENV = "KUBELAB_TEST_TRUST";
+
+/** The test's anchors, as trustTestFiles writes them to a file. */
+interface TrustFile {
+  readonly aptKeyFingerprints: readonly string[];
+  readonly containerd: { readonly containerd: string; readonly runc: string; readonly cniPlugins: string };
+  readonly helm: readonly string[];
+}
+
+/** bundleTrust turns a trust file's content into the anchors kubelab checks bundles against. */
+export function bundleTrust(t: TrustFile): BundleTrust {
+  const file = (sha256: string) => ({ url: `test:${sha256}`, sha256 });
+  return {
+    aptKeyFingerprints: t.aptKeyFingerprints,
+    containerdFiles: () => ({
+      containerd: file(t.containerd.containerd),
+      runc: file(t.containerd.runc),
+      cniPlugins: file(t.containerd.cniPlugins),
+    }),
+    helm: t.helm,
+  };
+}
+
+/**
+ * trustTestFiles makes the test's anchors kubelab's until the test ends: in this process (for
+ * the in-process CLI) and, through a file named in KUBELAB_TEST_TRUST, for kubelab processes
+ * the test starts with test/helpers/kubelab-bin.ts, which reads it. kubelab itself never does.
+ */
+async function trustTestFiles(t: Pick<TestContext, "after">, trust: TrustFile): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "kubelab-trust-"));
   await writeFile(join(dir, "trust.json"), JSON.stringify(trust));
   const saved = process.env[TRUST_ENV];
   process.env[TRUST_ENV] = join(dir, "trust.json");
+  useTrustAnchors(bundleTrust(trust));
   t.after(async () => {
+    useTrustAnchors(undefined);
     if (saved === undefined) delete process.env[TRUST_ENV];
     else process.env[TRUST_ENV] = saved;
     await rm(dir, { recursive: true, force: true });
