@@ -50,3 +50,15 @@ export class WaitTimeout extends Error {
 export function cut(value: string, max = 80): string {
   return value.length <= max ? value : `${value.slice(0, max)}… (${value.length - max} more characters)`;
 }
+
+/** Characters that would act on a terminal rather than show: controls, and bidirectional overrides. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * printable escapes, as \uXXXX, the characters of a value echoed back that a terminal would act
+ * on (an escape sequence, a bell, text reversed by a bidirectional override) instead of showing.
+ */
+export function printable(value: string): string {
+  return value.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
