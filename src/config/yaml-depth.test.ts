@@ -17,6 +17,13 @@ it("nestingOf skips brackets in quotes and comments, and the lines of a flow col
   assert.equal(nestingOf("a: it's [x]\n"), 2);
 });
 
+it("nestingOf reads a block scalar's lines as text, and what follows it as YAML again", () => {
+  const script = "run: |\n  echo 'it\n      [[[[ {{{{\n";
+  assert.equal(nestingOf(script), 1);
+  assert.equal(nestingOf(`${script}b: ${"[".repeat(300)}\n`), 301);
+  assert.equal(nestingOf("- >-\n  text [[[\n- a:\n    b: 1\n"), 2);
+});
+
 it("every template kubelab init writes nests a few levels, far below the limit", () => {
   for (const provider of TEMPLATE_PROVIDERS) assert.ok(nestingOf(clusterTemplate(provider)) < 10, provider);
 });

@@ -5,12 +5,17 @@
  * so a file nested far deeper than any cluster file is refused before parsing.
  */
 
+/** A line whose value starts a block scalar: `key: |`, `- >-`, `key: |2 # comment`. */
+const BLOCK_SCALAR = /(?:^|[:-]\s)\s*[|>][0-9+-]*\s*(?:#.*)?$/;
+
 /** nestingOf estimates the deepest nesting in `text`: block indentation levels plus open [ and {. */
 export function nestingOf(text: string): number {
   const indents: number[] = [];
   let flow = 0;
   let deepest = 0;
   let quote: "'" | '"' | undefined;
+  // Inside a block scalar (`key: |`), lines more indented than its key are text, not YAML.
+  let scalarIndent: number | undefined;
   for (const raw of text.split("\n")) {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     let i = 0;
@@ -18,6 +23,8 @@ export function nestingOf(text: string): number {
       const indent = line.length - line.trimStart().length;
       const rest = line.slice(indent);
       if (rest === "" || rest.startsWith("#")) continue;
+      if (scalarIndent !== undefined && indent > scalarIndent) continue;
+      scalarIndent = BLOCK_SCALAR.test(rest) ? indent : undefined;
       while (indents.length > 0 && (indents.at(-1) ?? 0) >= indent) indents.pop();
       indents.push(indent);
       i = indent;
