@@ -41,6 +41,27 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * DiskFullError is a write on a node that found its disk full: the message names the node and
+ * what was being written or installed, and its second line is the fix.
+ */
+export class DiskFullError extends Error {
+  override readonly name = "DiskFullError";
+  readonly node: string;
+  readonly doing: string;
+
+  constructor(node: string, doing: string, cause: unknown) {
+    super(
+      `${node}: no space left on device while ${doing}\n` +
+        `fix: free space on ${node} (df -h shows which filesystem is full), then run kubelab up again; ` +
+        "keep its disk under 85% full, where the kubelet starts removing images (below 10% free it evicts pods)",
+      { cause },
+    );
+    this.node = node;
+    this.doing = doing;
+  }
+}
+
 /** A wait for a condition (API ready, nodes registered) that gave up; the message says what was missing. */
 export class WaitTimeout extends Error {
   override readonly name = "WaitTimeout";
@@ -77,4 +98,16 @@ export function isTransient(e: unknown): boolean {
     err = err.cause as typeof err;
   }
   return false;
+}
+
+/** Characters that would act on a terminal rather than show: controls, and bidirectional overrides. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * printable escapes, as \uXXXX, the characters of a value echoed back that a terminal would act
+ * on (an escape sequence, a bell, text reversed by a bidirectional override) instead of showing.
+ */
+export function printable(value: string): string {
+  return value.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -5,7 +5,7 @@
 import { createRequire } from "node:module";
 import { Argument, Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { TEMPLATE_PROVIDERS } from "../config/default-cluster.js";
-import { CommandError, isTransient, UserError, WaitTimeout } from "../errors.js";
+import { CommandError, DiskFullError, isTransient, UserError, WaitTimeout } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { nameOption, selectNamedCluster } from "./cluster-option.js";
 import { addExamples } from "./examples.js";
@@ -323,7 +323,7 @@ function report(e: unknown, io: Io): number {
     return e.exitCode;
   }
   // Something failed on the nodes or in the cluster: the message says where and why.
-  if (e instanceof CommandError || e instanceof HostsError || e instanceof WaitTimeout) {
+  if (e instanceof CommandError || e instanceof HostsError || e instanceof WaitTimeout || e instanceof DiskFullError) {
     io.err(`error: ${e.message.trimEnd()}`);
     return 1;
   }

@@ -20,7 +20,8 @@ export async function logFailures<T>(log: RunLog, fn: () => Promise<T>): Promise
     return await fn();
   } catch (e) {
     log.write(errorText(e));
-    await log.flush();
+    // A log that cannot be written must not hide the error it was to record.
+    await log.flush().catch(() => {});
     if (typeof e === "object" && e !== null) logOfError.set(e, log.path);
     throw e;
   }

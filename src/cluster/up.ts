@@ -9,7 +9,7 @@ import type { AddonSources } from "../addons/sources.js";
 import type { PackageSource } from "../artifacts/package-source.js";
 import type { FileServer } from "../artifacts/serve.js";
 import { kubeConfig } from "../kube/client.js";
-import { contextName, userKubeconfigPath } from "../kube/kubeconfig.js";
+import { checkKubeconfig, contextName, userKubeconfigPath } from "../kube/kubeconfig.js";
 import { configureOsPhase } from "../phases/configure-os.js";
 import { gatherFactsPhase } from "../phases/gather-facts.js";
 import { importImagesPhase } from "../phases/images.js";
@@ -128,6 +128,10 @@ export interface UpResult {
  * would stop up (see dryRunChecks).
  */
 export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
+  const phases = opts.phases ?? [...PREPARE_PHASES, ...CLUSTER_PHASES];
+  // The user's kubeconfig is written at the very end: one kubelab could not write is found first.
+  if (!opts.dryRun && opts.kubeconfig !== false && phases.includes(kubeadmInitPhase))
+    await checkKubeconfig(opts.kubeconfig ?? userKubeconfigPath());
   const pctx = { clusterDir: opts.clusterDir, log: opts.log, signal: opts.signal };
   const found = await opts.provider.list(plan, pctx);
   // Existing hosts (ssh provider) are never made: an unreachable one is a problem, not a machine to create.
@@ -182,7 +186,6 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
       ? undefined
       : await labFileServer(opts.packages.artifacts, plan.network.gateway, opts.log);
   const ctx = phaseContext(plan, hosts, fileServer, opts);
-  const phases = opts.phases ?? [...PREPARE_PHASES, ...CLUSTER_PHASES];
   const done = { wouldCreate: [], problems: [] };
   const unwatch = closeOnAbort(hosts, opts.signal);
   try {

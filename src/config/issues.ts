@@ -2,6 +2,7 @@
  * Config issues: one shape for schema errors, semantic errors and warnings, each able
  * to name `file:line:col`, what is wrong, and the fix.
  */
+import { printable } from "../errors.js";
 import { type ConfigPath, formatPath, type Position, type PositionedDocument, positionOf } from "./positions.js";
 
 /** One problem (or warning) found in a cluster file. */
@@ -37,11 +38,14 @@ export function locate(issues: readonly ConfigIssue[], source: ConfigSource): Lo
   }));
 }
 
-/** formatIssue prints `file:line:col: path: message` and, indented, the fix. */
+/**
+ * formatIssue prints `file:line:col: path: message` and, indented, the fix. Keys and values
+ * echoed from the file are made printable: a file's bytes never drive the terminal.
+ */
 export function formatIssue(issue: LocatedIssue, kind: "error" | "warning" = "error"): string {
   const where = issue.position ? `${issue.file}:${issue.position.line}:${issue.position.col}` : issue.file;
-  const head = `${where}: ${kind}: ${formatPath(issue.path)}: ${issue.message}`;
-  return issue.fix ? `${head}\n  fix: ${issue.fix}` : head;
+  const head = printable(`${where}: ${kind}: ${formatPath(issue.path)}: ${issue.message}`);
+  return issue.fix ? `${head}\n  fix: ${printable(issue.fix)}` : head;
 }
 
 /** closest returns the candidate nearest to `word` by edit distance, if it is near enough to be a typo. */

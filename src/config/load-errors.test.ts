@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { tempDir } from "../../test/helpers/tmp.js";
 import { UserError } from "../errors.js";
 import { loadCluster } from "../plan/load-cluster.js";
+import { formatResult, validateCluster } from "../plan/validate.js";
 import { MAX_FILE_BYTES, parseYamlSource } from "./load.js";
 
 const errorsOf = (text: string) => {
@@ -29,6 +30,14 @@ describe("YAML syntax errors", () => {
     assert.match(errorsOf("a: 'x\n")[0]?.fix ?? "", /close the quote/);
   });
 
+  // Found by the fuzzer: yaml's own advice (YAML.parseAllDocuments()) was passed on to the user.
+  it("a second document is one error saying to remove the --- line", () => {
+    const errors = errorsOf("name: lab\n---\nname: other\n");
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.message, "YAML: the file holds more than one document (a --- line starts the next)");
+    assert.match(errors[0]?.fix ?? "", /remove the --- line/);
+  });
+
   it("still reports every duplicate key", () => {
     assert.equal(errorsOf("a: 1\na: 2\nb: 1\nb: 2\n").length, 2);
   });
@@ -42,6 +51,49 @@ describe("YAML syntax errors", () => {
     const errors = errorsOf(`${rows.join("\n")}\n`);
     assert.equal(errors.length, 1);
     assert.match(errors[0]?.message ?? "", /aliases .* expand too far/);
+  });
+
+  // Found by the fuzzer: yaml's parser recursed until the stack ran out (a "looks like a bug").
+  it("values nested thousands of levels deep are one error, not a stack overflow", () => {
+    const deep = [
+      `name: ${"[".repeat(20000)}1${"]".repeat(20000)}\n`,
+      `name: ${"{a: ".repeat(20000)}1${"}".repeat(20000)}\n`,
+      `name:\n${Array.from({ length: 1000 }, (_, i) => `${" ".repeat(i + 1)}k${i}:`).join("\n")} 1\n`,
+      `name: ${"[".repeat(100)}1${"]".repeat(100)}\n`,
+      "a: &a [*a]\n",
+    ];
+    for (const text of deep) {
+      const errors = errorsOf(text);
+      assert.equal(errors.length, 1, text.slice(0, 80));
+      assert.match(errors[0]?.message ?? "", /nest more than 64 levels/);
+    }
+  });
+
+  // Found by the fuzzer: stray bytes in a key were echoed raw, and an escape sequence drives a terminal.
+  it("control characters and bidirectional overrides in an echoed key are escaped", () => {
+    const r = parseYamlSource('"na\\u001b[2Jme\\u202e": lab\n', "lab.yaml");
+    assert.ok(!("errors" in r));
+    const text = formatResult(validateCluster(r.raw, r.source));
+    assert.match(text, /unknown key "na\\u001b\[2Jme\\u202e"/);
+    assert.ok(!text.includes("\u001b") && !text.includes("\u202e"), text);
+  });
+
+  // Found by the fuzzer: yaml printed a process warning to the terminal for `? [a]`.
+  it("a mapping or list as a key is an unknown key, with no process warning", async () => {
+    const warnings: string[] = [];
+    const listen = (w: Error) => warnings.push(w.message);
+    process.on("warning", listen);
+    try {
+      const r = parseYamlSource("? [a]\n: b\n", "lab.yaml");
+      assert.ok(!("errors" in r));
+      const result = validateCluster(r.raw, r.source);
+      assert.ok(!result.ok);
+      assert.ok(result.errors.some((e) => /unknown key "\[ a \]"/.test(e.message)));
+      await new Promise((done) => setImmediate(done));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off("warning", listen);
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { cut, UserError } from "../errors.js";
 import { DEFAULT_CLUSTER_YAML } from "./default-cluster.js";
 import type { ConfigSource, LocatedIssue } from "./issues.js";
+import { nestingOf } from "./yaml-depth.js";
 import { syntaxIssues } from "./yaml-syntax.js";
 
 /** File names looked for in the working directory, in order. */
@@ -40,10 +41,25 @@ export interface LoadedSource {
   readonly source: ConfigSource;
 }
 
+/**
+ * How deep a cluster file's values may nest. The deepest field of the schema is a few levels
+ * down; the cap keeps a hostile or mangled file from exhausting the stack in what reads it next.
+ */
+export const MAX_DEPTH = 64;
+
+/**
+ * How deep the text may look before parsing (nestingOf only estimates, so this is looser):
+ * yaml's parser runs out of stack at several hundred levels.
+ */
+const MAX_TEXT_DEPTH = 2 * MAX_DEPTH;
+
 /** parseYamlSource parses YAML text; syntax errors come back as located issues. */
 export function parseYamlSource(text: string, file: string): LoadedSource | { errors: LocatedIssue[] } {
+  if (nestingOf(text) > MAX_TEXT_DEPTH) return tooDeep(file);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  // logLevel "error": yaml's warnings (a mapping used as a key) would otherwise go straight
+  // to the terminal as process warnings; what they concern is reported by validation.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, logLevel: "error" });
   if (doc.errors.length > 0) return { errors: syntaxIssues(doc.errors, text, lines, file) };
   let raw: unknown;
   try {
@@ -62,7 +78,34 @@ export function parseYamlSource(text: string, file: string): LoadedSource | { er
       ],
     };
   }
+  if (depthOf(raw) > MAX_DEPTH) return tooDeep(file);
   return { raw, source: { file, positions: { doc, lines } } };
+}
+
+function tooDeep(file: string): { errors: LocatedIssue[] } {
+  return {
+    errors: [
+      {
+        file,
+        path: [],
+        message: `YAML: values nest more than ${MAX_DEPTH} levels deep`,
+        fix: "a cluster file nests a few levels (nodes: - name: ...); look for a runaway [, { or indentation, or an alias (*name) inside its own anchor",
+      },
+    ],
+  };
+}
+
+/** depthOf measures how deep `value` nests, without recursion (the value may be very deep). */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_DEPTH) break;
+    if (v && typeof v === "object") for (const x of Object.values(v)) stack.push([x, depth + 1]);
+  }
+  return deepest;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -9,11 +9,18 @@ import type { LocatedIssue } from "./issues.js";
 /** Characters that end a plain value inside `{...}` or `[...]`. */
 const FLOW_CHARS = /[{}[\],]/;
 
+/** Messages of yaml's that address a programmer using the library, said for the user instead. */
+const MESSAGES: Partial<Record<YAMLError["code"], string>> = {
+  MULTIPLE_DOCS: "the file holds more than one document (a --- line starts the next)",
+};
+
 /** likelyCause names the usual mistake behind a YAML error, from its code and the line it is on. */
 export function likelyCause(error: YAMLError, line: string): string {
   switch (error.code) {
     case "DUPLICATE_KEY":
       return "remove one of the two keys";
+    case "MULTIPLE_DOCS":
+      return "a cluster file is one document: remove the --- line and what follows it, or move that to a file of its own";
     case "TAB_AS_INDENT":
       return "indent with spaces; YAML does not allow tabs";
     case "BLOCK_AS_IMPLICIT_KEY":
@@ -50,7 +57,7 @@ export function syntaxIssues(
       file,
       path: [],
       position: { line: pos.line, col: pos.col },
-      message: `YAML: ${e.message.split("\n")[0]}`,
+      message: `YAML: ${MESSAGES[e.code] ?? e.message.split("\n")[0]}`,
       fix: likelyCause(e, line),
     };
   });

@@ -9,8 +9,10 @@ import { test } from "node:test";
 import { parse } from "yaml";
 import { OTHER, plan } from "../../test/helpers/kubeconfig.js";
 import { tempDir as tmp } from "../../test/helpers/tmp.js";
+import { UserError } from "../errors.js";
 import { withFileLock } from "./file-lock.js";
 import {
+  checkKubeconfig,
   clusterKubeconfig,
   mergeIntoFile,
   mergeKubeconfig,
@@ -139,4 +141,20 @@ test("two merges at once both land (the lock orders them)", async (t) => {
   await Promise.all([mergeIntoFile(file, CLUSTER), mergeIntoFile(file, other)]);
   const names = parse(await readFile(file, "utf8")).contexts.map((c: { name: string }) => c.name);
   assert.deepEqual(names.sort(), ["kubelab-lab", "kubelab-two"]);
+});
+
+test("a kubeconfig whose lists are not lists of entries is refused by name, not merged into", async (t) => {
+  const file = join(await tmp(t), "config");
+  for (const text of ["clusters: 5\n", "users: {a: b}\n", "contexts: [1, 2]\n", "- a list\n"]) {
+    await writeFile(file, text);
+    await assert.rejects(checkKubeconfig(file), (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.match(e.message, new RegExp(`^${file} is not a kubeconfig`));
+      assert.match(e.hint ?? "", /kubelab changes nothing in it/);
+      return true;
+    });
+    await assert.rejects(mergeIntoFile(file, "apiVersion: v1\n"), UserError);
+    assert.equal(await readFile(file, "utf8"), text);
+  }
+  await checkKubeconfig(join(file, "..", "absent"));
 });

@@ -11,7 +11,7 @@ import { chmod, lstat, mkdir, readFile, readlink, rename, rm, stat, writeFile } 
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
-import { UserError } from "../errors.js";
+import { printable, UserError } from "../errors.js";
 import { removeOnExit } from "../plan/remove-on-exit.js";
 import type { Plan } from "../plan/types.js";
 import { withFileLock } from "./file-lock.js";
@@ -38,15 +38,32 @@ export function apiServerUrl(plan: Plan): string {
   return `https://${/:\d+$/.test(ep) ? ep : `${ep}:6443`}`;
 }
 
-function parseDoc(text: string, what: string): Doc {
+/** What to do about a user's kubeconfig kubelab cannot use: it is left as it is. */
+const userFileHint = (file: string) =>
+  `fix ${file} or move it away (kubectl cannot use it either); kubelab changes nothing in it until it reads as a kubeconfig`;
+
+function parseDoc(text: string, what: string, userFile?: string): Doc {
+  const hint = userFile === undefined ? undefined : userFileHint(userFile);
   let doc: unknown;
   try {
     doc = parse(text);
   } catch (e) {
-    throw new UserError(`${what} is not valid YAML: ${(e as Error).message}`);
+    throw new UserError(
+      `${what} is not valid YAML: ${printable((e as Error).message.split("\n")[0] ?? "").replace(/:$/, "")}`,
+      {
+        hint,
+      },
+    );
   }
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== "object" || Array.isArray(doc)) throw new UserError(`${what} is not a kubeconfig`);
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new UserError(`${what} is not a kubeconfig`, { hint });
+  // Lists kubelab merges into must be lists of named entries, or the merge would garble them.
+  for (const key of ["clusters", "users", "contexts"] as const) {
+    const list = (doc as Doc)[key];
+    if (list === null || list === undefined) continue;
+    if (!Array.isArray(list) || !list.every((e) => typeof e === "object" && e !== null && !Array.isArray(e)))
+      throw new UserError(`${what} is not a kubeconfig: ${key} is not a list of entries`, { hint });
+  }
   return doc as Doc;
 }
 
@@ -82,7 +99,7 @@ function upsert(list: Named[] | null | undefined, entries: Named[]): Named[] {
 
 /** mergeKubeconfig merges a cluster's kubeconfig into an existing one (or none); `file` names it in errors. */
 export function mergeKubeconfig(existing: string | undefined, cluster: string, file = "the kubeconfig"): string {
-  const base = parseDoc(existing ?? "", file);
+  const base = parseDoc(existing ?? "", file, file);
   const add = parseDoc(cluster, "the cluster kubeconfig");
   const merged: Doc = {
     ...base,
@@ -101,7 +118,7 @@ export function mergeKubeconfig(existing: string | undefined, cluster: string, f
  * current context, none is current afterwards (as `kind delete cluster` leaves it).
  */
 export function removeFromKubeconfig(existing: string, name: string, file = "the kubeconfig"): string {
-  const doc = parseDoc(existing, file);
+  const doc = parseDoc(existing, file, file);
   const keep = (list: Named[] | null | undefined) => (list ?? []).filter((e) => e.name !== name);
   const out: Doc = { ...doc, clusters: keep(doc.clusters), users: keep(doc.users), contexts: keep(doc.contexts) };
   if (out["current-context"] === name) delete out["current-context"];
@@ -110,7 +127,7 @@ export function removeFromKubeconfig(existing: string, name: string, file = "the
 
 /** hasContext tells whether a kubeconfig holds a context. */
 export function hasContext(text: string, name: string, file = "the kubeconfig"): boolean {
-  return (parseDoc(text, file).contexts ?? []).some((c) => c.name === name);
+  return (parseDoc(text, file, file).contexts ?? []).some((c) => c.name === name);
 }
 
 /** userKubeconfigPath: the first file of $KUBECONFIG, else ~/.kube/config (kubectl's choice for writes). */
@@ -143,12 +160,20 @@ async function writeTarget(path: string): Promise<string> {
   for (let i = 0; i < MAX_LINKS; i++) {
     const st = await lstat(p).catch((e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") return undefined;
-      throw new UserError(`${path}: cannot read it (${e.code ?? e.message})`, { cause: e });
+      throw new UserError(`${path}: cannot read it (${e.code ?? e.message})`, {
+        hint:
+          e.code === "ENOTDIR"
+            ? `a part of that path is a file, not a directory: point KUBECONFIG at a file (kubelab merges its context into the first file of KUBECONFIG, else ~/.kube/config)`
+            : `check the owner and mode of its directories (ls -ld ${dirname(p)})`,
+        cause: e,
+      });
     });
     if (!st?.isSymbolicLink()) return p;
     p = resolve(dirname(p), await readlink(p));
   }
-  throw new UserError(`${path}: too many levels of symbolic links`);
+  throw new UserError(`${path}: too many levels of symbolic links`, {
+    hint: `a link leads back to itself: point it at a kubeconfig file (ls -l ${path}), or remove it`,
+  });
 }
 
 /**
@@ -162,10 +187,7 @@ async function updateFile(path: string, change: (text: string | undefined, name:
     throw new UserError(`${name}: cannot make its directory (${e.code ?? e.message})`, { cause: e });
   });
   return withFileLock(target, name, async () => {
-    const existing = await readFile(target, "utf8").catch((e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") return undefined;
-      throw new UserError(`${name}: cannot read it (${e.code ?? e.message})`, { cause: e });
-    });
+    const existing = await readUserFile(target, name);
     // A file that does not parse throws here, before anything is written: it stays as it is.
     const next = change(existing, name);
     if (next === undefined) return false;
@@ -176,6 +198,34 @@ async function updateFile(path: string, change: (text: string | undefined, name:
     });
     return true;
   });
+}
+
+/** readUserFile reads the user's kubeconfig (undefined when there is none); `name` names it in errors. */
+async function readUserFile(target: string, name: string): Promise<string | undefined> {
+  return readFile(target, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    if (e.code === "EISDIR")
+      throw new UserError(`${name} is a directory, not a kubeconfig file`, {
+        hint: `move it away, or point KUBECONFIG at a file (kubelab merges its context into the first file of KUBECONFIG, else ~/.kube/config)`,
+        cause: e,
+      });
+    throw new UserError(`${name}: cannot read it (${e.code ?? e.message})`, {
+      hint: `check its owner and mode (ls -l ${target}); kubelab reads it to merge its context in`,
+      cause: e,
+    });
+  });
+}
+
+/**
+ * checkKubeconfig reads and parses the user's kubeconfig at `path` without changing it, so a
+ * command that would write it at its end (up after minutes of work, down after removing the
+ * machines) stops first with the file named; no file is fine (it would be created).
+ */
+export async function checkKubeconfig(path: string): Promise<void> {
+  const target = await writeTarget(path);
+  const name = target === path ? path : `${path} (a link to ${target})`;
+  const text = await readUserFile(target, name);
+  if (text !== undefined) parseDoc(text, name, name);
 }
 
 /** mergeIntoFile merges a cluster kubeconfig into the file at `path` (created if missing). */

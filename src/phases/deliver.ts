@@ -4,9 +4,11 @@
  * node that cannot reach the server (no route to the lab address, a firewall, no curl) gets
  * every later file over SSH too, with one line saying so.
  */
+import { basename } from "node:path";
 import type { Offer } from "../artifacts/serve.js";
 import type { Remote } from "../remote/types.js";
 import type { PinnedFile } from "../versions.js";
+import { whileWriting } from "./disk-full.js";
 import type { PhaseContext } from "./phase.js";
 
 /** Where files that are unpacked wait on the node (removed afterwards). */
@@ -58,17 +60,26 @@ export async function installFile(
   mode = 0o644,
 ): Promise<void> {
   const server = ctx.fileServer;
-  if (server && (await fetch(ctx, remote, await server.offer(file), mode, dest, ""))) return;
-  await remote.writeFile(dest, await ctx.packages.artifacts.get(file), mode);
+  await whileWriting(remote, dest, async () => {
+    if (server && (await fetch(ctx, remote, await server.offer(file), mode, dest, ""))) return;
+    await remote.writeFile(dest, await ctx.packages.artifacts.get(file), mode);
+  });
 }
 
 /** unpackFile extracts a pinned gzip'ed tarball into `dir` (created if missing). */
 export async function unpackFile(ctx: PhaseContext, remote: Remote, file: PinnedFile, dir: string): Promise<void> {
   const server = ctx.fileServer;
-  if (server && (await fetch(ctx, remote, await server.offer(file, { gunzip: true }), 0o644, "", dir))) return;
+  const unpacking = `unpacking ${basename(file.url)} into ${dir}`;
+  const fetched = await whileWriting(
+    remote,
+    `${dir}/`,
+    async () => !!server && (await fetch(ctx, remote, await server.offer(file, { gunzip: true }), 0o644, "", dir)),
+    unpacking,
+  );
+  if (fetched) return;
   const tmp = `${SPOOL}/${file.sha256}.tar.gz`;
-  await remote.writeFile(tmp, await ctx.packages.artifacts.get(file), 0o644);
+  await whileWriting(remote, tmp, async () => remote.writeFile(tmp, await ctx.packages.artifacts.get(file), 0o644));
   await remote.run(["mkdir", "-p", dir]);
-  await remote.run(["tar", "-C", dir, "-xzf", tmp]);
+  await whileWriting(remote, `${dir}/`, () => remote.run(["tar", "-C", dir, "-xzf", tmp]), unpacking);
   await remote.run(["rm", "-f", tmp]);
 }

@@ -1,5 +1,6 @@
 import type { Arch } from "../versions.js";
 import { installFile, unpackFile } from "./deliver.js";
+import { whileInstalling, whileWriting } from "./disk-full.js";
 import { change, eachNode, needsRestart, type Phase } from "./phase.js";
 
 /** containerd's systemd unit for a release-tarball install (what upstream ships as containerd.service). */
@@ -40,18 +41,20 @@ export const installContainerdPhase: Phase = {
       if (want.line === "1.7") {
         if (!facts.packages.has("containerd") && !facts.packages.has("containerd.io")) {
           await change(ctx, n.name, "install containerd (distribution package)", () =>
-            remote.run(
-              [
-                "env",
-                "DEBIAN_FRONTEND=noninteractive",
-                "apt-get",
-                "install",
-                "-y",
-                "-o",
-                "Dpkg::Options::=--force-confold",
-                "containerd",
-              ],
-              { timeoutMs: 900_000 },
+            whileInstalling(remote, "containerd", () =>
+              remote.run(
+                [
+                  "env",
+                  "DEBIAN_FRONTEND=noninteractive",
+                  "apt-get",
+                  "install",
+                  "-y",
+                  "-o",
+                  "Dpkg::Options::=--force-confold",
+                  "containerd",
+                ],
+                { timeoutMs: 900_000 },
+              ),
             ),
           );
           needsRestart(ctx, n.name, "containerd");
@@ -71,7 +74,7 @@ export const installContainerdPhase: Phase = {
       }
       if (facts.files.get(UNIT_PATH) !== CONTAINERD_UNIT) {
         await change(ctx, n.name, `write ${UNIT_PATH}`, async () => {
-          await remote.writeFile(UNIT_PATH, CONTAINERD_UNIT);
+          await whileWriting(remote, UNIT_PATH, () => remote.writeFile(UNIT_PATH, CONTAINERD_UNIT));
           await remote.run(["systemctl", "daemon-reload"]);
           await remote.run(["systemctl", "enable", "containerd"]);
         });

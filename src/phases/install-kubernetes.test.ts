@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { byNode, fakeCluster, fakeStore, freshNode, preparedNode } from "../../test/helpers/fake-node.js";
 import { type CommandCall, REST } from "../../test/helpers/fake-remote.js";
 import { defaultPlan } from "../../test/helpers/fixtures.js";
-import { keyFetch, OTHER_KEY, TEST_KEY, TEST_KEY_FINGERPRINT } from "../../test/helpers/openpgp-keys.js";
+import { keyedSource, keyFetch, OTHER_KEY, TEST_KEY } from "../../test/helpers/openpgp-keys.js";
 import { dearmor } from "../artifacts/openpgp.js";
 import { type PackageSource, pinnedContainerdFiles, upstreamSource } from "../artifacts/package-source.js";
 import { HostsError } from "../remote/hosts.js";
@@ -35,14 +35,7 @@ const UPDATE_KUBERNETES = [
 const HOLD = ["apt-mark", "hold", "kubeadm", "kubelet", "kubectl"];
 
 /** The upstream source with the test key pinned in place of pkgs.k8s.io's, served by `fetch`. */
-function keyed(key = TEST_KEY, asked: string[] = []): PackageSource {
-  const upstream = upstreamSource(plan, fakeStore());
-  return {
-    ...upstream,
-    kubernetes: { url: REPO, keyUrl: KEY, keyFingerprints: [TEST_KEY_FINGERPRINT] },
-    fetch: keyFetch(key, asked),
-  };
-}
+const keyed = (key = TEST_KEY, asked: string[] = []): PackageSource => keyedSource(plan, key, asked);
 
 const FRESH_CHANGES = [
   `install kubeadm=${V} kubelet=${V} kubectl=${V} from ${REPO}`,

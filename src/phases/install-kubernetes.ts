@@ -4,6 +4,7 @@ import { downloadError } from "../artifacts/store.js";
 import type { Remote } from "../remote/types.js";
 import type { PinnedFile } from "../versions.js";
 import { installFile } from "./deliver.js";
+import { whileInstalling, whileWriting } from "./disk-full.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
 const KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
@@ -43,7 +44,7 @@ async function installFromRepository(
     await remote.run(["mkdir", "-p", "-m", "755", "/etc/apt/keyrings"]);
     await remote.writeFile(KEYRING, verified, 0o644);
   }
-  if (currentSources !== line) await remote.writeFile(SOURCES, line);
+  if (currentSources !== line) await whileWriting(remote, SOURCES, () => remote.writeFile(SOURCES, line));
   const install = [
     ...APT,
     "install",
@@ -115,8 +116,12 @@ export const installKubernetesPhase: Phase = {
             // A held package is not moved to another version: release the installed ones first.
             const installed = PACKAGES.filter((p) => facts.packages.has(p));
             if (installed.length > 0) await remote.run(["apt-mark", "unhold", ...installed]);
-            if ("debs" in source) await installDebs(ctx, remote, source.debs);
-            else await installFromRepository(remote, source, keyOnce, facts.files.get(SOURCES), version);
+            // dpkg and apt say when the disk is full only in their output: said plainly, per node.
+            await whileInstalling(remote, missing.join(", "), () =>
+              "debs" in source
+                ? installDebs(ctx, remote, source.debs)
+                : installFromRepository(remote, source, keyOnce, facts.files.get(SOURCES), version),
+            );
           },
         );
       }

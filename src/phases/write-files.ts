@@ -1,5 +1,6 @@
 import { CONTAINERD_CONFIG_PATH } from "../render/containerd.js";
 import { mergeHosts, renderNodeFiles } from "../render/node-files.js";
+import { whileWriting } from "./disk-full.js";
 import { nodeEnvironment } from "./facts.js";
 import { change, eachNode, needsRestart, type Phase } from "./phase.js";
 
@@ -23,7 +24,7 @@ export const writeFilesPhase: Phase = {
         const wanted = file.path === "/etc/hosts" ? mergeHosts(current ?? "", ctx.plan) : file.content;
         if (current === wanted) continue;
         await change(ctx, n.name, `${current === undefined ? "write" : "update"} ${file.path}`, () =>
-          remote.writeFile(file.path, wanted, file.mode),
+          whileWriting(remote, file.path, () => remote.writeFile(file.path, wanted, file.mode)),
         );
         if (file.path === CONTAINERD_CONFIG_PATH) needsRestart(ctx, n.name, "containerd");
       }

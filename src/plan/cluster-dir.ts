@@ -7,6 +7,7 @@
 import { appendFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { STDIN_FILE } from "../config/load.js";
+import { UserError } from "../errors.js";
 import type { Plan } from "./types.js";
 
 /**
@@ -38,11 +39,35 @@ export const KUBELAB_GITIGNORE =
  * existing `.gitignore` is left as the user made it.
  */
 export async function ensureClusterDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+    throw directoryError(dir, "the cluster directory (its SSH key, known_hosts, kubeconfig and run logs)", e);
+  });
   const parent = dirname(dir);
   if (basename(parent) !== ".kubelab") return;
   await writeFile(join(parent, ".gitignore"), KUBELAB_GITIGNORE, { flag: "wx" }).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== "EEXIST") throw e;
+    if (e.code !== "EEXIST") throw directoryError(parent, "kubelab's directory beside the cluster file", e);
+  });
+}
+
+/**
+ * directoryError is the UserError for a directory kubelab keeps `what` in and cannot use: a
+ * file in its place, no permission, a full disk. It names the directory and the fix.
+ */
+export function directoryError(dir: string, what: string, e: NodeJS.ErrnoException): UserError {
+  const code = e.code ?? e.message;
+  if (code === "EEXIST" || code === "ENOTDIR")
+    return new UserError(`${dir} is not a directory (${code})`, {
+      hint: `move the file away (mv ${dir} ${dir}.old): kubelab keeps ${what} there`,
+      cause: e,
+    });
+  if (code === "ENOSPC")
+    return new UserError(`no space left on the disk of ${dir}`, {
+      hint: `free space there (df -h ${dir}): kubelab keeps ${what} there`,
+      cause: e,
+    });
+  return new UserError(`${dir}: cannot write there (${code})`, {
+    hint: `check its owner and mode (ls -ld ${dir}): kubelab keeps ${what} there`,
+    cause: e,
   });
 }
 
@@ -62,22 +87,40 @@ export async function removeCredentials(dir: string): Promise<string[]> {
   return removed;
 }
 
-/** A log file for one invocation; lines are appended as they come (secrets are never passed here). */
+/**
+ * openRunLog makes the log file of one invocation; lines are appended as they come (secrets are
+ * never passed here). A log directory kubelab cannot write to stops the command at once; a
+ * line that cannot be written later (a full disk) makes flush() fail, never the process.
+ */
 export async function openRunLog(
   dir: string,
   command: string,
 ): Promise<{ path: string; write: (line: string) => void; flush: () => Promise<void> }> {
   const logs = clusterPaths(dir).logs;
   await ensureClusterDir(dir);
-  await mkdir(logs, { recursive: true, mode: 0o700 });
   const path = join(logs, `${new Date().toISOString().replace(/[:.]/g, "-")}-${command}.log`);
+  const what = "one log per run";
+  try {
+    await mkdir(logs, { recursive: true, mode: 0o700 });
+    await appendFile(path, "", { mode: 0o600 });
+  } catch (e) {
+    throw directoryError(logs, what, e as NodeJS.ErrnoException);
+  }
   let chain = Promise.resolve();
+  let failed: NodeJS.ErrnoException | undefined;
   return {
     path,
     write: (line) => {
       const text = `${new Date().toISOString()} ${line}\n`;
-      chain = chain.then(() => appendFile(path, text, { mode: 0o600 }));
+      chain = chain
+        .then(() => (failed ? undefined : appendFile(path, text, { mode: 0o600 })))
+        .catch((e: NodeJS.ErrnoException) => {
+          failed ??= e;
+        });
     },
-    flush: () => chain,
+    flush: async () => {
+      await chain;
+      if (failed) throw directoryError(logs, what, failed);
+    },
   };
 }

@@ -8,7 +8,7 @@
  */
 import { link, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { UserError } from "../errors.js";
-import { clusterPaths } from "./cluster-dir.js";
+import { clusterPaths, directoryError } from "./cluster-dir.js";
 import { removeOnExit } from "./remove-on-exit.js";
 
 /** What a lock file holds: who locked the cluster, and when. */
@@ -74,7 +74,9 @@ const WRITING_GRACE_MS = 5_000;
  */
 export async function lockCluster(dir: string, opts: LockOptions): Promise<ClusterLock> {
   const path = clusterPaths(dir).lock;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+    throw directoryError(dir, "the cluster directory (its lock, SSH key, known_hosts, kubeconfig and run logs)", e);
+  });
   const mine: LockHolder = {
     pid: opts.pid ?? process.pid,
     since: new Date().toISOString().replace(/\.\d+Z$/, "Z"),

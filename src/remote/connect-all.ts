@@ -6,7 +6,7 @@ import { UserError } from "../errors.js";
 import { clusterPaths } from "../plan/cluster-dir.js";
 import type { Plan } from "../plan/types.js";
 import { forEachHost } from "./hosts.js";
-import type { HostKeyPolicy } from "./known-hosts.js";
+import { checkKnownHosts, type HostKeyPolicy } from "./known-hosts.js";
 import { connect } from "./ssh.js";
 import type { Remote, SshEndpoint } from "./types.js";
 
@@ -41,6 +41,8 @@ export async function connectAll(
     retries?: number;
   },
 ): Promise<Map<string, Remote>> {
+  const knownHosts = clusterPaths(opts.clusterDir).knownHosts;
+  await checkKnownHosts(knownHosts);
   const byNode = new Map(machines.map((m) => [m.node, m]));
   const hosts = new Map<string, Remote>();
   try {
@@ -54,7 +56,7 @@ export async function connectAll(
         hosts.set(
           n.name,
           await connect(n.name, endpoint, {
-            knownHostsFile: clusterPaths(opts.clusterDir).knownHosts,
+            knownHostsFile: knownHosts,
             hostKeyPolicy: opts.policy,
             connectTimeoutMs: opts.connectTimeoutMs,
             retries: opts.retries,

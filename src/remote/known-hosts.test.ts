@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { blob } from "../../test/helpers/host-keys.js";
 import { tempDir as tmp } from "../../test/helpers/tmp.js";
 import { UserError } from "../errors.js";
-import { fingerprint, forgetHost, hostPattern, verifyHostKey } from "./known-hosts.js";
+import { checkKnownHosts, fingerprint, forgetHost, hostPattern, verifyHostKey } from "./known-hosts.js";
 
 test("hostPattern: plain host on port 22, [host]:port otherwise", () => {
   assert.equal(hostPattern("10.0.0.5", 22), "10.0.0.5");
@@ -80,4 +80,35 @@ test("forgetHost removes one host's entries", async (t) => {
   await forgetHost(file, "10.0.0.5", 22);
   assert.equal(await verifyHostKey(file, "10.0.0.5", 22, blob(3), "trust-on-first-use"), "added");
   assert.equal(await verifyHostKey(file, "10.0.0.6", 22, blob(2), "strict"), "known");
+});
+
+test("checkKnownHosts reads OpenSSH's forms and refuses a line that is no entry, naming it", async (t) => {
+  const dir = await tmp(t);
+  const file = join(dir, "known_hosts");
+  const key = blob(1).toString("base64");
+  await writeFile(
+    file,
+    `# comment\n\n10.0.0.5 ssh-ed25519 ${key}\n[10.0.0.5]:2222,host ssh-ed25519 ${key} a comment\n` +
+      `|1|c2FsdA==|aGFzaA== ssh-ed25519 ${key}\n@cert-authority *.lab ssh-ed25519 ${key}\n`,
+  );
+  await checkKnownHosts(file);
+  await checkKnownHosts(join(dir, "absent"));
+  const bad = [
+    "three plain words\n",
+    `10.0.0.5 ssh-rsa ${key}\n`,
+    `10.0.0.5 ssh-ed25519 ${key.slice(0, 30)}\n`,
+    "\u0000\u0001\u00ff\n",
+  ];
+  for (const text of bad) {
+    await writeFile(file, `10.0.0.6 ssh-ed25519 ${key}\n${text}`);
+    await assert.rejects(checkKnownHosts(file), (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.equal(e.message, `${file}, line 2: not a known_hosts entry (host key-type base64-key)`);
+      assert.match(e.hint ?? "", /remove that line, or move the file away/);
+      return true;
+    });
+    // Nothing is appended to a file kubelab cannot read.
+    await assert.rejects(verifyHostKey(file, "10.0.0.7", 22, blob(2), "trust-on-first-use"), UserError);
+    assert.equal(await readFile(file, "utf8"), `10.0.0.6 ssh-ed25519 ${key}\n${text}`);
+  }
 });

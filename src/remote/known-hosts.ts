@@ -77,13 +77,84 @@ function entriesFor(text: string, name: string): Entry[] {
   return out;
 }
 
+/** What to do about a known_hosts file kubelab cannot use, whatever is wrong with it. */
+const RECORD_AGAIN =
+  "kubelab records each node's host key there again on the next connection, trusting it on first use";
+
+/**
+ * readText reads the known_hosts file ("" when there is none). A file kubelab cannot read, or
+ * one with a line that is no known_hosts entry (garbage, binary, a half-written line), is a
+ * UserError naming the file: kubelab neither guesses past it nor appends to it.
+ */
 async function readText(file: string): Promise<string> {
+  let text: string;
   try {
-    return await readFile(file, "utf8");
+    text = await readFile(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "";
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "";
+    if (code === "EISDIR")
+      throw new UserError(`${file} is a directory, not the cluster's known_hosts file`, {
+        hint: `move it away (mv ${file} ${file}.old); ${RECORD_AGAIN}`,
+        cause: err,
+      });
+    throw new UserError(`${file}: cannot read the cluster's known_hosts (${code ?? (err as Error).message})`, {
+      hint: `check its owner and mode (ls -l ${file}), or move it away; ${RECORD_AGAIN}`,
+      cause: err,
+    });
   }
+  const bad = text.split("\n").findIndex((line) => !isEntry(line));
+  if (bad >= 0)
+    throw new UserError(`${file}, line ${bad + 1}: not a known_hosts entry (host key-type base64-key)`, {
+      hint: `the file holds the nodes' SSH host keys: remove that line, or move the file away (mv ${file} ${file}.old); ${RECORD_AGAIN}`,
+    });
+  return text;
+}
+
+/** A key type: ssh-ed25519, ecdsa-sha2-nistp256, sk-ssh-ed25519@openssh.com, ... */
+const KEY_TYPE = /^[A-Za-z0-9][A-Za-z0-9@._+-]*$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** Host patterns: names, [host]:port, hashed |1|salt|hash, wildcards and negations; nothing unprintable. */
+const HOSTS = /^[\x21-\x7e]+$/;
+
+/** isEntry tells whether a line of known_hosts is blank, a comment, or an entry OpenSSH would read. */
+function isEntry(raw: string): boolean {
+  const line = raw.trim();
+  if (line === "" || line.startsWith("#")) return true;
+  const fields = line.split(/[ \t]+/);
+  if (fields[0]?.startsWith("@")) fields.shift();
+  const [hosts, type, key] = fields;
+  if (!hosts || !type || !key || !HOSTS.test(hosts) || !KEY_TYPE.test(type) || !BASE64.test(key)) return false;
+  // The key blob names its own type first, as OpenSSH checks: three words of text are no entry.
+  const blob = Buffer.from(key, "base64");
+  try {
+    return keyType(blob) === type && wholeFields(blob);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * wholeFields tells whether a public key blob is a run of length-prefixed fields ending exactly
+ * at its end (type, then the key's parts): a line cut short by a crash ends inside one.
+ */
+function wholeFields(blob: Buffer): boolean {
+  let at = 0;
+  let fields = 0;
+  while (at < blob.length) {
+    if (at + 4 > blob.length) return false;
+    at += 4 + blob.readUInt32BE(at);
+    fields++;
+  }
+  return at === blob.length && fields >= 2;
+}
+
+/**
+ * checkKnownHosts reads the cluster's known_hosts once before connecting to any node, so a
+ * corrupted file is one clear error (see readText) rather than one per node.
+ */
+export async function checkKnownHosts(file: string): Promise<void> {
+  await readText(file);
 }
 
 /** Read-modify-write of one file is serialized within this process (hosts connect in parallel). */

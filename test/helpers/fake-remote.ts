@@ -68,6 +68,7 @@ export class FakeRemote implements Remote {
   readonly calls: Call[] = [];
   closed = false;
   readonly #table: { pattern: ArgvPattern; answer: Answer }[] = [];
+  readonly #failingWrites: { path: string | RegExp; message: string }[] = [];
 
   constructor(
     readonly node: string,
@@ -113,8 +114,20 @@ export class FakeRemote implements Remote {
     return this.files.get(path);
   }
 
+  /**
+   * failWrites makes writes to `path` (or paths matching it) fail as the SSH remote's do: the
+   * error names the node and the path, then `message` (SFTP's bare "Failure" by default, or what
+   * the sudo write script printed). The file is left as it was.
+   */
+  failWrites(path: string | RegExp, message = "Failure"): this {
+    this.#failingWrites.unshift({ path, message });
+    return this;
+  }
+
   async writeFile(path: string, content: string | Uint8Array, mode?: number): Promise<void> {
     this.calls.push({ kind: "writeFile", path, content: text(content), mode });
+    const failing = this.#failingWrites.find((f) => (typeof f.path === "string" ? f.path === path : f.path.test(path)));
+    if (failing) throw new Error(`${this.node}: cannot write ${path}: ${failing.message}`);
     this.files.set(path, text(content));
   }
 

@@ -4,6 +4,11 @@
  * pinning: TEST_KEY stands for a repository's key, OTHER_KEY for a key nobody pinned.
  */
 
+import { type PackageSource, upstreamSource } from "../../src/artifacts/package-source.js";
+import type { Plan } from "../../src/plan/types.js";
+import { PINNED } from "../../src/versions.js";
+import { fakeStore } from "./fake-node.js";
+
 /** An armored public key, as a repository publishes its Release.key. */
 export const TEST_KEY = `-----BEGIN PGP PUBLIC KEY BLOCK-----
 
@@ -42,4 +47,21 @@ export function keyFetch(key: string, asked: string[] = []): typeof fetch {
     asked.push(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
     return new Response(key);
   }) as typeof fetch;
+}
+
+/**
+ * keyedSource is the plan's upstream package source with the test key pinned in place of
+ * pkgs.k8s.io's and served by `fetch` (the URLs stay upstream's): no network in the unit tier.
+ */
+export function keyedSource(plan: Plan, key = TEST_KEY, asked: string[] = []): PackageSource {
+  const upstream = upstreamSource(plan, fakeStore());
+  return {
+    ...upstream,
+    kubernetes: {
+      url: PINNED.kubernetes.aptRepository(plan.kubernetes.minor),
+      keyUrl: PINNED.kubernetes.aptKey(plan.kubernetes.minor),
+      keyFingerprints: [TEST_KEY_FINGERPRINT],
+    },
+    fetch: keyFetch(key, asked),
+  };
 }

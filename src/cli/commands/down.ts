@@ -2,7 +2,7 @@ import { createInterface } from "node:readline/promises";
 import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
-import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
+import { checkKubeconfig, contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir, removeCredentials } from "../../plan/cluster-dir.js";
 import { clusterIndexPath, forgetCluster } from "../../plan/cluster-index.js";
 import type { Plan } from "../../plan/types.js";
@@ -73,6 +73,8 @@ export async function down(opts: DownOptions, io: Io, deps: DownDeps = realDeps)
 
 /** downIn is down with the cluster locked. */
 async function downIn(plan: Plan, dir: string, opts: DownOptions, io: Io, deps: DownDeps): Promise<void> {
+  // The context is removed last: a kubeconfig kubelab cannot change stops down before anything goes.
+  await checkKubeconfig(deps.kubeconfig());
   const provider = await deps.providerFor(plan);
   const ctx = { clusterDir: dir, log: (l: string) => io.err(`   ${l}`), signal: io.signal };
   const forget = async () => {

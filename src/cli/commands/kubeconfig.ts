@@ -1,5 +1,5 @@
 import { fetchKubeconfig, saveKubeconfig } from "../../cluster/kubeconfig.js";
-import { contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
+import { checkKubeconfig, contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
 import type { ClusterChoice } from "../cluster-option.js";
@@ -17,6 +17,7 @@ export interface KubeconfigOptions extends ClusterChoice {
 export async function kubeconfig(opts: KubeconfigOptions, io: Io): Promise<void> {
   const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
   const dir = clusterDir(plan, opts.file, opts.cwd);
+  if (!opts.print) await checkKubeconfig(userKubeconfigPath());
   const config = await fetchKubeconfig(plan, await providerFor(plan), dir);
   if (opts.print) {
     io.out(config.trimEnd());

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { sshArgs } from "../../cluster/ssh-args.js";
 import { UserError } from "../../errors.js";
-import { clusterDir } from "../../plan/cluster-dir.js";
+import { clusterDir, clusterPaths } from "../../plan/cluster-dir.js";
 import { providerFor } from "../../providers/index.js";
+import { checkKnownHosts } from "../../remote/known-hosts.js";
 import type { ClusterChoice } from "../cluster-option.js";
 import type { Io } from "../io.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -27,6 +28,8 @@ export async function ssh(node: string, command: string[], opts: SshOptions, io:
     });
   if (!machine.endpoint || machine.state !== "running")
     throw new UserError(`${node} is ${machine.state}`, { hint: "run kubelab up", exitCode: 1 });
+  // OpenSSH would skip a corrupted file's lines and append to it: kubelab's own check refuses it first.
+  await checkKnownHosts(clusterPaths(dir).knownHosts);
   const args = sshArgs(machine.endpoint, dir, command, { strictHostKeys: opts.strictHostKeys });
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn("ssh", args, { stdio: "inherit" });
