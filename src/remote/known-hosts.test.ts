@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { blob } from "../../test/helpers/host-keys.js";
 import { tempDir as tmp } from "../../test/helpers/tmp.js";
 import { UserError } from "../errors.js";
-import { checkKnownHosts, fingerprint, forgetHost, hostPattern, verifyHostKey } from "./known-hosts.js";
+import { checkKnownHosts, fingerprint, forgetHost, hostPattern, setHostKeys, verifyHostKey } from "./known-hosts.js";
 
 test("hostPattern: plain host on port 22, [host]:port otherwise", () => {
   assert.equal(hostPattern("10.0.0.5", 22), "10.0.0.5");
@@ -51,6 +51,20 @@ test("accept-new replaces the host's entry and keeps the others", async (t) => {
   const text = await readFile(file, "utf8");
   assert.ok(!text.includes(blob(1).toString("base64")));
   assert.ok(text.startsWith("# comment\n"));
+});
+
+test("setHostKeys: a generated machine's keys, all of them, known before it boots; strict then knows each", async (t) => {
+  const file = join(await tmp(t), "known_hosts");
+  await writeFile(
+    file,
+    `10.0.0.5 ssh-ed25519 ${blob(1).toString("base64")}\n10.0.0.6 ssh-ed25519 ${blob(9).toString("base64")}\n`,
+  );
+  // Re-created at the same address with three new keys: the old one goes, the neighbour stays.
+  await setHostKeys(file, "10.0.0.5", 22, [blob(2), blob(3), blob(4)]);
+  for (const k of [2, 3, 4]) assert.equal(await verifyHostKey(file, "10.0.0.5", 22, blob(k), "strict"), "known");
+  await assert.rejects(verifyHostKey(file, "10.0.0.5", 22, blob(1), "trust-on-first-use"), /changed/);
+  assert.equal(await verifyHostKey(file, "10.0.0.6", 22, blob(9), "strict"), "known");
+  await checkKnownHosts(file);
 });
 
 test("strict refuses an unknown host and leaves the file alone", async (t) => {

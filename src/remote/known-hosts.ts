@@ -226,6 +226,23 @@ export function verifyHostKey(
   });
 }
 
+/**
+ * setHostKeys makes `keys` the only known keys of `host:port` in `file`: for a machine whose
+ * keys kubelab generated itself, recorded before its first boot (a machine made before at
+ * that address loses its entries).
+ */
+export function setHostKeys(file: string, host: string, port: number, keys: readonly Buffer[]): Promise<void> {
+  return withLock(file, async () => {
+    const name = hostPattern(host, port);
+    const text = await readText(file);
+    const drop = new Set(entriesFor(text, name).map((e) => e.line));
+    const kept = text.split("\n").filter((l, i) => !drop.has(i) && l !== "");
+    const lines = keys.map((k) => `${name} ${keyType(k)} ${k.toString("base64")}`);
+    await mkdir(dirname(file), { recursive: true });
+    await replaceFile(file, [...kept, ...lines].map((l) => `${l}\n`).join(""));
+  });
+}
+
 /** forgetHost removes every entry of `host:port` from `file` (for a machine that was destroyed). */
 export function forgetHost(file: string, host: string, port: number): Promise<void> {
   return withLock(file, async () => {

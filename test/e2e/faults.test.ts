@@ -108,8 +108,14 @@ describe("faults while kubelab works", () => {
       const before = await runLog();
       const up = spawnKubelab(["up", "-f", file, "--bundle", bundle], env);
       t.after(() => killIfRunning(up.child));
+      let exited: number | null | undefined;
+      void up.exited.then((code) => {
+        exited = code;
+      });
       await until(
         async () => {
+          // An up that ended before the line came will never show it: say why it ended.
+          if (exited !== undefined) throw new Error(`up exited ${exited} before ${what}:\n${up.err()}`);
           const now = await runLog();
           return now !== before && line.test(now);
         },

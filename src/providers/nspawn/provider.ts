@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { UserError } from "../../errors.js";
 import { clusterPaths, ensureClusterDir } from "../../plan/cluster-dir.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
-import { verifyHostKey } from "../../remote/known-hosts.js";
+import { setHostKeys } from "../../remote/known-hosts.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { NodeEnvironment } from "../../render/node-environment.js";
 import type { Machine, MachineProvider, ProviderContext } from "../types.js";
@@ -155,11 +155,8 @@ async function start(plan: Plan, nodes: readonly PlanNode[], ctx: ProviderContex
  * re-created node replaces the keys of the one before it at that address.
  */
 async function recordHostKeys(plan: Plan, node: PlanNode, ctx: ProviderContext): Promise<void> {
-  const file = clusterPaths(ctx.clusterDir).knownHosts;
   const keys = await nodeHostKeys(plan.name, node.name);
-  // The first key replaces what a machine made before had at this address; the others join it.
-  for (const [i, key] of keys.entries())
-    await verifyHostKey(file, node.ip, 22, key, i === 0 ? "accept-new" : "trust-on-first-use");
+  if (keys.length > 0) await setHostKeys(clusterPaths(ctx.clusterDir).knownHosts, node.ip, 22, keys);
 }
 
 async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
