@@ -9,6 +9,7 @@ import { test } from "node:test";
 import ssh2 from "ssh2";
 import { parse } from "yaml";
 import { recordingStatus } from "../../test/helpers/recording-status.js";
+import { ed25519Key } from "../../test/helpers/ssh-lab.js";
 import { tempDir } from "../../test/helpers/tmp.js";
 import { upstreamSource } from "../artifacts/package-source.js";
 import { directoryStore } from "../artifacts/store.js";
@@ -22,7 +23,7 @@ import { up } from "./up.js";
 async function silentSshd() {
   const seen = { commands: [] as string[], open: 0, onCommand: () => {} };
   // ssh2 is CommonJS: Node finds Client among its named exports, not Server.
-  const server = new ssh2.Server({ hostKeys: [ssh2.utils.generateKeyPairSync("ed25519").private] }, (client) => {
+  const server = new ssh2.Server({ hostKeys: [ed25519Key()] }, (client) => {
     seen.open++;
     client.on("close", () => seen.open--);
     client.on("error", () => {});
@@ -44,7 +45,7 @@ test("an abort while a phase waits on the nodes closes their connections and sta
   const sshd = await silentSshd();
   t.after(() => sshd.server.close());
   const key = join(dir, "id_rsa");
-  await writeFile(key, ssh2.utils.generateKeyPairSync("ed25519").private, { mode: 0o600 });
+  await writeFile(key, ed25519Key(), { mode: 0o600 });
   const result = validateCluster(parse(DEFAULT_CLUSTER_YAML), { file: "lab.yaml" });
   assert.ok(result.ok);
   const plan = result.plan;
