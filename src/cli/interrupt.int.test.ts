@@ -2,36 +2,14 @@
 // accepts and never answers, a second `up` told the cluster is busy, then SIGINT: exit 130
 // within 5 s, the message, the lock gone and no temp file of kubelab's left.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { killIfRunning, spawnKubelab } from "../../test/helpers/kubelab-process.js";
 import { sshLabFileIn } from "../../test/helpers/ssh-lab.js";
 import { tempDir } from "../../test/helpers/tmp.js";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const BIN = join(ROOT, "test", "helpers", "kubelab-bin.ts");
-
-/** kubelab starts the CLI from the sources as its own process. */
-function kubelab(argv: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...argv], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, CI: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  child.stdout.resume();
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exited, err: () => err };
-}
 
 /** until polls `ok` every 50 ms, failing after `ms`. */
 async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
@@ -60,11 +38,11 @@ test("Ctrl-C ends a hanging up with 130 within 5 s, and a second up meanwhile is
   const lock = join(dir, ".kubelab", "lab", "lock");
   const env = { TMPDIR: tmp, KUBECONFIG: join(dir, "kube-config") };
 
-  const first = kubelab(["up", "-f", file], env);
+  const first = spawnKubelab(["up", "-f", file], env);
   t.after(() => killIfRunning(first.child));
   await until(() => greeted > 0 && existsSync(lock), 30_000, "up to connect");
 
-  const second = kubelab(["up", "-f", file], env);
+  const second = spawnKubelab(["up", "-f", file], env);
   t.after(() => killIfRunning(second.child));
   const busy = await second.exited;
   assert.equal(busy.code, 1, second.err());
@@ -85,7 +63,3 @@ test("Ctrl-C ends a hanging up with 130 within 5 s, and a second up meanwhile is
     "no temp file of kubelab's is left",
   );
 });
-
-function killIfRunning(child: ChildProcess): void {
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-}

@@ -7,6 +7,7 @@
  */
 import { open, readFile, stat, unlink } from "node:fs/promises";
 import { UserError } from "../errors.js";
+import { processAlive } from "../plan/cluster-lock.js";
 
 /** How long a holder may keep the lock before we give up; a kubeconfig write takes milliseconds. */
 const WAIT_MS = 10_000;
@@ -19,19 +20,9 @@ async function holderOf(lock: string): Promise<number | undefined> {
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, as another user.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 async function stale(lock: string): Promise<boolean> {
   const pid = await holderOf(lock);
-  if (pid !== undefined) return !alive(pid);
+  if (pid !== undefined) return !processAlive(pid);
   const st = await stat(lock).catch(() => undefined);
   return st !== undefined && Date.now() - st.mtimeMs > EMPTY_STALE_MS;
 }

@@ -93,7 +93,7 @@ export async function lockCluster(dir: string, opts: LockOptions): Promise<Clust
     const found = await readFile(path, "utf8").catch(ifMissing(undefined));
     if (found === undefined) continue; // released in between
     const holder = parseHolder(found);
-    const why = await staleness(path, holder, mine.bootId, opts.alive ?? alive);
+    const why = await staleness(path, holder, mine.bootId, opts.alive ?? processAlive);
     if (why === undefined) throw new ClusterBusy(opts.cluster, path, holder);
     if (!(await takeOver(path, found))) throw new ClusterBusy(opts.cluster, path, parseHolder(found));
     opts.note?.(
@@ -196,8 +196,8 @@ function parseHolder(text: string): LockHolder | undefined {
   return undefined;
 }
 
-/** alive tells whether a process exists (signal 0 checks without sending anything). */
-function alive(pid: number): boolean {
+/** processAlive tells whether a process exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -24,22 +24,13 @@ import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
-import { cliScenario } from "../helpers/cli-scenario.js";
+import { cliScenario, OTHER_KUBECONFIG as OTHER } from "../helpers/cli-scenario.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
 import { installTestCni } from "../helpers/test-cni.js";
 import { requireTool } from "../helpers/tools.js";
 
 const execFileP = promisify(execFile);
-
-/** The user's kubeconfig before up: another cluster that must survive up and down. */
-const OTHER = `apiVersion: v1
-kind: Config
-clusters: [{name: other, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: other, user: {token: x}}]
-contexts: [{name: other, context: {cluster: other, user: other}}]
-current-context: other
-`;
 
 describe("kubelab CLI on nspawn machines", () => {
   it("up --bundle makes a working cluster; up again changes nothing; an added worker joins; status, ssh, dry run; down removes it", async (t) => {

@@ -8,12 +8,10 @@
  * The figures (faults tried, survived, data lost) are printed as a diagnostic for the README.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { kubeConfig, listNodes, waitNodes } from "../../src/kube/client.js";
 import { clusterDir } from "../../src/plan/cluster-dir.js";
@@ -21,42 +19,11 @@ import { validateCluster } from "../../src/plan/validate.js";
 import type { Remote } from "../../src/remote/types.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
-import { cliScenario, connectNodes } from "../helpers/cli-scenario.js";
+import { cliScenario, connectNodes, OTHER_KUBECONFIG as OTHER } from "../helpers/cli-scenario.js";
+import { killIfRunning, spawnKubelab } from "../helpers/kubelab-process.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
 import { installTestCni } from "../helpers/test-cni.js";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const BIN = join(ROOT, "test", "helpers", "kubelab-bin.ts");
-
-/** The user's kubeconfig before anything: another cluster's context that must survive every fault. */
-const OTHER = `apiVersion: v1
-kind: Config
-clusters: [{name: other, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: other, user: {token: x}}]
-contexts: [{name: other, context: {cluster: other, user: other}}]
-current-context: other
-`;
-
-/** kubelab as its own process (signals reach it as they would from a terminal). */
-function spawnKubelab(argv: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...argv], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, CI: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, err: () => err };
-}
-
-const killIfRunning = (child: ChildProcess) => {
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-};
 
 /** until polls `ok` every 200 ms, failing after `ms`. */
 async function until(ok: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
@@ -109,7 +76,7 @@ describe("faults while kubelab works", () => {
       const up = spawnKubelab(["up", "-f", file, "--bundle", bundle], env);
       t.after(() => killIfRunning(up.child));
       let exited: number | null | undefined;
-      void up.exited.then((code) => {
+      void up.exited.then(({ code }) => {
         exited = code;
       });
       await until(
@@ -126,7 +93,7 @@ describe("faults while kubelab works", () => {
       await new Promise((r) => setTimeout(r, afterMs));
       const sent = Date.now();
       up.child.kill("SIGINT");
-      const code = await up.exited;
+      const { code } = await up.exited;
       const seconds = (Date.now() - sent) / 1000;
       assert.equal(code, 130, up.err());
       assert.ok(seconds < 6, `exited ${seconds} s after SIGINT`);
@@ -158,7 +125,7 @@ describe("faults while kubelab works", () => {
         if (!hosts.has("worker-1")) await connectNodes(plan, { file, hosts });
         const worker = hosts.get("worker-1") as Remote;
         await worker.exec(["timeout", "60", "sh", "-c", "until pkill -KILL -x kubeadm; do sleep 0.05; done"]);
-        const code = await first.exited;
+        const { code } = await first.exited;
         assert.equal(code, 1, first.err());
         assert.match(first.err(), /worker-1/);
         await noTempFiles();
@@ -218,7 +185,7 @@ describe("faults while kubelab works", () => {
         "-c",
         "mv /etc/kubernetes/manifests/kube-apiserver.yaml /root/ && sleep 10 && mv /root/kube-apiserver.yaml /etc/kubernetes/manifests/",
       ]);
-      const code = await up.exited;
+      const { code } = await up.exited;
       assert.equal(code, 0, up.err());
       const again = await kubelab("up", "-f", file, "--bundle", bundle);
       assert.equal(again.code, 0, again.err);

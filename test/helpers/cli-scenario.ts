@@ -13,6 +13,15 @@ import type { Remote } from "../../src/remote/types.js";
 import { kubelab } from "./cli.js";
 import { stateHome } from "./tmp.js";
 
+/** A user's kubeconfig with another cluster's context, which kubelab must keep whatever happens. */
+export const OTHER_KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{name: other, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: other, user: {token: x}}]
+contexts: [{name: other, context: {cluster: other, user: other}}]
+current-context: other
+`;
+
 /** The scenario's files, and the SSH connections it opens to nodes (closed for it). */
 export interface CliScenario {
   readonly dir: string;
