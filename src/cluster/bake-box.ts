@@ -15,7 +15,6 @@ import { importImagesPhase } from "../phases/images.js";
 import type { Status } from "../phases/phase.js";
 import type { Plan } from "../plan/types.js";
 import { which } from "../providers/host.js";
-import type { Machine } from "../providers/types.js";
 import {
   type BakedBox,
   bakedBoxName,
@@ -26,6 +25,7 @@ import {
 } from "../providers/vagrant/baked-boxes.js";
 import { runVagrant, vagrantPaths } from "../providers/vagrant/cli.js";
 import { vagrantInsecurePublicKeys } from "../providers/vagrant/insecure-key.js";
+import { parseStatus } from "../providers/vagrant/parse-output.js";
 import { createVagrantProvider } from "../providers/vagrant/provider.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { fingerprint } from "../remote/known-hosts.js";
@@ -118,16 +118,18 @@ const POWEROFF_WAIT_MS = 600_000;
 export const insertedKeyPath = (clusterDir: string, hypervisor: "virtualbox" | "libvirt") =>
   join(vagrantPaths(clusterDir).state, "machines", "bake", hypervisor, "private_key");
 
-/** waitStopped waits until the baking VM is no longer running; past `timeoutMs` it throws. */
+/**
+ * waitStopped waits until `state` (the baking VM's vagrant state) is no longer `running`;
+ * past `timeoutMs` it throws.
+ */
 export async function waitStopped(
-  list: () => Promise<readonly Machine[]>,
+  state: () => Promise<string | undefined>,
   timeoutMs: number,
   intervalMs = 3_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const bake = (await list()).find((m) => m.node === "bake");
-    if (bake?.state !== "running") return;
+    if ((await state()) !== "running") return;
     if (Date.now() >= deadline)
       throw new Error(`the baking VM did not power off within ${timeoutMs / 1000} s after it was sealed`);
     await new Promise((r) => setTimeout(r, intervalMs));
@@ -189,7 +191,20 @@ export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> 
       // The guest powers itself off. Not `vagrant halt`: its graceful way logs in first, which
       // the sealed guest refuses (no host key), or, once the inserted key below is gone,
       // allows with the insecure key, which Vagrant would then replace again.
-      await waitStopped(() => provider.list(baking, pctx), POWEROFF_WAIT_MS);
+      // `vagrant status` only: `ssh-config` (which the provider's list adds) fails on a VM
+      // that is shutting down.
+      const state = async () =>
+        parseStatus(
+          (
+            await runVagrant(["status", "bake", "--machine-readable"], {
+              clusterDir,
+              env: opts.env,
+              signal: opts.signal,
+              timeoutMs: 120_000,
+            })
+          ).stdout,
+        ).get("bake");
+      await waitStopped(state, POWEROFF_WAIT_MS);
       // `vagrant package` copies the key Vagrant inserted at the VM's first boot into the box
       // (and makes the box's Vagrantfile use it): the guest no longer accepts it anyway.
       await rm(insertedKeyPath(clusterDir, hypervisor), { force: true });
