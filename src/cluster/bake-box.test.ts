@@ -1,8 +1,9 @@
 // What image bake runs on the VM to pull an image (pure): containerd's own pull into the CRI's
-// namespace, under the canonical name, or through a mirror and then named canonically.
+// namespace, under the canonical name, or through a mirror and then named canonically; where
+// the baking VM's inserted key is, and the wait for the sealed VM to power off.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pullCommands } from "./bake-box.js";
+import { insertedKeyPath, pullCommands, waitStopped } from "./bake-box.js";
 
 test("pulls go to the CRI's namespace under the canonical name, through a mirror when one is given", () => {
   const ctr = ["ctr", "-n", "k8s.io", "images"];
@@ -36,4 +37,16 @@ test("an image with a pinned digest is pulled by that digest, through a mirror t
     "--plain-http",
     `10.232.7.1:5000/pause@${digest}`,
   ]);
+});
+
+test("the baking VM's inserted key is the one in its machine directory; waitStopped returns once it is not running", async () => {
+  assert.equal(insertedKeyPath("/c", "libvirt"), "/c/.vagrant/machines/bake/libvirt/private_key");
+  const states = ["running", "running", "shutoff"];
+  let calls = 0;
+  await waitStopped(async () => states[calls++], 10_000, 1);
+  assert.equal(calls, 3);
+  await assert.rejects(
+    waitStopped(async () => "running", 5, 1),
+    /did not power off within/,
+  );
 });

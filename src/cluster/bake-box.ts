@@ -1,9 +1,11 @@
 /**
  * `kubelab image bake`: one VM from the base box, node preparation exactly as `up` runs it,
  * every image the cluster needs put into containerd (imported from a bundle, or pulled by
- * containerd from the registries or their mirrors), the VM generalised (no machine-id, so
- * clones get their own DHCP leases), then `vagrant package` into a box that Vagrant keeps and
- * kubelab records (providers/vagrant/baked-boxes.ts). The baking VM is removed whatever happens.
+ * containerd from the registries or their mirrors), the VM sealed (bake-guest.ts: no host
+ * keys, no machine-id, Vagrant's insecure key as the only login key) and powered off, then
+ * `vagrant package` into a box that Vagrant keeps and kubelab records
+ * (providers/vagrant/baked-boxes.ts), with no private key in it. The baking VM is removed
+ * whatever happens.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
@@ -21,10 +23,14 @@ import {
   boxesDir,
   recordBakedBox,
 } from "../providers/vagrant/baked-boxes.js";
-import { runVagrant } from "../providers/vagrant/cli.js";
+import { runVagrant, vagrantPaths } from "../providers/vagrant/cli.js";
+import { vagrantInsecurePublicKeys } from "../providers/vagrant/insecure-key.js";
+import { parseStatus } from "../providers/vagrant/parse-output.js";
 import { createVagrantProvider } from "../providers/vagrant/provider.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
+import { fingerprint } from "../remote/known-hosts.js";
 import { PINNED } from "../versions.js";
+import { sealGuestScript } from "./bake-guest.js";
 import { PREPARE_PHASES, up } from "./up.js";
 import { withStatus } from "./with-status.js";
 
@@ -44,22 +50,9 @@ export interface BakeOptions {
 }
 
 /**
- * The commands that make the VM a template: a new machine-id at each clone's first boot
- * (systemd makes one when the file is empty; DHCP client ids derive from it), no leftovers
- * of kubelab's spool or apt's cache, and the disk synced before it is copied.
- */
-const GENERALIZE = [
-  "rm -rf /var/cache/kubelab /var/lib/apt/lists/*",
-  "apt-get clean",
-  "truncate -s 0 /etc/machine-id",
-  "rm -f /var/lib/dbus/machine-id",
-  "sync",
-].join(" && ");
-
-/**
  * vagrant-libvirt's `package` runs virt-sysprep and virt-sparsify (guestfs-tools) on the
  * copied disk. Where they are not installed, `package` would fail; kubelab has generalised
- * the guest itself (GENERALIZE), so it stands in for them for that one command: sysprep with
+ * the guest itself (bake-guest.ts), so it stands in for them for that one command: sysprep with
  * nothing left to do, sparsify with `qemu-img convert`, which drops unallocated clusters.
  */
 const STAND_INS: Record<string, string> = {
@@ -115,6 +108,34 @@ export function pullCommands(
   ];
 }
 
+/** How long the sealed VM may take to power off (QEMU without KVM is slow). */
+const POWEROFF_WAIT_MS = 600_000;
+
+/**
+ * insertedKeyPath is where Vagrant keeps the private key it put into the baking VM
+ * (`config.ssh.insert_key`), which `vagrant package` would put into the box. Pure.
+ */
+export const insertedKeyPath = (clusterDir: string, hypervisor: "virtualbox" | "libvirt") =>
+  join(vagrantPaths(clusterDir).state, "machines", "bake", hypervisor, "private_key");
+
+/**
+ * waitStopped waits until `state` (the baking VM's vagrant state) is no longer `running`;
+ * past `timeoutMs` it throws.
+ */
+export async function waitStopped(
+  state: () => Promise<string | undefined>,
+  timeoutMs: number,
+  intervalMs = 3_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await state()) !== "running") return;
+    if (Date.now() >= deadline)
+      throw new Error(`the baking VM did not power off within ${timeoutMs / 1000} s after it was sealed`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 /** bakeBox makes the plan's baked box and records it; it returns the record. */
 export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> {
   if (plan.provider.name !== "vagrant") throw new Error("bakeBox needs a vagrant plan");
@@ -157,13 +178,36 @@ export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> 
             for (const argv of pullCommands(image, opts.mirrors)) await vm.run(argv, { timeoutMs: 900_000 });
           }
         });
-      await vm.run(["sh", "-c", GENERALIZE]);
+      const hostKey = (await vm.readFile("/etc/ssh/ssh_host_ed25519_key.pub"))?.split(/\s+/)[1];
+      if (hostKey)
+        opts.log(`bake: removing the baking VM's host keys (ed25519 ${fingerprint(Buffer.from(hostKey, "base64"))})`);
+      const user = machines.find((m) => m.node === "bake")?.endpoint?.user ?? "vagrant";
+      await vm.run(["sh", "-c", sealGuestScript(user, await vagrantInsecurePublicKeys())]);
     } finally {
       await vm.close();
     }
     const file = join(clusterDir, "baked.box");
     await withStatus(opts.status, "Package the box", async () => {
-      await vagrant(["halt", "bake", "--no-color"], 600_000);
+      // The guest powers itself off. Not `vagrant halt`: its graceful way logs in first, which
+      // the sealed guest refuses (no host key), or, once the inserted key below is gone,
+      // allows with the insecure key, which Vagrant would then replace again.
+      // `vagrant status` only: `ssh-config` (which the provider's list adds) fails on a VM
+      // that is shutting down.
+      const state = async () =>
+        parseStatus(
+          (
+            await runVagrant(["status", "bake", "--machine-readable"], {
+              clusterDir,
+              env: opts.env,
+              signal: opts.signal,
+              timeoutMs: 120_000,
+            })
+          ).stdout,
+        ).get("bake");
+      await waitStopped(state, POWEROFF_WAIT_MS);
+      // `vagrant package` copies the key Vagrant inserted at the VM's first boot into the box
+      // (and makes the box's Vagrantfile use it): the guest no longer accepts it anyway.
+      await rm(insertedKeyPath(clusterDir, hypervisor), { force: true });
       await vagrant(
         ["package", "bake", "--output", file, "--no-color"],
         undefined,

@@ -10,6 +10,7 @@ test("VirtualBox: host-only NIC promiscuous allow-all, linked clones, no synced 
   assert.match(text, /vb\.customize \["modifyvm", :id, "--nicpromisc2", "allow-all"\]/);
   assert.match(text, /vb\.linked_clone = true/);
   assert.match(text, /synced_folder "\.", "\/vagrant", disabled: true/);
+  assert.match(text, /^ {2}config\.ssh\.insert_key = true$/m, "each VM replaces the box's insecure key");
   assert.match(text, /private_network", ip: node\[:ip\], netmask: "255\.255\.255\.0"\n/);
   assert.doesNotMatch(text, /libvirt/);
 });

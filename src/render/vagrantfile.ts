@@ -9,6 +9,8 @@
  * - linked clones: one base disk for every node, not a full copy each;
  * - the default synced folder off: nodes need nothing from the host's directory, and guest
  *   additions may not match the box.
+ * - `ssh.insert_key` on (Vagrant's default, which a box's own Vagrantfile could turn off): a box
+ *   accepts Vagrant's insecure key, which each VM replaces with a key of its own.
  * - the host I/O cache of the disk controller off (otherwise VirtualBox caches guest disk
  *   writes in host RAM, which runs out under disk load): set when the box's controller is known (the pinned box's, by name);
  *   `kubelab doctor` checks it on any box.
@@ -75,6 +77,8 @@ export function renderVagrantfile(plan: Plan): string {
     `  config.vm.box = ${rubyString(provider.box)}`,
     ...(provider.boxVersion ? [`  config.vm.box_version = ${rubyString(provider.boxVersion)}`] : []),
     '  config.vm.synced_folder ".", "/vagrant", disabled: true',
+    "  # Each VM gets a login key of its own at its first boot, whatever the box's Vagrantfile says.",
+    "  config.ssh.insert_key = true",
     "",
     "  [",
     ...nodes,

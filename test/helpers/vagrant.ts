@@ -7,7 +7,8 @@
  */
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { readdir, rm, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
 import type { Plan } from "../../src/plan/types.js";
@@ -140,23 +141,35 @@ export async function removeLeftovers(plan: Plan): Promise<void> {
 }
 
 /**
- * vagrantTestCluster is a cluster file (and its plan) of one node on the libvirt provider with the test box, under
- * QEMU's software emulation, on a /24 under 10.232.0.0/16 no interface of this host uses.
+ * vagrantTestCluster is a cluster file (and its plan) of one control-plane node, and `workers`
+ * workers of its size, on the libvirt provider with the test box, under QEMU's software
+ * emulation, on a /24 under 10.232.0.0/16 no interface of this host uses.
  */
-export function vagrantTestCluster(prefix: string): { raw: Record<string, unknown>; plan: Plan } {
+export function vagrantTestCluster(prefix: string, workers = 0): { raw: Record<string, unknown>; plan: Plan } {
   const third = freeThirdOctet("10.232");
   const raw = {
     apiVersion: "kubelab.dev/v1alpha1",
     kind: "Cluster",
     metadata: { name: `${prefix}${Math.floor(Math.random() * 1e6)}` },
     provider: { name: "vagrant", hypervisor: "libvirt", box: TEST_BOX.name, libvirtDriver: "qemu" },
-    nodes: [{ name: "master-{n}", role: "control-plane", count: 1, cpus: 2, memory: 2048 }],
+    nodes: [
+      { name: "master-{n}", role: "control-plane", count: 1, cpus: 2, memory: 2048 },
+      ...(workers > 0 ? [{ name: "worker-{n}", role: "worker", count: workers, cpus: 2, memory: 2048 }] : []),
+    ],
     network: { cidr: `10.232.${third}.0/24` },
     addons: NO_ADDONS,
   };
   const result = validateCluster(raw);
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return { raw, plan: result.plan };
+}
+
+/** boxFiles lists the files of a box added to TEST_VAGRANT_HOME (every version and provider), relative to its directory. */
+export async function boxFiles(name: string): Promise<string[]> {
+  const dir = join(TEST_VAGRANT_HOME, "boxes", name.replaceAll("/", "-VAGRANTSLASH-"));
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)));
 }
 
 /**

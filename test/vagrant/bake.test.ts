@@ -3,10 +3,11 @@
  * with an offline bundle, on vagrant-libvirt + QEMU (software emulation): the baked VM is
  * prepared and holds every image; a node made from the box has almost nothing left to do,
  * and kubeadm makes a one-node cluster on it. Then the online way: images pulled by the VM's
- * containerd through a registry mirror. Slow: `npm run test:vagrant`.
+ * containerd through a registry mirror, and two VMs from that box, each with host keys and a
+ * login key of its own, none of them the baking VM's. Slow: `npm run test:vagrant`.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
@@ -19,6 +20,7 @@ import type { ProviderContext } from "../../src/providers/types.js";
 import { bakedBoxName, bakeKey, findBakedBox, forgetBakedBox } from "../../src/providers/vagrant/baked-boxes.js";
 import { vagrantProvider } from "../../src/providers/vagrant/provider.js";
 import { connectAll, hostKeyPolicy } from "../../src/remote/connect-all.js";
+import { fingerprint } from "../../src/remote/known-hosts.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { builtImages } from "../helpers/packages.js";
@@ -26,6 +28,7 @@ import { startRegistry } from "../helpers/registry.js";
 import { stateHome } from "../helpers/tmp.js";
 import { requireTool } from "../helpers/tools.js";
 import {
+  boxFiles,
   ensureLibvirt,
   ensureTestBox,
   libvirtLeftovers,
@@ -133,11 +136,11 @@ test("image bake --bundle makes a box with everything in; up from it has almost 
   assert.deepEqual(await libvirtLeftovers(plan), []);
 });
 
-test("image bake pulls every image with containerd, through a registry mirror; a node from the box has them under their own names", async (t) => {
+test("image bake pulls every image with containerd, through a registry mirror; two VMs from the box have them, and keys of their own", async (t) => {
   if (!requireVagrantLibvirt(t)) return;
   const crane = requireTool(t, "crane");
   if (!crane) return;
-  const { plan } = vagrantTestCluster("m");
+  const { plan } = vagrantTestCluster("m", 1);
   const dir = await mkdtemp(join(tmpdir(), `kubelab-${plan.name}-`));
   const ctx = { clusterDir: join(dir, "cluster"), log: () => {} };
   await (await testEnvironment(t, plan, dir, ctx)).libvirt();
@@ -168,6 +171,25 @@ test("image bake pulls every image with containerd, through a registry mirror; a
     lines.some((l) => l.startsWith("bake: pulling registry.k8s.io/kube-apiserver:")),
     lines.join("\n"),
   );
+  const bakeHostKey = lines
+    .map((l) => /^bake: removing the baking VM's host keys \(ed25519 (\S+)\)$/.exec(l)?.[1])
+    .find(Boolean);
+  assert.ok(bakeHostKey, lines.join("\n"));
+  // No private key in the box: neither the key Vagrant inserted into the baking VM nor a
+  // Vagrantfile that points at one.
+  const files = await boxFiles(bakedBoxName(plan));
+  assert.ok(
+    files.some((f) => f.endsWith("box.img")),
+    files.join(", "),
+  );
+  assert.ok(!files.some((f) => /private_key|\.pem$|id_(rsa|ed25519)$/.test(f)), files.join(", "));
+  for (const f of files.filter((f) => f.endsWith("Vagrantfile"))) {
+    const text = await readFile(
+      join(TEST_VAGRANT_HOME, "boxes", bakedBoxName(plan).replaceAll("/", "-VAGRANTSLASH-"), f),
+      "utf8",
+    );
+    assert.doesNotMatch(text, /private_key_path/, f);
+  }
 
   since = Date.now();
   const machines = await vagrantProvider.create(plan, ctx);
@@ -183,6 +205,28 @@ test("image bake pulls every image with containerd, through a registry mirror; a
   const listed = (await node.run(["ctr", "-n", "k8s.io", "images", "ls", "-q"])).split("\n");
   for (const image of images) assert.ok(listed.includes(image.name), `${image.name} in ${listed.join(", ")}`);
   assert.ok(!listed.some((l) => l.includes(`:${registry.port}/`)), "the mirror's names are gone");
+
+  // Each VM of the box made its own host keys at first boot, and Vagrant gave each a login key
+  // of its own (the box accepted only the insecure key, which insert_key replaced).
+  const hostKeys: string[] = [];
+  for (const name of ["master-1", "worker-1"]) {
+    const host = hosts.get(name);
+    assert.ok(host, name);
+    const pub = (await host.readFile("/etc/ssh/ssh_host_ed25519_key.pub"))?.split(/\s+/)[1];
+    assert.ok(pub, `${name} has an ed25519 host key`);
+    hostKeys.push(fingerprint(Buffer.from(pub, "base64")));
+    const authorized = (await host.run(["cat", "/home/vagrant/.ssh/authorized_keys"])).trim();
+    assert.doesNotMatch(authorized, /vagrant insecure public key/, `${name}: the insecure key was replaced`);
+  }
+  assert.notEqual(hostKeys[0], hostKeys[1], "two VMs of one box have different host keys");
+  assert.ok(!hostKeys.includes(bakeHostKey), `neither has the baking VM's host key ${bakeHostKey}`);
+  const identities = ["master-1", "worker-1"].map((n) => machines.find((m) => m.node === n)?.endpoint?.privateKeyPath);
+  assert.ok(identities[0] && identities[1], JSON.stringify(machines));
+  assert.notEqual(identities[0], identities[1]);
+  // The key Vagrant inserted into that VM, kept in its machine directory; not one from the box.
+  for (const id of identities)
+    assert.match(id ?? "", /\/\.vagrant\/machines\/(master|worker)-1\/libvirt\/private_key$/);
+  assert.notEqual(await readFile(identities[0], "utf8"), await readFile(identities[1], "utf8"), "login keys differ");
 
   await vagrantProvider.destroy(plan, ctx);
   assert.deepEqual(await libvirtLeftovers(plan), []);

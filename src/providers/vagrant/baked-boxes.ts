@@ -19,8 +19,8 @@ import type { Plan, PlanNode } from "../../plan/types.js";
 import { runVagrant } from "./cli.js";
 import { parseMachineReadable } from "./parse-output.js";
 
-/** Bumped when what a baked box contains changes for the same versions. */
-export const BAKE_RECIPE = 1;
+/** Bumped when what a baked box contains changes for the same versions (2: no host keys, login key or machine-id of the baking VM). */
+export const BAKE_RECIPE = 2;
 
 /** What the cache records of a baked box. */
 export interface BakedBox {
