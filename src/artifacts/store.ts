@@ -4,8 +4,7 @@
  * uploaded to nodes over SSH, so nodes need no internet access of their own. An offline
  * bundle is the same store filled from a directory instead of the network.
  */
-import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -66,10 +65,13 @@ export function cachingStore(dir = defaultCacheDir(), fetchImpl: typeof fetch = 
       });
       if (!res.ok || !res.body) throw downloadError(file.url, `HTTP ${res.status}`);
       const tmp = `${path}.partial-${process.pid}`;
+      // Opened before the copy starts: a stream that opened its file only later could create it
+      // after a broken-off download had already removed it.
+      const out = await open(tmp, "w");
       try {
         await pipeline(
           Readable.fromWeb(res.body as import("node:stream/web").ReadableStream),
-          createWriteStream(tmp),
+          out.createWriteStream(),
         ).catch((e: Error) => {
           throw downloadError(file.url, `the connection broke off (${e.message})`, e);
         });
@@ -77,6 +79,7 @@ export function cachingStore(dir = defaultCacheDir(), fetchImpl: typeof fetch = 
         await rename(tmp, path);
         return data;
       } finally {
+        await out.close().catch(() => {});
         await rm(tmp, { force: true });
       }
     },
