@@ -104,3 +104,21 @@ test("an image containerd refuses fails the step on that node, with ctr's words"
   });
   assert.equal(importsOf(c.node("worker-2")).length, 1, "stopped at the first failure");
 });
+
+test("containerd out of room while importing an image: the node, the image and containerd's root", async () => {
+  const c = await cluster({ "worker-1": [] });
+  c.node("worker-1").on(["ctr", "-n", "k8s.io", "images", "import", /^\/var\/cache\/kubelab\/images\//], {
+    code: 1,
+    stderr: "ctr: failed to extract layer sha256:abc: write /var/lib/containerd/tmpmounts/x: no space left on device\n",
+  });
+  await assert.rejects(importImagesPhase.run(c.ctx), (e: unknown) => {
+    assert.ok(e instanceof HostsError);
+    assert.match(
+      e.message,
+      new RegExp(
+        `worker-1: no space left on device while importing ${EVERYWHERE[0]?.replaceAll(".", "\\.")} into containerd \\(/var/lib/containerd/\\)`,
+      ),
+    );
+    return true;
+  });
+});

@@ -8,6 +8,7 @@
 import { kubeadmImages } from "../plan/kubeadm-images.js";
 import type { Plan, PlanNode } from "../plan/types.js";
 import { installFile } from "./deliver.js";
+import { whileWriting } from "./disk-full.js";
 import { change, eachNode, type Phase } from "./phase.js";
 
 const SPOOL = "/var/cache/kubelab/images";
@@ -42,7 +43,13 @@ export const importImagesPhase: Phase = {
         for (const image of missing) {
           const path = `${SPOOL}/${image.file.sha256}.tar`;
           await installFile(ctx, remote, image.file, path);
-          await remote.run(["ctr", "-n", "k8s.io", "images", "import", path], { timeoutMs: 900_000 });
+          // containerd unpacks into its root: that is where the room runs out.
+          await whileWriting(
+            remote,
+            "/var/lib/containerd/",
+            () => remote.run(["ctr", "-n", "k8s.io", "images", "import", path], { timeoutMs: 900_000 }),
+            `importing ${image.name} into containerd (/var/lib/containerd/)`,
+          );
           await remote.run(["rm", "-f", path]);
         }
       });
