@@ -24,6 +24,12 @@ interface ApiResource {
   readonly namespaced: boolean;
 }
 
+/** What an apply the cluster refused says to do: it is the cluster's answer, not a bug of kubelab's. */
+const CLUSTER_REFUSED = {
+  exitCode: 1,
+  hint: "the cluster refused it: kubelab doctor names the usual causes; the next kubelab up continues from here",
+};
+
 /**
  * Discovery: the resources of each group/version, fetched once per apply (again when a kind
  * is missing, as happens right after its CRD is established).
@@ -34,7 +40,8 @@ function discovery(kc: KubeConfig, signal?: AbortSignal): (o: KubernetesObject) 
   const fetchGroup = async (apiVersion: string) => {
     const res = await requestApi(kc, "GET", base(apiVersion), undefined, { signal });
     if (res.status === 404) return [];
-    if (res.status !== 200) throw new Error(`discovery ${base(apiVersion)}: ${statusMessage(res.status, res.body)}`);
+    if (res.status !== 200)
+      throw new UserError(`discovery ${base(apiVersion)}: ${statusMessage(res.status, res.body)}`, CLUSTER_REFUSED);
     const list = (JSON.parse(res.body) as { resources?: ApiResource[] }).resources ?? [];
     const resources = list.filter((r) => !r.name.includes("/"));
     cache.set(apiVersion, resources);
@@ -121,7 +128,7 @@ export async function applyObjects(
     const path = await pathOf(o);
     const before = await requestApi(kc, "GET", path, undefined, { signal: opts.signal });
     if (before.status !== 200 && before.status !== 404)
-      throw new Error(`read ${what}: ${statusMessage(before.status, before.body)}`);
+      throw new UserError(`read ${what}: ${statusMessage(before.status, before.body)}`, CLUSTER_REFUSED);
     if (before.status === 200 && isBare(o)) {
       unchanged.push(what);
       return;
@@ -139,7 +146,7 @@ export async function applyObjects(
         hint: "a field kubelab sets was changed outside kubelab; undo that change, or take the fields back with --force-conflicts",
       });
     if (res.status !== 200 && res.status !== 201)
-      throw new Error(`apply ${what}: ${statusMessage(res.status, res.body)}`);
+      throw new UserError(`apply ${what}: ${statusMessage(res.status, res.body)}`, CLUSTER_REFUSED);
     if (before.status === 200 && rv(before.body) === rv(res.body)) unchanged.push(what);
     else {
       changed.push(what);

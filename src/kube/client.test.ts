@@ -81,3 +81,27 @@ test("poll keeps waiting through a refused connection; other errors still fail i
     /a bug/,
   );
 });
+
+test("requestApi waits out a 403 while /readyz says the server is starting; a 403 it stands by comes back at once", async (t) => {
+  const { certPEM, keyPEM } = await selfSignedServerCert("127.0.0.1");
+  // Starting: the first two requests are refused and /readyz fails; then everything answers.
+  let mode: "starting" | "forbidden" = "starting";
+  let asked = 0;
+  const server = createServer({ cert: certPEM, key: keyPEM }, (req, res) => {
+    const starting = mode === "starting" && asked <= 2;
+    if (req.url === "/readyz") return res.writeHead(starting ? 500 : 200).end(starting ? "[-]rbac" : "ok");
+    asked++;
+    if (mode === "forbidden") return res.writeHead(403).end("{}");
+    res.writeHead(asked <= 2 ? 403 : 200).end("{}");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => server.close());
+  const kc = kubeconfigFor(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  assert.equal((await requestApi(kc, "GET", "/apis", undefined, { retryMs: 20_000 })).status, 200);
+  assert.equal(asked, 3);
+  // Ready, and still refusing: that is the server's answer, returned at once.
+  mode = "forbidden";
+  asked = 0;
+  assert.equal((await requestApi(kc, "GET", "/apis", undefined, { retryMs: 20_000 })).status, 403);
+  assert.equal(asked, 1);
+});

@@ -118,8 +118,8 @@ const retryStatus = (res: { status: number; body: string }) =>
 
 /**
  * requestApi is {@link requestRaw} that rides out an API server restart: a refused or reset
- * connection, 429/503/504 or a webhook that does not answer yet is asked again (backing off
- * to 5 s) for up to `retryMs`; then the error says the API server did not answer, and how to
+ * connection, 429/503/504, a webhook that does not answer yet, or a 401/403 while /readyz
+ * says the server is still starting is asked again (backing off to 5 s) for up to `retryMs`; then the error says the API server did not answer, and how to
  * go on. Server-side apply and reads are safe to send twice.
  */
 export async function requestApi(
@@ -152,7 +152,16 @@ export async function requestApi(
       await sleep(delay, undefined, { signal: opts.signal });
       continue;
     }
-    if (!retryStatus(res) || Date.now() >= deadline) return res;
+    if (Date.now() >= deadline) return res;
+    // Just restarted, the API server refuses (401/403) until its authorizers have caught up,
+    // and says so on /readyz: wait for it then, but not for a refusal it stands by.
+    const starting =
+      (res.status === 401 || res.status === 403) &&
+      (await requestRaw(kc, "GET", "/readyz").then(
+        (r) => r.status !== 200,
+        () => true,
+      ));
+    if (!retryStatus(res) && !starting) return res;
     await sleep(delay, undefined, { signal: opts.signal });
   }
 }

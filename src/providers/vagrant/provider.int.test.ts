@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { parse } from "yaml";
 import { defaultPlan } from "../../../test/helpers/fixtures.js";
+import { blob } from "../../../test/helpers/host-keys.js";
 import { requireTool } from "../../../test/helpers/tools.js";
 import { noHostCheck, project, states } from "../../../test/helpers/vagrant-provider.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
@@ -95,7 +96,7 @@ test("create on libvirt when libvirtd does not answer: the host check first, the
   assert.ok(!lines.some((l) => l.startsWith("wrote ")));
 
   // Nothing was created, so destroy needs no libvirt (vagrant-libvirt's destroy would connect).
-  await writeFile(clusterPaths(dir).knownHosts, "[127.0.0.1]:2222 ssh-ed25519 AAAA\n");
+  await writeFile(clusterPaths(dir).knownHosts, `[127.0.0.1]:2222 ssh-ed25519 ${blob(1).toString("base64")}\n`);
   await provider.destroy(plan, ctx);
   for (const gone of [vagrantfile, vagrantPaths(dir).state, clusterPaths(dir).knownHosts])
     assert.equal(existsSync(gone), false, gone);
@@ -192,7 +193,8 @@ async function standIn(t: TestContext, machines: Record<string, string>) {
   return { ...p, env, calls, setStates, provider: createVagrantProvider({ env, checkHost: noHostCheck }) };
 }
 
-const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOldKey";
+/** A host key recorded before (a well-formed entry: kubelab refuses a damaged known_hosts). */
+const key = `ssh-ed25519 ${blob(1).toString("base64")}`;
 
 test("create starts only the machines not running (VirtualBox: one at a time), reaches them at their lab addresses, and forgets old host keys there for new machines", async (t) => {
   const s = await standIn(t, { "master-1": "running", "worker-1": "not_created", "worker-2": "poweroff" });
