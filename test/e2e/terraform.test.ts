@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { bridgeName } from "../../src/providers/nspawn/network.js";
-import { createTestBundle } from "../helpers/bundle.js";
+import { createTestBundle, TRUST_ENV } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
@@ -125,7 +125,6 @@ describe("Terraform modules", () => {
     const file = join(dir, "kubelab.yaml");
     await writeFile(file, stringify(raw));
     const kubeconfig = join(dir, "user-kubeconfig");
-    const runEnv = { ...env, KUBECONFIG: kubeconfig };
     const tfDir = join(dir, "tf");
     t.after(async () => {
       await kubelab("down", "-f", file, "--force");
@@ -133,6 +132,8 @@ describe("Terraform modules", () => {
     });
     const bundle = join(dir, "bundle");
     if (!(await createTestBundle(t, plan, bundle))) return;
+    // After the bundle: the kubelab tofu runs reads the test's trust anchors from the environment.
+    const runEnv = { ...env, [TRUST_ENV]: process.env[TRUST_ENV], KUBECONFIG: kubeconfig };
     const command = `${join(REPO, "node_modules", ".bin", "tsx")} ${join(REPO, "test", "helpers", "kubelab-bin.ts")}`;
     const vars = ["-var", `kubelab_command=${command}`, "-var", `bundle=${bundle}`];
     const step = steps(t);
