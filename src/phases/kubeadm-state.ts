@@ -56,6 +56,28 @@ export const initProbe = (waitSeconds = API_WAIT_SECONDS): string[] => [
   String(waitSeconds),
 ];
 
+/**
+ * What every finished `kubeadm init` (stacked etcd, as kubelab makes) leaves on the node, in
+ * the order its phases write them: the static pods, then the kubelet's configuration (the
+ * kubelet-start phase, just before kubeadm waits for the control plane).
+ */
+export const CONTROL_PLANE_MANIFESTS = [
+  "/etc/kubernetes/manifests/etcd.yaml",
+  "/etc/kubernetes/manifests/kube-apiserver.yaml",
+  "/etc/kubernetes/manifests/kube-controller-manager.yaml",
+  "/etc/kubernetes/manifests/kube-scheduler.yaml",
+  "/var/lib/kubelet/config.yaml",
+] as const;
+
+/** MANIFESTS_PROBE prints each of CONTROL_PLANE_MANIFESTS that is missing. */
+export const MANIFESTS_PROBE: readonly string[] = [
+  "sh",
+  "-c",
+  'for f in "$@"; do [ -e "$f" ] || echo "$f"; done; true',
+  "kubelab-manifests",
+  ...CONTROL_PLANE_MANIFESTS,
+];
+
 /** LEFTOVERS_PROBE prints each of INIT_LEFTOVERS that exists. */
 export const LEFTOVERS_PROBE: readonly string[] = [
   "sh",
@@ -105,7 +127,12 @@ export async function initState(remote: Remote, node: string, waitSeconds = API_
       : { kind: "unfinished", why: `an earlier kubeadm init stopped before writing admin.conf (${left.join(", ")})` };
   }
   const probe = parseInitProbe(await remote.run(initProbe(waitSeconds), { timeoutMs: (waitSeconds + 60) * 1000 }));
-  if (probe.apiDown)
+  if (probe.apiDown) {
+    // Without its API the cluster cannot say; the node's files can: an init stopped before it
+    // wrote them all never finished (and its API server may never start: no etcd, no kubelet).
+    const absent = (await remote.run(MANIFESTS_PROBE)).split("\n").filter(Boolean);
+    if (absent.length > 0)
+      return { kind: "unfinished", why: `an earlier kubeadm init stopped before writing ${absent.join(", ")}` };
     throw new UserError(
       `${node}: the API server does not answer (waited ${waitSeconds} s), so kubelab cannot tell whether kubeadm init finished`,
       {
@@ -113,6 +140,7 @@ export async function initState(remote: Remote, node: string, waitSeconds = API_
         exitCode: 1,
       },
     );
+  }
   const others = probe.nodes.filter((n) => n !== node);
   if (probe.missing.length === 0 && probe.nodes.includes(node)) return { kind: "done" };
   const missing = [...probe.missing, ...(probe.nodes.includes(node) ? [] : [`node ${node}`])];

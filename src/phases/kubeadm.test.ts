@@ -11,7 +11,7 @@ import { CommandError } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
 import { ADMIN_CONF, caCertHash, GET_NODES, kubeadmInitPhase, kubeadmJoinPhase } from "./kubeadm.js";
-import { INIT_OBJECTS, initProbe, LEFTOVERS_PROBE } from "./kubeadm-state.js";
+import { INIT_OBJECTS, initProbe, LEFTOVERS_PROBE, MANIFESTS_PROBE } from "./kubeadm-state.js";
 
 const plan = defaultPlan();
 const twoControlPlanes = planWith((raw) => {
@@ -100,9 +100,23 @@ test("init: leftovers without admin.conf (stopped in its first phases) are reset
   assert.deepEqual(master.commands().slice(-2), [RESET, INIT]);
 });
 
+test("init: an API server that does not answer, with a static pod never written (no etcd), is an unfinished init", async () => {
+  const c = await initialised(plan, ["worker-1", "worker-2"]);
+  const master = c.node("master-1");
+  master
+    .on(PROBE, { stdout: "api-down\n" })
+    .on(MANIFESTS_PROBE, { stdout: "/etc/kubernetes/manifests/etcd.yaml\n" })
+    .on(RESET)
+    .on(INIT);
+  await kubeadmInitPhase.run(c.ctx);
+  assert.match(c.ctx.changes[0]?.what ?? "", /stopped before writing \/etc\/kubernetes\/manifests\/etcd\.yaml/);
+  assert.deepEqual(master.commands().slice(-2), [RESET, INIT]);
+});
+
 test("init: an API server that does not answer, or joined nodes, stop it before anything is reset", async () => {
   const down = await initialised();
-  down.node("master-1").on(PROBE, { stdout: "api-down\n" });
+  // Every static pod written: a finished init whose API server is down, which kubelab leaves alone.
+  down.node("master-1").on(PROBE, { stdout: "api-down\n" }).on(MANIFESTS_PROBE, { stdout: "" });
   await assert.rejects(kubeadmInitPhase.run(down.ctx), /master-1: the API server does not answer \(waited 90 s\)/);
   const joined = await initialised();
   joined

@@ -20,7 +20,8 @@ import { cliScenario, connectNodes } from "../helpers/cli-scenario.js";
 import { NO_ADDONS, nspawnTestCluster, requireNspawn } from "../helpers/nspawn.js";
 import { steps } from "../helpers/steps.js";
 
-const APISERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+// The kubelet's configuration is the last file kubeadm writes before it waits for the control plane.
+const KUBELET_CONFIG = "/var/lib/kubelet/config.yaml";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("kubeadm init interrupted at its wait", () => {
@@ -37,7 +38,7 @@ describe("kubeadm init interrupted at its wait", () => {
       const first = kubelab("up", "-f", file, "--bundle", bundle);
       let killed = false;
       // Watch master-1 from the side while up works: once kubeadm has written admin.conf and
-      // the API server's manifest, it is in its wait; kill it there.
+      // the kubelet's configuration, it is in its wait; kill it there.
       const watcher = (async () => {
         for (let i = 0; i < 600 && !killed; i++) {
           await sleep(500);
@@ -48,7 +49,7 @@ describe("kubeadm init interrupted at its wait", () => {
             continue;
           }
           const ready = (await master.exec(["test", "-f", ADMIN_CONF])).code === 0;
-          const manifest = (await master.exec(["test", "-f", APISERVER_MANIFEST])).code === 0;
+          const manifest = (await master.exec(["test", "-f", KUBELET_CONFIG])).code === 0;
           if (ready && manifest) {
             await master.exec(["pkill", "-KILL", "-x", "kubeadm"]);
             killed = true;
