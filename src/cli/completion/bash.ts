@@ -1,7 +1,7 @@
 /** The bash completion script, from the program's command tree. */
-import { allCommands, CLUSTER_NAMES_SH, type CommandSpec, type OptionSpec } from "./spec.js";
+import { allCommands, CLUSTER_NAMES_SH, type CommandSpec, casePattern, commandKey, type OptionSpec } from "./spec.js";
 
-const key = (path: readonly string[]) => path.join(" ");
+const key = commandKey;
 
 /** valueReply is what bash offers for an option's value. */
 function valueReply(o: OptionSpec): string {
@@ -20,12 +20,12 @@ export function bashScript(program: CommandSpec): string {
   const name = program.path[0] ?? "kubelab";
   const commands = allCommands(program);
   const steps = commands.flatMap((c) =>
-    c.commands.map((s) => `      ${s.names.map((n) => `"${key(c.path)} ${n}"`).join("|")}) path="${key(s.path)}" ;;`),
+    c.commands.map((s) => `      ${casePattern(c.path, s.names)}) path="${key(s.path)}" ;;`),
   );
   const values = commands.flatMap((c) =>
     c.options
       .filter((o) => o.value !== "none")
-      .map((o) => `    ${o.flags.map((f) => `"${key(c.path)} ${f}"`).join("|")}) ${valueReply(o)}; return 0 ;;`),
+      .map((o) => `    ${casePattern(c.path, o.flags)}) ${valueReply(o)}; return 0 ;;`),
   );
   const words = commands.map(
     (c) =>

@@ -1,7 +1,7 @@
 /** The fish completion script, from the program's command tree. */
-import { allCommands, CLUSTER_NAME_SED, type CommandSpec, type OptionSpec } from "./spec.js";
+import { allCommands, CLUSTER_NAME_SED, type CommandSpec, commandKey, type OptionSpec } from "./spec.js";
 
-const key = (path: readonly string[]) => path.join(" ");
+const key = commandKey;
 /** quote makes a single-quoted fish string. */
 const quote = (s: string) => `'${s.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 

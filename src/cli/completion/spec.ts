@@ -67,3 +67,13 @@ export const CLUSTER_NAME_SED = 's/^ *"name": "\\(.*\\)",$/\\1/p';
 
 /** CLUSTER_NAMES_SH is a POSIX command (bash and zsh alike) printing the recorded cluster names, without starting kubelab. */
 export const CLUSTER_NAMES_SH = `sed -n '${CLUSTER_NAME_SED}' "\${XDG_STATE_HOME:-$HOME/.local/state}/kubelab/clusters.json" 2>/dev/null`;
+
+/** commandKey names a command by its path, words separated by a space, as the scripts match it. */
+export const commandKey = (path: readonly string[]): string => path.join(" ");
+
+/**
+ * casePattern is a shell `case` pattern for any of `words` typed after the command at `path`
+ * (bash and zsh match "path word" alike).
+ */
+export const casePattern = (path: readonly string[], words: readonly string[]): string =>
+  words.map((w) => `"${commandKey(path)} ${w}"`).join("|");

@@ -1,7 +1,7 @@
 /** The zsh completion script, from the program's command tree; subcommands and options come with their descriptions. */
-import { allCommands, CLUSTER_NAMES_SH, type CommandSpec, type OptionSpec } from "./spec.js";
+import { allCommands, CLUSTER_NAMES_SH, type CommandSpec, casePattern, commandKey, type OptionSpec } from "./spec.js";
 
-const key = (path: readonly string[]) => path.join(" ");
+const key = commandKey;
 /** quote makes a single-quoted zsh word. */
 const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 const described = (name: string, description: string) => quote(`${name.replace(/:/g, "\\:")}:${description}`);
@@ -22,12 +22,12 @@ export function zshScript(program: CommandSpec): string {
   const name = program.path[0] ?? "kubelab";
   const commands = allCommands(program);
   const steps = commands.flatMap((c) =>
-    c.commands.map((s) => `      (${s.names.map((n) => `"${key(c.path)} ${n}"`).join("|")}) at="${key(s.path)}" ;;`),
+    c.commands.map((s) => `      (${casePattern(c.path, s.names)}) at="${key(s.path)}" ;;`),
   );
   const values = commands.flatMap((c) =>
     c.options
       .filter((o) => o.value !== "none")
-      .map((o) => `    (${o.flags.map((f) => `"${key(c.path)} ${f}"`).join("|")}) ${valueReply(o, name)}; return ;;`),
+      .map((o) => `    (${casePattern(c.path, o.flags)}) ${valueReply(o, name)}; return ;;`),
   );
   const lists = commands.map((c) => {
     const subs = c.commands.map((s) => described(s.names[0] ?? "", s.description)).join(" ");
