@@ -30,11 +30,11 @@ test("member list: started, unstarted learner, several peer addresses", () => {
   assert.deepEqual(members[2]?.peerURLs, ["https://192.168.56.13:2380", "https://10.0.0.13:2380"]);
   // A node's members: by name, or by peer address for one that never started.
   assert.deepEqual(
-    membersOf(members, { name: "cp-2", address: "192.168.56.12" }).map((m) => m.id),
+    membersOf(members, { name: "cp-2", ip: "192.168.56.12" }).map((m) => m.id),
     ["91bc3c398fb3c146"],
   );
   assert.deepEqual(
-    membersOf(members, { name: "cp-1", address: "192.168.56.99" }).map((m) => m.id),
+    membersOf(members, { name: "cp-1", ip: "192.168.56.99" }).map((m) => m.id),
     ["8e9e05c52164694d"],
   );
   assert.throws(() => parseMemberList("garbage"), /unexpected etcdctl member list line/);

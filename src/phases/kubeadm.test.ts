@@ -10,7 +10,16 @@ import { selfSignedServerCert } from "../addons/linkerd-identity.js";
 import { CommandError } from "../errors.js";
 import { HostsError } from "../remote/hosts.js";
 import { KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
-import { ADMIN_CONF, caCertHash, GET_NODES, kubeadmInitPhase, kubeadmJoinPhase } from "./kubeadm.js";
+import { etcdctlArgv } from "./etcd.js";
+import {
+  ADMIN_CONF,
+  caCertHash,
+  deleteNode,
+  GET_CONTROL_PLANES,
+  GET_NODES,
+  kubeadmInitPhase,
+  kubeadmJoinPhase,
+} from "./kubeadm.js";
 import { INIT_OBJECTS, initProbe, LEFTOVERS_PROBE, MANIFESTS_PROBE } from "./kubeadm-state.js";
 
 const plan = defaultPlan();
@@ -30,11 +39,23 @@ const JOIN = ["sh", "-c", 'cat | kubeadm join --config /dev/stdin "$@"', "kubead
 const JOURNAL = ["journalctl", "-u", "kubelet", "--no-pager", "-o", "cat", "-n", "6"];
 const PROBE = initProbe();
 const RESET = ["kubeadm", "reset", "-f"];
+const MEMBER_LIST = etcdctlArgv(["member", "list", "-w", "simple"]);
+/** `etcdctl member list` lines for started voting members. */
+const members = (...names: string[]) =>
+  names
+    .map(
+      (n, i) =>
+        `${(0x1000 + i).toString(16)}, started, ${n}, https://10.0.0.${i}:2380, https://10.0.0.${i}:2379, false\n`,
+    )
+    .join("");
 /** The probe's answer for a cluster whose init finished, with these nodes registered. */
 const finished = (nodes: readonly string[]) => ({ stdout: nodes.map((n) => `node ${n}\n`).join("") });
 
 const kubeadmCalls = (n: FakeRemote) =>
-  n.calls.filter((c): c is CommandCall => c.kind !== "readFile" && c.kind !== "writeFile" && c.argv[0] !== "test");
+  n.calls.filter(
+    (c): c is CommandCall =>
+      c.kind !== "readFile" && c.kind !== "writeFile" && c.argv[0] !== "test" && c.argv[3] !== LEFTOVERS_PROBE[3],
+  );
 
 /** A cluster whose first control plane was initialised and whose other nodes have joined, but for `pending`. */
 async function initialised(p = plan, pending: readonly string[] = [], dryRun = false) {
@@ -52,9 +73,16 @@ async function initialised(p = plan, pending: readonly string[] = [], dryRun = f
     .on(TOKEN_CREATE, { stdout: `${TOKEN}\n` })
     .on(UPLOAD_CERTS, { stdout: `[upload-certs] Using certificate key:\n${CERT_KEY}\n` })
     .on(PROBE, finished(registered))
-    .on(LEFTOVERS_PROBE, { stdout: "" })
-    .on(GET_NODES, { stdout: registered.map((n) => `node/${n}\n`).join("") });
-  for (const n of c.nodes.values()) n.on(JOIN, { stdout: "This node has joined the cluster\n" });
+    .on(GET_NODES, { stdout: registered.map((n) => `node/${n}\n`).join("") })
+    .on(GET_CONTROL_PLANES, {
+      stdout: registered
+        .filter((n) => n.startsWith("master-"))
+        .map((n) => `node/${n}\n`)
+        .join(""),
+    })
+    .on(MEMBER_LIST, { stdout: members(...registered.filter((n) => n.startsWith("master-"))) });
+  for (const n of c.nodes.values())
+    n.on(JOIN, { stdout: "This node has joined the cluster\n" }).on(LEFTOVERS_PROBE, { stdout: "" });
   return c;
 }
 
@@ -243,7 +271,7 @@ test("join: a dry run records the pending joins and makes no secret", async () =
   });
   assert.deepEqual(c.node("master-1").calls, []);
   for (const name of ["worker-1", "worker-2"])
-    assert.deepEqual(c.node(name).commands(), [["test", "-f", KUBELET_CONF]]);
+    assert.deepEqual(c.node(name).commands(), [["test", "-f", KUBELET_CONF], LEFTOVERS_PROBE]);
 });
 
 test("join: a node that fails to join is named, its token masked; the others still join", async () => {
@@ -276,12 +304,12 @@ test("join: without the cluster CA on the first control plane, joining stops the
 test("join: a node with kubelet.conf that the cluster does not know is reset and joins again", async () => {
   const c = await initialised();
   // worker-2's join stopped after kubelet.conf: the cluster has no Node for it.
-  c.node("master-1").on(GET_NODES, { stdout: "node/master-1\nnode/worker-1\n" });
+  c.node("master-1").on(GET_NODES, { stdout: "node/master-1\nnode/worker-1\n" }).on(deleteNode("worker-2"));
   c.node("worker-2").on(RESET);
   await kubeadmJoinPhase.run(c.ctx);
   assert.deepEqual(byNode(c.ctx.changes), {
     "worker-2": [
-      "kubeadm reset -f and kubeadm join again (worker; it has kubelet.conf but is not a node of the cluster)",
+      "kubeadm reset -f and kubeadm join again (worker; it has kubelet.conf but it is not a node of the cluster)",
     ],
   });
   assert.deepEqual(
@@ -289,4 +317,69 @@ test("join: a node with kubelet.conf that the cluster does not know is reset and
     [RESET, JOIN],
   );
   assert.deepEqual(kubeadmCalls(c.node("worker-1")), []);
+});
+
+test("join: files an earlier join left without kubelet.conf are reset before kubeadm joins again", async () => {
+  const c = await initialised(plan, ["worker-2"]);
+  c.node("master-1").on(deleteNode("worker-2"));
+  c.node("worker-2").on(LEFTOVERS_PROBE, { stdout: "/etc/kubernetes/pki/ca.crt\n" }).on(RESET);
+  await kubeadmJoinPhase.run(c.ctx);
+  assert.deepEqual(byNode(c.ctx.changes), {
+    "worker-2": [
+      "kubeadm reset -f and kubeadm join again (worker; an earlier kubeadm join stopped before kubelet.conf: /etc/kubernetes/pki/ca.crt)",
+    ],
+  });
+  assert.deepEqual(
+    kubeadmCalls(c.node("worker-2")).map((call) => call.argv),
+    [RESET, JOIN],
+  );
+});
+
+test("join: a control plane registered but never marked, its etcd member a learner, leaves etcd, is reset and joins again", async () => {
+  const c = await initialised(twoControlPlanes);
+  const learner = "91bc3c398fb3c146";
+  c.node("master-1")
+    // master-2's join was killed in its etcd step: its kubelet registered it, kubeadm never marked it.
+    .on(GET_CONTROL_PLANES, { stdout: "node/master-1\n" })
+    .on(MEMBER_LIST, {
+      stdout: `${members("master-1")}${learner}, unstarted, , https://${twoControlPlanes.nodes[1]?.ip}:2380, , true\n`,
+    })
+    .on(etcdctlArgv(["member", "remove", learner]), { stdout: `Member ${learner} removed\n` })
+    .on(deleteNode("master-2"));
+  c.node("master-2").on(RESET);
+  await kubeadmJoinPhase.run(c.ctx);
+  assert.deepEqual(byNode(c.ctx.changes), {
+    "master-2": [
+      `kubeadm reset -f and kubeadm join again (control-plane; it has kubelet.conf but kubeadm did not mark it as a control plane, its etcd member ${learner} is a learner)`,
+    ],
+  });
+  const firstCalls = kubeadmCalls(c.node("master-1")).map((call) => call.argv);
+  // The member goes before the reset stops it, then the Node object, then a fresh join.
+  assert.deepEqual(firstCalls.slice(-3), [
+    MEMBER_LIST,
+    etcdctlArgv(["member", "remove", learner]),
+    deleteNode("master-2"),
+  ]);
+  assert.deepEqual(
+    kubeadmCalls(c.node("master-2")).map((call) => call.argv),
+    [RESET, JOIN],
+  );
+  assert.match(String(kubeadmCalls(c.node("master-2"))[1]?.opts?.stdin), /certificateKey/);
+});
+
+test("join: a marked control plane whose etcd member is missing is unfinished; a complete one is left alone", async () => {
+  const c = await initialised(twoControlPlanes);
+  await kubeadmJoinPhase.run(c.ctx);
+  assert.deepEqual(c.ctx.changes, [], "registered, marked, a started voter: done");
+  const d = await initialised(twoControlPlanes);
+  d.node("master-1")
+    .on(MEMBER_LIST, { stdout: members("master-1") })
+    .on(deleteNode("master-2"));
+  d.node("master-2").on(RESET);
+  await kubeadmJoinPhase.run(d.ctx);
+  assert.deepEqual(byNode(d.ctx.changes), {
+    "master-2": [
+      "kubeadm reset -f and kubeadm join again (control-plane; it has kubelet.conf but it has no etcd member)",
+    ],
+  });
 });

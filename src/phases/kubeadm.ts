@@ -11,8 +11,9 @@ import { firstControlPlane } from "../plan/control-plane.js";
 import type { PlanNode } from "../plan/types.js";
 import type { Remote } from "../remote/types.js";
 import { type JoinSecrets, KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
+import { memberList, memberRemove, membersOf } from "./etcd.js";
 import { nodeEnvironment } from "./facts.js";
-import { ADMIN_CONF, initState } from "./kubeadm-state.js";
+import { ADMIN_CONF, initState, LEFTOVERS_PROBE } from "./kubeadm-state.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
 export { ADMIN_CONF } from "./kubeadm-state.js";
@@ -142,25 +143,18 @@ async function joinSecrets(ctx: PhaseContext, controlPlanes: boolean): Promise<J
 }
 
 /**
- * kubeadm join on every node that has not joined (no kubelet.conf): workers concurrently,
- * further control planes one at a time (each adds an etcd member).
+ * kubeadm join on every node that has not joined: workers concurrently, further control
+ * planes one at a time (each adds an etcd member). Whether a join finished is asked of the
+ * cluster (joinStates); one that started and stopped is undone first (undoJoin).
  */
 export const kubeadmJoinPhase: Phase = {
   title: "Join nodes (kubeadm join)",
   async run(ctx) {
-    const first = firstControlPlane(ctx.plan);
-    const pending: PlanNode[] = [];
-    const started: PlanNode[] = [];
-    await eachNode(
-      ctx,
-      async (n, remote) => {
-        ((await exists(remote, KUBELET_CONF)) ? started : pending).push(n);
-      },
-      { only: (n) => n !== first },
-    );
-    // kubelet.conf only says a join began: a node the cluster does not know did not finish.
-    const unfinished = started.length > 0 ? await unregistered(ctx, started) : [];
-    pending.push(...unfinished);
+    const states = await joinStates(ctx);
+    const pending = ctx.plan.nodes.filter((n) => {
+      const s = states.get(n.name);
+      return s !== undefined && s.kind !== "done";
+    });
     if (pending.length === 0) return;
     const secrets = ctx.dryRun
       ? undefined
@@ -169,15 +163,15 @@ export const kubeadmJoinPhase: Phase = {
           pending.some((n) => n.role === "control-plane"),
         );
     const join = (n: PlanNode, remote: Remote) => {
-      const again = unfinished.includes(n);
+      const state = states.get(n.name) as JoinState;
       return change(
         ctx,
         n.name,
-        again
-          ? `kubeadm reset -f and kubeadm join again (${n.role}; it has kubelet.conf but is not a node of the cluster)`
+        state.kind === "unfinished"
+          ? `kubeadm reset -f and kubeadm join again (${n.role}; ${state.why})`
           : `kubeadm join (${n.role})`,
         async () => {
-          if (again) await kubeadm(remote, RESET);
+          if (state.kind === "unfinished") await undoJoin(ctx, n, remote);
           // `cat |` makes stdin a pipe: kubeadm opens /dev/stdin, which fails on a socket.
           await kubeadm(
             remote,
@@ -199,18 +193,107 @@ export const kubeadmJoinPhase: Phase = {
 /** GET_NODES lists the cluster's nodes from the first control plane. */
 export const GET_NODES = ["kubectl", "--kubeconfig", ADMIN_CONF, "get", "nodes", "-o", "name"];
 
-/**
- * unregistered returns the nodes among `nodes` the cluster has no Node for. In a dry run
- * before the first control plane exists there is no cluster to ask: none are.
- */
-async function unregistered(ctx: PhaseContext, nodes: readonly PlanNode[]): Promise<PlanNode[]> {
-  const { remote } = cpRemote(ctx);
-  if (ctx.dryRun && !(await exists(remote, ADMIN_CONF))) return [];
-  const known = new Set(
-    (await remote.run(GET_NODES, { timeoutMs: 60_000 }))
+/** The label kubeadm gives a control plane in its last join step. */
+const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
+
+/** GET_CONTROL_PLANES lists the nodes kubeadm marked as control planes (its last join step). */
+export const GET_CONTROL_PLANES = [...GET_NODES.slice(0, 5), "-l", CONTROL_PLANE_LABEL, "-o", "name"];
+
+/** deleteNode deletes a Node object from the first control plane (absent is fine). */
+export const deleteNode = (name: string) => [...GET_NODES.slice(0, 3), "delete", "node", name, "--ignore-not-found"];
+
+/** Where a node's join stands. */
+type JoinState =
+  | { readonly kind: "fresh" }
+  | { readonly kind: "done" }
+  | { readonly kind: "unfinished"; readonly why: string };
+
+const names = (out: string) =>
+  new Set(
+    out
       .split("\n")
       .map((l) => l.trim().replace(/^node\//, ""))
       .filter(Boolean),
   );
-  return nodes.filter((n) => !known.has(n.name));
+
+/**
+ * joinStates tells, for every node but the first control plane, whether its join never
+ * started (fresh), finished, or started and stopped. kubelet.conf only says the join got as
+ * far as the kubelet's TLS bootstrap: a worker has finished once the cluster has its Node; a
+ * control plane once kubeadm also marked it (its last step) and its etcd member is a started
+ * voter. Files an earlier join left without kubelet.conf (certificates, static pods, etcd
+ * data) make kubeadm's preflight refuse, so that join is unfinished too. In a dry run before
+ * the first control plane exists there is no cluster to ask: nothing has joined.
+ */
+async function joinStates(ctx: PhaseContext): Promise<Map<string, JoinState>> {
+  const first = firstControlPlane(ctx.plan);
+  const states = new Map<string, JoinState>();
+  const started: PlanNode[] = [];
+  await eachNode(
+    ctx,
+    async (n, remote) => {
+      if (await exists(remote, KUBELET_CONF)) {
+        started.push(n);
+        return;
+      }
+      const left = (await remote.run(LEFTOVERS_PROBE)).split("\n").filter(Boolean);
+      states.set(
+        n.name,
+        left.length === 0
+          ? { kind: "fresh" }
+          : { kind: "unfinished", why: `an earlier kubeadm join stopped before kubelet.conf: ${left.join(", ")}` },
+      );
+    },
+    { only: (n) => n !== first },
+  );
+  if (started.length === 0) return states;
+  const { remote } = cpRemote(ctx);
+  if (ctx.dryRun && !(await exists(remote, ADMIN_CONF))) {
+    for (const n of started) states.set(n.name, { kind: "fresh" });
+    return states;
+  }
+  const registered = names(await remote.run(GET_NODES, { timeoutMs: 60_000 }));
+  const controlPlanes = started.filter((n) => n.role === "control-plane");
+  const marked =
+    controlPlanes.length > 0 ? names(await remote.run(GET_CONTROL_PLANES, { timeoutMs: 60_000 })) : new Set();
+  const members = controlPlanes.length > 0 ? await memberList(remote) : [];
+  for (const n of started) {
+    const missing: string[] = [];
+    if (!registered.has(n.name)) missing.push("it is not a node of the cluster");
+    else if (n.role === "control-plane") {
+      if (!marked.has(n.name)) missing.push("kubeadm did not mark it as a control plane");
+      const own = membersOf(members, n);
+      if (!own.some((m) => m.started && !m.isLearner && m.name === n.name))
+        missing.push(
+          own.length === 0
+            ? "it has no etcd member"
+            : `its etcd member ${own.map((m) => m.id).join(", ")} is ${own.some((m) => m.isLearner) ? "a learner" : "not started"}`,
+        );
+    }
+    states.set(
+      n.name,
+      missing.length === 0
+        ? { kind: "done" }
+        : { kind: "unfinished", why: `it has kubelet.conf but ${missing.join(", ")}` },
+    );
+  }
+  return states;
+}
+
+/**
+ * undoJoin clears what an unfinished join left so kubeadm joins the node again once: the
+ * node's etcd members are removed from the first control plane first, while the cluster can
+ * still agree (after a reset stops that member's etcd, a two-member cluster would have lost
+ * its quorum), then `kubeadm reset -f` on the node, then its Node object (kubeadm's preflight
+ * refuses to join a name the cluster already has as Ready).
+ */
+async function undoJoin(ctx: PhaseContext, n: PlanNode, remote: Remote): Promise<void> {
+  const { remote: first } = cpRemote(ctx);
+  if (n.role === "control-plane")
+    for (const m of membersOf(await memberList(first), n)) {
+      ctx.log(`${n.name}: removing its etcd member ${m.id} left by the unfinished join`);
+      await memberRemove(first, m.id);
+    }
+  await kubeadm(remote, RESET);
+  await first.run(deleteNode(n.name), { timeoutMs: 60_000 });
 }
