@@ -1,13 +1,10 @@
 // Draining against a loopback API server that answers as kube-apiserver does: which pods are
 // evicted, a PodDisruptionBudget's 429 asked again, and a deadline that names the pods left.
 import assert from "node:assert/strict";
-import { createServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { type TestContext, test } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
-import { selfSignedServerCert } from "../addons/linkerd-identity.js";
+import { fakeApi } from "../../test/helpers/fake-api.js";
 import { UserError } from "../errors.js";
-import { kubeConfig } from "./client.js";
 import { drainNode, podDrain, uncordonNode } from "./drain.js";
 
 const pod = (name: string, more: Partial<V1Pod["metadata"]> = {}): V1Pod => ({
@@ -27,59 +24,40 @@ const replicaPod = pod("web-1", {
 });
 
 /**
- * fakeApi serves Node patches, the pod list of worker-2 and evictions: `refuse(name)` says how
- * many times more an eviction of that pod is refused with a budget's 429.
+ * nodeApi serves Node patches of worker-2, its pod list and evictions: `refuse(name)` says
+ * whether an eviction of that pod is refused with a budget's 429 this time.
  */
-async function fakeApi(t: TestContext, pods: V1Pod[], refuse: (name: string) => boolean, nodes = ["worker-2"]) {
-  const { certPEM, keyPEM } = await selfSignedServerCert("127.0.0.1");
+async function nodeApi(t: TestContext, pods: V1Pod[], refuse: (name: string) => boolean) {
   const seen = { patches: [] as string[], evictions: [] as string[], refused: 0 };
-  const server = createServer({ cert: certPEM, key: keyPEM }, (req, res) => {
-    let body = "";
-    req.on("data", (d) => {
-      body += d;
-    });
-    req.on("end", () => {
-      const url = new URL(req.url ?? "/", "https://x");
-      const json = (status: number, o: unknown) =>
-        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(o));
-      const nodeMatch = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname);
-      if (req.method === "PATCH" && nodeMatch) {
-        if (!nodes.includes(decodeURIComponent(nodeMatch[1] ?? ""))) return json(404, { message: "not found" });
-        seen.patches.push(`${req.headers["content-type"]} ${body}`);
-        return json(200, {});
+  const { kc } = await fakeApi(t, (req) => {
+    const nodeMatch = /^\/api\/v1\/nodes\/([^/]+)$/.exec(req.url.pathname);
+    if (req.method === "PATCH" && nodeMatch) {
+      if (nodeMatch[1] !== "worker-2") return { status: 404, body: { message: "not found" } };
+      seen.patches.push(`${req.contentType} ${req.body}`);
+      return { status: 200 };
+    }
+    if (req.method === "GET" && req.url.pathname === "/api/v1/pods") {
+      assert.equal(req.url.searchParams.get("fieldSelector"), "spec.nodeName=worker-2");
+      return { status: 200, body: { items: pods } };
+    }
+    const ev = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/.exec(req.url.pathname);
+    if (req.method === "POST" && ev) {
+      const name = ev[2] ?? "";
+      assert.equal(JSON.parse(req.body).kind, "Eviction");
+      seen.evictions.push(`${ev[1]}/${name}`);
+      if (refuse(name)) {
+        seen.refused++;
+        return {
+          status: 429,
+          body: { kind: "Status", message: "Cannot evict pod as it would violate the pod's disruption budget." },
+        };
       }
-      if (req.method === "GET" && url.pathname === "/api/v1/pods") {
-        assert.equal(url.searchParams.get("fieldSelector"), "spec.nodeName=worker-2");
-        return json(200, { items: pods });
-      }
-      const ev = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/.exec(url.pathname);
-      if (req.method === "POST" && ev) {
-        const name = ev[2] ?? "";
-        assert.equal(JSON.parse(body).kind, "Eviction");
-        seen.evictions.push(`${ev[1]}/${name}`);
-        if (refuse(name)) {
-          seen.refused++;
-          return json(429, {
-            kind: "Status",
-            message: "Cannot evict pod as it would violate the pod's disruption budget.",
-          });
-        }
-        const i = pods.findIndex((p) => p.metadata?.name === name);
-        if (i >= 0) pods.splice(i, 1);
-        return json(201, {});
-      }
-      json(404, { message: `unexpected ${req.method} ${url.pathname}` });
-    });
+      const i = pods.findIndex((p) => p.metadata?.name === name);
+      if (i >= 0) pods.splice(i, 1);
+      return { status: 201 };
+    }
+    return { status: 404, body: { message: `unexpected ${req.method} ${req.url.pathname}` } };
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(() => server.close());
-  const kc = kubeConfig(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:${(server.address() as AddressInfo).port}", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`);
   return { kc, seen };
 }
 
@@ -93,7 +71,7 @@ test("a drain skips DaemonSet and mirror pods and evicts the others", () => {
 test("drainNode cordons, evicts through the Eviction API and asks again while a budget refuses (429)", async (t) => {
   let refusals = 2;
   const pods = [daemonPod, mirrorPod, replicaPod, pod("bare")];
-  const api = await fakeApi(t, pods, (name) => name === "web-1" && refusals-- > 0);
+  const api = await nodeApi(t, pods, (name) => name === "web-1" && refusals-- > 0);
   const log: string[] = [];
   await drainNode(api.kc, "worker-2", { timeoutMs: 60_000, log: (l) => log.push(l) });
   assert.deepEqual(api.seen.patches, ['application/merge-patch+json {"spec":{"unschedulable":true}}']);
@@ -113,7 +91,7 @@ test("drainNode cordons, evicts through the Eviction API and asks again while a 
 });
 
 test("drainNode gives up at its deadline naming each pod left and why", async (t) => {
-  const api = await fakeApi(t, [replicaPod, pod("db-0", { deletionTimestamp: new Date() })], () => true);
+  const api = await nodeApi(t, [replicaPod, pod("db-0", { deletionTimestamp: new Date() })], () => true);
   const e = await drainNode(api.kc, "worker-2", { timeoutMs: 300, log: () => {} }).catch((err: unknown) => err);
   assert.ok(e instanceof UserError, String(e));
   assert.equal(e.exitCode, 1);
@@ -125,7 +103,7 @@ test("drainNode gives up at its deadline naming each pod left and why", async (t
 });
 
 test("a node the API does not know has nothing to drain; uncordon clears unschedulable", async (t) => {
-  const api = await fakeApi(t, [], () => false);
+  const api = await nodeApi(t, [], () => false);
   const log: string[] = [];
   await drainNode(api.kc, "gone", { timeoutMs: 1_000, log: (l) => log.push(l) });
   assert.deepEqual(log, ["gone: no Node object in the cluster: nothing to drain"]);

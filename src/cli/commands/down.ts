@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
@@ -9,6 +8,7 @@ import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
 import type { ClusterChoice, GoneCluster } from "../cluster-option.js";
+import { askYesNo, stdinIsTerminal } from "../confirm.js";
 import { type Io, note } from "../io.js";
 import { locked } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -23,17 +23,12 @@ export interface DownOptions extends ClusterChoice {
 
 /** confirm asks on the terminal; without one, only --force may proceed. */
 async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
+  if (!stdinIsTerminal()) {
     throw new UserError("kubelab down removes the cluster and needs confirmation", {
       hint: "run it on a terminal, or pass --force",
     });
   }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
+  return askYesNo(question);
 }
 
 /** What down reaches outside the cluster file; tests pass their own. */
