@@ -5,7 +5,7 @@ import { labPlan } from "../../test/helpers/fixtures.js";
 import { UserError } from "../errors.js";
 import type { EtcdHealth, EtcdMember } from "../phases/etcd.js";
 import { appliedRecord, leftTheFile } from "../plan/applied-nodes.js";
-import { refuseByPlan, refuseByQuorum } from "./removal-rules.js";
+import { refuseByPlan, refuseByQuorum, refuseMoved } from "./removal-rules.js";
 
 const refusal = (fn: () => void): UserError => {
   try {
@@ -98,4 +98,17 @@ test("etcd keeps a quorum of healthy voters at every step of the removal, or not
     { members: [m1, m2, member("master-3", "192.168.56.13", true)], health: healthy },
     leaving(["master-3"]),
   );
+});
+
+test("a node that stays keeps its address: taking one out of a count would shift the next ones", () => {
+  const record = made(2, 2);
+  // master-2 taken out of the count: worker-1 would get .12, which was master-2's.
+  const shifted = labPlan(1, 2);
+  const e = refusal(() => refuseMoved(shifted, record));
+  assert.match(
+    e.message,
+    /^the cluster file would move worker-1 from 192\.168\.56\.13 to 192\.168\.56\.12, worker-2 from 192\.168\.56\.14 to 192\.168\.56\.13/,
+  );
+  assert.match(e.hint ?? "", /ip: 192\.168\.56\.13 on worker-1/);
+  refuseMoved(labPlan(2, 1), record);
 });

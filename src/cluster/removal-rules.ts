@@ -1,7 +1,8 @@
 /**
  * When kubelab refuses to remove nodes that left the cluster file, before it touches
  * anything: the last control plane, the control plane kubelab bootstraps and reads the
- * cluster from, and a removal that would leave etcd without a quorum of healthy voters.
+ * cluster from, a removal that would leave etcd without a quorum of healthy voters, and a
+ * file in which the nodes that stay would get other addresses.
  */
 import { UserError } from "../errors.js";
 import { type EtcdHealth, type EtcdMember, membersOf, quorum } from "../phases/etcd.js";
@@ -41,6 +42,25 @@ export function refuseByPlan(plan: Plan, record: readonly AppliedNode[], leaving
         hint: `keep ${first.name} in the file as its first control-plane node (other control planes can go); to replace it, remove the cluster with kubelab down and make it anew`,
       },
     );
+}
+
+/**
+ * refuseMoved throws when a node the cluster has would get another address from the file:
+ * addresses are handed out in the file's order, so taking a node out of a `count` shifts the
+ * ones after it, unless their addresses are written down (`ip:`).
+ */
+export function refuseMoved(plan: Plan, record: readonly AppliedNode[]): void {
+  const moved = plan.nodes.flatMap((n) => {
+    const was = record.find((r) => r.name === n.name);
+    return was && was.ip !== n.ip ? [{ name: n.name, was: was.ip, now: n.ip }] : [];
+  });
+  if (moved.length === 0) return;
+  throw new UserError(
+    `the cluster file would move ${moved.map((m) => `${m.name} from ${m.was} to ${m.now}`).join(", ")}: a node keeps the address it was made with`,
+    {
+      hint: `give ${moved.length === 1 ? "it its address" : "them their addresses"} in the file (${moved.map((m) => `ip: ${m.was} on ${m.name}`).join(", ")}): addresses are handed out in the file's order, so a node taken out shifts the ones after it`,
+    },
+  );
 }
 
 /**

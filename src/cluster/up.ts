@@ -45,7 +45,7 @@ import { dryRunChecks, type UpProblem } from "./dry-run-checks.js";
 import { labFileServer } from "./file-server.js";
 import { installAddons } from "./install-addons.js";
 import { kubeconfigFrom, saveKubeconfig } from "./kubeconfig.js";
-import { refuseByPlan, refuseByQuorum } from "./removal-rules.js";
+import { refuseByPlan, refuseByQuorum, refuseMoved } from "./removal-rules.js";
 import { removalConsent, removeNodes } from "./remove-nodes.js";
 import { withStatus } from "./with-status.js";
 
@@ -167,6 +167,7 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
   const record = await readAppliedNodes(opts.clusterDir);
   const leaving = leftTheFile(plan, record);
   refuseByPlan(plan, record, leaving);
+  refuseMoved(plan, record);
   const found = await opts.provider.list(plan, pctx);
   // Existing hosts (ssh provider) are never made: an unreachable one is a problem, not a machine to create.
   const absent = found.filter((m) => m.state === "absent" || m.state === "stopped").map((m) => m.node);
