@@ -4,7 +4,7 @@
  * can still be found, reached (its address and SSH login are no longer in the file) and
  * removed. Written once the machines exist, rewritten as nodes are removed.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
 import { clusterPaths, directoryError, ensureClusterDir } from "./cluster-dir.js";
 import type { Plan, PlanNode } from "./types.js";
@@ -77,6 +77,11 @@ export async function writeAppliedNodes(dir: string, nodes: readonly AppliedNode
   } catch (e) {
     throw directoryError(dir, "the record of the nodes it made", e as NodeJS.ErrnoException);
   }
+}
+
+/** forgetAppliedNodes removes the record (the cluster is gone: nothing of it is left to find). */
+export async function forgetAppliedNodes(dir: string): Promise<void> {
+  await rm(clusterPaths(dir).appliedNodes, { force: true });
 }
 
 /**

@@ -2,6 +2,7 @@ import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { checkKubeconfig, contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
+import { forgetAppliedNodes } from "../../plan/applied-nodes.js";
 import { clusterDir, removeCredentials } from "../../plan/cluster-dir.js";
 import { clusterIndexPath, forgetCluster } from "../../plan/cluster-index.js";
 import type { Plan } from "../../plan/types.js";
@@ -74,6 +75,8 @@ async function downIn(plan: Plan, dir: string, opts: DownOptions, io: Io, deps: 
   const ctx = { clusterDir: dir, log: (l: string) => io.err(`   ${l}`), signal: io.signal };
   const forget = async () => {
     await forgetCluster(deps.index(), plan.name, ctx.clusterDir);
+    // The nodes kubelab applied are gone (or reset): none is left to remove later.
+    await forgetAppliedNodes(ctx.clusterDir);
     const file = deps.kubeconfig();
     const context = (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
     // The key and the admin kubeconfig outlive nothing they were for; --keep-files keeps them.
