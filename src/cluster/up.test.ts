@@ -176,3 +176,20 @@ test("a file whose first control plane is not the cluster's is refused before an
   assert.equal(listed, 0);
   assert.equal(p.created, 0);
 });
+
+test("a stopped machine of a node that left the file is not one to create", async () => {
+  const p = provider(async () => []);
+  const { plan, opts } = options(
+    {
+      ...p,
+      list: async (pl: Plan) => [
+        ...pl.nodes.map((n) => ({ node: n.name, state: "absent" as const })),
+        { node: "worker-3", state: "stopped" as const },
+      ],
+    },
+    recordingStatus(),
+    true,
+  );
+  const r = await up(plan, opts);
+  assert.deepEqual(r.wouldCreate, ["master-1", "worker-1", "worker-2"]);
+});

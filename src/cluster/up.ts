@@ -170,7 +170,10 @@ export async function up(plan: Plan, opts: UpOptions): Promise<UpResult> {
   refuseMoved(plan, record);
   const found = await opts.provider.list(plan, pctx);
   // Existing hosts (ssh provider) are never made: an unreachable one is a problem, not a machine to create.
-  const absent = found.filter((m) => m.state === "absent" || m.state === "stopped").map((m) => m.node);
+  // Machines of nodes that left the file are listed too, and never made again.
+  const absent = found
+    .filter((m) => (m.state === "absent" || m.state === "stopped") && plan.nodes.some((n) => n.name === m.node))
+    .map((m) => m.node);
   const connect = (nodes: Plan, machines: readonly Machine[]) =>
     connectAll(nodes, machines, {
       clusterDir: opts.clusterDir,
