@@ -4,6 +4,7 @@
  * plane's etcd member is gone, let the provider remove the machine (existing hosts stay),
  * forget its host keys, and drop it from the record of applied nodes.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { requestApi, statusMessage } from "../kube/client.js";
 import { drainNode } from "../kube/drain.js";
@@ -14,7 +15,7 @@ import { clusterPaths } from "../plan/cluster-dir.js";
 import type { MachineProvider } from "../providers/types.js";
 import { forgetHost } from "../remote/known-hosts.js";
 import type { Remote } from "../remote/types.js";
-import { kubeadmReset } from "./reset.js";
+import { KUBEADM_RESET, kubeadmLeftFiles } from "./reset.js";
 
 /** What a question about removing nodes gets, and where a refusal goes. */
 export interface RemovalConsent {
@@ -77,14 +78,16 @@ export async function removeNodes(leaving: readonly AppliedNode[], ctx: RemoveNo
     const remote = await ctx.connect(node);
     if (remote) {
       try {
-        await change(phase, node.name, "kubeadm reset", () => kubeadmReset(node.name, remote, phase.log));
+        if (await kubeadmLeftFiles(remote))
+          await change(phase, node.name, "kubeadm reset", () => remote.run(KUBEADM_RESET, { timeoutMs: 300_000 }));
       } finally {
         await remote.close().catch(() => {});
       }
     } else phase.log(`${node.name}: not reachable over SSH: kubeadm reset skipped`);
     // kubeadm reset removes the member of a control plane it can still reach; one it could not stays behind.
     if (node.role === "control-plane") {
-      const mine = membersOf(await memberList(ctx.controlPlane), { name: node.name, address: node.ip });
+      const members = await askEtcd(() => memberList(ctx.controlPlane), phase.signal);
+      const mine = membersOf(members, { name: node.name, address: node.ip });
       for (const m of mine)
         await change(phase, node.name, `remove its etcd member ${m.id}`, () => memberRemove(ctx.controlPlane, m.id));
     }
@@ -102,6 +105,21 @@ export async function removeNodes(leaving: readonly AppliedNode[], ctx: RemoveNo
     await writeAppliedNodes(ctx.clusterDir, record);
   }
   return record;
+}
+
+/**
+ * askEtcd asks etcd again for a while when it fails: right after a member leaves, etcd may
+ * take a few seconds to settle its leader.
+ */
+async function askEtcd<T>(fn: () => Promise<T>, signal?: AbortSignal, tries = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= tries || signal?.aborted) throw e;
+      await sleep(2_000, undefined, { signal });
+    }
+  }
 }
 
 /** deleteNode deletes a Node object; one already gone is fine. */

@@ -18,11 +18,8 @@ const KUBEADM_FILES = [
   "/etc/kubernetes/manifests/kube-apiserver.yaml",
 ];
 
-/**
- * kubeadmReset runs `kubeadm reset --force` on a node where kubeadm left anything; returns
- * whether it ran.
- */
-export async function kubeadmReset(node: string, remote: Remote, log: (line: string) => void): Promise<boolean> {
+/** kubeadmLeftFiles says whether kubeadm set the node up (init or join): whether a reset has anything to do. */
+export async function kubeadmLeftFiles(remote: Remote): Promise<boolean> {
   const test = await remote.exec([
     "sh",
     "-c",
@@ -30,9 +27,20 @@ export async function kubeadmReset(node: string, remote: Remote, log: (line: str
     "sh",
     ...KUBEADM_FILES,
   ]);
-  if (test.code !== 0) return false;
+  return test.code === 0;
+}
+
+/** The reset itself (it also takes a control plane's member out of etcd when it can reach it). */
+export const KUBEADM_RESET = ["kubeadm", "reset", "--force"];
+
+/**
+ * kubeadmReset runs `kubeadm reset --force` on a node where kubeadm left anything; returns
+ * whether it ran.
+ */
+async function kubeadmReset(node: string, remote: Remote, log: (line: string) => void): Promise<boolean> {
+  if (!(await kubeadmLeftFiles(remote))) return false;
   log(`${node}: kubeadm reset`);
-  await remote.run(["kubeadm", "reset", "--force"], { timeoutMs: 300_000 });
+  await remote.run(KUBEADM_RESET, { timeoutMs: 300_000 });
   return true;
 }
 
