@@ -15,7 +15,7 @@ import { appliedRecord, leftTheFile, readAppliedNodes, writeAppliedNodes } from 
 import { clusterPaths } from "../plan/cluster-dir.js";
 import type { MachineProvider } from "../providers/types.js";
 import { setHostKeys } from "../remote/known-hosts.js";
-import { removalConsent, removeNodes } from "./remove-nodes.js";
+import { removalConsent, removeNodes, strangerNodes } from "./remove-nodes.js";
 
 test("--prune removes without asking; a terminal is asked; without either, a warning names the nodes and --prune", async () => {
   const asked: string[] = [];
@@ -178,4 +178,10 @@ test("an existing host is reset and stays; one that cannot be reached is still t
     ["PATCH", "DELETE"],
     "a Node already gone: nothing drained, the delete's 404 is fine",
   );
+});
+
+test("Node objects neither in the file nor made by kubelab are strangers; one that left the file is not", () => {
+  const plan = labPlan(1, 1);
+  const record = appliedRecord(labPlan(1, 2), new Map(), []);
+  assert.deepEqual(strangerNodes(["master-1", "worker-1", "worker-2", "byo-gpu-1"], plan, record), ["byo-gpu-1"]);
 });

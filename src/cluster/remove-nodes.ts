@@ -12,6 +12,7 @@ import { memberList, memberRemove, membersOf } from "../phases/etcd.js";
 import { change, type PhaseContext } from "../phases/phase.js";
 import { type AppliedNode, writeAppliedNodes } from "../plan/applied-nodes.js";
 import { clusterPaths } from "../plan/cluster-dir.js";
+import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
 import { forgetHost } from "../remote/known-hosts.js";
 import type { Remote } from "../remote/types.js";
@@ -47,6 +48,15 @@ export async function removalConsent(leaving: readonly string[], opts: RemovalCo
     `${names} ${many ? "are" : "is"} no longer in the cluster file but still in the cluster: left as ${many ? "they are" : "it is"}; kubelab up --prune drains and removes ${many ? "them" : "it"}`,
   );
   return false;
+}
+
+/**
+ * strangerNodes are the cluster's Node objects (by name) that are neither in the file nor in
+ * the record of nodes kubelab applied: someone else's, reported and never touched.
+ */
+export function strangerNodes(names: readonly string[], plan: Plan, record: readonly AppliedNode[]): string[] {
+  const known = new Set([...plan.nodes.map((n) => n.name), ...record.map((n) => n.name)]);
+  return names.filter((n) => n !== "" && !known.has(n));
 }
 
 /** What removeNodes works with. */

@@ -46,7 +46,7 @@ import { labFileServer } from "./file-server.js";
 import { installAddons } from "./install-addons.js";
 import { kubeconfigFrom, saveKubeconfig } from "./kubeconfig.js";
 import { refuseByPlan, refuseByQuorum, refuseMoved } from "./removal-rules.js";
-import { removalConsent, removeNodes } from "./remove-nodes.js";
+import { removalConsent, removeNodes, strangerNodes } from "./remove-nodes.js";
 import { withStatus } from "./with-status.js";
 
 /** Callers of up also need the host key policy it connects with. */
@@ -399,8 +399,7 @@ async function reportStrangers(
     warn(`could not list the cluster's nodes: ${apiErrorMessage(e)}`);
     return;
   }
-  const known = new Set([...plan.nodes.map((n) => n.name), ...record.map((n) => n.name)]);
-  const strangers = names.filter((n) => n !== "" && !known.has(n));
+  const strangers = strangerNodes(names, plan, record);
   if (strangers.length > 0)
     warn(
       `the cluster has node${strangers.length === 1 ? "" : "s"} ${strangers.join(", ")}, neither in the cluster file nor made by kubelab: left as ${strangers.length === 1 ? "it is" : "they are"}`,
