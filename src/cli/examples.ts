@@ -33,6 +33,7 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
   up: [
     ["kubelab up", "make the lab, or bring it back to what the file says"],
     ["kubelab up --dry-run -o json", "the changes it would make, as JSON"],
+    ["kubelab up --prune", "also drain and remove the nodes taken out of the file"],
     ["kubelab up --dry-run --detailed-exitcode", "in a script: exit 0 nothing to do, 2 changes, 1 error"],
     ["kubelab up -q --bundle lab-bundle.tar", "offline, printing nothing but errors"],
   ],

@@ -6,8 +6,11 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { kubelab, kubelabIn } from "../../test/helpers/cli.js";
+import { planOf } from "../../test/helpers/fixtures.js";
 import { tempDir } from "../../test/helpers/tmp.js";
 import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
+import { appliedRecord, writeAppliedNodes } from "../plan/applied-nodes.js";
+import type { Plan } from "../plan/types.js";
 
 /** The default lab without MetalLB: valid, with a warning (the UI gets no address). */
 const WARNED = DEFAULT_CLUSTER_YAML.replace("  metallb:\n    enabled: true", "  metallb:\n    enabled: false");
@@ -42,6 +45,31 @@ describe("output for scripts", () => {
     assert.match(w.message, /gets no address without MetalLB/);
     assert.match(r.err, /warning: .*MetalLB/, "stderr still says it");
     assert.deepEqual(JSON.parse((await kubelab("plan", "-f", file, "-o", "json")).out).warnings, plan.warnings);
+  });
+
+  it("plan lists the nodes up made that the file no longer has, to remove, as text and as data", async (t) => {
+    const dir = await tempDir(t);
+    const file = join(dir, "lab.yaml");
+    await writeFile(file, DEFAULT_CLUSTER_YAML);
+    const made = planOf(parse(DEFAULT_CLUSTER_YAML));
+    const worker3 = { ...made.nodes[2], name: "worker-3", ip: "192.168.56.14" } as Plan["nodes"][number];
+    await writeAppliedNodes(
+      join(dir, ".kubelab", "lab"),
+      appliedRecord({ ...made, nodes: [...made.nodes, worker3] }, new Map(), []),
+    );
+    const data = await kubelab("plan", "-f", file, "-o", "json");
+    assert.equal(data.code, 0, data.err);
+    assert.deepEqual(JSON.parse(data.out).toRemove, [{ name: "worker-3", role: "worker", ip: "192.168.56.14" }]);
+    const text = await kubelab("plan", "-f", file);
+    assert.match(
+      text.out,
+      /\nTo remove \(no longer in the file; kubelab up --prune drains and removes them\)\n {2}NAME {6}ROLE {11}IP\n {2}worker-3 {2}worker {9}192\.168\.56\.14\n/,
+    );
+    const fresh = join(await tempDir(t), "lab.yaml");
+    await writeFile(fresh, DEFAULT_CLUSTER_YAML);
+    const none = await kubelab("plan", "-f", fresh);
+    assert.equal(none.code, 0, none.err);
+    assert.doesNotMatch(none.out, /To remove/);
   });
 
   it("validate -o json|yaml gives errors and warnings as data, exit 2 when invalid", async (t) => {

@@ -1,7 +1,8 @@
 /**
  * Taking the cluster off existing hosts (the ssh provider's `down`): `kubeadm reset` on
  * every node that is part of it, workers first, control planes last, so the hosts are
- * ready for another `up`. The hosts themselves stay.
+ * ready for another `up`. The hosts themselves stay. `up --prune` resets a node it removes
+ * the same way.
  */
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
@@ -16,6 +17,32 @@ const KUBEADM_FILES = [
   "/etc/kubernetes/admin.conf",
   "/etc/kubernetes/manifests/kube-apiserver.yaml",
 ];
+
+/** kubeadmLeftFiles says whether kubeadm set the node up (init or join): whether a reset has anything to do. */
+export async function kubeadmLeftFiles(remote: Remote): Promise<boolean> {
+  const test = await remote.exec([
+    "sh",
+    "-c",
+    'for f in "$@"; do [ -e "$f" ] && exit 0; done; exit 1',
+    "sh",
+    ...KUBEADM_FILES,
+  ]);
+  return test.code === 0;
+}
+
+/** The reset itself (it also takes a control plane's member out of etcd when it can reach it). */
+export const KUBEADM_RESET = ["kubeadm", "reset", "--force"];
+
+/**
+ * kubeadmReset runs `kubeadm reset --force` on a node where kubeadm left anything; returns
+ * whether it ran.
+ */
+async function kubeadmReset(node: string, remote: Remote, log: (line: string) => void): Promise<boolean> {
+  if (!(await kubeadmLeftFiles(remote))) return false;
+  log(`${node}: kubeadm reset`);
+  await remote.run(KUBEADM_RESET, { timeoutMs: 300_000 });
+  return true;
+}
 
 /**
  * resetNodes runs `kubeadm reset` where kubeadm left anything; returns the nodes it reset.
@@ -34,17 +61,7 @@ export async function resetNodes(
   const unwatch = closeOnAbort(hosts, signal);
   try {
     const resetOne = async (node: string, remote: Remote) => {
-      const test = await remote.exec([
-        "sh",
-        "-c",
-        'for f in "$@"; do [ -e "$f" ] && exit 0; done; exit 1',
-        "sh",
-        ...KUBEADM_FILES,
-      ]);
-      if (test.code !== 0) return;
-      log(`${node}: kubeadm reset`);
-      await remote.run(["kubeadm", "reset", "--force"], { timeoutMs: 300_000 });
-      reset.push(node);
+      if (await kubeadmReset(node, remote, log)) reset.push(node);
     };
     for (const role of ["worker", "control-plane"] as const) {
       await forEachHost(

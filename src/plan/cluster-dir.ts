@@ -1,8 +1,8 @@
 /**
  * The cluster directory, `.kubelab/<name>/` next to the cluster file: the SSH key of
- * machines kubelab made, known_hosts, kubeconfig, one log per invocation and the lock of
- * the command at work. Nothing in it describes the machines: their state lives on the
- * machines themselves.
+ * machines kubelab made, known_hosts, kubeconfig, one log per invocation, the lock of
+ * the command at work, and the record of the nodes `up` applied (so that one taken out of the
+ * file can still be found and removed). The machines' state lives on the machines themselves.
  */
 import { appendFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -24,6 +24,8 @@ export const clusterPaths = (dir: string) => ({
   knownHosts: join(dir, "known_hosts"),
   kubeconfig: join(dir, "kubeconfig"),
   logs: join(dir, "logs"),
+  /** The nodes `up` applied (applied-nodes.ts): how to find one taken out of the file. */
+  appliedNodes: join(dir, "nodes.json"),
   /** Held by the command changing the cluster (cluster-lock.ts). */
   lock: join(dir, "lock"),
 });

@@ -4,6 +4,7 @@
  * anything is created.
  */
 import { formatIpv4, type Ipv4Range, overlaps, parseIpv4, parseRange, rangeSize } from "../net/ipv4.js";
+import type { AppliedNode } from "./applied-nodes.js";
 import type { Plan } from "./types.js";
 
 /** One labelled block of the lab network. */
@@ -65,9 +66,10 @@ function short(plan: Plan, n: number): string {
 
 /**
  * describePlan renders the summary `kubelab plan` prints; `width` (a terminal's) narrows the
- * network map, which must stay one line to be read.
+ * network map, which must stay one line to be read. `toRemove` are the nodes kubelab made
+ * that the file no longer has.
  */
-export function describePlan(plan: Plan, opts: { width?: number } = {}): string {
+export function describePlan(plan: Plan, opts: { width?: number; toRemove?: readonly AppliedNode[] } = {}): string {
   const p = plan.provider;
   const provider =
     p.name === "vagrant"
@@ -82,6 +84,13 @@ export function describePlan(plan: Plan, opts: { width?: number } = {}): string 
     lines.push(
       `  ${n.name.padEnd(w)}  ${n.role.padEnd(13)}  ${String(n.cpus).padEnd(4)}  ${`${n.memoryMiB} MiB`.padEnd(9)}  ${n.ip}`,
     );
+  }
+  const gone = opts.toRemove ?? [];
+  if (gone.length > 0) {
+    lines.push("", "To remove (no longer in the file; kubelab up --prune drains and removes them)");
+    const g = Math.max(4, ...gone.map((n) => n.name.length));
+    lines.push(`  ${"NAME".padEnd(g)}  ROLE           IP`);
+    for (const n of gone) lines.push(`  ${n.name.padEnd(g)}  ${n.role.padEnd(13)}  ${n.ip}`);
   }
   lines.push("", `Lab network ${plan.network.cidr}`);
   for (const s of networkSegments(plan)) {

@@ -56,7 +56,8 @@ export const sshProvider: MachineProvider = {
   nodeEnvironment: PLAIN_NODE,
   create: (plan) => list(plan),
   list: (plan) => list(plan),
-  // Existing hosts stay; the cluster on them is reset by `kubelab down` through kubeadm.
+  // Existing hosts stay; the cluster on them is reset by `kubelab down` through kubeadm, and a
+  // node taken out of the file by `kubelab up --prune`: no `remove`, there is no machine to take.
   destroy: async () => {},
   logs: async (_plan, node) =>
     `${node} is an existing host: kubelab has no console log for it (journalctl on the host has it)`,

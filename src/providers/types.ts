@@ -65,6 +65,12 @@ export interface MachineProvider {
   /** destroy stops and removes the machines and everything the provider made for them (existing hosts stay). */
   destroy(plan: Plan, ctx: ProviderContext): Promise<void>;
   /**
+   * remove stops and removes the machines of `nodes`, nodes the plan no longer has (by name,
+   * as `list` reports them), and what the provider made for each; the rest of the cluster's
+   * machines stay. Absent when the provider makes no machines (existing hosts stay).
+   */
+  remove?(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void>;
+  /**
    * logs returns the last lines of a node's system log (console and journal), for looking
    * into a machine that failed to come up; `up` itself does not call it.
    */

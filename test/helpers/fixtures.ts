@@ -79,3 +79,17 @@ export function planWith<R = Record<string, any>>(change: (raw: R) => void = () 
  * i.e. the real thing `kubelab plan` would derive, not a hand-written stand-in.
  */
 export const defaultPlan = (): Plan => planWith();
+
+/**
+ * labPlan is the default lab with `controlPlanes` control planes (master-N) and `workers`
+ * workers (worker-N), addresses from 192.168.56.11 on; more than one control plane gets the
+ * first one's address as its endpoint.
+ */
+export const labPlan = (controlPlanes: number, workers: number): Plan =>
+  planWith((raw) => {
+    raw.nodes = [
+      { name: "master-{n}", role: "control-plane", count: controlPlanes },
+      ...(workers > 0 ? [{ name: "worker-{n}", role: "worker", count: workers }] : []),
+    ];
+    if (controlPlanes > 1) raw.kubernetes.controlPlaneEndpoint = "192.168.56.11:6443";
+  });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { tempDir } from "../../../test/helpers/tmp.js";
 import { DEFAULT_CLUSTER_YAML } from "../../config/default-cluster.js";
@@ -64,11 +64,15 @@ describe("kubelab down", () => {
     assert.doesNotMatch(s.out(), /machines removed/);
   });
 
-  it("removes existing machines once confirmed", async (t) => {
+  it("removes existing machines once confirmed, and the record of the nodes it applied", async (t) => {
     const s = await scene(t, [{ node: "master-1", state: "running" }]);
+    const record = join(s.dir, ".kubelab", "lab", "nodes.json");
+    await mkdir(dirname(record), { recursive: true });
+    await writeFile(record, '{"version": 1, "nodes": []}\n');
     await down({ file: s.file }, s.io, s.deps(true));
     assert.equal(s.calls.destroy, 1);
     assert.match(s.out(), /cluster lab: machines removed/);
+    assert.equal(existsSync(record), false);
   });
 
   it("a no at the prompt removes nothing and is not an error", async (t) => {

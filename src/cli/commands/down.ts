@@ -1,14 +1,15 @@
-import { createInterface } from "node:readline/promises";
 import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
 import { UserError } from "../../errors.js";
 import { checkKubeconfig, contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
+import { forgetAppliedNodes } from "../../plan/applied-nodes.js";
 import { clusterDir, removeCredentials } from "../../plan/cluster-dir.js";
 import { clusterIndexPath, forgetCluster } from "../../plan/cluster-index.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
 import type { ClusterChoice, GoneCluster } from "../cluster-option.js";
+import { askYesNo, stdinIsTerminal } from "../confirm.js";
 import { type Io, note } from "../io.js";
 import { locked } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -23,17 +24,12 @@ export interface DownOptions extends ClusterChoice {
 
 /** confirm asks on the terminal; without one, only --force may proceed. */
 async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
+  if (!stdinIsTerminal()) {
     throw new UserError("kubelab down removes the cluster and needs confirmation", {
       hint: "run it on a terminal, or pass --force",
     });
   }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
+  return askYesNo(question);
 }
 
 /** What down reaches outside the cluster file; tests pass their own. */
@@ -79,6 +75,8 @@ async function downIn(plan: Plan, dir: string, opts: DownOptions, io: Io, deps: 
   const ctx = { clusterDir: dir, log: (l: string) => io.err(`   ${l}`), signal: io.signal };
   const forget = async () => {
     await forgetCluster(deps.index(), plan.name, ctx.clusterDir);
+    // The nodes kubelab applied are gone (or reset): none is left to remove later.
+    await forgetAppliedNodes(ctx.clusterDir);
     const file = deps.kubeconfig();
     const context = (await forgetKubeconfig(plan, file)) ? `; context ${contextName(plan)} removed from ${file}` : "";
     // The key and the admin kubeconfig outlive nothing they were for; --keep-files keeps them.

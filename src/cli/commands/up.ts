@@ -14,6 +14,7 @@ import { clusterIndexPath } from "../../plan/cluster-index.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { ClusterChoice } from "../cluster-option.js";
+import { askYesNo, stdinIsTerminal } from "../confirm.js";
 import { type Io, note } from "../io.js";
 import { formatData, isData, type OutputFormat } from "../output.js";
 import { lineStatus, listrStatus, teeStatus } from "../progress.js";
@@ -27,6 +28,8 @@ export interface UpCommandOptions extends ClusterChoice {
   concurrency: number;
   acceptNewHostKeys?: boolean;
   forceConflicts?: boolean;
+  /** Remove the nodes that left the cluster file without asking. */
+  prune?: boolean;
   /** false with --no-kubeconfig. */
   kubeconfig?: boolean;
   verbose?: boolean;
@@ -85,6 +88,9 @@ async function upIn(
           acceptNewHostKeys: opts.acceptNewHostKeys,
           signal: io.signal,
           forceConflicts: opts.forceConflicts,
+          prune: opts.prune,
+          // Someone at a terminal is asked about nodes that left the file; otherwise only --prune removes them.
+          confirmRemoval: !opts.dryRun && stdinIsTerminal() ? askYesNo : undefined,
           kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),
           log: (line) => {
             log.write(line);
@@ -115,6 +121,8 @@ async function upIn(
               dryRun: opts.dryRun === true,
               nodes: plan.nodes.length,
               changes: result.changes,
+              toRemove: result.toRemove,
+              removed: result.removed,
               context: result.context,
               kubeconfig: result.kubeconfigFiles?.[1] ?? result.kubeconfigFiles?.[0],
               notes: result.addons?.notes ?? [],
@@ -130,6 +138,7 @@ async function upIn(
             ? `dry run: ${n} change${n === 1 ? "" : "s"} would be made on ${new Set(result.changes.map((c) => c.node)).size} of ${plan.nodes.length} nodes`
             : `cluster ${plan.name}: ${plan.nodes.length} nodes joined, ${n} change${n === 1 ? "" : "s"} made, in ${seconds} s (log: ${log.path})`,
         );
+        if (result.removed.length > 0) note(io, `removed ${result.removed.join(", ")} (no longer in the cluster file)`);
         if (result.context && result.kubeconfigFiles) {
           const [own, merged] = result.kubeconfigFiles;
           note(

@@ -180,26 +180,39 @@ async function stop(plan: Plan, node: string, ctx: ProviderContext, mode: HostMo
   await removeNodeCgroups(mode, startedName(plan.name, node));
 }
 
-async function destroy(plan: Plan, ctx: ProviderContext): Promise<void> {
+/** removeMachine stops a node and removes its directory, root file system and all. */
+async function removeMachine(plan: Plan, node: string, ctx: ProviderContext, mode: HostMode): Promise<void> {
+  await stop(plan, node, ctx, mode);
+  const dir = nodePaths(plan.name, node).dir;
+  // Never recurse into something still mounted (a bind mount would take the host's files along).
+  await unmountUnder(dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** removeMachines removes `nodes`, every one attempted even when one fails; the failures are reported together. */
+async function removeMachines(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
   const mode = detectHost();
-  const root = clusterRoot(plan.name);
-  const nodes = await nodeDirs(plan.name);
   const started = Date.now();
-  // Every node is attempted even when one fails; the failures are reported together.
-  const results = await Promise.allSettled(
-    nodes.map(async (n) => {
-      await stop(plan, n, ctx, mode);
-      const dir = nodePaths(plan.name, n).dir;
-      // Never recurse into something still mounted (a bind mount would take the host's files along).
-      await unmountUnder(dir);
-      await rm(dir, { recursive: true, force: true });
-    }),
-  );
+  const results = await Promise.allSettled(nodes.map((n) => removeMachine(plan, n, ctx, mode)));
   const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${nodes[i]}: ${String(r.reason)}`] : []));
   if (failed.length > 0) throw new Error(`could not remove every node of ${plan.name}:\n${failed.join("\n")}`);
-  await rmdir(root).catch(() => {});
-  await removeBridge(plan.name);
   if (nodes.length > 0) ctx.log(`removed ${nodes.join(", ")} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function destroy(plan: Plan, ctx: ProviderContext): Promise<void> {
+  await removeMachines(plan, await nodeDirs(plan.name), ctx);
+  await rmdir(clusterRoot(plan.name)).catch(() => {});
+  await removeBridge(plan.name);
+}
+
+/** remove takes the machines of nodes that left the plan; the cluster's bridge and other nodes stay. */
+async function remove(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+  const existing = new Set(await nodeDirs(plan.name));
+  await removeMachines(
+    plan,
+    nodes.filter((n) => existing.has(n)),
+    ctx,
+  );
 }
 
 async function logs(plan: Plan, node: string, _ctx: ProviderContext): Promise<string> {
@@ -221,7 +234,15 @@ async function logs(plan: Plan, node: string, _ctx: ProviderContext): Promise<st
  */
 const nodeEnvironment: NodeEnvironment = { container: true, cgroupV1: false };
 
-export const nspawnProvider: MachineProvider = { name: "nspawn", nodeEnvironment, create, list, destroy, logs };
+export const nspawnProvider: MachineProvider = {
+  name: "nspawn",
+  nodeEnvironment,
+  create,
+  list,
+  destroy,
+  remove,
+  logs,
+};
 
 /** stopNode powers one node off, keeping its machine: list() then reports it stopped (fault tests). */
 export async function stopNode(plan: Plan, node: string, ctx: ProviderContext): Promise<void> {

@@ -298,6 +298,11 @@ test("create refuses to drop a VM from the Vagrantfile while it exists (vagrant 
   const old = "# the Vagrantfile of a cluster with worker-3\n";
   await writeFile(vagrantPaths(s.dir).vagrantfile, old);
   assert.deepEqual((await s.provider.list(plan, s.ctx)).at(-1), { node: "worker-3", state: "stopped" });
+  // Nothing to start: the Vagrantfile is not written, and worker-3's VM stays known to vagrant.
+  await s.provider.create(plan, s.ctx);
+  assert.equal(await readFile(vagrantPaths(s.dir).vagrantfile, "utf8"), old);
+  // A machine to start would need a Vagrantfile without worker-3: refused until it is pruned.
+  await s.setStates({ "master-1": "running", "worker-1": "running", "worker-2": "poweroff", "worker-3": "poweroff" });
   await assert.rejects(s.provider.create(plan, s.ctx), {
     name: "UserError",
     message: "the cluster file no longer has worker-3, whose VMs still exist",

@@ -37,6 +37,8 @@ export interface VagrantProviderOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** New machines come from the plan's baked box when there is one (`kubelab image bake`). @default true */
   readonly bakedBoxes?: boolean;
+  /** How vagrant is run (tests record the commands instead). @default runVagrant */
+  readonly runVagrant?: typeof runVagrant;
 }
 
 function hypervisor(plan: Plan): "virtualbox" | "libvirt" {
@@ -69,7 +71,7 @@ function refuseStrays(plan: Plan, machines: readonly Machine[]): void {
   if (strays.length === 0) return;
   const names = strays.map((m) => m.node).join(", ");
   throw new UserError(`the cluster file no longer has ${names}, whose VMs still exist`, {
-    hint: "put the nodes back in the cluster file, or remove the cluster's VMs first with kubelab down (then kubelab up makes the new set)",
+    hint: "remove them first with kubelab up --prune (or put the nodes back in the cluster file): a Vagrantfile written without them would leave their VMs where nothing can remove them",
   });
 }
 
@@ -90,7 +92,12 @@ async function forgetNewHosts(before: readonly Machine[], after: readonly Machin
 export function createVagrantProvider(options: VagrantProviderOptions = {}): MachineProvider {
   const checkHost = options.checkHost ?? ((plan: Plan, ctx: ProviderContext) => vagrantHostProblems(plan, ctx));
   const vagrant = (argv: readonly string[], ctx: ProviderContext, more: Partial<VagrantRunOptions> = {}) =>
-    runVagrant(argv, { clusterDir: ctx.clusterDir, env: options.env, signal: ctx.signal, ...more });
+    (options.runVagrant ?? runVagrant)(argv, {
+      clusterDir: ctx.clusterDir,
+      env: options.env,
+      signal: ctx.signal,
+      ...more,
+    });
   /** Vagrant's output, each line to the log, named by its machine when it is about one of `machines`. */
   const progress = (machines: readonly string[], ctx: ProviderContext) => (line: string) => {
     const { node, text } = splitVagrantLine(line, machines);
@@ -133,9 +140,10 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
   async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
     const provider = hypervisor(plan);
     const before = await list(plan, ctx);
-    refuseStrays(plan, before);
     const start = toStart(plan, before);
+    // With nothing to start the Vagrantfile is not written: VMs that left the file stay known to vagrant.
     if (start.length === 0) return before;
+    refuseStrays(plan, before);
     const problems = await check(plan, before, ctx);
     if (problems.length > 0) throw vagrantHostError(problems);
     const baked = options.bakedBoxes === false ? undefined : await findBakedBox(plan, options.env);
@@ -174,6 +182,20 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     if (existing.length > 0) ctx.log(`removed ${existing.join(", ")} in ${seconds(started)}`);
   }
 
+  // Destroyed by name while the Vagrantfile still has them: it is only written anew by create.
+  async function remove(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+    if (!existsSync(vagrantPaths(ctx.clusterDir).vagrantfile)) return;
+    const known = await list(plan, ctx);
+    const existing = nodes.filter((n) => known.some((m) => m.node === n && m.state !== "absent"));
+    if (existing.length === 0) return;
+    const started = Date.now();
+    await vagrant(["destroy", "-f", "--no-color", ...existing], ctx, {
+      timeoutMs: DESTROY_TIMEOUT_MS,
+      onLine: progress(existing, ctx),
+    });
+    ctx.log(`removed ${existing.join(", ")} in ${seconds(started)}`);
+  }
+
   async function logs(_plan: Plan, node: string, ctx: ProviderContext): Promise<string> {
     if (!existsSync(vagrantPaths(ctx.clusterDir).vagrantfile))
       return `no system log from ${node}: its VM was never created (no Vagrantfile in ${ctx.clusterDir})`;
@@ -189,7 +211,7 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
 
   const clusterFiles = (plan: Plan) => [{ path: "Vagrantfile", content: renderVagrantfile(plan) }];
 
-  return { name: "vagrant", nodeEnvironment: PLAIN_NODE, clusterFiles, create, check, list, destroy, logs };
+  return { name: "vagrant", nodeEnvironment: PLAIN_NODE, clusterFiles, create, check, list, destroy, remove, logs };
 }
 
 /** The vagrant provider, with the real host checks. */
