@@ -24,6 +24,8 @@ function provider(create: () => Promise<Machine[]>): MachineProvider & { created
       p.created++;
       return create();
     },
+    stop: async () => {},
+    start: async () => {},
     destroy: async () => {},
     logs: async () => "",
   };
