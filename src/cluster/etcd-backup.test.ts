@@ -148,6 +148,8 @@ test("restore: snapshot copied 0600 and checked, restored into a fresh directory
       `--name=${cp?.name}`,
       `--initial-cluster=${cp?.name}=https://${cp?.ip}:2380`,
       `--initial-advertise-peer-urls=https://${cp?.ip}:2380`,
+      "--bump-revision=1000000000",
+      "--mark-compacted",
     ]),
   );
   assert.deepEqual(cmds[2]?.slice(-2), ["/etc/kubernetes/manifests", "/etc/kubernetes/kubelab-restore-manifests"]);

@@ -234,7 +234,7 @@ export async function restoreEtcd(plan: Plan, file: string, opts: RestoreOptions
       await remote.writeFile(snapshot, data, 0o600);
       const status = await snapshotStatus(remote, snapshot);
       opts.log(`${node.name}: ${status.checkedWith} snapshot restore into ${fresh} (revision ${status.revision})`);
-      await snapshotRestore(remote, snapshot, fresh, node);
+      await snapshotRestore(remote, snapshot, fresh, node, status.checkedWith);
       opts.log(`${node.name}: stopping the static pods (manifests moved to ${PARKED_MANIFESTS})`);
       await remote.run(sh(MOVE_MANIFESTS, MANIFESTS, PARKED_MANIFESTS));
       parked = true;

@@ -74,13 +74,23 @@ export async function snapshotStatus(remote: Remote, path: string): Promise<Snap
 }
 
 /**
+ * How far etcdutl moves the revision on past the snapshot's, marking it compacted: every
+ * client watching from a revision it saw before the restore (kubelets, controllers, the API
+ * server's caches) is told its revision is gone and lists afresh, instead of waiting for
+ * revisions the restored store reuses. Kubernetes' etcd restore instructions give this value.
+ */
+export const BUMP_REVISION = 1_000_000_000;
+
+/**
  * snapshotRestoreArgs restores `snapshot` into the new data directory `dataDir` as the
- * single member kubeadm's manifest starts on `node` (its name, its peer URL).
+ * single member kubeadm's manifest starts on `node` (its name, its peer URL); with etcdutl
+ * (`bump`) the revision is moved on and compacted (etcdctl's old restore has no such flags).
  */
 export function snapshotRestoreArgs(
   snapshot: string,
   dataDir: string,
   node: { readonly name: string; readonly ip: string },
+  bump: boolean,
 ): string[] {
   const peer = peerURL(node.ip);
   return [
@@ -91,15 +101,20 @@ export function snapshotRestoreArgs(
     `--name=${node.name}`,
     `--initial-cluster=${node.name}=${peer}`,
     `--initial-advertise-peer-urls=${peer}`,
+    ...(bump ? [`--bump-revision=${BUMP_REVISION}`, "--mark-compacted"] : []),
   ];
 }
 
-/** snapshotRestore writes a fresh data directory from a snapshot on the node; the running etcd is not touched. */
+/**
+ * snapshotRestore writes a fresh data directory from a snapshot on the node with the tool
+ * its status was checked with; the running etcd is not touched.
+ */
 export async function snapshotRestore(
   remote: Remote,
   snapshot: string,
   dataDir: string,
   node: { readonly name: string; readonly ip: string },
+  tool: SnapshotStatus["checkedWith"],
 ): Promise<void> {
-  await etcdutl(remote, snapshotRestoreArgs(snapshot, dataDir, node), 300_000);
+  await etcdutl(remote, snapshotRestoreArgs(snapshot, dataDir, node, tool === "etcdutl"), 300_000);
 }
