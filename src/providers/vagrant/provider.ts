@@ -181,6 +181,9 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
       });
     const stopped = nodes.filter((n) => state(n) !== "running");
     if (stopped.length === 0) return;
+    // The same host checks as create: a halted VM needs its memory back.
+    const problems = await check(plan, machines, ctx);
+    if (problems.length > 0) throw vagrantHostError(problems);
     const started = Date.now();
     const provider = hypervisor(plan);
     ctx.log(`vagrant up ${stopped.join(", ")} on ${provider}`);
