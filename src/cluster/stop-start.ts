@@ -37,7 +37,8 @@ export interface LifecycleNode {
   readonly node: string;
   readonly role: string;
   readonly ip: string;
-  readonly machine: Machine["state"];
+  /** As `kubelab status` says it: existing hosts (ssh provider) are reachable or not, whatever their services do. */
+  readonly machine: Machine["state"] | "reachable";
 }
 
 /** What stop and start report. */
@@ -66,6 +67,9 @@ const ctxOf = (opts: LifecycleOptions): ProviderContext => ({
   signal: opts.signal,
 });
 
+const machineState = (provider: MachineProvider, state: Machine["state"]): LifecycleNode["machine"] =>
+  provider.name === "ssh" && state === "running" ? "reachable" : state;
+
 async function result(plan: Plan, opts: LifecycleOptions): Promise<LifecycleResult> {
   const machines = await opts.provider.list(plan, ctxOf(opts));
   return {
@@ -74,7 +78,7 @@ async function result(plan: Plan, opts: LifecycleOptions): Promise<LifecycleResu
       node: n.name,
       role: n.role,
       ip: n.ip,
-      machine: machines.find((m) => m.node === n.name)?.state ?? "absent",
+      machine: machineState(opts.provider, machines.find((m) => m.node === n.name)?.state ?? "absent"),
     })),
   };
 }
