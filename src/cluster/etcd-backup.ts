@@ -11,6 +11,7 @@ import { kubeConfig, waitApiReady, waitNodes } from "../kube/client.js";
 import { writePrivateFile } from "../kube/kubeconfig.js";
 import {
   ETCD_DATA_DIR,
+  ETCD_MANIFESTS,
   type SnapshotStatus,
   snapshotRestore,
   snapshotSave,
@@ -25,8 +26,7 @@ import type { Remote } from "../remote/types.js";
 import { kubeconfigFrom } from "./kubeconfig.js";
 
 /** Where the static pod manifests are, and where restore parks them while etcd is swapped. */
-export const MANIFESTS = "/etc/kubernetes/manifests";
-export const PARKED_MANIFESTS = "/etc/kubernetes/kubelab-restore-manifests";
+export const [MANIFESTS, PARKED_MANIFESTS] = ETCD_MANIFESTS;
 
 /** Options of {@link backupEtcd} and {@link restoreEtcd}. */
 export interface EtcdSnapshotOptions {

@@ -1,7 +1,8 @@
 /**
  * etcd snapshots on a control plane: saved by etcdctl and checked and restored by etcdutl,
- * both run inside the node's running etcd container (as etcd.ts runs etcdctl), on files
- * under /var/lib/etcd, which the container mounts from the node. etcdutl is what etcd 3.6
+ * both run inside the node's running etcd container (as etcd.ts runs etcdctl; etcdutl, when
+ * no etcd runs, from the etcd image mounted on the node), on files under /var/lib/etcd, which
+ * the container mounts from the node. etcdutl is what etcd 3.6
  * and later check and restore snapshots with; an image without it falls back to etcdctl's
  * older `snapshot status` and `snapshot restore`.
  */
@@ -12,21 +13,39 @@ import { etcdctl, NO_ETCD_EXIT, peerURL } from "./etcd.js";
 /** etcd's data directory as kubeadm sets it up (a hostPath mount of the etcd pod). */
 export const ETCD_DATA_DIR = "/var/lib/etcd";
 
-// etcdutl takes no endpoint nor certificates: it reads the file. Without etcdutl in the image
-// the same subcommand goes to etcdctl.
+/** Where etcd's static pod manifest is: kubelet's directory, or where a restore parks it meanwhile. */
+export const ETCD_MANIFESTS = ["/etc/kubernetes/manifests", "/etc/kubernetes/kubelab-restore-manifests"] as const;
+
+// etcdutl takes no endpoint nor certificates: it reads files. It runs in the node's running
+// etcd container; without one (etcd lost or crashing) it runs on the node itself from the etcd
+// image the manifest names, mounted read-only by containerd (its binaries are static). An
+// image without etcdutl gets the same subcommand run by etcdctl.
 const UTIL_SCRIPT = `id=$(crictl ps --name '^etcd$' --state running -q 2>/dev/null | head -n 1)
-[ -n "$id" ] || { echo "no running etcd container on this node" >&2; exit ${NO_ETCD_EXIT}; }
+if [ -n "$id" ]; then
+  tool=etcdutl
+  crictl exec "$id" etcdutl version >/dev/null 2>&1 || tool=etcdctl
+  echo "kubelab-etcd-tool=$tool" >&2
+  exec crictl exec "$id" "$tool" "$@"
+fi
+image=$(sed -n 's/^ *image: *//p' ${ETCD_MANIFESTS.map((d) => `${d}/etcd.yaml`).join(" ")} 2>/dev/null | head -n 1)
+[ -n "$image" ] || { echo "no running etcd container and no etcd manifest on this node" >&2; exit ${NO_ETCD_EXIT}; }
+dir=$(mktemp -d /run/kubelab-etcd-image.XXXXXX) || exit 1
+ctr -n k8s.io images mount "$image" "$dir" >/dev/null || { rmdir "$dir"; exit 1; }
 tool=etcdutl
-crictl exec "$id" etcdutl version >/dev/null 2>&1 || tool=etcdctl
-echo "kubelab-etcd-tool=$tool" >&2
-exec crictl exec "$id" "$tool" "$@"`;
+[ -x "$dir/usr/local/bin/etcdutl" ] || tool=etcdctl
+echo "kubelab-etcd-tool=$tool (from $image)" >&2
+"$dir/usr/local/bin/$tool" "$@"
+rc=$?
+ctr -n k8s.io images unmount --rm "$dir" >/dev/null 2>&1
+rmdir "$dir" 2>/dev/null
+exit $rc`;
 
 /** The argv that runs `etcdutl ARGS` (or etcdctl when the image lacks etcdutl) in the node's etcd container. */
 export const etcdutlArgv = (args: readonly string[]): string[] => ["sh", "-c", UTIL_SCRIPT, "kubelab-etcdutl", ...args];
 
 /** Which tool the script ran, from its stderr. */
 const toolOf = (stderr: string): "etcdutl" | "etcdctl" =>
-  /kubelab-etcd-tool=etcdctl/.test(stderr) ? "etcdctl" : "etcdutl";
+  /kubelab-etcd-tool=etcdctl\b/.test(stderr) ? "etcdctl" : "etcdutl";
 
 async function etcdutl(
   remote: Remote,
