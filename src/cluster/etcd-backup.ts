@@ -146,7 +146,7 @@ export async function backupEtcd(plan: Plan, out: string, opts: EtcdSnapshotOpti
   });
 }
 
-/** Options of {@link restoreEtcd} beyond the shared ones. */
+/** Options of {@link restoreEtcd}: those of backup, and the question asked first. */
 export interface RestoreOptions extends EtcdSnapshotOptions {
   /** Asked before anything changes; false stops the restore. */
   readonly confirm: (question: string) => Promise<boolean>;

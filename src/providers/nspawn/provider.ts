@@ -227,6 +227,8 @@ const nodeEnvironment: NodeEnvironment = { container: true, cgroupV1: false };
 
 /** stopMachines powers the running ones of `nodes` off, all at once (the caller orders the roles). */
 async function stopMachines(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+  // Signalling the nodes' processes needs root: say so rather than wait for them in vain.
+  requireTools(TOOLS);
   const mode = detectHost();
   await Promise.all(
     nodes.filter((n) => nspawnPid(plan.name, n) !== undefined).map((n) => powerOff(plan, n, ctx, mode)),
