@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build etcd (the server kubeadm runs as a static pod) and etcdctl (for tests) from the
-# official go.etcd.io/etcd Go modules into the kubelab dev cache.
+# Build etcd (the server kubeadm runs as a static pod), etcdctl and etcdutl (snapshot status
+# and restore, as the upstream etcd image carries them) from the official go.etcd.io/etcd Go
+# modules into the kubelab dev cache.
 #   usage: scripts/dev-tools/etcd.sh [version]   (default v3.7.0)
-# Installs ${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/etcd/<version>/bin/{etcd,etcdctl} and
+# Installs ${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/etcd/<version>/bin/{etcd,etcdctl,etcdutl} and
 # prints that bin directory as the last stdout line; progress goes to stderr.
 # Only the Go module proxy is needed. If a version needs a newer Go than the local one, run
 # with GOTOOLCHAIN=auto (go then fetches the toolchain from the module proxy); we never
@@ -19,13 +20,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bare="${version#v}"
 
 # `etcd --version` prints "etcd Version: 3.7.0" (+ Git SHA, Go Version, Go OS/Arch);
-# `etcdctl version` prints "etcdctl version: 3.7.0" (+ API version).
+# `etcdctl version` prints "etcdctl version: 3.7.0" (+ API version); `etcdutl version`
+# prints "etcdutl version: 3.7.0" (+ API version).
 # (Output captured first: `grep -q` in a pipe may exit early and SIGPIPE the binary.)
 built() {
-  [[ -x "$dest/etcd" && -x "$dest/etcdctl" ]] || return 1
-  local server client
-  server="$("$dest/etcd" --version 2>/dev/null)" && client="$("$dest/etcdctl" version 2>/dev/null)" || return 1
-  grep -qxF "etcd Version: $bare" <<<"$server" && grep -qxF "etcdctl version: $bare" <<<"$client"
+  [[ -x "$dest/etcd" && -x "$dest/etcdctl" && -x "$dest/etcdutl" ]] || return 1
+  local server client util
+  server="$("$dest/etcd" --version 2>/dev/null)" && client="$("$dest/etcdctl" version 2>/dev/null)" &&
+    util="$("$dest/etcdutl" version 2>/dev/null)" || return 1
+  grep -qxF "etcd Version: $bare" <<<"$server" && grep -qxF "etcdctl version: $bare" <<<"$client" &&
+    grep -qxF "etcdutl version: $bare" <<<"$util"
 }
 # Idempotent: keep an existing build that reports the wanted version.
 if built; then
@@ -43,6 +47,7 @@ start_go_build "$dest"
 # repository's go.work, i.e. with the versions all its modules agree on).
 server=go.etcd.io/etcd/server/v3
 etcdctl=go.etcd.io/etcd/etcdctl/v3
+etcdutl=go.etcd.io/etcd/etcdutl/v3
 root=go.etcd.io/etcd/v3
 info="$(cd "$tmp" && "$go" mod download -json "$server@$version")"
 gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' <<<"$info" | head -n1)"
@@ -59,17 +64,18 @@ gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' <<<"$info" | he
 # them; the module zip has no git, so the Git SHA is what build_lib.sh stamps without git.
 ldflags="-s -w -X=go.etcd.io/etcd/api/v3/version.GitSHA=GitNotFound"
 
-log "building etcd, etcdctl $version with $("$go" env GOVERSION) (cold: ~1 min on 2 cores)"
+log "building etcd, etcdctl, etcdutl $version with $("$go" env GOVERSION) (cold: ~1 min on 2 cores)"
 start=$SECONDS
 (
   cd "$tmp"
-  "$go" get "$server@$version" "$etcdctl@$version" >&2
+  "$go" get "$server@$version" "$etcdctl@$version" "$etcdutl@$version" >&2
   mkdir out
   # As build_lib.sh: CGO_ENABLED=0 (static), -trimpath -installsuffix=cgo.
   CGO_ENABLED=0 "$go" build -trimpath -installsuffix=cgo -ldflags "$ldflags" -o out/etcd "$server" >&2
   CGO_ENABLED=0 "$go" build -trimpath -installsuffix=cgo -ldflags "$ldflags" -o out/etcdctl "$etcdctl" >&2
+  CGO_ENABLED=0 "$go" build -trimpath -installsuffix=cgo -ldflags "$ldflags" -o out/etcdutl "$etcdutl" >&2
 )
-mv -f "$tmp/out/etcd" "$tmp/out/etcdctl" "$dest/"
+mv -f "$tmp/out/etcd" "$tmp/out/etcdctl" "$tmp/out/etcdutl" "$dest/"
 built || { log "the build does not report $bare: $("$dest/etcd" --version 2>&1 | head -n1)"; exit 1; }
 log "built in $((SECONDS - start))s: $("$dest/etcd" --version | head -n1)"
 echo "$dest"

@@ -102,7 +102,11 @@ function recipes(): Recipe[] {
         { kind: "base" },
         {
           kind: "files",
-          files: ["etcd", "etcdctl"].map((n) => ({ path: `usr/local/bin/${n}`, from: bin("etcd", ETCD, n) })),
+          // As upstream's image: the server, etcdctl, and etcdutl (snapshot status and restore).
+          files: ["etcd", "etcdctl", "etcdutl"].map((n) => ({
+            path: `usr/local/bin/${n}`,
+            from: bin("etcd", ETCD, n),
+          })),
         },
       ],
       config: { entrypoint: ["/usr/local/bin/etcd"], env: [PATH_ENV] },

@@ -1,5 +1,6 @@
-/** Yes/no questions on the terminal, for commands that remove things. */
+/** Yes/no questions on the terminal, for commands that remove or replace things. */
 import { createInterface } from "node:readline/promises";
+import { UserError } from "../errors.js";
 
 /** stdinIsTerminal says whether someone can answer a question (standard input is a terminal). */
 export const stdinIsTerminal = (): boolean => process.stdin.isTTY === true;
@@ -12,4 +13,15 @@ export async function askYesNo(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * confirmOnTerminal asks `question` on the terminal; without a terminal it throws a UserError
+ * saying `needs` (what the command does that needs asking) and that --force goes on without
+ * asking.
+ */
+export async function confirmOnTerminal(question: string, needs: string): Promise<boolean> {
+  if (!stdinIsTerminal())
+    throw new UserError(`${needs} and needs confirmation`, { hint: "run it on a terminal, or pass --force" });
+  return askYesNo(question);
 }

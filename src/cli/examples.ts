@@ -59,6 +59,26 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
     ["kubelab down", "remove the lab (asks first)"],
     ["kubelab down --force", "without asking, e.g. in a script"],
   ],
+  stop: [
+    ["kubelab stop", "power the lab's machines off, workers first; disks and addresses stay"],
+    ["kubelab stop --name lab -o json", "a recorded lab, from any directory, the machines' state as JSON"],
+  ],
+  start: [
+    ["kubelab start", "boot them again (after a host reboot too) and wait until every node and workload is Ready"],
+    ["kubelab start -o json", "the same, the machines' state as JSON"],
+  ],
+  etcd: [
+    ["kubelab etcd backup --out etcd.db", "an etcd snapshot of the lab, mode 0600"],
+    ["kubelab etcd restore etcd.db", "put it back (asks first)"],
+  ],
+  "etcd backup": [
+    ["kubelab etcd backup --out backups/lab-etcd.db", "snapshot, check with etcdutl, copy here"],
+    ["kubelab etcd backup --name lab --out lab.db -o json", "its revision, key count and sha256 as JSON"],
+  ],
+  "etcd restore": [
+    ["kubelab etcd restore lab.db", "replace the lab's state with the snapshot (asks first)"],
+    ["kubelab etcd restore --force lab.db", "without asking, e.g. in a script"],
+  ],
   status: [
     ["kubelab status", "each node's machine, address and whether it is prepared"],
     ["kubelab status -o yaml", "the same as data"],

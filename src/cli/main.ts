@@ -176,6 +176,45 @@ export function buildProgram(given: Io = processIo): Command {
     .action(async (opts) => (await import("./commands/down.js")).down(opts, io));
 
   program
+    .command("stop")
+    .description(
+      "stop the cluster's machines, workers first, and keep them (ssh provider: stop kubelet, the pods and containerd; the hosts stay)",
+    )
+    .addOption(fileOption())
+    .addOption(nameOption())
+    .addOption(outputOption())
+    .action(async (opts) => (await import("./commands/stop-start.js")).stop(opts, io));
+
+  program
+    .command("start")
+    .description(
+      "start the stopped machines, control planes first (after a host reboot too), and wait until the API, every node and every workload is Ready",
+    )
+    .addOption(fileOption())
+    .addOption(nameOption())
+    .addOption(outputOption())
+    .action(async (opts) => (await import("./commands/stop-start.js")).start(opts, io));
+
+  const etcd = program.command("etcd").description("etcd snapshots of the cluster: backup and restore");
+  etcd
+    .command("backup")
+    .description("save an etcd snapshot taken on the first control plane to a file on this host (mode 0600)")
+    .addOption(fileOption())
+    .addOption(nameOption())
+    .requiredOption("--out <file>", "the snapshot file to write (replaced when it exists)")
+    .addOption(outputOption())
+    .action(async (opts) => (await import("./commands/etcd.js")).etcdBackup(opts, io));
+  etcd
+    .command("restore")
+    .description("replace the cluster's whole state with a snapshot (one control plane only); the static pods restart")
+    .argument("<snapshot>", "a file kubelab etcd backup wrote")
+    .addOption(fileOption())
+    .addOption(nameOption())
+    .option("--force", "do not ask for confirmation (needed without a terminal)")
+    .addOption(outputOption())
+    .action(async (snapshot, opts) => (await import("./commands/etcd.js")).etcdRestore(snapshot, opts, io));
+
+  program
     .command("status")
     .description("show each node's machine, address and whether it is prepared")
     .addOption(fileOption())

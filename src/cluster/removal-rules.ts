@@ -85,7 +85,7 @@ export function refuseByQuorum(view: EtcdView, leaving: readonly AppliedNode[]):
   };
   check(undefined);
   for (const node of leaving.filter((n) => n.role === "control-plane")) {
-    const ids = new Set(membersOf(voters, { name: node.name, address: node.ip }).map((m) => m.id));
+    const ids = new Set(membersOf(voters, { name: node.name, ip: node.ip }).map((m) => m.id));
     if (ids.size === 0) continue;
     voters = voters.filter((m) => !ids.has(m.id));
     check(node.name);

@@ -41,7 +41,7 @@ test("--prune removes without asking; a terminal is asked; without either, a war
   assert.equal(asked.length, 2);
 });
 
-test("each node is drained, deleted, reset, taken out of etcd and removed in turn, then forgotten", async (t) => {
+test("each node is drained, deleted, taken out of etcd (before its reset stops its member), reset and removed in turn, then forgotten", async (t) => {
   const dir = join(await tempDir(t), ".kubelab", "lab");
   const before = labPlan(2, 2);
   const plan = labPlan(1, 1);
@@ -109,8 +109,8 @@ test("each node is drained, deleted, reset, taken out of etcd and removed in tur
     "worker-2: machine removed",
     "master-2: cordon",
     "master-2: delete Node",
-    "master-2: kubeadm reset",
     "master-2: etcd member remove b2",
+    "master-2: kubeadm reset",
     "master-2: machine removed",
   ]);
   assert.deepEqual(
@@ -122,8 +122,8 @@ test("each node is drained, deleted, reset, taken out of etcd and removed in tur
       "worker-2: remove the machine",
       "master-2: drain (evict its pods)",
       "master-2: delete its Node object",
-      "master-2: kubeadm reset",
       "master-2: remove its etcd member b2",
+      "master-2: kubeadm reset",
       "master-2: remove the machine",
     ],
   );

@@ -85,6 +85,9 @@ export async function removeNodes(leaving: readonly AppliedNode[], ctx: RemoveNo
       drainNode(ctx.kc, node.name, { timeoutMs: ctx.drainTimeoutMs, signal: phase.signal, log: phase.log }),
     );
     await change(phase, node.name, "delete its Node object", () => deleteNode(ctx.kc, node.name, phase.signal));
+    // A control plane leaves etcd before its reset stops its member: on two members, a member
+    // stopped first would take the quorum with it and nothing could be removed any more.
+    if (node.role === "control-plane") await leaveEtcd(node, ctx);
     const remote = await ctx.connect(node);
     if (remote) {
       try {
@@ -94,13 +97,6 @@ export async function removeNodes(leaving: readonly AppliedNode[], ctx: RemoveNo
         await remote.close().catch(() => {});
       }
     } else phase.log(`${node.name}: not reachable over SSH: kubeadm reset skipped`);
-    // kubeadm reset removes the member of a control plane it can still reach; one it could not stays behind.
-    if (node.role === "control-plane") {
-      const members = await askEtcd(() => memberList(ctx.controlPlane), phase.signal);
-      const mine = membersOf(members, { name: node.name, address: node.ip });
-      for (const m of mine)
-        await change(phase, node.name, `remove its etcd member ${m.id}`, () => memberRemove(ctx.controlPlane, m.id));
-    }
     const remove = ctx.provider.remove;
     if (remove)
       await change(phase, node.name, "remove the machine", () =>
@@ -115,6 +111,14 @@ export async function removeNodes(leaving: readonly AppliedNode[], ctx: RemoveNo
     await writeAppliedNodes(ctx.clusterDir, record);
   }
   return record;
+}
+
+/** leaveEtcd removes a control plane's etcd members (by name, or by peer address for one never started). */
+async function leaveEtcd(node: AppliedNode, ctx: RemoveNodesContext): Promise<void> {
+  const { phase } = ctx;
+  const members = await askEtcd(() => memberList(ctx.controlPlane), phase.signal);
+  for (const m of membersOf(members, { name: node.name, ip: node.ip }))
+    await change(phase, node.name, `remove its etcd member ${m.id}`, () => memberRemove(ctx.controlPlane, m.id));
 }
 
 /**

@@ -27,6 +27,8 @@ function provider(create: () => Promise<Machine[]>): MachineProvider & { created
       p.created++;
       return create();
     },
+    stop: async () => {},
+    start: async () => {},
     destroy: async () => {},
     logs: async () => "",
   };

@@ -137,7 +137,7 @@ export function userKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string
 }
 
 /** writePrivateFile writes a file atomically with mode 0600 (its directory 0700 when created). */
-export async function writePrivateFile(path: string, content: string): Promise<void> {
+export async function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.kubelab-${process.pid}`;
   const forget = removeOnExit(tmp);

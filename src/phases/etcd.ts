@@ -89,7 +89,10 @@ export const peerURL = (address: string): string => `https://${address}:2380`;
  * membersOf returns the members that belong to a node: by name (a started member) or by
  * peer URL (a member added by an interrupted join that never started has no name).
  */
-export function membersOf(members: readonly EtcdMember[], node: { readonly name: string; readonly ip: string }): EtcdMember[] {
+export function membersOf(
+  members: readonly EtcdMember[],
+  node: { readonly name: string; readonly ip: string },
+): EtcdMember[] {
   const peer = peerURL(node.ip);
   return members.filter((m) => m.name === node.name || m.peerURLs.includes(peer));
 }

@@ -62,6 +62,19 @@ export interface MachineProvider {
   check?(plan: Plan, machines: readonly Machine[], ctx: ProviderContext): Promise<HostProblem[]>;
   /** list finds the plan's machines as they are now, from the host and the machines themselves. */
   list(plan: Plan, ctx: ProviderContext): Promise<Machine[]>;
+  /**
+   * stop powers the named nodes' machines off and keeps them (their disks, their addresses);
+   * machines already stopped are left alone. The ssh provider cannot power existing hosts off:
+   * it stops the cluster's services there (kubelet, the pods, containerd) and the hosts stay.
+   */
+  stop(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void>;
+  /**
+   * start boots the named nodes' stopped machines again, with what they need on this host
+   * (nspawn's bridge), and waits until each answers SSH; running ones are left alone. A
+   * machine that does not exist is not made (that is `create`'s): start refuses it. The ssh
+   * provider starts containerd and kubelet again.
+   */
+  start(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void>;
   /** destroy stops and removes the machines and everything the provider made for them (existing hosts stay). */
   destroy(plan: Plan, ctx: ProviderContext): Promise<void>;
   /**

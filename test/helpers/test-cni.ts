@@ -5,7 +5,8 @@
  * every node to every other node's podCIDR through that node's lab address. Everything
  * stays on the test bridge.
  */
-import type { V1Node } from "@kubernetes/client-node";
+import type { KubeConfig, V1Node } from "@kubernetes/client-node";
+import { listNodes, poll, waitNodes } from "../../src/kube/client.js";
 import type { Plan } from "../../src/plan/types.js";
 import type { Remote } from "../../src/remote/types.js";
 
@@ -49,4 +50,25 @@ export async function installTestCni(plan: Plan, hosts: ReadonlyMap<string, Remo
       await remote.writeFile(TEST_CNI_PATH, testCniConfig(cidr.get(n.name) as string));
     }),
   );
+}
+
+/**
+ * readyWithTestCni waits for every node's podCIDR (the controller-manager gives them shortly
+ * after registration), installs the test pod network and waits until every node is Ready.
+ */
+export async function readyWithTestCni(plan: Plan, hosts: ReadonlyMap<string, Remote>, kc: KubeConfig): Promise<void> {
+  const names = plan.nodes.map((n) => n.name);
+  const nodes = await poll(
+    "every node's podCIDR",
+    async () => {
+      const now = await listNodes(kc);
+      const without = names.filter((n) => !now.find((o) => o.metadata?.name === n)?.spec?.podCIDR);
+      return without.length === 0
+        ? { done: true, value: now }
+        : { done: false, pending: `no podCIDR yet: ${without.join(", ")}` };
+    },
+    { timeoutMs: 60_000 },
+  );
+  await installTestCni(plan, hosts, nodes);
+  await waitNodes(kc, names, { ready: true, timeoutMs: 240_000 });
 }

@@ -1,6 +1,5 @@
 import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
-import { UserError } from "../../errors.js";
 import { checkKubeconfig, contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { forgetAppliedNodes } from "../../plan/applied-nodes.js";
 import { clusterDir, removeCredentials } from "../../plan/cluster-dir.js";
@@ -9,7 +8,7 @@ import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
 import type { ClusterChoice, GoneCluster } from "../cluster-option.js";
-import { askYesNo, stdinIsTerminal } from "../confirm.js";
+import { confirmOnTerminal } from "../confirm.js";
 import { type Io, note } from "../io.js";
 import { locked } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
@@ -23,14 +22,7 @@ export interface DownOptions extends ClusterChoice {
 }
 
 /** confirm asks on the terminal; without one, only --force may proceed. */
-async function confirm(question: string): Promise<boolean> {
-  if (!stdinIsTerminal()) {
-    throw new UserError("kubelab down removes the cluster and needs confirmation", {
-      hint: "run it on a terminal, or pass --force",
-    });
-  }
-  return askYesNo(question);
-}
+const confirm = (question: string) => confirmOnTerminal(question, "kubelab down removes the cluster");
 
 /** What down reaches outside the cluster file; tests pass their own. */
 export interface DownDeps {

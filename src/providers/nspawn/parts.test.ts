@@ -171,3 +171,48 @@ test("a node started under the old machine name is still found, and stopped unde
   assert.equal(isNodeArgv(["systemd-nspawn", "--machine=lab-a.b"], "lab", "a-b"), false, "another cluster's node");
   assert.equal(isNodeArgv(["systemd-nspawn", "--machine=lab.a-b"], "lab-a", "b"), false);
 });
+
+test("list after a stop or a host reboot: a node with a label and no nspawn is stopped (status shows it so)", async (t) => {
+  const root = await mkdtemp(join(tmpdir(), "kubelab-nspawn-stopped-"));
+  const saved = process.env.KUBELAB_NSPAWN_DIR;
+  process.env.KUBELAB_NSPAWN_DIR = root;
+  // master-1 runs (a stand-in for its launcher); worker-1's pid file names a process that is
+  // gone, as after a reboot; worker-2 was never made.
+  const running = spawn(process.execPath, [
+    "-e",
+    "setTimeout(() => {}, 30000)",
+    "--",
+    "kubelab-launch",
+    "--machine=lab.master-1",
+  ]);
+  t.after(async () => {
+    running.kill();
+    if (saved === undefined) delete process.env.KUBELAB_NSPAWN_DIR;
+    else process.env.KUBELAB_NSPAWN_DIR = saved;
+    await rm(root, { recursive: true, force: true });
+  });
+  await new Promise((r) => running.once("spawn", r));
+  const gone = spawn(process.execPath, ["-e", ""]);
+  await new Promise((r) => gone.once("exit", r));
+  const p = plan();
+  for (const [node, pid] of [
+    ["master-1", running.pid],
+    ["worker-1", gone.pid],
+  ] as const) {
+    const paths = nodePaths("lab", node);
+    await mkdir(join(paths.rootfs, "etc/kubelab"), { recursive: true });
+    const ip = p.nodes.find((n) => n.name === node)?.ip;
+    await writeFile(paths.label, JSON.stringify({ cluster: "lab", node, role: "worker", ip }));
+    await writeFile(paths.pidFile, `${pid}\n`);
+  }
+  const { nspawnProvider } = await import("./provider.js");
+  const machines = await nspawnProvider.list(p, { clusterDir: join(root, "cluster"), log: () => {} });
+  assert.deepEqual(
+    machines.map((m) => [m.node, m.state]),
+    [
+      ["master-1", "running"],
+      ["worker-1", "stopped"],
+      ["worker-2", "absent"],
+    ],
+  );
+});

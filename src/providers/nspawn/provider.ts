@@ -123,8 +123,12 @@ async function list(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
   return Promise.all(names.map((n) => machineOf(plan, n, ctx)));
 }
 
-/** start provisions (when new) and boots the given nodes, then waits until each answers SSH. */
-async function start(plan: Plan, nodes: readonly PlanNode[], ctx: ProviderContext, mode: HostMode): Promise<void> {
+/**
+ * boot provisions (when new) and boots the given nodes, then waits until each answers SSH.
+ * What a host reboot takes away comes back here: the bridge and its gateway address, the
+ * preset sysctls, the node's cgroups; the node keeps its address (host0's .network file).
+ */
+async function boot(plan: Plan, nodes: readonly PlanNode[], ctx: ProviderContext, mode: HostMode): Promise<void> {
   if (nodes.length === 0) return;
   const publicKey = await ensureClusterKey(plan, ctx);
   const needImage = nodes.some((n) => !existsSync(join(nodePaths(plan.name, n.name).rootfs, "etc/os-release")));
@@ -164,12 +168,12 @@ async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
   requireTools({ ...TOOLS, ...(existsSync(join(imageDir(rel), "rootfs")) ? {} : { debootstrap: "debootstrap" }) });
   const mode = detectHost();
   const toStart = plan.nodes.filter((n) => nspawnPid(plan.name, n.name) === undefined);
-  await start(plan, toStart, ctx, mode);
+  await boot(plan, toStart, ctx, mode);
   return list(plan, ctx);
 }
 
-/** stop powers a node off (its directory stays), and cleans up its cgroups. */
-async function stop(plan: Plan, node: string, ctx: ProviderContext, mode: HostMode): Promise<void> {
+/** powerOff powers a node off (its directory stays), and cleans up its cgroups. */
+async function powerOff(plan: Plan, node: string, ctx: ProviderContext, mode: HostMode): Promise<void> {
   const dir = nodePaths(plan.name, node).dir;
   const pids = new Set([nspawnPid(plan.name, node), ...nspawnProcesses(dir)].filter((p) => p !== undefined));
   for (const pid of pids) {
@@ -182,7 +186,7 @@ async function stop(plan: Plan, node: string, ctx: ProviderContext, mode: HostMo
 
 /** removeMachine stops a node and removes its directory, root file system and all. */
 async function removeMachine(plan: Plan, node: string, ctx: ProviderContext, mode: HostMode): Promise<void> {
-  await stop(plan, node, ctx, mode);
+  await powerOff(plan, node, ctx, mode);
   const dir = nodePaths(plan.name, node).dir;
   // Never recurse into something still mounted (a bind mount would take the host's files along).
   await unmountUnder(dir);
@@ -234,11 +238,39 @@ async function logs(plan: Plan, node: string, _ctx: ProviderContext): Promise<st
  */
 const nodeEnvironment: NodeEnvironment = { container: true, cgroupV1: false };
 
+/** stopMachines powers the running ones of `nodes` off, all at once (the caller orders the roles). */
+async function stopMachines(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+  // Signalling the nodes' processes needs root: say so rather than wait for them in vain.
+  requireTools(TOOLS);
+  const mode = detectHost();
+  await Promise.all(
+    nodes.filter((n) => nspawnPid(plan.name, n) !== undefined).map((n) => powerOff(plan, n, ctx, mode)),
+  );
+}
+
+/**
+ * startMachines boots the stopped ones of `nodes` as `create` boots them (bridge, sysctls,
+ * cgroups, host keys), after a host reboot too; a node that has no machine is refused.
+ */
+async function startMachines(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+  requireTools(TOOLS);
+  const machines = await Promise.all(nodes.map((n) => machineOf(plan, n, ctx)));
+  const absent = machines.filter((m) => m.state === "absent").map((m) => m.node);
+  if (absent.length > 0)
+    throw new UserError(`${absent.join(", ")} of cluster ${plan.name} has no machine to start`, {
+      hint: "kubelab up makes the missing machines",
+    });
+  const stopped = machines.filter((m) => m.state === "stopped").map((m) => planNode(plan, m.node));
+  await boot(plan, stopped, ctx, detectHost());
+}
+
 export const nspawnProvider: MachineProvider = {
   name: "nspawn",
   nodeEnvironment,
   create,
   list,
+  stop: stopMachines,
+  start: startMachines,
   destroy,
   remove,
   logs,
@@ -247,13 +279,13 @@ export const nspawnProvider: MachineProvider = {
 /** stopNode powers one node off, keeping its machine: list() then reports it stopped (fault tests). */
 export async function stopNode(plan: Plan, node: string, ctx: ProviderContext): Promise<void> {
   planNode(plan, node);
-  await stop(plan, node, ctx, detectHost());
+  await powerOff(plan, node, ctx, detectHost());
 }
 
 /** startNode boots one node again (or creates it when absent) and waits for SSH. */
 export async function startNode(plan: Plan, node: string, ctx: ProviderContext): Promise<Machine> {
   const n = planNode(plan, node);
   requireTools(TOOLS);
-  if (nspawnPid(plan.name, node) === undefined) await start(plan, [n], ctx, detectHost());
+  if (nspawnPid(plan.name, node) === undefined) await boot(plan, [n], ctx, detectHost());
   return machineOf(plan, node, ctx);
 }

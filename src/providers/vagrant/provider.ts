@@ -23,6 +23,8 @@ import { parseSshConfig, sshEndpoint, type VagrantSshConfig } from "./ssh-config
 const QUERY_TIMEOUT_MS = 120_000;
 const DESTROY_TIMEOUT_MS = 15 * 60_000;
 const LOGS_TIMEOUT_MS = 60_000;
+/** A guest that ignores the shutdown request is forced off by vagrant itself after its own timeout; this is the backstop. */
+const HALT_TIMEOUT_MS = 10 * 60_000;
 /** What `logs` runs on a node (as user vagrant, who has passwordless sudo). */
 const JOURNAL = "sudo journalctl -b -n 100 --no-pager";
 
@@ -162,6 +164,44 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     return after;
   }
 
+  // `vagrant halt` shuts each VM down through its guest (ACPI on libvirt, `shutdown` over SSH).
+  async function stop(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+    const machines = await list(plan, ctx);
+    const running = nodes.filter((n) => machines.find((m) => m.node === n)?.state === "running");
+    if (running.length === 0) return;
+    const started = Date.now();
+    ctx.log(`vagrant halt ${running.join(", ")}`);
+    await vagrant(["halt", "--no-color", ...running], ctx, {
+      timeoutMs: HALT_TIMEOUT_MS,
+      onLine: progress(running, ctx),
+    });
+    ctx.log(`${running.join(", ")} stopped in ${seconds(started)}`);
+  }
+
+  // `vagrant up` boots a halted VM with the disk, addresses and host keys it had.
+  async function start(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+    const machines = await list(plan, ctx);
+    const state = (n: string) => machines.find((m) => m.node === n)?.state ?? "absent";
+    const absent = nodes.filter((n) => state(n) === "absent");
+    if (absent.length > 0)
+      throw new UserError(`${absent.join(", ")} of cluster ${plan.name} has no VM to start`, {
+        hint: "kubelab up makes the missing machines",
+      });
+    const stopped = nodes.filter((n) => state(n) !== "running");
+    if (stopped.length === 0) return;
+    // The same host checks as create: a halted VM needs its memory back.
+    const problems = await check(plan, machines, ctx);
+    if (problems.length > 0) throw vagrantHostError(problems);
+    const started = Date.now();
+    const provider = hypervisor(plan);
+    ctx.log(`vagrant up ${stopped.join(", ")} on ${provider}`);
+    const parallel = provider === "libvirt" ? "--parallel" : "--no-parallel";
+    await vagrant(["up", "--provider", provider, "--no-provision", parallel, "--no-color", ...stopped], ctx, {
+      onLine: progress(stopped, ctx),
+    });
+    ctx.log(`${stopped.join(", ")} up in ${seconds(started)}`);
+  }
+
   async function destroy(plan: Plan, ctx: ProviderContext): Promise<void> {
     const paths = vagrantPaths(ctx.clusterDir);
     if (!existsSync(paths.vagrantfile)) return;
@@ -211,7 +251,19 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
 
   const clusterFiles = (plan: Plan) => [{ path: "Vagrantfile", content: renderVagrantfile(plan) }];
 
-  return { name: "vagrant", nodeEnvironment: PLAIN_NODE, clusterFiles, create, check, list, destroy, remove, logs };
+  return {
+    name: "vagrant",
+    nodeEnvironment: PLAIN_NODE,
+    clusterFiles,
+    create,
+    check,
+    list,
+    stop,
+    start,
+    destroy,
+    remove,
+    logs,
+  };
 }
 
 /** The vagrant provider, with the real host checks. */
