@@ -27,6 +27,8 @@ export interface UpCommandOptions extends ClusterChoice {
   concurrency: number;
   acceptNewHostKeys?: boolean;
   forceConflicts?: boolean;
+  /** Workers an in-place upgrade drains at once. @default 1 */
+  maxUnavailable?: number;
   /** false with --no-kubeconfig. */
   kubeconfig?: boolean;
   verbose?: boolean;
@@ -85,6 +87,7 @@ async function upIn(
           acceptNewHostKeys: opts.acceptNewHostKeys,
           signal: io.signal,
           forceConflicts: opts.forceConflicts,
+          upgrade: { maxUnavailable: opts.maxUnavailable },
           kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),
           log: (line) => {
             log.write(line);
