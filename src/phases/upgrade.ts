@@ -162,13 +162,10 @@ export function checkUpgrade(
   }
   if (refused.size === 0) return;
   const [message, first] = [...refused.entries()][0] as [string, { fix: string; where: string[] }];
-  throw new UserError(
-    `kubernetes.version ${to}: the cluster runs an older or newer release than kubeadm can move: ${message}`,
-    {
-      hint: first.fix,
-      details: [...refused.values()].flatMap((e) => e.where).join("\n"),
-    },
-  );
+  throw new UserError(`kubernetes.version ${to}: the cluster cannot be upgraded in place: ${message}`, {
+    hint: first.fix,
+    details: [...refused.values()].flatMap((e) => e.where).join("\n"),
+  });
 }
 
 /**
