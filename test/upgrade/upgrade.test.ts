@@ -251,7 +251,7 @@ describe("Kubernetes upgraded in place", () => {
         try {
           const r = await kubelab("up", "-f", file, "--bundle", bundle137);
           assert.equal(r.code, 1, `${r.out}\n${r.err}`);
-          assert.match(r.err, /worker-1: `kubeadm upgrade node/);
+          assert.match(r.err, /worker-1[\s\S]*kubeadm upgrade node/);
         } finally {
           await worker1.run(["rm", "-f", WRAPPER]);
         }
@@ -329,7 +329,9 @@ describe("Kubernetes upgraded in place", () => {
       `back to ${FROM} in the file: refused before anything changes (exit 2, the way that is allowed)`,
       async () => {
         await writeFile(file, stringify(at136));
-        const r = await kubelab("up", "-f", file, "--bundle", bundle136);
+        // No bundle: the check stops up before anything would be installed (and v1.36.3's bundle
+        // is no longer trusted: the test trusts the last bundle it made).
+        const r = await kubelab("up", "-f", file);
         assert.equal(r.code, 2, `${r.out}\n${r.err}`);
         assert.match(
           r.err,
