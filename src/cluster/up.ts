@@ -51,8 +51,9 @@ export { hostKeyPolicy };
  */
 export const PREPARE_PHASES: readonly Phase[] = [
   gatherFactsPhase,
-  upgradeCheckPhase,
   validateHostsPhase,
+  // Before any phase that changes a node: a version change kubeadm refuses stops up here.
+  upgradeCheckPhase,
   configureOsPhase,
   writeFilesPhase,
   installContainerdPhase,

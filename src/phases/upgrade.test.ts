@@ -20,6 +20,7 @@ import {
   upgradeKubernetesPhase,
   upgradeNeeds,
 } from "./upgrade.js";
+import { validateHostsPhase } from "./validate-hosts.js";
 
 const plan = defaultPlan();
 const NEW = plan.kubernetes.version;
@@ -212,8 +213,8 @@ describe("refusals, before anything changes", () => {
   });
 
   test("the check runs right after the facts, before any phase that changes a node", () => {
-    assert.equal(PREPARE_PHASES[0], gatherFactsPhase);
-    assert.equal(PREPARE_PHASES[1], upgradeCheckPhase);
+    // Gathering facts and validating hosts change nothing; every later phase may.
+    assert.deepEqual(PREPARE_PHASES.slice(0, 3), [gatherFactsPhase, validateHostsPhase, upgradeCheckPhase]);
   });
 
   test("the check phase throws on a downgrade and touches nothing but the probe", async () => {
