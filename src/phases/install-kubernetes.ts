@@ -113,8 +113,8 @@ export function leftForUpgrade(ctx: PhaseContext, facts: NodeFacts): boolean {
 
 /**
  * installPackages installs some of kubeadm, kubelet and kubectl at the plan's package version
- * from the package source, releasing the hold on the installed ones first (a held package is
- * not moved). Callers wrap it in `change()` and hold the packages again after it.
+ * from the package source, releasing the hold on those of them installed first (a held
+ * package is not moved). Callers wrap it in `change()` and hold the packages again after it.
  */
 export async function installPackages(
   ctx: PhaseContext,
@@ -123,7 +123,8 @@ export async function installPackages(
   packages: readonly string[],
 ): Promise<void> {
   const source = ctx.packages.kubernetes;
-  const installed = PACKAGES.filter((p) => facts.packages.has(p));
+  // Only the packages to move: the others stay held, so apt cannot take them along.
+  const installed = PACKAGES.filter((p) => packages.includes(p) && facts.packages.has(p));
   if (installed.length > 0) await remote.run(["apt-mark", "unhold", ...installed]);
   // dpkg and apt say when the disk is full only in their output: said plainly, per node.
   await whileInstalling(remote, packages.join(", "), () =>
