@@ -6,12 +6,13 @@ import { describe, test } from "node:test";
 import { byNode, fakeCluster, type NodeState, preparedNode } from "../../test/helpers/fake-node.js";
 import { REST } from "../../test/helpers/fake-remote.js";
 import { defaultPlan, planWith } from "../../test/helpers/fixtures.js";
-import { PREPARE_PHASES } from "../cluster/up.js";
+import { CLUSTER_PHASES, PREPARE_PHASES } from "../cluster/up.js";
 import { UserError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
 import { gatherFactsPhase } from "./gather-facts.js";
 import { installKubernetesPhase, KUBELET_CONFIG } from "./install-kubernetes.js";
 import { ADMIN_CONF } from "./kubeadm-state.js";
+import { runPhases } from "./phase.js";
 import {
   apiserverVersion,
   checkUpgrade,
@@ -322,5 +323,36 @@ describe("install-kubernetes leaves the cluster's nodes to the upgrade", () => {
       byNode(c.ctx.changes)["worker-1"]?.[0] ?? "",
       new RegExp(`install kubeadm=${v} kubelet=${v} kubectl=${v}`),
     );
+  });
+});
+
+describe("every phase of up, dry run, on a cluster one release back", () => {
+  test("the upgrade is listed in order, install-kubernetes moves nothing, and no node is changed", async () => {
+    const kubeletConf = { "/etc/kubernetes/kubelet.conf": "kubelet" };
+    const c = await fakeCluster(
+      plan,
+      {
+        "master-1": member(old, "master-1", { [ADMIN_CONF]: "admin", ...kubeletConf }),
+        "worker-1": member(old, "worker-1", kubeletConf),
+        "worker-2": member(old, "worker-2", kubeletConf),
+      },
+      { dryRun: true },
+    );
+    answers(c, `${ALL_OLD.join("\n")}\n`);
+    // The init probe (kubeadm-state.ts): a finished cluster with its three nodes.
+    c.node("master-1").on(["sh", "-c", /kubeadm-config/, "kubelab-init-probe", REST], {
+      stdout: "node master-1\nnode worker-1\nnode worker-2\n",
+    });
+    c.node("master-1").on(["kubectl", "--kubeconfig", ADMIN_CONF, "get", "nodes", "-o", "name"], {
+      stdout: "node/master-1\nnode/worker-1\nnode/worker-2\n",
+    });
+    await runPhases([...PREPARE_PHASES, ...CLUSTER_PHASES], c.ctx, { start() {}, end() {} });
+    const all = c.ctx.changes.map((ch) => `${ch.node}: ${ch.what}`);
+    assert.ok(!all.some((w) => /install kubeadm=/.test(w)), all.join("\n"));
+    assert.ok(!all.some((w) => /kubeadm (init|join)/.test(w)), all.join("\n"));
+    const apply = all.indexOf(`master-1: kubeadm upgrade apply -y ${NEW} (control plane ${OLD} -> ${NEW})`);
+    const w2 = all.indexOf("worker-2: uncordon");
+    assert.ok(apply >= 0 && w2 > apply, all.join("\n"));
+    for (const n of c.nodes.values()) assert.deepEqual(n.writes(), [], `${n.node} was written to`);
   });
 });
