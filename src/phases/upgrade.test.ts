@@ -356,3 +356,31 @@ describe("every phase of up, dry run, on a cluster one release back", () => {
     for (const n of c.nodes.values()) assert.deepEqual(n.writes(), [], `${n.node} was written to`);
   });
 });
+
+describe("a one-node cluster", () => {
+  test("is upgraded without a drain: its pods would have nowhere to go", async () => {
+    const one = planWith((raw) => {
+      raw.nodes = [raw.nodes[0]];
+    });
+    const oneOld = planWith((raw) => {
+      raw.nodes = [raw.nodes[0]];
+      raw.kubernetes.version = OLD;
+    });
+    const c = await fakeCluster(
+      one,
+      { "master-1": member(oneOld, "master-1", { [ADMIN_CONF]: "admin" }) },
+      { dryRun: true },
+    );
+    answers(c, `cluster ${OLD}\n${nodeLine("master-1", OLD)}\n`);
+    await upgradeKubernetesPhase.run(c.ctx);
+    assert.deepEqual(byNode(c.ctx.changes), {
+      "master-1": [
+        `upgrade the kubeadm package ${OLD} -> ${NEW} (held again)`,
+        `kubeadm upgrade plan (the control plane runs ${OLD})`,
+        `kubeadm upgrade apply -y ${NEW} (control plane ${OLD} -> ${NEW})`,
+        `upgrade the kubelet and kubectl packages ${OLD} -> ${NEW} (held again)`,
+        `restart kubelet and wait until the node is Ready at ${NEW}`,
+      ],
+    });
+  });
+});

@@ -102,4 +102,13 @@ describe("upgradeOrder", () => {
       "worker-2: kubeadm package, kubeadm upgrade node, drain, kubelet and kubectl packages, restart kubelet, wait Ready, uncordon",
     ]);
   });
+
+  test("a one-node cluster is not drained", () => {
+    const one = planWith((raw) => {
+      raw.nodes = [raw.nodes[0]];
+    });
+    assert.deepEqual(describeUpgradeOrder(one).slice(1), [
+      "master-1: kubelet and kubectl packages, restart kubelet, wait Ready (one node: not drained)",
+    ]);
+  });
 });

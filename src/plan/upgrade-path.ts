@@ -112,7 +112,10 @@ export function describeUpgradeOrder(plan: Plan, maxUnavailable = 1): string[] {
     ...o.kubelets.map((batch) => {
       const names = batch.map((n) => n.name).join(", ");
       const kubeadm = batch[0]?.role === "worker" ? "kubeadm package, kubeadm upgrade node, " : "";
-      return `${names}: ${kubeadm}drain, kubelet and kubectl packages, restart kubelet, wait Ready, uncordon`;
+      // A one-node cluster is not drained: its pods would have nowhere to go.
+      return plan.nodes.length > 1
+        ? `${names}: ${kubeadm}drain, kubelet and kubectl packages, restart kubelet, wait Ready, uncordon`
+        : `${names}: ${kubeadm}kubelet and kubectl packages, restart kubelet, wait Ready (one node: not drained)`;
     }),
   ];
 }
