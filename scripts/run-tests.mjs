@@ -2,21 +2,24 @@
 // Runs kubelab's tests with node:test, by tier (Node 20 does not expand test globs itself):
 //
 //   node scripts/run-tests.mjs unit          the hermetic tier: every *.test.ts under src/ and
-//                                            test/ (not *.int.test.ts, test/e2e, test/vagrant, test/lab):
+//                                            test/ (not *.int.test.ts, test/e2e, test/vagrant, test/lab,
+//                                            test/upgrade):
 //                                            no root, network, real tools or files outside the repo
 //   node scripts/run-tests.mjs integration   *.int.test.ts and test/e2e: real containerd, kubeadm,
 //                                            API server, sshd, nspawn nodes (the dev cache)
 //   node scripts/run-tests.mjs all           unit, then integration (npm test; what CI runs)
 //
 // Arguments after the tier go to node, e.g. `npm run test:unit -- --test-name-pattern=plan`.
-// test/vagrant (real VMs under software emulation) and test/lab (the full default lab, Calico
-// included, on nspawn nodes) have their own scripts: npm run test:vagrant, npm run test:lab.
+// test/vagrant (real VMs under software emulation), test/lab (the full default lab, Calico
+// included, on nspawn nodes) and test/upgrade (a cluster upgraded in place, from a second
+// pinned release built first) have their own scripts: npm run test:vagrant, npm run test:lab,
+// npm run test:upgrade.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
-const OWN_SUITES = [join("test", "vagrant"), join("test", "lab")];
+const OWN_SUITES = [join("test", "vagrant"), join("test", "lab"), join("test", "upgrade")];
 const E2E = join("test", "e2e");
 
 function find(dir) {

@@ -32,12 +32,21 @@ const release = (version: string, url: (arch: Arch) => string, amd64: string, ar
   files: { amd64: { url: url("amd64"), sha256: amd64 }, arm64: { url: url("arm64"), sha256: arm64 } },
 });
 
-/** Kubernetes minors kubelab knows, with the images their kubeadm expects. */
+/**
+ * Kubernetes minors kubelab knows: the one release it pins of each, with the images that
+ * release's kubeadm expects. A cluster is upgraded one minor at a time, so each minor a
+ * cluster passes through is pinned here.
+ */
 export const KUBERNETES_MINORS = {
-  // From k8s.io/kubernetes@v1.37.2 cmd/kubeadm/app/constants/constants.go (PauseVersion,
+  // From k8s.io/kubernetes@v1.36.3 cmd/kubeadm/app/constants/constants.go (PauseVersion,
   // DefaultEtcdVersion, CoreDNSVersion).
-  "1.37": { pause: "3.10.2", etcd: "3.7.0-0", coredns: "v1.14.6" },
+  "1.36": { version: "v1.36.3", pause: "3.10.2", etcd: "3.6.8-0", coredns: "v1.14.2" },
+  // From k8s.io/kubernetes@v1.37.2, the same constants.
+  "1.37": { version: "v1.37.2", pause: "3.10.2", etcd: "3.7.0-0", coredns: "v1.14.6" },
 } as const;
+
+/** Every Kubernetes release kubelab pins, oldest first. */
+export const KUBERNETES_VERSIONS: readonly string[] = Object.values(KUBERNETES_MINORS).map((m) => m.version);
 
 /** The pinned table. */
 export const PINNED = {

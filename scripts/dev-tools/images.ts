@@ -3,8 +3,9 @@
  * kube-scheduler, kube-proxy, etcd, coredns, pause) from locally built binaries, as OCI image
  * archives `ctr -n k8s.io images import` registers under exactly kubeadm's names: the test
  * substrate for an offline kubeadm cluster.
- *   usage: npx tsx scripts/dev-tools/images.ts     (run scripts/dev-tools/k8s-images.sh,
- *          which builds the binaries first)
+ *   usage: npx tsx scripts/dev-tools/images.ts     (run scripts/dev-tools/k8s-images.sh [version],
+ *          which builds the binaries first; KUBELAB_IMAGES_KUBERNETES names a release other
+ *          than the pinned one)
  * Reads the binaries from ${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/{kubernetes,etcd,coredns,pause}/
  * and writes ${XDG_CACHE_HOME:-~/.cache}/kubelab-dev/images/<kubernetes version>/<name>.tar plus
  * images.json (name -> file -> sha256). Prints that directory as the last stdout line;
@@ -21,15 +22,21 @@
  * images-lib.ts and the layout code) change, so a warm run takes seconds. Builds for the
  * host's architecture. The assembly is shared with metallb-images.ts (images-lib.ts).
  */
-import { KUBERNETES_MINORS, PINNED } from "../../src/versions.js";
+import { KUBERNETES_MINORS, KUBERNETES_VERSIONS, PINNED } from "../../src/versions.js";
 import { type DebianRootRecipe, debianRootLayer } from "./debian-root.js";
 import { assembleImages, bin, cache, PATH_ENV, type Recipe, runScript } from "./images-lib.js";
 
 const log = (msg: string) => process.stderr.write(`images: ${msg}\n`);
 
-const K8S = PINNED.kubernetes.version;
+// The release whose images to assemble: the pinned one, or another pinned release named by
+// KUBELAB_IMAGES_KUBERNETES (k8s-images.sh v1.36.3, for the upgrade tests).
+const K8S = process.env.KUBELAB_IMAGES_KUBERNETES || PINNED.kubernetes.version;
 const MINOR = K8S.replace(/^v(\d+\.\d+)\..*$/, "$1") as keyof typeof KUBERNETES_MINORS;
 const TAGS = KUBERNETES_MINORS[MINOR];
+if (TAGS?.version !== K8S) {
+  log(`${K8S} is not a Kubernetes release kubelab pins (${KUBERNETES_VERSIONS.join(", ")})`);
+  process.exit(1);
+}
 // The etcd image tag is "<etcd version>-<image revision>" (3.7.0-0 holds etcd v3.7.0).
 const ETCD = `v${TAGS.etcd.replace(/-\d+$/, "")}`;
 

@@ -17,6 +17,14 @@ export function concurrency(value: string): number {
   return n;
 }
 
+/** maxUnavailable reads --max-unavailable: how many workers an upgrade drains at once, a whole number from 1. */
+export function maxUnavailable(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > MAX_CONCURRENCY)
+    throw new InvalidArgumentError(`want a whole number from 1 to ${MAX_CONCURRENCY}, like 2.`);
+  return n;
+}
+
 /** mirror reads one --mirror FROM=TO pair (bundle/create.ts says what they mean), keeping earlier ones. */
 export function mirror(value: string, previous: string[] = []): string[] {
   usage(() => parseMirrors([value]));

@@ -9,7 +9,7 @@ import { CommandError, DiskFullError, isTransient, UserError, WaitTimeout } from
 import { HostsError } from "../remote/hosts.js";
 import { nameOption, selectNamedCluster } from "./cluster-option.js";
 import { addExamples } from "./examples.js";
-import { concurrency, MAX_CONCURRENCY, mirror, ttl } from "./flags.js";
+import { concurrency, MAX_CONCURRENCY, maxUnavailable, mirror, ttl } from "./flags.js";
 import { catchInterrupts, type Interrupt, interruptedLine, stopsOnInterrupt } from "./interrupt.js";
 import { type Io, processIo } from "./io.js";
 import { outputOption, quietIo, splitShortValues } from "./options.js";
@@ -100,6 +100,12 @@ export function buildProgram(given: Io = processIo): Command {
     .option("--accept-new-host-keys", "accept a changed SSH host key of an existing host instead of refusing")
     .option("--force-conflicts", "take back addon fields changed outside kubelab (kubectl edit, set env)")
     .option("--prune", "drain and remove the nodes no longer in the cluster file, without asking")
+    .option(
+      "--max-unavailable <n>",
+      "when up upgrades Kubernetes: workers drained and upgraded at once",
+      maxUnavailable,
+      1,
+    )
     .option("--no-kubeconfig", "do not merge the context into ~/.kube/config (the cluster directory still gets a copy)")
     .option("-v, --verbose", "print every change as it is made")
     .addOption(outputOption())

@@ -125,6 +125,13 @@ describe("clear errors for flag values, before anything happens", () => {
     }
   });
 
+  it("up --max-unavailable abc or 0", async () => {
+    for (const n of ["abc", "0", "1.5", "1000"]) {
+      const r = await kubelab("up", "--max-unavailable", n, "-f", "/nonexistent/kubelab.yaml");
+      clearError(r, /--max-unavailable <n>.* is invalid\. want a whole number from 1 to 64/);
+    }
+  });
+
   it("bundle create / image bake --mirror with a malformed value", async () => {
     for (const m of ["garbage", "=https://x", "registry.k8s.io=", "registry.k8s.io=registry.local"]) {
       for (const cmd of [

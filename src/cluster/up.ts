@@ -19,8 +19,16 @@ import { importImagesPhase } from "../phases/images.js";
 import { installContainerdPhase } from "../phases/install-containerd.js";
 import { installKubernetesPhase } from "../phases/install-kubernetes.js";
 import { kubeadmInitPhase, kubeadmJoinPhase } from "../phases/kubeadm.js";
-import { type Change, type Phase, type PhaseContext, runPhases, type Status } from "../phases/phase.js";
+import {
+  type Change,
+  type Phase,
+  type PhaseContext,
+  runPhases,
+  type Status,
+  type UpgradeOptions,
+} from "../phases/phase.js";
 import { startContainerdPhase } from "../phases/start-containerd.js";
+import { upgradeCheckPhase, upgradeKubernetesPhase } from "../phases/upgrade.js";
 import { validateHostsPhase } from "../phases/validate-hosts.js";
 import { writeFilesPhase } from "../phases/write-files.js";
 import {
@@ -59,6 +67,8 @@ export { hostKeyPolicy };
 export const PREPARE_PHASES: readonly Phase[] = [
   gatherFactsPhase,
   validateHostsPhase,
+  // Before any phase that changes a node: a version change kubeadm refuses stops up here.
+  upgradeCheckPhase,
   configureOsPhase,
   writeFilesPhase,
   installContainerdPhase,
@@ -67,7 +77,13 @@ export const PREPARE_PHASES: readonly Phase[] = [
 ];
 
 /** The cluster phases, after node preparation. */
-export const CLUSTER_PHASES: readonly Phase[] = [importImagesPhase, kubeadmInitPhase, kubeadmJoinPhase];
+export const CLUSTER_PHASES: readonly Phase[] = [
+  importImagesPhase,
+  kubeadmInitPhase,
+  // Before join: nodes new to the cluster join its upgraded control plane with the new kubeadm.
+  upgradeKubernetesPhase,
+  kubeadmJoinPhase,
+];
 
 /** Options of {@link up}. */
 export interface UpOptions {
@@ -113,6 +129,8 @@ export interface UpOptions {
   readonly confirmRemoval?: (question: string) => Promise<boolean>;
   /** How long draining one node that leaves may take. @default waitTimeoutMs */
   readonly drainTimeoutMs?: number;
+  /** How an in-place Kubernetes upgrade drains nodes (`--max-unavailable`). */
+  readonly upgrade?: UpgradeOptions;
   readonly log: (line: string) => void;
   /** Things the user should read even without --verbose. @default log */
   readonly warn?: (line: string) => void;
@@ -425,5 +443,6 @@ function phaseContext(
     changes: [],
     restart: new Map(),
     signal: opts.signal,
+    upgrade: opts.upgrade,
   };
 }

@@ -2,6 +2,7 @@ import { forEachHost } from "../remote/hosts.js";
 import { PLAIN_NODE } from "../render/node-environment.js";
 import { renderNodeFiles } from "../render/node-files.js";
 import { type FactQuery, gatherFacts } from "./facts.js";
+import { KUBELET_CONFIG } from "./install-kubernetes.js";
 import type { Phase, PhaseContext } from "./phase.js";
 
 /** Sysctls kubelab sets and kubeadm's preflight checks. */
@@ -23,6 +24,8 @@ export function factQuery(ctx: PhaseContext, node: string): FactQuery {
       "/etc/fstab",
       "/etc/apt/sources.list.d/kubernetes.list",
       "/etc/systemd/system/containerd.service",
+      // Written by kubeadm init or join: the node is part of a cluster (upgrades start from it).
+      KUBELET_CONFIG,
     ],
     sysctls: SYSCTLS,
     packages: PACKAGES,

@@ -1,10 +1,12 @@
 import { pinnedKey } from "../artifacts/openpgp.js";
 import type { AptRepository } from "../artifacts/package-source.js";
 import { downloadError } from "../artifacts/store.js";
+import { compareVersions, parseVersion } from "../plan/upgrade-path.js";
 import type { Remote } from "../remote/types.js";
 import type { PinnedFile } from "../versions.js";
 import { installFile } from "./deliver.js";
 import { whileInstalling, whileWriting } from "./disk-full.js";
+import type { NodeFacts } from "./facts.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
 const KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
@@ -23,7 +25,7 @@ const APT = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
  * signed-by reads it) only when its fingerprint is a pinned one: nodes get this verified
  * copy instead of fetching a key of their own from the repository it vouches for.
  */
-async function repositoryKey(repo: AptRepository & { keyUrl: string }, f: typeof fetch): Promise<Buffer> {
+async function verifiedKey(repo: AptRepository & { keyUrl: string }, f: typeof fetch): Promise<Buffer> {
   const res = await f(repo.keyUrl).catch((e: Error) => {
     throw downloadError(repo.keyUrl, e.message, e);
   });
@@ -36,6 +38,7 @@ async function installFromRepository(
   repo: AptRepository,
   key: () => Promise<Buffer>,
   currentSources: string | undefined,
+  packages: readonly string[],
   version: string,
 ) {
   const line = sourcesLine(repo.url, repo.keyUrl !== undefined);
@@ -51,7 +54,7 @@ async function installFromRepository(
     "-y",
     "--allow-downgrades",
     "--no-install-recommends",
-    ...PACKAGES.map((p) => `${p}=${version}`),
+    ...packages.map((p) => `${p}=${version}`),
   ];
   // Refresh the Kubernetes repository alone first: a lab node's other sources may be
   // unreachable. Only when dependencies are missing is every source refreshed.
@@ -76,7 +79,10 @@ async function installFromRepository(
 }
 
 /** installDebs puts verified .deb files on the node and lets apt install them (and any dependencies it already knows). */
-async function installDebs(ctx: PhaseContext, remote: Remote, debs: readonly PinnedFile[]) {
+async function installDebs(ctx: PhaseContext, remote: Remote, all: readonly PinnedFile[], packages: readonly string[]) {
+  // Only the packages asked for among kubeadm, kubelet and kubectl (and every dependency).
+  const named = (deb: PinnedFile, p: string) => new RegExp(`(^|/)${p}_[^/]*$`).test(deb.url);
+  const debs = all.filter((deb) => !PACKAGES.some((p) => named(deb, p) && !packages.includes(p)));
   const dir = "/var/cache/kubelab/debs";
   const paths = debs.map((deb) => `${dir}/${deb.sha256.slice(0, 16)}.deb`);
   await Promise.all(debs.map((deb, i) => installFile(ctx, remote, deb, paths[i] as string)));
@@ -86,46 +92,92 @@ async function installDebs(ctx: PhaseContext, remote: Remote, debs: readonly Pin
   await remote.run(["rm", "-f", ...paths]);
 }
 
+/** The kubelet's configuration, which kubeadm writes when it makes a node part of a cluster. */
+export const KUBELET_CONFIG = "/var/lib/kubelet/config.yaml";
+
+/**
+ * leftForUpgrade tells whether a node's Kubernetes packages are moved by the upgrade phase
+ * rather than here: the node is part of a cluster (kubeadm configured its kubelet) and a
+ * package is at an older release than the plan's. Such a node follows kubeadm's upgrade
+ * procedure, control plane first, then its kubelet drained; a node not yet in the cluster
+ * just gets the plan's packages.
+ */
+export function leftForUpgrade(ctx: PhaseContext, facts: NodeFacts): boolean {
+  if (facts.files.get(KUBELET_CONFIG) === undefined) return false;
+  const target = parseVersion(ctx.plan.kubernetes.version);
+  return PACKAGES.some((p) => {
+    const v = parseVersion(facts.packages.get(p) ?? "");
+    return v !== undefined && target !== undefined && compareVersions(v, target) < 0;
+  });
+}
+
+/**
+ * installPackages installs some of kubeadm, kubelet and kubectl at the plan's package version
+ * from the package source, releasing the hold on those of them installed first (a held
+ * package is not moved). Callers wrap it in `change()` and hold the packages again after it.
+ */
+export async function installPackages(
+  ctx: PhaseContext,
+  remote: Remote,
+  facts: NodeFacts,
+  packages: readonly string[],
+): Promise<void> {
+  const source = ctx.packages.kubernetes;
+  // Only the packages to move: the others stay held, so apt cannot take them along.
+  const installed = PACKAGES.filter((p) => packages.includes(p) && facts.packages.has(p));
+  if (installed.length > 0) await remote.run(["apt-mark", "unhold", ...installed]);
+  // dpkg and apt say when the disk is full only in their output: said plainly, per node.
+  await whileInstalling(remote, packages.join(", "), () =>
+    "debs" in source
+      ? installDebs(ctx, remote, source.debs, packages)
+      : installFromRepository(
+          remote,
+          source,
+          () => repositoryKey(ctx, source),
+          facts.files.get(SOURCES),
+          packages,
+          ctx.plan.kubernetes.packageVersion,
+        ),
+  );
+}
+
+/** holdPackages holds kubeadm, kubelet and kubectl, so an unattended upgrade cannot move the cluster's version. */
+export const holdPackages = (remote: Remote) => remote.run(["apt-mark", "hold", ...PACKAGES]);
+
+/** The repository's key, fetched and checked once per run (per context), on the first node that needs it. */
+const keys = new WeakMap<PhaseContext, Promise<Buffer>>();
+function repositoryKey(ctx: PhaseContext, source: AptRepository): Promise<Buffer> {
+  if (!source.keyUrl) throw new Error("install-kubernetes: the repository has no key");
+  let key = keys.get(ctx);
+  if (!key) {
+    key = verifiedKey({ ...source, keyUrl: source.keyUrl }, ctx.packages.fetch ?? fetch);
+    keys.set(ctx, key);
+  }
+  return key;
+}
+
 /**
  * Install kubeadm, kubelet and kubectl at the pinned version from the package source's apt
  * repository, and hold them so an unattended upgrade cannot move the cluster's version.
+ * Nodes of a cluster at an older release are left to the upgrade phase (leftForUpgrade).
  */
 export const installKubernetesPhase: Phase = {
   title: "Install kubeadm, kubelet and kubectl",
   run: (ctx) => {
-    // The key is fetched and checked once per run, on the first node that needs it.
-    let key: Promise<Buffer> | undefined;
     const source = ctx.packages.kubernetes;
-    const keyOnce = () => {
-      if ("debs" in source || !source.keyUrl) throw new Error("install-kubernetes: the repository has no key");
-      key ??= repositoryKey({ ...source, keyUrl: source.keyUrl }, ctx.packages.fetch ?? fetch);
-      return key;
-    };
     return eachNode(ctx, async (n, remote, facts) => {
+      if (leftForUpgrade(ctx, facts)) return;
       const version = ctx.plan.kubernetes.packageVersion;
       const missing = PACKAGES.filter((p) => facts.packages.get(p) !== version);
       const unheld = PACKAGES.filter((p) => !facts.held.includes(p));
       if (missing.length === 0 && unheld.length === 0) return;
       if (missing.length > 0) {
         const from = "debs" in source ? "the bundle" : source.url;
-        await change(
-          ctx,
-          n.name,
-          `install ${missing.map((p) => `${p}=${version}`).join(" ")} from ${from}`,
-          async () => {
-            // A held package is not moved to another version: release the installed ones first.
-            const installed = PACKAGES.filter((p) => facts.packages.has(p));
-            if (installed.length > 0) await remote.run(["apt-mark", "unhold", ...installed]);
-            // dpkg and apt say when the disk is full only in their output: said plainly, per node.
-            await whileInstalling(remote, missing.join(", "), () =>
-              "debs" in source
-                ? installDebs(ctx, remote, source.debs)
-                : installFromRepository(remote, source, keyOnce, facts.files.get(SOURCES), version),
-            );
-          },
+        await change(ctx, n.name, `install ${missing.map((p) => `${p}=${version}`).join(" ")} from ${from}`, () =>
+          installPackages(ctx, remote, facts, missing),
         );
       }
-      await change(ctx, n.name, `hold ${PACKAGES.join(", ")}`, () => remote.run(["apt-mark", "hold", ...PACKAGES]));
+      await change(ctx, n.name, `hold ${PACKAGES.join(", ")}`, () => holdPackages(remote));
     });
   },
 };

@@ -35,7 +35,8 @@ export function preflightIgnores(ctx: PhaseContext, node: string): string[] {
   return facts && nodeEnvironment(facts).cgroupV1 ? ["SystemVerification"] : [];
 }
 
-const ignoreFlag = (ctx: PhaseContext, node: string) => {
+/** ignoreFlag is kubeadm's --ignore-preflight-errors for {@link preflightIgnores}, or nothing. */
+export const ignoreFlag = (ctx: PhaseContext, node: string): string[] => {
   const list = preflightIgnores(ctx, node);
   return list.length > 0 ? [`--ignore-preflight-errors=${list.join(",")}`] : [];
 };
@@ -63,7 +64,7 @@ export async function kubeletTail(remote: Remote, lines = 25): Promise<string> {
  * Runs kubeadm; on failure the error carries the end of kubeadm's output and kubelet's last
  * lines (what explains most failed inits and joins), bootstrap tokens masked.
  */
-async function kubeadm(remote: Remote, argv: string[], stdin?: string): Promise<string> {
+export async function kubeadm(remote: Remote, argv: string[], stdin?: string): Promise<string> {
   const r = await remote.exec(argv, { stdin, timeoutMs: 15 * 60_000 });
   if (r.code === 0) return r.stdout;
   const kubelet = await kubeletTail(remote, 6).catch(() => "");

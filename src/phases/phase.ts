@@ -37,6 +37,18 @@ export interface PhaseContext {
   readonly signal?: AbortSignal;
   /** This host's clock (ms since the epoch) that node clocks are compared with. @default Date.now */
   readonly clock?: () => number;
+  /** How an in-place Kubernetes upgrade takes nodes out (phases/upgrade.ts). */
+  readonly upgrade?: UpgradeOptions;
+}
+
+/** Options of an in-place Kubernetes upgrade. */
+export interface UpgradeOptions {
+  /** Workers drained and upgraded at once. @default 1 */
+  readonly maxUnavailable?: number;
+  /** How long a drain may wait for pods to leave (PodDisruptionBudgets). @default 300000 */
+  readonly drainTimeoutMs?: number;
+  /** How long an upgraded node may take to be Ready again. @default 300000 */
+  readonly readyTimeoutMs?: number;
 }
 
 /** needsRestart marks a unit on a node to be restarted by a later phase. */

@@ -6,6 +6,7 @@
 import { formatIpv4, type Ipv4Range, overlaps, parseIpv4, parseRange, rangeSize } from "../net/ipv4.js";
 import type { AppliedNode } from "./applied-nodes.js";
 import type { Plan } from "./types.js";
+import { describeUpgradeOrder } from "./upgrade-path.js";
 
 /** One labelled block of the lab network. */
 export interface NetworkSegment extends Ipv4Range {
@@ -136,6 +137,11 @@ export function describePlan(plan: Plan, opts: { width?: number; toRemove?: read
     a.linkerd.enabled
       ? `  linkerd      ${a.linkerd.version}${a.linkerd.viz ? " + viz" : ""} (P-256 trust anchor and issuer made by kubelab)`
       : "  linkerd      disabled",
+  );
+  lines.push(
+    "",
+    `Upgrade: when the cluster runs an older release (one minor back at most), up takes it to ${k.version} in this order`,
+    ...describeUpgradeOrder(plan).map((l, i) => `  ${i + 1}. ${l}`),
   );
   return lines.join("\n");
 }

@@ -15,7 +15,7 @@ import {
   parseIpv4,
   parseRange,
 } from "../net/ipv4.js";
-import { KUBERNETES_MINORS } from "../versions.js";
+import { KUBERNETES_VERSIONS } from "../versions.js";
 import type { Plan } from "./types.js";
 
 /** What the rules report: errors stop kubelab, warnings are printed. */
@@ -262,12 +262,12 @@ const subnets: Rule = (_file, plan, r) => {
 };
 
 const kubernetes: Rule = (file, plan, r) => {
-  const known = Object.keys(KUBERNETES_MINORS);
-  if (!known.includes(plan.kubernetes.minor)) {
+  // Only a pinned release: its packages, images and the images its kubeadm expects are known.
+  if (!KUBERNETES_VERSIONS.includes(plan.kubernetes.version)) {
     r.errors.push({
       path: ["kubernetes", "version"],
-      message: `Kubernetes ${plan.kubernetes.version} is not a minor kubelab has pinned images for`,
-      fix: `use ${known.map((m) => `v${m}.x`).join(" or ")}`,
+      message: `Kubernetes ${plan.kubernetes.version} is not a release kubelab pins`,
+      fix: `use ${KUBERNETES_VERSIONS.join(" or ")}`,
     });
   }
   const k = file.kubernetes;

@@ -126,7 +126,12 @@ describe("validation errors name line:col, the field and the fix", () => {
     [
       "unpinned minor",
       variant("version: v1.37.2", "version: v1.30.1"),
-      ["33:12: error: kubernetes.version: Kubernetes v1.30.1 is not a minor kubelab has pinned images for"],
+      ["33:12: error: kubernetes.version: Kubernetes v1.30.1 is not a release kubelab pins"],
+    ],
+    [
+      "unpinned patch of a pinned minor",
+      variant("version: v1.37.2", "version: v1.37.1"),
+      ["33:12: error: kubernetes.version: Kubernetes v1.37.1 is not a release kubelab pins"],
     ],
     [
       "node name not DNS-1123",

@@ -35,7 +35,7 @@ import { fixturesDir } from "./fixtures.js";
 import { buildTestPackages, builtImages, serveDirectory } from "./packages.js";
 import { startRegistry } from "./registry.js";
 import { TOOLBOX_REGISTRY, toolboxImages } from "./toolbox.js";
-import { requireTool } from "./tools.js";
+import { KUBERNETES_VERSION, requireTool } from "./tools.js";
 
 /** Builds Calico's image set (npm run test:lab runs it first). */
 const CALICO_IMAGES_BUILDER = "bash scripts/dev-tools/calico-images.sh (npm run test:lab runs it first)";
@@ -75,8 +75,17 @@ export async function createTestBundle(
       : [];
   const linkerdImages = linkerd ? await builtImages(`linkerd-${PINNED.linkerd.version}`, LINKERD_IMAGES_BUILDER) : [];
   const toolbox = opts.toolbox ? await toolboxImages() : [];
+  // kubeadm's images of the plan's release: the pinned one (install-deps.sh builds it), or
+  // another pinned release the upgrade tests start from.
+  const kubeadm =
+    plan.kubernetes.version === KUBERNETES_VERSION
+      ? await builtImages()
+      : await builtImages(
+          plan.kubernetes.version,
+          `bash scripts/dev-tools/k8s-images.sh ${plan.kubernetes.version} (npm run test:upgrade runs it first)`,
+        );
   for (const image of [
-    ...(await builtImages()),
+    ...kubeadm,
     ...(await builtImages(`metallb-${PINNED.metallb.version}`)),
     ...calico,
     ...headlamp,

@@ -4,7 +4,7 @@
  *   (scripts/dev-tools/containerd2.sh), packed in the upstream tarball layout; runc and the
  *   CNI plugins from Debian's packages;
  * - a flat apt repository (dpkg-deb + apt-ftparchive) with kubeadm, kubelet and kubectl
- *   packages at the pinned version, holding the real binaries built with Go from
+ *   packages at the plan's version (the pinned one, or v1.36.3 for the upgrade tests), holding the real binaries built with Go from
  *   k8s.io/kubernetes (scripts/dev-tools/kubernetes.sh) and the systemd units the official
  *   packages install (kubelet.service, and kubeadm's 10-kubeadm.conf drop-in).
  * The repository is signed as pkgs.k8s.io's is (Release.gpg, the key as Release.key) with a
@@ -90,7 +90,14 @@ const PACKAGES: Record<string, { files: Record<string, string>; depends: string;
   kubectl: { files: {}, depends: "" },
 };
 
-async function deb(work: string, out: string, name: string, version: string, arch: string): Promise<void> {
+async function deb(
+  work: string,
+  out: string,
+  name: string,
+  release: string,
+  version: string,
+  arch: string,
+): Promise<void> {
   const spec = PACKAGES[name];
   if (!spec) throw new Error(`no test package spec for ${name}`);
   const root = join(work, name);
@@ -98,13 +105,13 @@ async function deb(work: string, out: string, name: string, version: string, arc
   await mkdir(join(root, "usr/bin"), { recursive: true });
   await writeFile(
     join(root, "DEBIAN/control"),
-    `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: kubelab tests <tests@kubelab.invalid>\n${spec.depends ? `Depends: ${spec.depends}\n` : ""}Description: Kubernetes ${name} ${KUBERNETES_VERSION} built from source by kubelab's test suite\n`,
+    `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: kubelab tests <tests@kubelab.invalid>\n${spec.depends ? `Depends: ${spec.depends}\n` : ""}Description: Kubernetes ${name} ${release} built from source by kubelab's test suite\n`,
   );
   if (spec.postinst) {
     await writeFile(join(root, "DEBIAN/postinst"), spec.postinst);
     await chmod(join(root, "DEBIAN/postinst"), 0o755);
   }
-  await cp(kubernetesBinary(name), join(root, "usr/bin", name));
+  await cp(kubernetesBinary(name, release), join(root, "usr/bin", name));
   for (const [path, content] of Object.entries(spec.files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), content);
@@ -113,13 +120,14 @@ async function deb(work: string, out: string, name: string, version: string, arc
   sh("dpkg-deb", ["-Zgzip", "-z1", "--root-owner-group", "--build", root, join(out, `${name}_${version}_${arch}.deb`)]);
 }
 
-/** The binaries scripts/dev-tools/kubernetes.sh built; the test packages need them. */
-export function kubernetesBinary(name: string): string {
-  const path = cacheDir("kubernetes", KUBERNETES_VERSION, "bin", name);
+/**
+ * The binaries scripts/dev-tools/kubernetes.sh built; the test packages need them. `release`
+ * is the pinned one unless a test names another pinned release (the upgrade tests' v1.36.3).
+ */
+export function kubernetesBinary(name: string, release: string = KUBERNETES_VERSION): string {
+  const path = cacheDir("kubernetes", release, "bin", name);
   if (!isExecutable(path))
-    throw new Error(
-      `${path} is missing: run scripts/dev-tools/kubernetes.sh ${KUBERNETES_VERSION} kubeadm kubelet kubectl`,
-    );
+    throw new Error(`${path} is missing: run scripts/dev-tools/kubernetes.sh ${release} kubeadm kubelet kubectl`);
   return path;
 }
 
@@ -147,7 +155,11 @@ function signRepository(apt: string, work: string): void {
   execFileSync("rm", ["-rf", home]);
 }
 
-/** buildTestPackages builds (once, cached by recipe and versions) the test package source's files. */
+/**
+ * buildTestPackages builds (once, cached by recipe and versions) the test package source's
+ * files, with kubeadm, kubelet and kubectl of the plan's Kubernetes release (built for that
+ * release by scripts/dev-tools/kubernetes.sh).
+ */
 export async function buildTestPackages(plan: Plan): Promise<TestPackages> {
   const arch = sh("dpkg", ["--print-architecture"]).toString().trim();
   const version = plan.kubernetes.packageVersion;
@@ -172,7 +184,8 @@ export async function buildTestPackages(plan: Plan): Promise<TestPackages> {
     // The apt repository.
     const apt = join(tmp, "apt");
     await mkdir(apt);
-    for (const p of ["kubeadm", "kubelet", "kubectl"]) await deb(join(tmp, "debs"), apt, p, version, arch);
+    for (const p of ["kubeadm", "kubelet", "kubectl"])
+      await deb(join(tmp, "debs"), apt, p, plan.kubernetes.version, version, arch);
     await writeFile(join(apt, "Packages"), sh("apt-ftparchive", ["packages", "."], apt));
     await writeFile(join(apt, "Release"), sh("apt-ftparchive", ["release", "."], apt));
     signRepository(apt, tmp);

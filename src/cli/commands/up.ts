@@ -30,6 +30,8 @@ export interface UpCommandOptions extends ClusterChoice {
   forceConflicts?: boolean;
   /** Remove the nodes that left the cluster file without asking. */
   prune?: boolean;
+  /** Workers an in-place upgrade drains at once. @default 1 */
+  maxUnavailable?: number;
   /** false with --no-kubeconfig. */
   kubeconfig?: boolean;
   verbose?: boolean;
@@ -91,6 +93,7 @@ async function upIn(
           prune: opts.prune,
           // Someone at a terminal is asked about nodes that left the file; otherwise only --prune removes them.
           confirmRemoval: !opts.dryRun && stdinIsTerminal() ? askYesNo : undefined,
+          upgrade: { maxUnavailable: opts.maxUnavailable },
           kubeconfig: opts.kubeconfig === false ? false : userKubeconfigPath(),
           log: (line) => {
             log.write(line);

@@ -29,7 +29,7 @@ test("the bake key changes with the box, the hypervisor and every version, and w
       raw.provider.boxVersion = "202502.21.0";
     },
     kubernetes: (raw) => {
-      raw.kubernetes.version = "v1.37.1";
+      raw.kubernetes.version = "v1.36.3";
     },
     "no linkerd": (raw) => {
       raw.addons.linkerd = { enabled: false };
