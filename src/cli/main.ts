@@ -99,13 +99,8 @@ export function buildProgram(given: Io = processIo): Command {
     .option("--concurrency <n>", `nodes worked on at once (1 to ${MAX_CONCURRENCY})`, concurrency, 8)
     .option("--accept-new-host-keys", "accept a changed SSH host key of an existing host instead of refusing")
     .option("--force-conflicts", "take back addon fields changed outside kubelab (kubectl edit, set env)")
-    .option("--prune", "drain and remove the nodes no longer in the cluster file, without asking")
-    .option(
-      "--max-unavailable <n>",
-      "when up upgrades Kubernetes: workers drained and upgraded at once",
-      maxUnavailable,
-      1,
-    )
+    .option("--prune", "remove nodes taken out of the file, without asking")
+    .option("--max-unavailable <n>", "workers an upgrade drains at once", maxUnavailable, 1)
     .option("--no-kubeconfig", "do not merge the context into ~/.kube/config (the cluster directory still gets a copy)")
     .option("-v, --verbose", "print every change as it is made")
     .addOption(outputOption())
