@@ -11,6 +11,7 @@ import type { FileServer } from "../artifacts/serve.js";
 import { kubeConfig } from "../kube/client.js";
 import { checkKubeconfig, contextName, userKubeconfigPath } from "../kube/kubeconfig.js";
 import { configureOsPhase } from "../phases/configure-os.js";
+import { controlPlaneVipPhase } from "../phases/control-plane-vip.js";
 import { gatherFactsPhase } from "../phases/gather-facts.js";
 import { importImagesPhase } from "../phases/images.js";
 import { installContainerdPhase } from "../phases/install-containerd.js";
@@ -49,6 +50,7 @@ export const PREPARE_PHASES: readonly Phase[] = [
   installContainerdPhase,
   installKubernetesPhase,
   startContainerdPhase,
+  controlPlaneVipPhase,
 ];
 
 /** The cluster phases, after node preparation. */
