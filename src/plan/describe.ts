@@ -26,7 +26,7 @@ export function networkSegments(plan: Plan): NetworkSegment[] {
             first: one(plan.vip.address),
             last: one(plan.vip.address),
             mark: "V",
-            label: `control-plane VIP (keepalived, HAProxy on :${plan.vip.port})`,
+            label: `control-plane VIP (${plan.vip.loadBalancer === "kube-vip" ? "kube-vip" : "keepalived"}, API on :${plan.vip.port})`,
           },
         ]
       : []),
@@ -107,7 +107,7 @@ export function describePlan(plan: Plan, opts: { width?: number } = {}): string 
   lines.push(
     `Pods         ${k.podSubnet}`,
     `Services     ${k.serviceSubnet}`,
-    `API server   https://${k.controlPlaneEndpoint}${plan.vip ? ` (VIP held by one control plane, HAProxy to every API server's :6443)` : ""}`,
+    `API server   https://${k.controlPlaneEndpoint}${plan.vip ? ` (a VIP held by one control plane, to every API server's :6443)` : ""}`,
     ...(k.controlPlaneRunsPods
       ? ["Scheduling   pods run on the control plane: no workers, so it is registered without its NoSchedule taint"]
       : []),
