@@ -20,11 +20,23 @@ test("a control plane gives the VIP up: keepalived and HAProxy stopped, their fi
   assert.deepEqual(
     node.commands().map((a) => a.join(" ")),
     [
+      `test -e ${KEEPALIVED_CONF_PATH}`,
       "systemctl disable --now keepalived haproxy",
       `rm -f ${KEEPALIVED_CONF_PATH} ${KEEPALIVED_CHECK_PATH} ${HAPROXY_CFG_PATH}`,
     ],
   );
   assert.deepEqual(lines, ["master-2: stop keepalived and HAProxy, remove their configuration"]);
+});
+
+test("a control plane without kubelab's keepalived.conf (a second down) gets nothing more", async () => {
+  const node = new FakeRemote("master-2", {});
+  const lines: string[] = [];
+  await releaseVip(plan, "master-2", node, (l) => lines.push(l));
+  assert.deepEqual(
+    node.commands().map((a) => a.join(" ")),
+    [`test -e ${KEEPALIVED_CONF_PATH}`],
+  );
+  assert.deepEqual(lines, []);
 });
 
 test("a worker, or a plan without a VIP, is left alone", async () => {

@@ -10,7 +10,7 @@ import { closeOnAbort } from "../remote/close-on-abort.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { forEachHost } from "../remote/hosts.js";
 import type { Remote } from "../remote/types.js";
-import { HA_PACKAGES, renderHaFiles } from "../render/ha.js";
+import { HA_PACKAGES, KEEPALIVED_CONF_PATH, renderHaFiles } from "../render/ha.js";
 
 /** Files whose presence means kubeadm set the node up (init or join). */
 const KUBEADM_FILES = [
@@ -74,6 +74,8 @@ export async function resetNodes(
 export async function releaseVip(plan: Plan, node: string, remote: Remote, log: (line: string) => void): Promise<void> {
   const files = renderHaFiles(plan, node, "any").map((f) => f.path);
   if (files.length === 0) return;
+  // keepalived.conf is written first: without it, this host never held the VIP for the cluster.
+  if ((await remote.exec(["test", "-e", KEEPALIVED_CONF_PATH])).code !== 0) return;
   log(`${node}: stop keepalived and HAProxy, remove their configuration`);
   // Not installed (an unfinished up) is no failure: there is nothing to stop.
   await remote.exec(["systemctl", "disable", "--now", ...HA_PACKAGES]);
