@@ -248,7 +248,7 @@ export const clusterSchema = z.strictObject({
   nodes: z.array(nodeSchema).min(1),
   network: networkSchema.default(() => networkSchema.parse({})),
   kubernetes: kubernetesSchema.default(() => kubernetesSchema.parse({})),
-  /** The control planes' shared endpoint. */
+  /** The endpoint in front of the control planes. */
   controlPlane: controlPlaneSchema.optional(),
   containerd: containerdSchema.default(() => containerdSchema.parse({})),
   addons: addonsSchema.default(() => addonsSchema.parse({})),

@@ -95,7 +95,7 @@ const controlPlane: Rule = (file, plan, r) => {
   if (cps > 1 && !plan.kubernetes.endpointGiven) {
     r.errors.push({
       path: ["kubernetes", "controlPlaneEndpoint"],
-      message: `${cps} control planes need a shared endpoint`,
+      message: `${cps} control planes need one endpoint in front of them`,
       fix: "set controlPlane.endpoint.vip to a free lab address (kubelab runs keepalived and HAProxy), or kubernetes.controlPlaneEndpoint to a load balancer of your own",
     });
   }

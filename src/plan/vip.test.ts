@@ -52,7 +52,7 @@ describe("controlPlane.endpoint", () => {
     const text = DEFAULT_CLUSTER_YAML.replace("role: control-plane\n    count: 1", "role: control-plane\n    count: 3");
     const got = errorsOf(text);
     assert.equal(got.length, 1, got.join("\n"));
-    assert.match(got[0] ?? "", /kubernetes\.controlPlaneEndpoint: 3 control planes need a shared endpoint/);
+    assert.match(got[0] ?? "", /kubernetes\.controlPlaneEndpoint: 3 control planes need one endpoint in front of them/);
     assert.match(got[0] ?? "", /fix: set controlPlane\.endpoint\.vip .*or kubernetes\.controlPlaneEndpoint/);
   });
 
