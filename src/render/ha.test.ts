@@ -84,6 +84,8 @@ test("keepalived holds the VIP on the interface given, peers are the other contr
     /unicast_src_ip 192\.168\.56\.13\n {4}unicast_peer \{\n {8}192\.168\.56\.11\n {8}192\.168\.56\.12\n {4}\}/,
   );
   assert.match(conf, new RegExp(`virtual_router_id ${plan.vip?.routerId}\\n`));
+  // A node that comes back waits before it takes the VIP back.
+  assert.match(conf, /state BACKUP\n[\s\S]*preempt_delay 30\n/);
   assert.throws(() => renderKeepalived(plan, "worker-1", "eth1"), /not a control plane/);
 });
 

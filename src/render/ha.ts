@@ -26,6 +26,12 @@ const TOP_PRIORITY = 150;
  * so a node whose HAProxy answers always outranks one whose does not.
  */
 const CHECK_WEIGHT = 50;
+/**
+ * How long a control plane that starts (a reboot) waits before it takes the VIP back from one
+ * with a lower priority: its own API server comes up meanwhile, and the VIP moves once, not
+ * while the node is still starting.
+ */
+const PREEMPT_DELAY_S = 30;
 
 /** haEnabled says whether the plan runs keepalived and HAProxy on its control planes. */
 export function haEnabled(plan: Plan): plan is Plan & { vip: PlanVip } {
@@ -67,6 +73,7 @@ vrrp_instance ${plan.name.replaceAll("-", "_")}_api {
     virtual_router_id ${vip.routerId}
     priority ${TOP_PRIORITY - index}
     advert_int 1
+    preempt_delay ${PREEMPT_DELAY_S}
     unicast_src_ip ${self.ip}
     unicast_peer {
 ${peers.join("")}    }
