@@ -14,6 +14,8 @@
 #   - gcc + libc6-dev (a static pause binary) and the control plane images kubeadm expects,
 #     built from source (scripts/dev-tools/k8s-images.sh; cold ~11 min on 2 cores, once)
 #   - crane (a real OCI registry for the bundle tests) and helm (renders charts) built with Go
+#   - crictl built with Go (scripts/dev-tools/crictl.sh): the tests' cri-tools package, which
+#     kubeadm depends on as on pkgs.k8s.io (kubelab runs etcdctl through crictl)
 #   - the MetalLB images the pinned metallb-native.yaml names (controller, speaker), built
 #     from source (scripts/dev-tools/metallb-images.sh; cold ~2.5 min on 2 cores, once)
 #   - OpenTofu (`tofu`, a real OpenTofu CLI for the tests) built with Go
@@ -90,6 +92,7 @@ openssl version >&2
 "$here/kubernetes.sh" v1.37.2 kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy
 "$here/k8s-images.sh"
 "$here/crane.sh"
+"$here/crictl.sh"
 "$here/helm.sh"
 "$here/metallb-images.sh"
 "$here/opentofu.sh"

@@ -37,7 +37,8 @@ test("a signed repository opens; packages at the pinned version and their reposi
     plan.kubernetes.packageVersion,
     arch,
   );
-  assert.deepEqual(selected.map((p) => p.name).sort(), ["kubeadm", "kubectl", "kubelet"]);
+  // cri-tools: a dependency of kubeadm the same repository carries, as on pkgs.k8s.io.
+  assert.deepEqual(selected.map((p) => p.name).sort(), ["cri-tools", "kubeadm", "kubectl", "kubelet"]);
   assert.deepEqual(fromDistribution, ["iproute2", "iptables", "mount"]);
   const deb = await repo.download(selected[0] as (typeof selected)[0]);
   assert.equal(deb.subarray(0, 8).toString("latin1"), "!<arch>\n");

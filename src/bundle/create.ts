@@ -22,6 +22,7 @@ import { writeImageArchive } from "../oci/layout.js";
 import { canonicalName, pulledArchive, pullImage } from "../oci/registry.js";
 import { kubeadmImages } from "../plan/kubeadm-images.js";
 import type { Plan } from "../plan/types.js";
+import { HA_PACKAGES, haEnabled } from "../render/ha.js";
 import { type Arch, PINNED, type PinnedFile } from "../versions.js";
 import { readRepository, selectPackages } from "./apt.js";
 import { imagesOf } from "./images.js";
@@ -217,7 +218,13 @@ export async function createBundle(
     const manifest = bundleSchema.parse({
       format: "kubelab.dev/bundle/v1",
       arch: opts.arch,
-      kubernetes: { version: plan.kubernetes.version, debs, requires: fromDistribution, apt },
+      kubernetes: {
+        version: plan.kubernetes.version,
+        debs,
+        // keepalived and HAProxy (the control-plane VIP) come from the nodes' distribution too.
+        requires: [...new Set([...fromDistribution, ...(haEnabled(plan) ? HA_PACKAGES : [])])].sort(),
+        apt,
+      },
       containerd,
       images,
       upstream,

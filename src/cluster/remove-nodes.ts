@@ -16,7 +16,7 @@ import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
 import { forgetHost } from "../remote/known-hosts.js";
 import type { Remote } from "../remote/types.js";
-import { KUBEADM_RESET, kubeadmLeftFiles } from "./reset.js";
+import { heldVip, KUBEADM_RESET, kubeadmLeftFiles, stopVip } from "./reset.js";
 
 /** What a question about removing nodes gets, and where a refusal goes. */
 export interface RemovalConsent {
@@ -93,6 +93,10 @@ export async function removeNodes(leaving: readonly AppliedNode[], ctx: RemoveNo
       try {
         if (await kubeadmLeftFiles(remote))
           await change(phase, node.name, "kubeadm reset", () => remote.run(KUBEADM_RESET, { timeoutMs: 300_000 }));
+        if (node.role === "control-plane" && (await heldVip(remote)))
+          await change(phase, node.name, "stop keepalived and HAProxy (the VIP is given up)", () =>
+            stopVip(node.name, remote, phase.log),
+          );
       } finally {
         await remote.close().catch(() => {});
       }

@@ -1,8 +1,9 @@
 /**
  * Taking the cluster off existing hosts (the ssh provider's `down`): `kubeadm reset` on
  * every node that is part of it, workers first, control planes last, so the hosts are
- * ready for another `up`. The hosts themselves stay. `up --prune` resets a node it removes
- * the same way.
+ * ready for another `up`; with a control-plane VIP, keepalived and HAProxy are stopped on the
+ * control planes, which give the VIP up. The hosts themselves stay. `up --prune` resets a node
+ * it removes the same way.
  */
 import type { Plan } from "../plan/types.js";
 import type { MachineProvider } from "../providers/types.js";
@@ -10,6 +11,13 @@ import { closeOnAbort } from "../remote/close-on-abort.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { forEachHost } from "../remote/hosts.js";
 import type { Remote } from "../remote/types.js";
+import {
+  HA_PACKAGES,
+  HAPROXY_CFG_PATH,
+  KEEPALIVED_CHECK_PATH,
+  KEEPALIVED_CONF_PATH,
+  renderHaFiles,
+} from "../render/ha.js";
 
 /** Files whose presence means kubeadm set the node up (init or join). */
 const KUBEADM_FILES = [
@@ -62,7 +70,9 @@ export async function resetNodes(
   try {
     const resetOne = async (node: string, remote: Remote) => {
       if (await kubeadmReset(node, remote, log)) reset.push(node);
+      await releaseVip(plan, node, remote, log);
     };
+
     for (const role of ["worker", "control-plane"] as const) {
       await forEachHost(
         plan.nodes.filter((n) => n.role === role),
@@ -76,4 +86,31 @@ export async function resetNodes(
     await Promise.all([...hosts.values()].map((h) => h.close()));
   }
   return reset;
+}
+
+/**
+ * releaseVip takes the control-plane VIP off a control plane: keepalived and HAProxy stopped
+ * and disabled, kubelab's configuration of them removed, so the host gives the VIP up (the
+ * packages stay, as containerd and kubeadm do). Nothing for a worker, or without a VIP.
+ */
+export async function releaseVip(plan: Plan, node: string, remote: Remote, log: (line: string) => void): Promise<void> {
+  if (renderHaFiles(plan, node, "any").length === 0) return;
+  await stopVip(node, remote, log);
+}
+
+/** heldVip says whether kubelab configured keepalived on the host (it writes keepalived.conf first). */
+export const heldVip = async (remote: Remote): Promise<boolean> =>
+  (await remote.exec(["test", "-e", KEEPALIVED_CONF_PATH])).code === 0;
+
+/**
+ * stopVip stops keepalived and HAProxy where kubelab configured them and removes their files,
+ * so the host gives the VIP up (also a control plane that left the file, which the plan no
+ * longer renders for).
+ */
+export async function stopVip(node: string, remote: Remote, log: (line: string) => void): Promise<void> {
+  if (!(await heldVip(remote))) return;
+  log(`${node}: stop keepalived and HAProxy, remove their configuration`);
+  // Not installed (an unfinished up) is no failure: there is nothing to stop.
+  await remote.exec(["systemctl", "disable", "--now", ...HA_PACKAGES]);
+  await remote.run(["rm", "-f", KEEPALIVED_CONF_PATH, KEEPALIVED_CHECK_PATH, HAPROXY_CFG_PATH]);
 }

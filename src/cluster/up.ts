@@ -13,6 +13,7 @@ import type { FileServer } from "../artifacts/serve.js";
 import { apiErrorMessage, kubeConfig, listNodes } from "../kube/client.js";
 import { checkKubeconfig, contextName, userKubeconfigPath } from "../kube/kubeconfig.js";
 import { configureOsPhase } from "../phases/configure-os.js";
+import { controlPlaneVipPhase } from "../phases/control-plane-vip.js";
 import { endpointHealth, memberList } from "../phases/etcd.js";
 import { gatherFactsPhase } from "../phases/gather-facts.js";
 import { importImagesPhase } from "../phases/images.js";
@@ -74,6 +75,7 @@ export const PREPARE_PHASES: readonly Phase[] = [
   installContainerdPhase,
   installKubernetesPhase,
   startContainerdPhase,
+  controlPlaneVipPhase,
 ];
 
 /** The cluster phases, after node preparation. */

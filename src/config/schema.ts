@@ -141,8 +141,32 @@ const kubernetesSchema = z.strictObject({
   proxyMode: z.enum(["iptables", "ipvs", "nftables"]).default("iptables"),
   /** kube-proxy IPVS strictARP; MetalLB L2 needs it with IPVS. @default true with ipvs */
   strictARP: z.boolean().optional(),
-  /** A stable address (host[:port]) in front of the control planes, needed to add control planes later. */
+  /**
+   * A stable address (host[:port]) in front of the control planes that you run yourself (a
+   * load balancer, a DNS name). For a virtual IP kubelab runs, set `controlPlane.endpoint`.
+   */
   controlPlaneEndpoint: hostPort.optional(),
+});
+
+const controlPlaneSchema = z.strictObject({
+  /**
+   * The API endpoint of a highly available control plane: a virtual IP on the lab network,
+   * held by one control plane at a time, in front of every control plane's API server.
+   */
+  endpoint: z
+    .strictObject({
+      /** A free address on the lab network: no node's, outside the DHCP range and the MetalLB pools. */
+      vip: ipv4,
+      /** The port clients reach the API servers on through the VIP; 6443 is the API servers' own. @default 8443 */
+      port: port.default(8443),
+      /**
+       * What holds the VIP and balances: keepalived and HAProxy from the distribution's
+       * packages on every control plane, or kube-vip (not available in this release).
+       * @default "keepalived-haproxy"
+       */
+      loadBalancer: z.enum(["keepalived-haproxy", "kube-vip"]).default("keepalived-haproxy"),
+    })
+    .optional(),
 });
 
 const containerdSchema = z.strictObject({
@@ -224,6 +248,8 @@ export const clusterSchema = z.strictObject({
   nodes: z.array(nodeSchema).min(1),
   network: networkSchema.default(() => networkSchema.parse({})),
   kubernetes: kubernetesSchema.default(() => kubernetesSchema.parse({})),
+  /** The endpoint in front of the control planes. */
+  controlPlane: controlPlaneSchema.optional(),
   containerd: containerdSchema.default(() => containerdSchema.parse({})),
   addons: addonsSchema.default(() => addonsSchema.parse({})),
 });

@@ -93,7 +93,10 @@ async function collectNodes(opts: CollectOptions): Promise<Record<string, NodeEv
     opts.log(`read ${hosts.size} node${hosts.size === 1 ? "" : "s"} over SSH`);
     // One node that cannot be read does not hide the others; its checks say it was not read.
     const names = [...hosts.keys()];
-    const settled = await Promise.allSettled([...hosts.values()].map((r) => collectNode(r)));
+    const controlPlanes = new Set(plan.nodes.filter((n) => n.role === "control-plane").map((n) => n.name));
+    const settled = await Promise.allSettled(
+      [...hosts].map(([name, r]) => collectNode(r, { controlPlane: controlPlanes.has(name) })),
+    );
     const failed = settled.flatMap((r, i) => (r.status === "rejected" ? [`${names[i]}: ${message(r.reason)}`] : []));
     if (failed.length > 0) opts.log(`could not read ${failed.join("; ")}`);
     return Object.fromEntries(

@@ -4,6 +4,7 @@
  * every file; containerd, the resolver, the interfaces and the clock are asked beside it).
  * Files are keyed by absolute path (null: no such file); commands by the keys below.
  */
+import { etcdctlArgv } from "../phases/etcd.js";
 import { SYSCTLS } from "../phases/gather-facts.js";
 import type { Remote } from "../remote/types.js";
 import { KUBEADM_INIT_PATH } from "../render/kubeadm.js";
@@ -57,6 +58,10 @@ export const NODE_COMMANDS = {
   addresses: "ip -j addr show",
   /** The node clock in milliseconds since the epoch. */
   clock: "date +%s%3N",
+  /** Control planes only: etcd's members, asked of the node's etcd container (phases/etcd.ts). */
+  etcdMembers: "etcdctl member list -w simple",
+  /** Control planes only: every member's health, asked through the node's etcd container. */
+  etcdHealth: "etcdctl endpoint health --cluster -w json",
 } as const;
 
 /** Every file the collector reads, besides modules.builtin (whose path the node's kernel gives). */
@@ -104,7 +109,7 @@ const QUICK_RESOLVER = "RES_OPTIONS=timeout:2 attempts:1";
  * evidence too (containerd not installed, localhost not resolvable). It throws only when the
  * connection itself fails.
  */
-export async function collectNode(remote: Remote): Promise<NodeEvidence> {
+export async function collectNode(remote: Remote, opts: { controlPlane?: boolean } = {}): Promise<NodeEvidence> {
   const exec = (argv: readonly string[], timeoutMs = 30_000, stdin?: string): Promise<CommandEvidence> =>
     remote.exec(argv, { timeoutMs, stdin }).then(({ code, stdout, stderr }) => ({ code, stdout, stderr }));
   const clock = (async () => {
@@ -112,12 +117,17 @@ export async function collectNode(remote: Remote): Promise<NodeEvidence> {
     const result = await exec(["date", "+%s%3N"]);
     return { result, hostTimeMs: Math.round((before + Date.now()) / 2) };
   })();
-  const [read, containerd, localhost, addresses, time] = await Promise.all([
+  // etcd is asked on control planes only, through the etcdctl in its own container.
+  const etcd = (args: readonly string[]) =>
+    opts.controlPlane ? exec(etcdctlArgv(args), 40_000) : Promise.resolve(undefined);
+  const [read, containerd, localhost, addresses, time, etcdMembers, etcdHealth] = await Promise.all([
     exec(["sh", "-s", "--", ...COLLECTED_FILES], 60_000, READ_FILES_SCRIPT),
     exec(["containerd", "config", "dump"]),
     exec(["env", QUICK_RESOLVER, "getent", "ahosts", "localhost"], 20_000),
     exec(["ip", "-j", "addr", "show"]),
     clock,
+    etcd(["member", "list", "-w", "simple"]),
+    etcd(["endpoint", "health", "--cluster", "-w", "json"]),
   ]);
   return {
     files: parseFileSections(read.stdout),
@@ -127,6 +137,8 @@ export async function collectNode(remote: Remote): Promise<NodeEvidence> {
       [NODE_COMMANDS.localhost]: localhost,
       [NODE_COMMANDS.addresses]: addresses,
       [NODE_COMMANDS.clock]: time.result,
+      ...(etcdMembers ? { [NODE_COMMANDS.etcdMembers]: etcdMembers } : {}),
+      ...(etcdHealth ? { [NODE_COMMANDS.etcdHealth]: etcdHealth } : {}),
     },
     hostTimeMs: time.hostTimeMs,
   };

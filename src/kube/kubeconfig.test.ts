@@ -9,7 +9,9 @@ import { test } from "node:test";
 import { parse } from "yaml";
 import { OTHER, plan } from "../../test/helpers/kubeconfig.js";
 import { tempDir as tmp } from "../../test/helpers/tmp.js";
+import { DEFAULT_CLUSTER_YAML } from "../config/default-cluster.js";
 import { UserError } from "../errors.js";
+import { validateCluster } from "../plan/validate.js";
 import { withFileLock } from "./file-lock.js";
 import {
   checkKubeconfig,
@@ -157,4 +159,19 @@ test("a kubeconfig whose lists are not lists of entries is refused by name, not 
     assert.equal(await readFile(file, "utf8"), text);
   }
   await checkKubeconfig(join(file, "..", "absent"));
+});
+
+test("with a control-plane VIP the kubeconfig's server is the VIP and HAProxy's port, whatever admin.conf says", () => {
+  const admin = `apiVersion: v1
+clusters: [{name: kubernetes, cluster: {server: "https://192.168.56.11:6443", certificate-authority-data: Q0E=}}]
+users: [{name: kubernetes-admin, user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}}]
+contexts: [{name: kubernetes-admin@kubernetes, context: {cluster: kubernetes, user: kubernetes-admin}}]
+`;
+  const raw = parse(DEFAULT_CLUSTER_YAML);
+  raw.nodes[0].count = 3;
+  raw.controlPlane = { endpoint: { vip: "192.168.56.10" } };
+  const r = validateCluster(raw);
+  assert.ok(r.ok, JSON.stringify(r));
+  const doc = parse(clusterKubeconfig(admin, r.plan));
+  assert.equal(doc.clusters[0].cluster.server, "https://192.168.56.10:8443");
 });

@@ -114,9 +114,23 @@ export function parseHealth(out: string): EtcdHealth[] {
  */
 export async function endpointHealth(remote: Remote): Promise<EtcdHealth[]> {
   const r = await remote.exec(etcdctlArgv(["endpoint", "health", "--cluster", "-w", "json"]), { timeoutMs: 30_000 });
-  const start = r.stdout.indexOf("[");
-  if (start < 0) throw new CommandError(remote.node, ["etcdctl", "endpoint", "health"], r.code, r.stderr || r.stdout);
-  return parseHealth(r.stdout.slice(start));
+  const health = healthOutput(r.stdout);
+  if (!health) throw new CommandError(remote.node, ["etcdctl", "endpoint", "health"], r.code, r.stderr || r.stdout);
+  return health;
+}
+
+/**
+ * healthOutput reads what `etcdctl endpoint health --cluster -w json` printed, whatever its exit
+ * code (1 when a member is unhealthy); undefined when it printed no JSON list (etcd not reached).
+ */
+export function healthOutput(stdout: string): EtcdHealth[] | undefined {
+  const start = stdout.indexOf("[");
+  if (start < 0) return undefined;
+  try {
+    return parseHealth(stdout.slice(start));
+  } catch {
+    return undefined;
+  }
 }
 
 /** quorum is the number of voting members that must be healthy for etcd to accept writes. */

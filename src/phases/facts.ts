@@ -48,6 +48,33 @@ export interface NodeFacts {
    * `ip`, or no right to make a network namespace.
    */
   readonly tunnels: { readonly ipip?: boolean; readonly vxlan?: boolean };
+  /** IPv4 addresses by interface (`ip -o -4 addr show`): which interface is the lab's is the one with the node's address. */
+  readonly addresses: readonly NodeAddress[];
+}
+
+/** An IPv4 address on one of a node's interfaces. */
+export interface NodeAddress {
+  readonly iface: string;
+  readonly address: string;
+  readonly prefix: number;
+}
+
+/** labInterface is the interface holding `ip` (the node's lab address), if any. */
+export function labInterface(facts: NodeFacts, ip: string): string | undefined {
+  return facts.addresses.find((a) => a.address === ip)?.iface;
+}
+
+/**
+ * parseAddresses reads `ip -o -4 addr show`: `2: eth1    inet 192.168.56.11/24 brd ... scope global eth1\ ...`.
+ * (Exported for the doctor, which reads the same output.)
+ */
+export function parseAddresses(out: string): NodeAddress[] {
+  const found: NodeAddress[] = [];
+  for (const line of out.split("\n")) {
+    const m = /^\d+:\s+([^\s@]+)(?:@\S+)?\s+inet\s+(\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(line);
+    if (m?.[1] && m[2] && m[3]) found.push({ iface: m[1], address: m[2], prefix: Number(m[3]) });
+  }
+  return found;
 }
 
 /** nodeEnvironment is what the node's facts say it is, for the renderers. */
@@ -91,6 +118,7 @@ sec container; systemd-detect-virt --container 2>/dev/null
 sec tunnels; command -v ip >/dev/null && unshare --net sh -c '
 ip link add kl-probe type ipip 2>/dev/null && echo "ipip yes" || echo "ipip no"
 ip link add kl-probe2 type vxlan id 42 dstport 4789 2>/dev/null && echo "vxlan yes" || echo "vxlan no"' 2>/dev/null
+sec addrs; ip -o -4 addr show 2>/dev/null
 mode=
 for a in "$@"; do
   case "$mode:$a" in
@@ -180,6 +208,7 @@ export function parseFacts(out: string, localClock: number): NodeFacts {
       ? undefined
       : (single.get("container") ?? "").trim(),
     tunnels: parseTunnels(single.get("tunnels") ?? ""),
+    addresses: parseAddresses(single.get("addrs") ?? ""),
   };
 }
 

@@ -1,4 +1,5 @@
 import { forEachHost } from "../remote/hosts.js";
+import { HA_PACKAGES, renderHaFiles } from "../render/ha.js";
 import { PLAIN_NODE } from "../render/node-environment.js";
 import { renderNodeFiles } from "../render/node-files.js";
 import { type FactQuery, gatherFacts } from "./facts.js";
@@ -18,9 +19,13 @@ export const PACKAGES = ["kubeadm", "kubelet", "kubectl", "containerd", "contain
 export function factQuery(ctx: PhaseContext, node: string): FactQuery {
   // Which files there are does not depend on the kind of node, only their contents do.
   const files = renderNodeFiles(ctx.plan, node, PLAIN_NODE).map((f) => f.path);
+  // The control-plane VIP's files, packages and services (control planes only).
+  const ha = renderHaFiles(ctx.plan, node, "any").map((f) => f.path);
+  const haNode = ha.length > 0;
   return {
     files: [
       ...files,
+      ...ha,
       "/etc/fstab",
       "/etc/apt/sources.list.d/kubernetes.list",
       "/etc/systemd/system/containerd.service",
@@ -28,8 +33,8 @@ export function factQuery(ctx: PhaseContext, node: string): FactQuery {
       KUBELET_CONFIG,
     ],
     sysctls: SYSCTLS,
-    packages: PACKAGES,
-    units: ["containerd", "kubelet"],
+    packages: haNode ? [...PACKAGES, ...HA_PACKAGES] : PACKAGES,
+    units: ["containerd", "kubelet", ...(haNode ? HA_PACKAGES : [])],
   };
 }
 

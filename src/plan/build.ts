@@ -161,6 +161,10 @@ export function buildPlan(file: ClusterFile): Plan {
   const images = KUBERNETES_MINORS[minor as keyof typeof KUBERNETES_MINORS] ?? KUBERNETES_MINORS["1.37"];
   const firstCp = nodes.find((n) => n.role === "control-plane") ?? nodes[0];
   const line = file.containerd.version;
+  const ep = file.controlPlane?.endpoint;
+  const vip = ep
+    ? { address: ep.vip, port: ep.port, loadBalancer: ep.loadBalancer, routerId: vrrpRouterId(file.metadata.name) }
+    : undefined;
   const dhcp =
     file.network.dhcpRange === undefined ? defaultDhcpRange(file, cidr.first, cidr.prefix) : file.network.dhcpRange;
   return {
@@ -178,6 +182,7 @@ export function buildPlan(file: ClusterFile): Plan {
       dhcpRange: dhcp ?? undefined,
     },
     nodes,
+    ...(vip ? { vip } : {}),
     kubernetes: {
       version: k8s.version,
       minor,
@@ -186,8 +191,10 @@ export function buildPlan(file: ClusterFile): Plan {
       dnsDomain: "cluster.local",
       proxyMode: k8s.proxyMode,
       strictARP: k8s.strictARP ?? k8s.proxyMode === "ipvs",
-      controlPlaneEndpoint: k8s.controlPlaneEndpoint ?? `${firstCp?.ip ?? gateway}:6443`,
-      endpointGiven: k8s.controlPlaneEndpoint !== undefined,
+      controlPlaneEndpoint: vip
+        ? `${vip.address}:${vip.port}`
+        : (k8s.controlPlaneEndpoint ?? `${firstCp?.ip ?? gateway}:6443`),
+      endpointGiven: vip !== undefined || k8s.controlPlaneEndpoint !== undefined,
       controlPlaneRunsPods: nodes.every((n) => n.role === "control-plane"),
       images: {
         pause: `registry.k8s.io/pause:${images.pause}`,
@@ -204,6 +211,16 @@ export function buildPlan(file: ClusterFile): Plan {
     },
     addons: addons(file, cidr),
   };
+}
+
+/**
+ * vrrpRouterId is VRRP's virtual_router_id for a cluster: 1-255 from its name (FNV-1a), so
+ * two labs sharing a network rarely share one, and the same cluster always gets the same.
+ */
+export function vrrpRouterId(name: string): number {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(name, "utf8")) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return (h % 255) + 1;
 }
 
 /** The box of a vagrant plan: the file's, or the one pinned for the hypervisor. */

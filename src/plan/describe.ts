@@ -22,6 +22,16 @@ export function networkSegments(plan: Plan): NetworkSegment[] {
     { first: lab.first, last: lab.first, mark: "|", label: "network address" },
     { first: one(plan.network.gateway), last: one(plan.network.gateway), mark: "G", label: "gateway (this host)" },
     ...plan.nodes.map((n) => ({ first: one(n.ip), last: one(n.ip), mark: "N", label: `node ${n.name} (${n.role})` })),
+    ...(plan.vip
+      ? [
+          {
+            first: one(plan.vip.address),
+            last: one(plan.vip.address),
+            mark: "V",
+            label: `control-plane VIP (${plan.vip.loadBalancer === "kube-vip" ? "kube-vip" : "keepalived"}, API on :${plan.vip.port})`,
+          },
+        ]
+      : []),
     { first: lab.last, last: lab.last, mark: "|", label: "broadcast" },
   ];
   if (plan.addons.metallb.enabled) {
@@ -100,14 +110,14 @@ export function describePlan(plan: Plan, opts: { width?: number; toRemove?: read
   }
   lines.push(
     `  [${networkStrip(plan, opts.width ? Math.max(16, Math.min(64, opts.width - 4)) : 64)}]`,
-    "  G gateway  N node  L LoadBalancer pool  D DHCP  ! overlap  . free",
+    `  G gateway  N node  ${plan.vip ? "V VIP  " : ""}L LoadBalancer pool  D DHCP  ! overlap  . free`,
     "",
   );
   const k = plan.kubernetes;
   lines.push(
     `Pods         ${k.podSubnet}`,
     `Services     ${k.serviceSubnet}`,
-    `API server   https://${k.controlPlaneEndpoint}`,
+    `API server   https://${k.controlPlaneEndpoint}${plan.vip ? ` (a VIP held by one control plane, to every API server's :6443)` : ""}`,
     ...(k.controlPlaneRunsPods
       ? ["Scheduling   pods run on the control plane: no workers, so it is registered without its NoSchedule taint"]
       : []),

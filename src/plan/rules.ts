@@ -27,6 +27,8 @@ export interface RuleReport {
 type Rule = (file: ClusterFile, plan: Plan, report: RuleReport) => void;
 
 const MIN_CP_CPUS = 2;
+/** The port every API server listens on (kubeadm's default, which kubelab keeps). */
+const API_SERVER_PORT = 6443;
 const MIN_CP_MEMORY_MIB = 1700;
 
 const nodePath = (plan: Plan, i: number, field: string) => ["nodes", plan.nodes[i]?.source ?? 0, field];
@@ -93,8 +95,8 @@ const controlPlane: Rule = (file, plan, r) => {
   if (cps > 1 && !plan.kubernetes.endpointGiven) {
     r.errors.push({
       path: ["kubernetes", "controlPlaneEndpoint"],
-      message: `${cps} control planes need a shared controlPlaneEndpoint`,
-      fix: "set kubernetes.controlPlaneEndpoint to a stable address (a load balancer or VIP) with port 6443",
+      message: `${cps} control planes need one endpoint in front of them`,
+      fix: "set controlPlane.endpoint.vip to a free lab address (kubelab runs keepalived and HAProxy), or kubernetes.controlPlaneEndpoint to a load balancer of your own",
     });
   }
   if (file.provider.name === "ssh") {
@@ -174,6 +176,71 @@ const addresses: Rule = (file, plan, r) => {
       message: "network.interface is ignored: kubelab finds each node's lab interface by the node's address",
       fix: "remove it; addons.cni.autodetection chooses how Calico picks the interface",
     });
+};
+
+/**
+ * The control planes' virtual IP: one endpoint, not two; a free address of the lab network
+ * (no node's, not reserved, outside the DHCP range and the MetalLB pools); a port HAProxy can
+ * take beside the API servers' 6443; a load balancer this release has.
+ */
+const vip: Rule = (file, plan, r) => {
+  const v = plan.vip;
+  if (!v) return;
+  const path = ["controlPlane", "endpoint", "vip"];
+  if (file.kubernetes.controlPlaneEndpoint !== undefined)
+    r.errors.push({
+      path: ["kubernetes", "controlPlaneEndpoint"],
+      message: `both kubernetes.controlPlaneEndpoint and controlPlane.endpoint are set; the API has one endpoint`,
+      fix: "remove kubernetes.controlPlaneEndpoint: the VIP at controlPlane.endpoint is the endpoint",
+    });
+  if (v.loadBalancer === "kube-vip")
+    r.errors.push({
+      path: ["controlPlane", "endpoint", "loadBalancer"],
+      message: "kube-vip is not available in this release: kubelab pins no kube-vip image to import on the nodes",
+      fix: "use loadBalancer: keepalived-haproxy (the default)",
+    });
+  if (v.port === API_SERVER_PORT)
+    r.errors.push({
+      path: ["controlPlane", "endpoint", "port"],
+      message: `port ${API_SERVER_PORT} is the API servers' own on every control plane; HAProxy cannot listen there too`,
+      fix: "use another port, such as 8443 (the default)",
+    });
+  const lab = plan.network.block;
+  const ip = parseIpv4(v.address) ?? 0;
+  if (!containsAddress(lab, ip)) {
+    r.errors.push({
+      path,
+      message: `VIP ${v.address} is outside the lab network ${lab.text}, so nothing can reach it`,
+      fix: `choose a free address inside ${lab.text}, such as ${formatIpv4(lab.first + 10)}`,
+    });
+    return;
+  }
+  const reserved = reservedAddresses(plan, lab).get(ip);
+  if (reserved) r.errors.push({ path, message: `VIP ${v.address} is ${reserved}`, fix: "choose a free address" });
+  const node = plan.nodes.find((n) => n.ip === v.address);
+  if (node)
+    r.errors.push({
+      path,
+      message: `VIP ${v.address} is ${node.name}'s address`,
+      fix: "choose an address no node has",
+    });
+  const dhcp = plan.network.dhcpRange ? parseRange(plan.network.dhcpRange) : undefined;
+  if (dhcp && containsAddress(dhcp, ip))
+    r.errors.push({
+      path,
+      message: `VIP ${v.address} is inside the DHCP range ${plan.network.dhcpRange}, which may hand it out`,
+      fix: "choose an address outside the DHCP range",
+    });
+  if (plan.addons.metallb.enabled)
+    for (const pool of plan.addons.metallb.pools) {
+      const range = parseRange(pool);
+      if (range && containsAddress(range, ip))
+        r.errors.push({
+          path,
+          message: `VIP ${v.address} is inside the LoadBalancer pool ${pool}, which MetalLB hands to Services`,
+          fix: "choose an address outside addons.metallb.pools",
+        });
+    }
 };
 
 /** reservedAddresses are the lab addresses nothing else may take, with what they are. */
@@ -309,7 +376,7 @@ const kubernetes: Rule = (file, plan, r) => {
 };
 
 /** The rules, in the order their errors are reported. */
-export const RULES: readonly Rule[] = [names, controlPlane, addresses, pools, subnets, kubernetes];
+export const RULES: readonly Rule[] = [names, controlPlane, addresses, vip, pools, subnets, kubernetes];
 
 /** checkRules runs every rule and collects all of their findings. */
 export function checkRules(file: ClusterFile, plan: Plan): RuleReport {

@@ -69,7 +69,7 @@ export interface PlanKubernetes {
   readonly dnsDomain: string;
   readonly proxyMode: "iptables" | "ipvs" | "nftables";
   readonly strictARP: boolean;
-  /** host:port every node and kubeconfig uses for the API server. */
+  /** host:port every node and kubeconfig uses for the API server (the VIP's, when there is one). */
   readonly controlPlaneEndpoint: string;
   /** Whether the endpoint was given (a stable address that allows more control planes). */
   readonly endpointGiven: boolean;
@@ -120,6 +120,20 @@ export interface PlanAddons {
     | { readonly enabled: true; readonly version: string; readonly viz: boolean };
 }
 
+/**
+ * The virtual IP of a highly available control plane (`controlPlane.endpoint`): keepalived
+ * moves it between the control planes, HAProxy on each forwards `port` to every API server.
+ */
+export interface PlanVip {
+  /** The virtual IP, on the lab network. */
+  readonly address: string;
+  /** The port HAProxy listens on (the API servers keep 6443). */
+  readonly port: number;
+  readonly loadBalancer: "keepalived-haproxy" | "kube-vip";
+  /** VRRP's virtual_router_id (1-255), from the cluster name, so two labs on one network differ. */
+  readonly routerId: number;
+}
+
 /** The whole derived plan. */
 export interface Plan {
   readonly name: string;
@@ -129,6 +143,8 @@ export interface Plan {
   readonly network: PlanNetwork;
   readonly nodes: readonly PlanNode[];
   readonly kubernetes: PlanKubernetes;
+  /** The control planes' virtual IP, when the file sets `controlPlane.endpoint`. */
+  readonly vip?: PlanVip;
   readonly containerd: PlanContainerd;
   readonly addons: PlanAddons;
 }

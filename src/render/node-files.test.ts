@@ -17,7 +17,7 @@ import { mergeHosts, renderHostsBlock, renderModulesLoad, renderNodeFiles, rende
  */
 const FIXTURES = fileURLToPath(new URL("../../test/fixtures/render/", import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
-const CASES = ["default", "ipvs-17"] as const;
+const CASES = ["default", "ipvs-17", "vip"] as const;
 
 async function casePlan(name: (typeof CASES)[number]): Promise<Plan> {
   const r =

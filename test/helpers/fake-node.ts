@@ -75,6 +75,8 @@ export interface NodeState {
   /** `systemctl is-active` of units. */
   readonly units: Readonly<Record<string, string>>;
   readonly files: Readonly<Record<string, string>>;
+  /** IPv4 addresses by interface, as `ip -o -4 addr show` lists them. */
+  readonly addresses: readonly { readonly iface: string; readonly address: string; readonly prefix: number }[];
 }
 
 /** A cloud image before kubelab: another hostname, swap on, no module, sysctl or package of kubelab's. */
@@ -94,6 +96,10 @@ export function freshNode(): NodeState {
     sysctls: { "net.ipv4.ip_forward": "0" },
     packages: {},
     units: { containerd: "inactive", kubelet: "inactive" },
+    addresses: [
+      { iface: "lo", address: "127.0.0.1", prefix: 8 },
+      { iface: "eth0", address: "10.0.2.15", prefix: 24 },
+    ],
     files: {
       "/etc/hosts": "127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n",
       "/etc/fstab": "UUID=0a1b / ext4 errors=remount-ro 0 1\n/swap.img\tnone\tswap\tsw\t0\t0\n",
@@ -127,6 +133,15 @@ export function preparedNode(plan: Plan, name: string, over: Partial<NodeState> 
     },
     packages: { kubeadm: version, kubelet: version, kubectl: version },
     units: { containerd: "active", kubelet: "active" },
+    // The lab interface: eth1, holding the node's lab address.
+    addresses: [
+      ...fresh.addresses,
+      {
+        iface: "eth1",
+        address: plan.nodes.find((n) => n.name === name)?.ip ?? "192.0.2.1",
+        prefix: plan.network.prefix,
+      },
+    ],
     files: {
       "/etc/fstab": "UUID=0a1b / ext4 errors=remount-ro 0 1\n",
       ...Object.fromEntries(rendered.map((f) => [f.path, f.content])),
@@ -181,6 +196,16 @@ export function factsOutput(
       "tunnels",
       "",
       linesOf(Object.entries(state.tunnels).map(([type, can]) => `${type} ${can ? "yes" : "no"}`)),
+    ),
+    section(
+      "addrs",
+      "",
+      linesOf(
+        state.addresses.map(
+          (a, i) =>
+            `${i + 1}: ${a.iface}    inet ${a.address}/${a.prefix} scope global ${a.iface}\\       valid_lft forever preferred_lft forever`,
+        ),
+      ),
     ),
     ...(q.F ?? []).map((f) => {
       const content = files.get(f);

@@ -23,9 +23,9 @@ import { PREPARE_PHASES } from "../../src/cluster/up.js";
 import type { Plan } from "../../src/plan/types.js";
 import { nspawnProvider } from "../../src/providers/nspawn/provider.js";
 import type { PinnedFile } from "../../src/versions.js";
-import { CONTAINERD2_VERSION, cacheDir, isExecutable, KUBERNETES_VERSION } from "./tools.js";
+import { CONTAINERD2_VERSION, CRICTL_VERSION, cacheDir, isExecutable, KUBERNETES_VERSION } from "./tools.js";
 
-const RECIPE = "v3";
+const RECIPE = "v4";
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const sh = (cmd: string, args: string[], cwd?: string) =>
   execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
@@ -75,7 +75,16 @@ ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELE
 `;
 
 /** Package contents besides /usr/bin/<name>, and dependencies (those the nspawn node image has). */
-const PACKAGES: Record<string, { files: Record<string, string>; depends: string; postinst?: string }> = {
+const PACKAGES: Record<
+  string,
+  {
+    files: Record<string, string>;
+    depends: string;
+    postinst?: string;
+    /** A package of another binary than /usr/bin/<name> of Kubernetes: its name and where it was built. */
+    other?: { binary: string; version: string; path: () => string };
+  }
+> = {
   kubelet: {
     files: { "usr/lib/systemd/system/kubelet.service": KUBELET_SERVICE },
     depends: "iptables, iproute2, mount",
@@ -85,10 +94,19 @@ const PACKAGES: Record<string, { files: Record<string, string>; depends: string;
   },
   kubeadm: {
     files: { "usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": KUBEADM_DROPIN },
-    depends: "kubelet, kubectl",
+    // As on pkgs.k8s.io: crictl comes with kubeadm (kubelab runs etcdctl through it).
+    depends: "kubelet, kubectl, cri-tools",
   },
   kubectl: { files: {}, depends: "" },
+  "cri-tools": {
+    files: {},
+    depends: "",
+    other: { binary: "crictl", version: CRICTL_VERSION, path: () => crictlBinary() },
+  },
 };
+
+/** cri-tools' package version, as pkgs.k8s.io numbers it. */
+const CRI_TOOLS_VERSION = `${CRICTL_VERSION.slice(1)}-1.1`;
 
 async function deb(
   work: string,
@@ -100,24 +118,32 @@ async function deb(
 ): Promise<void> {
   const spec = PACKAGES[name];
   if (!spec) throw new Error(`no test package spec for ${name}`);
+  const binary = spec.other?.binary ?? name;
   const root = join(work, name);
   await mkdir(join(root, "DEBIAN"), { recursive: true });
   await mkdir(join(root, "usr/bin"), { recursive: true });
   await writeFile(
     join(root, "DEBIAN/control"),
-    `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: kubelab tests <tests@kubelab.invalid>\n${spec.depends ? `Depends: ${spec.depends}\n` : ""}Description: Kubernetes ${name} ${release} built from source by kubelab's test suite\n`,
+    `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: kubelab tests <tests@kubelab.invalid>\n${spec.depends ? `Depends: ${spec.depends}\n` : ""}Description: ${spec.other ? `${binary} ${spec.other.version}` : `Kubernetes ${name} ${release}`} built from source by kubelab's test suite\n`,
   );
   if (spec.postinst) {
     await writeFile(join(root, "DEBIAN/postinst"), spec.postinst);
     await chmod(join(root, "DEBIAN/postinst"), 0o755);
   }
-  await cp(kubernetesBinary(name, release), join(root, "usr/bin", name));
+  await cp(spec.other?.path() ?? kubernetesBinary(name, release), join(root, "usr/bin", binary));
   for (const [path, content] of Object.entries(spec.files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), content);
   }
   // gzip, fast: the nodes unpack these on every first run.
   sh("dpkg-deb", ["-Zgzip", "-z1", "--root-owner-group", "--build", root, join(out, `${name}_${version}_${arch}.deb`)]);
+}
+
+/** crictl as scripts/dev-tools/crictl.sh built it; the test packages need it. */
+export function crictlBinary(): string {
+  const path = cacheDir("crictl", CRICTL_VERSION, "bin", "crictl");
+  if (!isExecutable(path)) throw new Error(`${path} is missing: run scripts/dev-tools/crictl.sh ${CRICTL_VERSION}`);
+  return path;
 }
 
 /**
@@ -186,6 +212,7 @@ export async function buildTestPackages(plan: Plan): Promise<TestPackages> {
     await mkdir(apt);
     for (const p of ["kubeadm", "kubelet", "kubectl"])
       await deb(join(tmp, "debs"), apt, p, plan.kubernetes.version, version, arch);
+    await deb(join(tmp, "debs"), apt, "cri-tools", plan.kubernetes.version, CRI_TOOLS_VERSION, arch);
     await writeFile(join(apt, "Packages"), sh("apt-ftparchive", ["packages", "."], apt));
     await writeFile(join(apt, "Release"), sh("apt-ftparchive", ["release", "."], apt));
     signRepository(apt, tmp);

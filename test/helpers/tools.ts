@@ -25,6 +25,9 @@ export type ToolName = "containerd1" | "containerd2" | "crane" | "kubeadm" | "ku
 /** crane version built by scripts/dev-tools/crane.sh (keep in sync with its default). */
 export const CRANE_VERSION = "v0.22.1";
 
+/** crictl version built by scripts/dev-tools/crictl.sh (keep in sync with its default). */
+export const CRICTL_VERSION = "v1.37.0";
+
 /** OpenTofu version whose `tofu` scripts/dev-tools/opentofu.sh builds (keep in sync with its default). */
 export const TOFU_VERSION = "v1.12.6";
 

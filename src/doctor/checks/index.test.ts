@@ -18,6 +18,8 @@ const IDS = [
   "node.clock-skew",
   "node.node-ip",
   "node.hostname",
+  "control-plane.etcd-quorum",
+  "control-plane.vip",
   "api.node-addresses",
   "node.ready",
   "calico.felix-health-localhost",

@@ -14,7 +14,7 @@ import { UserError } from "../../errors.js";
 import { cmdline, errno, imagesRoot, run, sleep, unmountUnder } from "./host.js";
 
 /** Bump when the recipe below changes: a new version is a new cache directory (old ones are left). */
-export const IMAGE_RECIPE_VERSION = 2;
+export const IMAGE_RECIPE_VERSION = 3;
 
 /**
  * Packages on top of minbase. containerd is NOT here: node preparation installs the version
@@ -40,6 +40,10 @@ export const IMAGE_PACKAGES = [
   "ebtables",
   "apt-transport-https",
   "iputils-ping", // lab debugging, and the tests' node-to-node check
+  // The control-plane VIP (controlPlane.endpoint): nspawn nodes reach no archive of their own,
+  // so the image carries them; they stay disabled until node preparation configures them.
+  "keepalived",
+  "haproxy",
 ] as const;
 
 export const DEFAULT_MIRROR = "http://deb.debian.org/debian";
@@ -321,6 +325,8 @@ async function customize(root: string, release: string, mirror: string, componen
     "ssh.service",
     "kubelab-node-fixup.service",
   ]);
+  // Installed for the control-plane VIP, started only where node preparation writes their config.
+  await run("systemctl", [`--root=${root}`, "disable", "keepalived.service", "haproxy.service"]);
   // Units that cannot work in a container without a real /sys or console, masked so
   // `systemctl --failed` stays meaningful.
   if (MASKED_UNITS.length > 0) await run("systemctl", [`--root=${root}`, "mask", ...MASKED_UNITS]);

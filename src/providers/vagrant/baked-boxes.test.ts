@@ -56,6 +56,18 @@ test("the baking VM: one control plane at the highest free address, outside ever
   assert.equal(bakeKey(b), bakeKey(plan), "the baking VM's box is the cluster's");
 });
 
+test("the baking VM takes no control-plane VIP: not its address, no keepalived for it", () => {
+  const plan = planWith((raw) => {
+    raw.nodes[0].count = 3;
+    raw.network.dhcpRange = null;
+    raw.controlPlane = { endpoint: { vip: "192.168.56.254" } };
+  });
+  assert.equal(plan.vip?.address, "192.168.56.254");
+  const b = bakePlan(plan);
+  assert.equal(b.vip, undefined);
+  assert.equal(b.nodes[0]?.ip, "192.168.56.253");
+});
+
 test("a plan made from a baked box names it, without the base box's version", () => {
   const plan = planWith();
   const baked: BakedBox = {

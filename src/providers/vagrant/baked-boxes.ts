@@ -86,7 +86,9 @@ export function bakePlan(plan: Plan): Plan {
   const first = plan.nodes[0];
   const cidr = plan.network.block;
   if (!first) throw new Error("the plan has no nodes");
-  const taken = [plan.network.gateway, ...plan.nodes.map((n) => n.ip)].map((ip) => parseIpv4(ip));
+  const taken = [plan.network.gateway, ...plan.nodes.map((n) => n.ip), ...(plan.vip ? [plan.vip.address] : [])].map(
+    (ip) => parseIpv4(ip),
+  );
   // Nor a pool's, nor the hypervisor's DHCP range (VirtualBox hands out .100-.254 by default).
   const ranges = [...(plan.addons.metallb.enabled ? plan.addons.metallb.pools : []), plan.network.dhcpRange ?? ""]
     .filter(Boolean)
@@ -96,7 +98,10 @@ export function bakePlan(plan: Plan): Plan {
     if (!taken.includes(i) && !ranges.some((r) => r && containsAddress(r, i))) ip = i;
   if (ip === undefined) throw new Error(`no free address for the baking VM in ${plan.network.cidr}`);
   const node: PlanNode = { ...first, name: "bake", role: "control-plane", ip: formatIpv4(ip) };
-  return { ...plan, name: `${plan.name}-bake`, context: `${plan.context}-bake`, nodes: [node] };
+  // No control-plane VIP: a box that took it, or kept keepalived's config, would bring it to
+  // every node made from it, workers too.
+  const { vip: _vip, ...rest } = plan;
+  return { ...rest, name: `${plan.name}-bake`, context: `${plan.context}-bake`, nodes: [node] };
 }
 
 /** The boxes Vagrant has, as name/provider pairs (`vagrant box list --machine-readable`). */
