@@ -108,6 +108,33 @@ test("vagrant up (libvirt + QEMU): kubelab reaches the VM from vagrant ssh-confi
   t.diagnostic(`second run: ${seconds(since)}`);
   assert.deepEqual(second.changes, [], "a second run on an unchanged plan changes nothing");
 
+  // kubelab stop and start on vagrant: `vagrant halt`, then `vagrant up` of the halted VM,
+  // which comes back with its disk, its lab address and its host keys.
+  await Promise.all([...hosts.values()].map((h) => h.close()));
+  hosts.clear();
+  since = Date.now();
+  await vagrantProvider.stop(plan, ["master-1"], ctx);
+  t.diagnostic(`vagrant halt: ${seconds(since)}`);
+  assert.deepEqual(
+    (await vagrantProvider.list(plan, ctx)).map((m) => m.state),
+    ["stopped"],
+  );
+  since = Date.now();
+  await vagrantProvider.start(plan, ["master-1"], ctx);
+  t.diagnostic(`vagrant up of the halted VM: ${seconds(since)}`);
+  const restarted = await vagrantProvider.list(plan, ctx);
+  assert.deepEqual(
+    restarted.map((m) => m.state),
+    ["running"],
+  );
+  const again = await connectAll(plan, restarted, { clusterDir, policy: hostKeyPolicy(), concurrency: 1 });
+  t.after(() => Promise.all([...again.values()].map((h) => h.close())));
+  const back = again.get("master-1");
+  assert.ok(back, "the same host key and address after the restart");
+  assert.equal((await back.readFile("/etc/default/kubelet"))?.trim(), `KUBELET_EXTRA_ARGS=--node-ip=${node.ip}`);
+  assert.match(await back.run(["ip", "-o", "-4", "addr", "show", "eth1"]), new RegExp(`inet ${node.ip}/24`));
+  await Promise.all([...again.values()].map((h) => h.close()));
+
   since = Date.now();
   await vagrantProvider.destroy(plan, ctx);
   t.diagnostic(`destroy: ${seconds(since)}`);
