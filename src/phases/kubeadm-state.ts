@@ -31,16 +31,24 @@ export const INIT_OBJECTS = [
 export const API_WAIT_SECONDS = 90;
 
 /**
- * INIT_PROBE_SCRIPT runs on the first control plane with admin.conf: it waits up to $1
- * seconds for the API server, then prints `api-down`, or one `missing NS/KIND/NAME` line per
- * object of INIT_OBJECTS that is absent and one `node NAME` line per registered node.
+ * apiProbePrelude starts a probe script run with admin.conf: `k` is kubectl with a request
+ * timeout, and the script waits up to $1 seconds for the API server's /readyz, else prints
+ * `api-down` and ends.
  */
-const INIT_PROBE_SCRIPT = `k() { kubectl --kubeconfig ${ADMIN_CONF} --request-timeout=5s "$@"; }
+export const apiProbePrelude = (requestTimeoutSeconds: number): string =>
+  `k() { kubectl --kubeconfig ${ADMIN_CONF} --request-timeout=${requestTimeoutSeconds}s "$@"; }
 waited=0
 until k get --raw=/readyz >/dev/null 2>&1; do
   [ "$waited" -ge "$1" ] && { echo api-down; exit 0; }
   sleep 2; waited=$((waited + 2))
-done
+done`;
+
+/**
+ * INIT_PROBE_SCRIPT runs on the first control plane with admin.conf: it waits up to $1
+ * seconds for the API server, then prints `api-down`, or one `missing NS/KIND/NAME` line per
+ * object of INIT_OBJECTS that is absent and one `node NAME` line per registered node.
+ */
+const INIT_PROBE_SCRIPT = `${apiProbePrelude(5)}
 for o in ${INIT_OBJECTS.join(" ")}; do
   ns=\${o%%/*}; rest=\${o#*/}
   k -n "$ns" get "$rest" -o name >/dev/null 2>&1 || echo "missing $o"

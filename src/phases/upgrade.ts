@@ -24,7 +24,7 @@ import type { Remote } from "../remote/types.js";
 import type { NodeFacts } from "./facts.js";
 import { holdPackages, installPackages, KUBELET_CONFIG } from "./install-kubernetes.js";
 import { ignoreFlag, kubeadm } from "./kubeadm.js";
-import { ADMIN_CONF } from "./kubeadm-state.js";
+import { ADMIN_CONF, apiProbePrelude } from "./kubeadm-state.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
 
 /** The annotation kubelab puts on a node it drains for an upgrade, so a resumed upgrade uncordons it. */
@@ -48,12 +48,7 @@ export interface ClusterVersions {
  * for the API server (then prints `api-down`), prints `cluster VERSION` from kubeadm-config
  * and one `node NAME kubelet=V unschedulable=B drained=V` line per Node.
  */
-const VERSIONS_SCRIPT = `k() { kubectl --kubeconfig ${ADMIN_CONF} --request-timeout=10s "$@"; }
-waited=0
-until k get --raw=/readyz >/dev/null 2>&1; do
-  [ "$waited" -ge "$1" ] && { echo api-down; exit 0; }
-  sleep 2; waited=$((waited + 2))
-done
+const VERSIONS_SCRIPT = `${apiProbePrelude(10)}
 k -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}' | sed -n 's/^kubernetesVersion:[[:space:]]*/cluster /p'
 k get nodes -o jsonpath='{range .items[*]}node {.metadata.name} kubelet={.status.nodeInfo.kubeletVersion} unschedulable={.spec.unschedulable} drained={.metadata.annotations.kubelab\\.dev/drained-for}{"\\n"}{end}'`;
 
