@@ -11,7 +11,7 @@ import { dearmor } from "../artifacts/openpgp.js";
 import { type PackageSource, pinnedContainerdFiles, upstreamSource } from "../artifacts/package-source.js";
 import { HostsError } from "../remote/hosts.js";
 import { PINNED } from "../versions.js";
-import { installKubernetesPhase, sourcesLine } from "./install-kubernetes.js";
+import { debPackage, installKubernetesPhase, installPackages, sourcesLine } from "./install-kubernetes.js";
 
 const plan = defaultPlan();
 const V = plan.kubernetes.packageVersion;
@@ -155,6 +155,34 @@ test("from an offline bundle the .deb files are uploaded, installed and removed"
   assert.deepEqual(worker.writes(), paths);
   assert.equal(worker.files.get(paths[0] as string), "contents of https://example.invalid/kubeadm.deb\n");
   assert.deepEqual(worker.commands(), [[...INSTALL, ...paths], ["rm", "-f", ...paths], HOLD]);
+});
+
+test("from a bundle, moving only kubeadm gives apt kubeadm and its other dependencies, never the held kubelet or kubectl", async () => {
+  assert.deepEqual(
+    [
+      "bundle:kubeadm_1.37.2-1.1_amd64.deb",
+      "https://example.invalid/x/cri-tools_1.37.0-1.1_amd64.deb",
+      "kubectl.deb",
+    ].map(debPackage),
+    ["kubeadm", "cri-tools", "kubectl"],
+  );
+  const debs = ["kubeadm", "kubelet", "kubectl", "cri-tools"].map((p) => ({
+    url: `bundle:${p}_1.37.2-1.1_amd64.deb`,
+    sha256: p.padEnd(64, "0"),
+  }));
+  const packages: PackageSource = {
+    kubernetes: { debs },
+    artifacts: fakeStore(),
+    containerdFiles: pinnedContainerdFiles,
+  };
+  const c = await fakeCluster(plan, { "worker-1": freshNode() }, { packages });
+  const worker = aptWorks(c, "worker-1").on(["rm", "-f", REST]);
+  const facts = c.ctx.facts.get("worker-1");
+  assert.ok(facts);
+  await installPackages(c.ctx, worker, facts, ["kubeadm"]);
+  const moved = [debs[0], debs[3]].map((d) => `/var/cache/kubelab/debs/${d?.sha256.slice(0, 16)}.deb`);
+  assert.deepEqual(worker.writes(), moved);
+  assert.deepEqual(worker.commands().at(-2), [...INSTALL, ...moved]);
 });
 
 test("a dry run records the same changes and runs and writes nothing", async () => {

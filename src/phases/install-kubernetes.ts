@@ -78,11 +78,23 @@ async function installFromRepository(
   }
 }
 
+/**
+ * debPackage is the package name of a .deb by its file name (`NAME_VERSION_ARCH.deb`, Debian's
+ * naming), whatever the location names it under: a URL, or `bundle:FILE` in a bundle.
+ */
+export function debPackage(location: string): string {
+  const file = location.slice(Math.max(location.lastIndexOf("/"), location.lastIndexOf(":")) + 1);
+  return file.replace(/\.deb$/, "").split("_")[0] ?? file;
+}
+
 /** installDebs puts verified .deb files on the node and lets apt install them (and any dependencies it already knows). */
 async function installDebs(ctx: PhaseContext, remote: Remote, all: readonly PinnedFile[], packages: readonly string[]) {
-  // Only the packages asked for among kubeadm, kubelet and kubectl (and every dependency).
-  const named = (deb: PinnedFile, p: string) => new RegExp(`(^|/)${p}_[^/]*$`).test(deb.url);
-  const debs = all.filter((deb) => !PACKAGES.some((p) => named(deb, p) && !packages.includes(p)));
+  // Only the packages asked for among kubeadm, kubelet and kubectl (and every dependency): a
+  // held one given to apt as a file would have to move, and apt refuses that.
+  const debs = all.filter((deb) => {
+    const name = debPackage(deb.url);
+    return !PACKAGES.some((p) => p === name && !packages.includes(p));
+  });
   const dir = "/var/cache/kubelab/debs";
   const paths = debs.map((deb) => `${dir}/${deb.sha256.slice(0, 16)}.deb`);
   await Promise.all(debs.map((deb, i) => installFile(ctx, remote, deb, paths[i] as string)));
