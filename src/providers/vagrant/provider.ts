@@ -268,7 +268,7 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
 
   // Each VM's own snapshot, taken while it is halted: `vagrant snapshot save|restore|delete`.
   const snapshot: MachineSnapshots = {
-    async save(plan, name, nodes, ctx) {
+    async save(_plan, name, nodes, ctx) {
       const disks: SnapshotDisk[] = [];
       for (const node of nodes) {
         ctx.log(`vagrant snapshot save ${node} ${name}`);
