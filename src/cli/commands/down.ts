@@ -108,6 +108,18 @@ async function downIn(plan: Plan, dir: string, opts: DownOptions, io: Io, deps: 
     note(io, `cluster ${plan.name}: nothing removed`);
     return;
   }
+  // Each snapshot first, by the provider that took it: a hypervisor may refuse to remove a VM
+  // that still has snapshots. A failure is noted; destroy removes what is left of them.
+  if (machines.length > 0)
+    for (const s of snapshots)
+      await provider.snapshot
+        ?.delete(
+          plan,
+          s.name,
+          s.nodes.map((n) => n.name),
+          ctx,
+        )
+        .catch((e: unknown) => ctx.log(`snapshot ${s.name}: ${e instanceof Error ? e.message : String(e)}`));
   // destroy runs even without machines: it also removes what the provider left beside them.
   await provider.destroy(plan, ctx);
   // The provider took the nodes' copies with the machines: kubelab's part of each snapshot goes too.
