@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { Plan } from "../../plan/types.js";
 import { which } from "../host.js";
 import type { MachineSnapshots, ProviderContext, SnapshotDisk } from "../types.js";
-import { run, unmountUnder } from "./host.js";
+import { requireTools, run, unmountUnder } from "./host.js";
 import { clusterRoot, nodePaths, nspawnPid } from "./machine.js";
 
 /** A copy of a node's root takes as long as the disk needs: minutes for a few GB on a slow one. */
@@ -47,6 +47,9 @@ async function snapshotNames(cluster: string, node: string): Promise<string[]> {
   }
   return found.sort((a, b) => a.mtime - b.mtime || a.name.localeCompare(b.name)).map((f) => f.name);
 }
+
+/** The nodes' roots belong to root: copying them, and putting them back, needs root. */
+const needRoot = () => requireTools({ cp: "coreutils", du: "coreutils" });
 
 /** refuseRunning: a copy of a running node's root would not be one point in time. */
 function refuseRunning(cluster: string, nodes: readonly string[], what: string): void {
@@ -82,6 +85,7 @@ async function copyRoot(from: string, to: string, linkDest: string | undefined):
 }
 
 async function save(plan: Plan, name: string, nodes: readonly string[], ctx: ProviderContext): Promise<SnapshotDisk[]> {
+  needRoot();
   refuseRunning(plan.name, nodes, "a snapshot");
   const root = snapshotsRoot(plan.name);
   const tmp = join(root, `${name}.tmp`);
@@ -124,6 +128,7 @@ async function save(plan: Plan, name: string, nodes: readonly string[], ctx: Pro
 }
 
 async function restore(plan: Plan, name: string, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+  needRoot();
   refuseRunning(plan.name, nodes, "restoring a snapshot");
   const missing = nodes.filter((n) => !existsSync(snapshotRootfs(plan.name, name, n)));
   if (missing.length > 0) throw new Error(`snapshot ${name} has no copy of ${missing.join(", ")}`);
