@@ -79,6 +79,23 @@ export const EXAMPLES: Readonly<Record<string, readonly (readonly [string, strin
     ["kubelab etcd restore lab.db", "replace the lab's state with the snapshot (asks first)"],
     ["kubelab etcd restore --force lab.db", "without asking, e.g. in a script"],
   ],
+  snapshot: [
+    ["kubelab snapshot save before-upgrade", "the whole lab as it is now"],
+    ["kubelab snapshot restore before-upgrade", "back to it (says what is lost, asks first)"],
+  ],
+  "snapshot save": [
+    ["kubelab snapshot save s1", "stop the lab, copy every node's disk, start it again"],
+    ["kubelab snapshot save s1 --force -o json", "replace s1; the manifest and sizes as JSON"],
+  ],
+  "snapshot restore": [
+    ["kubelab snapshot restore s1", "every node back to s1 (asks first), then Ready"],
+    ["kubelab snapshot restore s1 --force", "without asking, e.g. in a script"],
+  ],
+  "snapshot list": [
+    ["kubelab snapshot list", "name, time, provider, nodes and disk use of each"],
+    ["kubelab snapshot list --name lab -o json", "a recorded lab's snapshots as JSON"],
+  ],
+  "snapshot delete": [["kubelab snapshot delete s1", "remove s1 and free its disk"]],
   status: [
     ["kubelab status", "each node's machine, address and whether it is prepared"],
     ["kubelab status -o yaml", "the same as data"],

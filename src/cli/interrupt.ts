@@ -16,7 +16,7 @@ const SIGNALS = ["SIGINT", "SIGTERM"] as const;
  * Commands that stop on the run's signal (the ones holding the cluster lock). Others keep
  * the default: Ctrl-C ends them at once, as there is nothing of theirs to clean up.
  */
-const STOPPABLE = new Set(["up", "down", "image", "stop", "start", "etcd"]);
+const STOPPABLE = new Set(["up", "down", "image", "stop", "start", "etcd", "snapshot"]);
 
 /** Commands whose next run picks up where an interrupted one stopped. */
 const RESUMABLE = new Set(["up", "down", "stop", "start"]);

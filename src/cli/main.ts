@@ -215,6 +215,42 @@ export function buildProgram(given: Io = processIo): Command {
     .addOption(outputOption())
     .action(async (snapshot, opts) => (await import("./commands/etcd.js")).etcdRestore(snapshot, opts, io));
 
+  const snapshot = program
+    .command("snapshot")
+    .description("whole-lab snapshots: every node's disk, etcd and kubelab's files at one point (nspawn, vagrant)");
+  snapshot
+    .command("save")
+    .description("take a snapshot of the whole lab: stopped for the copy, started again when it was running")
+    .argument("<name>", "snapshot name (lower case letters, digits, -)")
+    .addOption(fileOption())
+    .addOption(nameOption())
+    .option("--force", "replace a snapshot of that name")
+    .addOption(outputOption())
+    .action(async (name, opts) => (await import("./commands/snapshot.js")).snapshotSave(name, opts, io));
+  snapshot
+    .command("restore")
+    .description("return the lab to a snapshot: every node's disk replaced, then started and awaited Ready")
+    .argument("<name>", "a snapshot kubelab snapshot list shows")
+    .addOption(fileOption())
+    .addOption(nameOption())
+    .option("--force", "do not ask for confirmation (needed without a terminal)")
+    .addOption(outputOption())
+    .action(async (name, opts) => (await import("./commands/snapshot.js")).snapshotRestore(name, opts, io));
+  snapshot
+    .command("list")
+    .description("list the lab's snapshots, oldest first, with their time and disk use")
+    .addOption(fileOption())
+    .addOption(nameOption())
+    .addOption(outputOption())
+    .action(async (opts) => (await import("./commands/snapshot.js")).snapshotList(opts, io));
+  snapshot
+    .command("delete")
+    .description("delete a snapshot: the nodes' copies and kubelab's files")
+    .argument("<name>", "a snapshot kubelab snapshot list shows")
+    .addOption(fileOption())
+    .addOption(nameOption())
+    .action(async (name, opts) => (await import("./commands/snapshot.js")).snapshotDelete(name, opts, io));
+
   program
     .command("status")
     .description("show each node's machine, address and whether it is prepared")

@@ -88,4 +88,33 @@ export interface MachineProvider {
    * into a machine that failed to come up; `up` itself does not call it.
    */
   logs(plan: Plan, node: string, ctx: ProviderContext): Promise<string>;
+  /**
+   * Whole-machine snapshots of the plan's nodes, taken and put back while the machines are
+   * stopped (the caller stops and starts them). Absent when the provider cannot snapshot its
+   * machines (existing hosts).
+   */
+  readonly snapshot?: MachineSnapshots;
+}
+
+/** One node's disk in a snapshot, as the provider took it. */
+export interface SnapshotDisk {
+  readonly node: string;
+  /** Where the provider keeps it (nspawn: a directory on this host; vagrant: the VM's snapshot name). */
+  readonly location: string;
+  /** Bytes on this host's disk this node's copy takes beyond earlier snapshots, when the provider can tell. */
+  readonly addedBytes?: number;
+  /** Bytes of the node's copy as a whole (shared files included), when the provider can tell. */
+  readonly bytes?: number;
+}
+
+/** What a provider does for `kubelab snapshot`: every method works on stopped machines. */
+export interface MachineSnapshots {
+  /** save copies each node's disk into snapshot `name`, replacing one of that name. */
+  save(plan: Plan, name: string, nodes: readonly string[], ctx: ProviderContext): Promise<SnapshotDisk[]>;
+  /** restore replaces each node's disk with its copy in snapshot `name`. */
+  restore(plan: Plan, name: string, nodes: readonly string[], ctx: ProviderContext): Promise<void>;
+  /** delete removes snapshot `name` of every node that has it. */
+  delete(plan: Plan, name: string, nodes: readonly string[], ctx: ProviderContext): Promise<void>;
+  /** list names the snapshots the provider has of `node`. */
+  list(plan: Plan, node: string, ctx: ProviderContext): Promise<string[]>;
 }

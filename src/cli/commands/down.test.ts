@@ -131,3 +131,28 @@ describe("kubelab down", () => {
     for (const kept of Object.values(f)) assert.ok(existsSync(kept), `${kept} kept`);
   });
 });
+
+describe("kubelab down with snapshots", () => {
+  it("names them when it asks, has the provider delete each, and removes kubelab's part", async (t) => {
+    const s = await scene(t, [{ node: "master-1", state: "running" }]);
+    const snapshots = join(s.dir, ".kubelab", "lab", "snapshots");
+    await mkdir(join(snapshots, "s1"), { recursive: true });
+    await writeFile(
+      join(snapshots, "s1", "snapshot.json"),
+      JSON.stringify({ name: "s1", created: "2026-12-07T03:00:00.000Z", nodes: [{ name: "master-1" }] }),
+    );
+    const deleted: string[] = [];
+    const provider = {
+      name: "vagrant",
+      list: async () => [{ node: "master-1", state: "running" }],
+      destroy: async () => {},
+      snapshot: {
+        delete: async (_p: unknown, name: string, nodes: string[]) => void deleted.push(`${name} ${nodes.join(",")}`),
+      },
+    } as unknown as MachineProvider;
+    await down({ file: s.file }, s.io, { ...s.deps(true), providerFor: async () => provider });
+    assert.match(s.calls.asked[0] ?? "", /and its snapshots \(s1\)\?$/);
+    assert.deepEqual(deleted, ["s1 master-1"]);
+    assert.equal(existsSync(snapshots), false);
+  });
+});

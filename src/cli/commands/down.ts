@@ -1,5 +1,7 @@
+import { rm } from "node:fs/promises";
 import { forgetKubeconfig } from "../../cluster/kubeconfig.js";
 import { resetNodes } from "../../cluster/reset.js";
+import { listSnapshots, snapshotsDir } from "../../cluster/snapshot.js";
 import { checkKubeconfig, contextName, userKubeconfigPath } from "../../kube/kubeconfig.js";
 import { forgetAppliedNodes } from "../../plan/applied-nodes.js";
 import { clusterDir, removeCredentials } from "../../plan/cluster-dir.js";
@@ -95,18 +97,33 @@ async function downIn(plan: Plan, dir: string, opts: DownOptions, io: Io, deps: 
     return;
   }
   const machines = (await provider.list(plan, ctx)).filter((m) => m.state !== "absent");
+  const snapshots = await listSnapshots(ctx.clusterDir);
   if (
     machines.length > 0 &&
     !opts.force &&
     !(await deps.confirm(
-      `Remove ${machines.length} machines of cluster ${plan.name} (${machines.map((m) => m.node).join(", ")})?`,
+      `Remove ${machines.length} machines of cluster ${plan.name} (${machines.map((m) => m.node).join(", ")})${snapshots.length > 0 ? ` and its snapshots (${snapshots.map((x) => x.name).join(", ")})` : ""}?`,
     ))
   ) {
     note(io, `cluster ${plan.name}: nothing removed`);
     return;
   }
+  // Each snapshot first, by the provider that took it: a hypervisor may refuse to remove a VM
+  // that still has snapshots. A failure is noted; destroy removes what is left of them.
+  if (machines.length > 0)
+    for (const s of snapshots)
+      await provider.snapshot
+        ?.delete(
+          plan,
+          s.name,
+          s.nodes.map((n) => n.name),
+          ctx,
+        )
+        .catch((e: unknown) => ctx.log(`snapshot ${s.name}: ${e instanceof Error ? e.message : String(e)}`));
   // destroy runs even without machines: it also removes what the provider left beside them.
   await provider.destroy(plan, ctx);
+  // The provider took the nodes' copies with the machines: kubelab's part of each snapshot goes too.
+  await rm(snapshotsDir(ctx.clusterDir), { recursive: true, force: true });
   const removed =
     machines.length > 0
       ? `cluster ${plan.name}: machines removed`

@@ -7,6 +7,7 @@
  *     machine.json   what kubelab made (machine name, bridge, image)
  *     nspawn.pid     the systemd-nspawn process
  *     console.log    the node's console (nspawn's stdout and stderr)
+ *   /var/lib/kubelab/nspawn/<cluster>/.snapshots/<name>/<node>/rootfs/   kubelab snapshot (snapshots.ts)
  *
  * Everything nspawn is run with, and why, is in nspawnArgs below.
  */

@@ -34,6 +34,7 @@ import {
   waitForSsh,
 } from "./machine.js";
 import { ensureBridge, removeBridge } from "./network.js";
+import { nspawnSnapshots, removeAllSnapshots } from "./snapshots.js";
 
 /** How long a node may take from nspawn's start to sshd answering (measured: ~2 s). */
 const SSH_TIMEOUT_MS = 120_000;
@@ -104,8 +105,9 @@ function endpoint(ip: string, ctx: ProviderContext): SshEndpoint {
 /** The node directories that exist for the cluster (whether or not the plan still has them). */
 async function nodeDirs(cluster: string): Promise<string[]> {
   const entries = await readdir(clusterRoot(cluster), { withFileTypes: true }).catch(() => []);
+  // Not .snapshots (snapshots.ts): node names never start with a dot.
   return entries
-    .filter((e) => e.isDirectory())
+    .filter((e) => e.isDirectory() && !e.name.startsWith("."))
     .map((e) => e.name)
     .sort();
 }
@@ -205,6 +207,7 @@ async function removeMachines(plan: Plan, nodes: readonly string[], ctx: Provide
 
 async function destroy(plan: Plan, ctx: ProviderContext): Promise<void> {
   await removeMachines(plan, await nodeDirs(plan.name), ctx);
+  await removeAllSnapshots(plan.name);
   await rmdir(clusterRoot(plan.name)).catch(() => {});
   await removeBridge(plan.name);
 }
@@ -274,6 +277,7 @@ export const nspawnProvider: MachineProvider = {
   destroy,
   remove,
   logs,
+  snapshot: nspawnSnapshots,
 };
 
 /** stopNode powers one node off, keeping its machine: list() then reports it stopped (fault tests). */

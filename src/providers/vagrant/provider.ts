@@ -12,7 +12,14 @@ import type { Plan } from "../../plan/types.js";
 import { forgetHost } from "../../remote/known-hosts.js";
 import { PLAIN_NODE } from "../../render/node-environment.js";
 import { renderVagrantfile } from "../../render/vagrantfile.js";
-import type { HostProblem, Machine, MachineProvider, ProviderContext } from "../types.js";
+import type {
+  HostProblem,
+  Machine,
+  MachineProvider,
+  MachineSnapshots,
+  ProviderContext,
+  SnapshotDisk,
+} from "../types.js";
 import { findBakedBox, withBox } from "./baked-boxes.js";
 import { runVagrant, type VagrantRunOptions, vagrantPaths } from "./cli.js";
 import { vagrantHostError, vagrantHostProblems } from "./host-checks.js";
@@ -249,6 +256,56 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     }
   }
 
+  /** The snapshots vagrant has of a VM: `vagrant snapshot list` prints one name a line, or a `==>` note when there are none. */
+  async function snapshotList(_plan: Plan, node: string, ctx: ProviderContext): Promise<string[]> {
+    if (!existsSync(vagrantPaths(ctx.clusterDir).vagrantfile)) return [];
+    const r = await vagrant(["snapshot", "list", "--no-color", node], ctx, { timeoutMs: QUERY_TIMEOUT_MS });
+    return r.stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "" && !l.startsWith("==>"));
+  }
+
+  // Each VM's own snapshot, taken while it is halted: `vagrant snapshot save|restore|delete`.
+  const snapshot: MachineSnapshots = {
+    async save(_plan, name, nodes, ctx) {
+      const disks: SnapshotDisk[] = [];
+      for (const node of nodes) {
+        ctx.log(`vagrant snapshot save ${node} ${name}`);
+        await vagrant(["snapshot", "save", "--force", "--no-color", node, name], ctx, {
+          timeoutMs: DESTROY_TIMEOUT_MS,
+          onLine: progress([node], ctx),
+        });
+        disks.push({ node, location: `vagrant snapshot ${name} of ${node}` });
+      }
+      return disks;
+    },
+    async restore(plan, name, nodes, ctx) {
+      for (const node of nodes) {
+        if (!(await snapshotList(plan, node, ctx)).includes(name))
+          throw new UserError(`${node} has no vagrant snapshot named ${name}`, {
+            hint: `vagrant snapshot list ${node} (VAGRANT_CWD=${ctx.clusterDir}) shows the ones it has`,
+          });
+      }
+      for (const node of nodes) {
+        ctx.log(`vagrant snapshot restore ${node} ${name}`);
+        // Booted afterwards with the others, in kubelab start's order.
+        await vagrant(["snapshot", "restore", "--no-provision", "--no-start", "--no-color", node, name], ctx, {
+          timeoutMs: DESTROY_TIMEOUT_MS,
+          onLine: progress([node], ctx),
+        });
+      }
+    },
+    async delete(plan, name, nodes, ctx) {
+      for (const node of nodes) {
+        if (!(await snapshotList(plan, node, ctx)).includes(name)) continue;
+        ctx.log(`vagrant snapshot delete ${node} ${name}`);
+        await vagrant(["snapshot", "delete", "--no-color", node, name], ctx, { timeoutMs: DESTROY_TIMEOUT_MS });
+      }
+    },
+    list: snapshotList,
+  };
+
   const clusterFiles = (plan: Plan) => [{ path: "Vagrantfile", content: renderVagrantfile(plan) }];
 
   return {
@@ -263,6 +320,7 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     destroy,
     remove,
     logs,
+    snapshot,
   };
 }
 

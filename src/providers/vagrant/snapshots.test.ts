@@ -1,0 +1,89 @@
+// The vagrant provider's snapshots with a stand-in vagrant on PATH that records its argv:
+// each VM's own `vagrant snapshot save|restore|delete`, restore without starting the VM.
+import assert from "node:assert/strict";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { test } from "node:test";
+import { defaultPlan } from "../../../test/helpers/fixtures.js";
+import { noHostCheck, project } from "../../../test/helpers/vagrant-provider.js";
+import { UserError } from "../../errors.js";
+import { vagrantPaths } from "./cli.js";
+import { createVagrantProvider } from "./provider.js";
+
+// `snapshot list VM` prints the names in $FAKE_SNAPSHOTS (vm=name,...), or vagrant's note when none.
+const FAKE_VAGRANT = `#!/bin/sh
+echo "$*" >> "$FAKE_LOG"
+if [ "$1 $2" = "snapshot list" ]; then
+  for a in "$@"; do vm="$a"; done
+  found=
+  for kv in $(echo "$FAKE_SNAPSHOTS" | tr , ' '); do
+    if [ "\${kv%%=*}" = "$vm" ]; then echo "\${kv#*=}"; found=1; fi
+  done
+  [ -n "$found" ] || echo "==> $vm: No snapshots have been taken yet!"
+fi
+exit 0
+`;
+
+async function fake(t: TestContext, snapshots: string) {
+  const p = await project(t);
+  const bin = join(p.root, "bin");
+  await mkdir(bin);
+  await writeFile(join(bin, "vagrant"), FAKE_VAGRANT);
+  await chmod(join(bin, "vagrant"), 0o755);
+  await writeFile(vagrantPaths(p.dir).vagrantfile, "# the cluster's Vagrantfile\n");
+  const log = join(p.root, "argv.log");
+  await writeFile(log, "");
+  const provider = createVagrantProvider({
+    env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, FAKE_SNAPSHOTS: snapshots },
+    checkHost: noHostCheck,
+    bakedBoxes: false,
+  });
+  const argv = async () =>
+    (await readFile(log, "utf8"))
+      .trim()
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("snapshot list"));
+  return { ...p, provider, argv, snapshots: provider.snapshot };
+}
+
+const nodes = ["master-1", "worker-1"];
+
+test("save: vagrant snapshot save for each VM, replacing one of that name", async (t) => {
+  const f = await fake(t, "");
+  const disks = await f.snapshots?.save(defaultPlan(), "s1", nodes, f.ctx);
+  assert.deepEqual(await f.argv(), [
+    "snapshot save --force --no-color master-1 s1",
+    "snapshot save --force --no-color worker-1 s1",
+  ]);
+  assert.deepEqual(
+    disks?.map((d) => d.node),
+    nodes,
+  );
+});
+
+test("restore: each VM's snapshot put back without starting it; list reads vagrant's names", async (t) => {
+  const f = await fake(t, "master-1=s1,worker-1=s0,worker-1=s1");
+  assert.deepEqual(await f.snapshots?.list(defaultPlan(), "worker-1", f.ctx), ["s0", "s1"]);
+  await f.snapshots?.restore(defaultPlan(), "s1", nodes, f.ctx);
+  assert.deepEqual(await f.argv(), [
+    "snapshot restore --no-provision --no-start --no-color master-1 s1",
+    "snapshot restore --no-provision --no-start --no-color worker-1 s1",
+  ]);
+});
+
+test("restore refuses before any VM is touched when one has no such snapshot", async (t) => {
+  const f = await fake(t, "master-1=s1");
+  await assert.rejects(f.snapshots?.restore(defaultPlan(), "s1", nodes, f.ctx) ?? Promise.resolve(), (e: unknown) => {
+    assert.ok(e instanceof UserError);
+    assert.match(e.message, /worker-1 has no vagrant snapshot named s1/);
+    return true;
+  });
+  assert.deepEqual(await f.argv(), []);
+});
+
+test("delete: only the VMs that have it", async (t) => {
+  const f = await fake(t, "worker-1=s1");
+  await f.snapshots?.delete(defaultPlan(), "s1", nodes, f.ctx);
+  assert.deepEqual(await f.argv(), ["snapshot delete --no-color worker-1 s1"]);
+});
