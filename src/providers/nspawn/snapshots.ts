@@ -8,7 +8,8 @@
  * (btrfs, xfs); on one without (ext4), when rsync is on this host and the node has an earlier
  * snapshot, `rsync --link-dest` hard-links every file unchanged since that snapshot to it, so
  * only changed files take new space. Restoring copies the snapshot back (never links to it), so
- * a restored node writing its files never changes the snapshot.
+ * a restored node writing its files never changes the snapshot; with rsync only the files that
+ * differ are copied and those made since are deleted.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
@@ -94,18 +95,21 @@ async function save(plan: Plan, name: string, nodes: readonly string[], ctx: Pro
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true, mode: 0o700 });
   try {
-    for (const node of nodes) {
-      const from = nodePaths(plan.name, node).rootfs;
-      if (!existsSync(from)) throw new Error(`${node} has no root file system at ${from}`);
-      const earlier = (await snapshotNames(plan.name, node)).at(-1);
-      const linkDest = earlier ? snapshotRootfs(plan.name, earlier, node) : undefined;
-      const how = linkDest && which("rsync") ? `rsync --link-dest ${earlier}` : "cp -a --reflink=auto";
-      ctx.log(`${node}: copying its root (${how})`);
-      const started = Date.now();
-      await mkdir(join(tmp, node), { mode: 0o700 });
-      await copyRoot(from, join(tmp, node, "rootfs"), linkDest);
-      ctx.log(`${node}: copied in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    }
+    // The nodes at once: each copy waits on the disk as much as on the CPU.
+    await Promise.all(
+      nodes.map(async (node) => {
+        const from = nodePaths(plan.name, node).rootfs;
+        if (!existsSync(from)) throw new Error(`${node} has no root file system at ${from}`);
+        const earlier = (await snapshotNames(plan.name, node)).at(-1);
+        const linkDest = earlier ? snapshotRootfs(plan.name, earlier, node) : undefined;
+        const how = linkDest && which("rsync") ? `rsync --link-dest ${earlier}` : "cp -a --reflink=auto";
+        ctx.log(`${node}: copying its root (${how})`);
+        const started = Date.now();
+        await mkdir(join(tmp, node), { mode: 0o700 });
+        await copyRoot(from, join(tmp, node, "rootfs"), linkDest);
+        ctx.log(`${node}: copied in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      }),
+    );
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
     throw e;
@@ -132,25 +136,42 @@ async function restore(plan: Plan, name: string, nodes: readonly string[], ctx: 
   refuseRunning(plan.name, nodes, "restoring a snapshot");
   const missing = nodes.filter((n) => !existsSync(snapshotRootfs(plan.name, name, n)));
   if (missing.length > 0) throw new Error(`snapshot ${name} has no copy of ${missing.join(", ")}`);
-  for (const node of nodes) {
-    const p = nodePaths(plan.name, node);
+  await Promise.all(nodes.map((node) => restoreRoot(plan, name, node, ctx)));
+}
+
+/**
+ * restoreRoot puts snapshot `name`'s root back as `node`'s. With rsync on this host the root is
+ * brought to the snapshot in place: only files that differ are copied (to a temporary name,
+ * then renamed, so the snapshot's files are never linked into a machine that would change
+ * them), files made since are deleted, and a restore takes as long as the changes, not the
+ * whole root. Without rsync the snapshot is copied whole and swapped in.
+ */
+async function restoreRoot(plan: Plan, name: string, node: string, ctx: ProviderContext): Promise<void> {
+  const p = nodePaths(plan.name, node);
+  const from = snapshotRootfs(plan.name, name, node);
+  ctx.log(`${node}: replacing its root with snapshot ${name}'s`);
+  const started = Date.now();
+  // Never write into (or recurse through) something still mounted: a bind mount is the host's.
+  await unmountUnder(p.rootfs);
+  const rsync = which("rsync");
+  if (rsync && existsSync(p.rootfs)) {
+    await run(
+      rsync,
+      ["-aHAXS", "--numeric-ids", "--modify-window=-1", "--delete", "--force", `${from}/`, `${p.rootfs}/`],
+      { timeoutMs: COPY_TIMEOUT_MS },
+    );
+  } else {
     const next = `${p.rootfs}.restore`;
     const old = `${p.rootfs}.old`;
-    ctx.log(`${node}: replacing its root with snapshot ${name}'s`);
-    const started = Date.now();
     await rm(next, { recursive: true, force: true });
-    await run("cp", ["-a", "--reflink=auto", snapshotRootfs(plan.name, name, node), next], {
-      timeoutMs: COPY_TIMEOUT_MS,
-    });
-    // Never recurse into something still mounted (a bind mount would take the host's files along).
-    await unmountUnder(p.rootfs);
+    await run("cp", ["-a", "--reflink=auto", from, next], { timeoutMs: COPY_TIMEOUT_MS });
     await rm(old, { recursive: true, force: true });
     await mkdir(p.dir, { recursive: true, mode: 0o700 });
     if (existsSync(p.rootfs)) await rename(p.rootfs, old);
     await rename(next, p.rootfs);
     await rm(old, { recursive: true, force: true });
-    ctx.log(`${node}: restored in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+  ctx.log(`${node}: restored in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function remove(plan: Plan, name: string, _nodes: readonly string[], _ctx: ProviderContext): Promise<void> {
