@@ -371,7 +371,8 @@ export async function restoreSnapshot(
     );
   if (machines.some((x) => x.state === "running")) {
     opts.log("stopping the lab");
-    await steps.stop(plan, lifecycle);
+    // Everything on the nodes is replaced next: no clean shutdown to wait for.
+    await steps.stop(plan, { ...lifecycle, discard: true });
   }
   const nodes = plan.nodes.map((n) => n.name);
   await snapshots.restore(plan, name, nodes, ctx);

@@ -53,6 +53,8 @@ export interface LifecycleOptions {
   readonly clusterDir: string;
   readonly log: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** stop only: the machines' state is thrown away next (a restore), so no clean shutdown. */
+  readonly discard?: boolean;
 }
 
 /** Options of {@link startCluster}: how long each wait (API, nodes, workloads) may take. */
@@ -95,7 +97,7 @@ export async function stopCluster(plan: Plan, opts: LifecycleOptions): Promise<L
   await refuseWithoutMachines(plan, opts);
   for (const group of stopOrder(plan)) {
     opts.signal?.throwIfAborted();
-    await opts.provider.stop(plan, group, ctxOf(opts));
+    await opts.provider.stop(plan, group, ctxOf(opts), { discard: opts.discard });
   }
   return result(plan, opts);
 }

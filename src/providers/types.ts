@@ -22,6 +22,12 @@ export interface Machine {
   readonly reason?: string;
 }
 
+/** Options of {@link MachineProvider.stop}. */
+export interface StopOptions {
+  /** The machines' state is thrown away next: power off at once, without a clean shutdown. */
+  readonly discard?: boolean;
+}
+
 /** HostProblem is something on this host that stops `up`, and what to do about it. */
 export interface HostProblem {
   /** Stable id, `area.what`, e.g. `virtualbox.missing`. */
@@ -66,8 +72,10 @@ export interface MachineProvider {
    * stop powers the named nodes' machines off and keeps them (their disks, their addresses);
    * machines already stopped are left alone. The ssh provider cannot power existing hosts off:
    * it stops the cluster's services there (kubelet, the pods, containerd) and the hosts stay.
+   * With `discard`, what runs on the machines is thrown away next (a snapshot is restored over
+   * them): no clean shutdown is waited for.
    */
-  stop(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void>;
+  stop(plan: Plan, nodes: readonly string[], ctx: ProviderContext, opts?: StopOptions): Promise<void>;
   /**
    * start boots the named nodes' stopped machines again, with what they need on this host
    * (nspawn's bridge), and waits until each answers SSH; running ones are left alone. A

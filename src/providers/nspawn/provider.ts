@@ -14,7 +14,7 @@ import type { Plan, PlanNode } from "../../plan/types.js";
 import { setHostKeys } from "../../remote/known-hosts.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { NodeEnvironment } from "../../render/node-environment.js";
-import type { Machine, MachineProvider, ProviderContext } from "../types.js";
+import type { Machine, MachineProvider, ProviderContext, StopOptions } from "../types.js";
 import { detectHost, type HostMode, removeNodeCgroups } from "./cgroups.js";
 import { requireTools, run, tryRun, unmountUnder } from "./host.js";
 import { ensureImage, imageDir } from "./image.js";
@@ -175,12 +175,18 @@ async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
 }
 
 /** powerOff powers a node off (its directory stays), and cleans up its cgroups. */
-async function powerOff(plan: Plan, node: string, ctx: ProviderContext, mode: HostMode): Promise<void> {
+async function powerOff(
+  plan: Plan,
+  node: string,
+  ctx: ProviderContext,
+  mode: HostMode,
+  opts: StopOptions = {},
+): Promise<void> {
   const dir = nodePaths(plan.name, node).dir;
   const pids = new Set([nspawnPid(plan.name, node), ...nspawnProcesses(dir)].filter((p) => p !== undefined));
   for (const pid of pids) {
-    ctx.log(`stopping ${node}`);
-    await stopMachine(plan.name, node, pid, mode, ctx.log);
+    ctx.log(`stopping ${node}${opts.discard ? " (at once: its state is replaced next)" : ""}`);
+    await stopMachine(plan.name, node, pid, mode, ctx.log, opts.discard ? 0 : undefined);
   }
   await killLeftovers(plan.name, node, mode);
   await removeNodeCgroups(mode, startedName(plan.name, node));
@@ -242,12 +248,17 @@ async function logs(plan: Plan, node: string, _ctx: ProviderContext): Promise<st
 const nodeEnvironment: NodeEnvironment = { container: true, cgroupV1: false };
 
 /** stopMachines powers the running ones of `nodes` off, all at once (the caller orders the roles). */
-async function stopMachines(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+async function stopMachines(
+  plan: Plan,
+  nodes: readonly string[],
+  ctx: ProviderContext,
+  opts: StopOptions = {},
+): Promise<void> {
   // Signalling the nodes' processes needs root: say so rather than wait for them in vain.
   requireTools(TOOLS);
   const mode = detectHost();
   await Promise.all(
-    nodes.filter((n) => nspawnPid(plan.name, n) !== undefined).map((n) => powerOff(plan, n, ctx, mode)),
+    nodes.filter((n) => nspawnPid(plan.name, n) !== undefined).map((n) => powerOff(plan, n, ctx, mode, opts)),
   );
 }
 

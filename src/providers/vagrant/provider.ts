@@ -19,6 +19,7 @@ import type {
   MachineSnapshots,
   ProviderContext,
   SnapshotDisk,
+  StopOptions,
 } from "../types.js";
 import { findBakedBox, withBox } from "./baked-boxes.js";
 import { runVagrant, type VagrantRunOptions, vagrantPaths } from "./cli.js";
@@ -172,13 +173,19 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
   }
 
   // `vagrant halt` shuts each VM down through its guest (ACPI on libvirt, `shutdown` over SSH).
-  async function stop(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+  async function stop(
+    plan: Plan,
+    nodes: readonly string[],
+    ctx: ProviderContext,
+    opts: StopOptions = {},
+  ): Promise<void> {
     const machines = await list(plan, ctx);
     const running = nodes.filter((n) => machines.find((m) => m.node === n)?.state === "running");
     if (running.length === 0) return;
     const started = Date.now();
     ctx.log(`vagrant halt ${running.join(", ")}`);
-    await vagrant(["halt", "--no-color", ...running], ctx, {
+    // --force: the hypervisor powers the VM off at once, without asking its guest.
+    await vagrant(["halt", "--no-color", ...(opts.discard ? ["--force"] : []), ...running], ctx, {
       timeoutMs: HALT_TIMEOUT_MS,
       onLine: progress(running, ctx),
     });
