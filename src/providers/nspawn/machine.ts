@@ -369,7 +369,8 @@ export async function stopMachine(
     else process.kill(pid, "SIGTERM"); // nspawn forwards it as --kill-signal (SIGRTMIN+4)
   } catch {}
   if (await waitGone(pid, timeoutMs)) return;
-  log(`${node}: no clean poweroff within ${timeoutMs / 1000} s, killing it`);
+  // A timeout of 0 asks for no clean poweroff at all (the node's state is thrown away next).
+  if (timeoutMs > 0) log(`${node}: no clean poweroff within ${timeoutMs / 1000} s, killing it`);
   try {
     process.kill(pid, "SIGKILL");
   } catch {}
