@@ -135,6 +135,42 @@ test("vagrant up (libvirt + QEMU): kubelab reaches the VM from vagrant ssh-confi
   assert.match(await back.run(["ip", "-o", "-4", "addr", "show", "eth1"]), new RegExp(`inet ${node.ip}/24`));
   await Promise.all([...again.values()].map((h) => h.close()));
 
+  // A snapshot of the halted VM (`vagrant snapshot save`), a file written after it, and the
+  // restore (`vagrant snapshot restore`): the file is gone, the VM as it was.
+  const snapshots = vagrantProvider.snapshot;
+  assert.ok(snapshots, "the vagrant provider takes snapshots");
+  await vagrantProvider.stop(plan, ["master-1"], ctx);
+  since = Date.now();
+  await snapshots.save(plan, "s1", ["master-1"], ctx);
+  t.diagnostic(`vagrant snapshot save: ${seconds(since)}`);
+  assert.deepEqual(await snapshots.list(plan, "master-1", ctx), ["s1"]);
+  await vagrantProvider.start(plan, ["master-1"], ctx);
+  const written = await connectAll(plan, await vagrantProvider.list(plan, ctx), {
+    clusterDir,
+    policy: hostKeyPolicy(),
+    concurrency: 1,
+  });
+  await written.get("master-1")?.run(["sh", "-c", "echo after > /root/after-snapshot && sync"]);
+  await Promise.all([...written.values()].map((h) => h.close()));
+  await vagrantProvider.stop(plan, ["master-1"], ctx, { discard: true });
+  since = Date.now();
+  await snapshots.restore(plan, "s1", ["master-1"], ctx);
+  t.diagnostic(`vagrant snapshot restore: ${seconds(since)}`);
+  await vagrantProvider.start(plan, ["master-1"], ctx);
+  const restored = await connectAll(plan, await vagrantProvider.list(plan, ctx), {
+    clusterDir,
+    policy: hostKeyPolicy(),
+    concurrency: 1,
+  });
+  t.after(() => Promise.all([...restored.values()].map((h) => h.close())));
+  const node1 = restored.get("master-1");
+  assert.ok(node1);
+  assert.equal((await node1.exec(["test", "-e", "/root/after-snapshot"])).code, 1, "the file written after s1 is gone");
+  assert.equal((await node1.readFile("/etc/default/kubelet"))?.trim(), `KUBELET_EXTRA_ARGS=--node-ip=${node.ip}`);
+  await Promise.all([...restored.values()].map((h) => h.close()));
+  await snapshots.delete(plan, "s1", ["master-1"], ctx);
+  assert.deepEqual(await snapshots.list(plan, "master-1", ctx), []);
+
   since = Date.now();
   await vagrantProvider.destroy(plan, ctx);
   t.diagnostic(`destroy: ${seconds(since)}`);
