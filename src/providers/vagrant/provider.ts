@@ -263,14 +263,11 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
     }
   }
 
-  /** The snapshots vagrant has of a VM: `vagrant snapshot list` prints one name a line, or a `==>` note when there are none. */
+  /** The snapshots vagrant has of a VM (`vagrant snapshot list`). */
   async function snapshotList(_plan: Plan, node: string, ctx: ProviderContext): Promise<string[]> {
     if (!existsSync(vagrantPaths(ctx.clusterDir).vagrantfile)) return [];
     const r = await vagrant(["snapshot", "list", "--no-color", node], ctx, { timeoutMs: QUERY_TIMEOUT_MS });
-    return r.stdout
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l !== "" && !l.startsWith("==>"));
+    return parseSnapshotList(r.stdout);
   }
 
   // Each VM's own snapshot, taken while it is halted: `vagrant snapshot save|restore|delete`.
@@ -333,3 +330,15 @@ export function createVagrantProvider(options: VagrantProviderOptions = {}): Mac
 
 /** The vagrant provider, with the real host checks. */
 export const vagrantProvider: MachineProvider = createVagrantProvider();
+
+/**
+ * parseSnapshotList reads `vagrant snapshot list VM`: one name a line, after a `==> VM:` line;
+ * with none, vagrant says so in a `==>` line followed by indented `VM: ...` advice lines,
+ * which are not names either.
+ */
+export function parseSnapshotList(stdout: string): string[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("==>") && !/^\s+\S+: /.test(l))
+    .map((l) => l.trim());
+}

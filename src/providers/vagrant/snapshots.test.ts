@@ -9,7 +9,7 @@ import { defaultPlan } from "../../../test/helpers/fixtures.js";
 import { noHostCheck, project } from "../../../test/helpers/vagrant-provider.js";
 import { UserError } from "../../errors.js";
 import { vagrantPaths } from "./cli.js";
-import { createVagrantProvider } from "./provider.js";
+import { createVagrantProvider, parseSnapshotList } from "./provider.js";
 
 // `snapshot list VM` prints the names in $FAKE_SNAPSHOTS (vm=name,...), or vagrant's note when none.
 const FAKE_VAGRANT = `#!/bin/sh
@@ -20,7 +20,9 @@ if [ "$1 $2" = "snapshot list" ]; then
   for kv in $(echo "$FAKE_SNAPSHOTS" | tr , ' '); do
     if [ "\${kv%%=*}" = "$vm" ]; then echo "\${kv#*=}"; found=1; fi
   done
-  [ -n "$found" ] || echo "==> $vm: No snapshots have been taken yet!"
+  [ -n "$found" ] || printf '%s\n' "==> $vm: No snapshots have been taken yet!" \
+    "    $vm: You can take a snapshot using \\\`vagrant snapshot save\\\`. Note that" \
+    "    $vm: not all providers support this yet. Once a snapshot is taken, you"
 fi
 exit 0
 `;
@@ -86,4 +88,18 @@ test("delete: only the VMs that have it", async (t) => {
   const f = await fake(t, "worker-1=s1");
   await f.snapshots?.delete(defaultPlan(), "s1", nodes, f.ctx);
   assert.deepEqual(await f.argv(), ["snapshot delete --no-color worker-1 s1"]);
+});
+
+test("vagrant snapshot list: names one a line; with none, vagrant's note and its advice are no names", () => {
+  // As vagrant 2.3 (Debian 12) printed it for a libvirt VM without snapshots, then with one.
+  const none = [
+    "==> master-1: No snapshots have been taken yet!",
+    "    master-1: You can take a snapshot using `vagrant snapshot save`. Note that",
+    "    master-1: not all providers support this yet. Once a snapshot is taken, you",
+    "    master-1: can list them using this command, and use commands such as",
+    "    master-1: `vagrant snapshot restore` to go back to a certain snapshot.",
+    "",
+  ].join("\n");
+  assert.deepEqual(parseSnapshotList(none), []);
+  assert.deepEqual(parseSnapshotList("==> master-1: \ns1\nbefore-upgrade\n"), ["s1", "before-upgrade"]);
 });
