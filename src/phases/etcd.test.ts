@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { membersOf, parseHealth, parseMemberList, quorum } from "./etcd.js";
+import { FakeRemote } from "../../test/helpers/fake-remote.js";
+import { etcdctlArgv, memberListOn, membersOf, parseHealth, parseMemberList, quorum } from "./etcd.js";
 
 test("member list: started, unstarted learner, several peer addresses", () => {
   const out = [
@@ -52,4 +53,18 @@ test("endpoint health and quorum", () => {
   assert.equal(quorum(2), 2);
   assert.equal(quorum(3), 2);
   assert.equal(quorum(5), 3);
+});
+
+test("member list: a control plane whose etcd does not run yet is passed over for one whose does", async () => {
+  const list = etcdctlArgv(["member", "list", "-w", "simple"]);
+  const booting = new FakeRemote("master-1").on(list, { code: 3, stderr: "no running etcd container on this node\n" });
+  const running = new FakeRemote("master-2").on(list, {
+    stdout: "8e9e05c52164694d, started, master-2, https://10.0.0.12:2380, https://10.0.0.12:2379, false\n",
+  });
+  const members = await memberListOn([booting, running], { waitMs: 0 });
+  assert.deepEqual(
+    members.map((m) => m.name),
+    ["master-2"],
+  );
+  await assert.rejects(memberListOn([booting], { waitMs: 0 }), /no running etcd container/);
 });

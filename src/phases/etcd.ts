@@ -77,6 +77,30 @@ export async function memberList(remote: Remote): Promise<EtcdMember[]> {
   return parseMemberList(await etcdctl(remote, ["member", "list", "-w", "simple"]));
 }
 
+/**
+ * memberListOn asks the first of `remotes` whose etcd answers, and asks again for up to
+ * `waitMs` while none does: a control plane that has just booted runs its etcd container
+ * only once its kubelet has started the static pod.
+ */
+export async function memberListOn(
+  remotes: readonly Remote[],
+  opts: { waitMs?: number; signal?: AbortSignal } = {},
+): Promise<EtcdMember[]> {
+  const until = Date.now() + (opts.waitMs ?? 90_000);
+  for (;;) {
+    let last: unknown;
+    for (const remote of remotes) {
+      try {
+        return await memberList(remote);
+      } catch (e) {
+        last = e;
+      }
+    }
+    if (Date.now() >= until || opts.signal?.aborted) throw last;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
 /** memberRemove removes a member by its hexadecimal ID. */
 export async function memberRemove(remote: Remote, id: string): Promise<void> {
   await etcdctl(remote, ["member", "remove", id]);

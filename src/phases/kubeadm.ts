@@ -11,7 +11,7 @@ import { firstControlPlane } from "../plan/control-plane.js";
 import type { PlanNode } from "../plan/types.js";
 import type { Remote } from "../remote/types.js";
 import { type JoinSecrets, KUBEADM_INIT_PATH, kubeadmJoinDocument } from "../render/kubeadm.js";
-import { memberList, memberRemove, membersOf } from "./etcd.js";
+import { memberListOn, memberRemove, membersOf } from "./etcd.js";
 import { nodeEnvironment } from "./facts.js";
 import { ADMIN_CONF, initState, LEFTOVERS_PROBE } from "./kubeadm-state.js";
 import { change, eachNode, type Phase, type PhaseContext } from "./phase.js";
@@ -257,7 +257,14 @@ async function joinStates(ctx: PhaseContext): Promise<Map<string, JoinState>> {
   const controlPlanes = started.filter((n) => n.role === "control-plane");
   const marked =
     controlPlanes.length > 0 ? names(await remote.run(GET_CONTROL_PLANES, { timeoutMs: 60_000 })) : new Set();
-  const members = controlPlanes.length > 0 ? await memberList(remote) : [];
+  // Any control plane's etcd will do; the first one may have just booted (its etcd not running yet).
+  const members =
+    controlPlanes.length > 0
+      ? await memberListOn(
+          [remote, ...controlPlanes.map((n) => ctx.hosts.get(n.name)).filter((r): r is Remote => r !== undefined)],
+          { signal: ctx.signal },
+        )
+      : [];
   for (const n of started) {
     const missing: string[] = [];
     if (!registered.has(n.name)) missing.push("it is not a node of the cluster");
@@ -291,7 +298,7 @@ async function joinStates(ctx: PhaseContext): Promise<Map<string, JoinState>> {
 async function undoJoin(ctx: PhaseContext, n: PlanNode, remote: Remote): Promise<void> {
   const { remote: first } = cpRemote(ctx);
   if (n.role === "control-plane")
-    for (const m of membersOf(await memberList(first), n)) {
+    for (const m of membersOf(await memberListOn([first], { signal: ctx.signal }), n)) {
       ctx.log(`${n.name}: removing its etcd member ${m.id} left by the unfinished join`);
       await memberRemove(first, m.id);
     }

@@ -20,6 +20,7 @@ import {
   upgradeCheckPhase,
   upgradeKubernetesPhase,
   upgradeNeeds,
+  versionsProbe,
 } from "./upgrade.js";
 import { validateHostsPhase } from "./validate-hosts.js";
 
@@ -71,6 +72,9 @@ describe("what the cluster says", () => {
     assert.deepEqual(v.nodes.get("master-1"), { kubelet: NEW, unschedulable: false });
     assert.deepEqual(v.nodes.get("worker-1"), { kubelet: OLD, unschedulable: true, drainedFor: NEW });
     assert.equal(parseVersions("api-down\n"), undefined);
+    // An init stopped before its RBAC: the API refuses admin.conf, nothing is known of the cluster.
+    assert.deepEqual(parseVersions("unreadable\n"), { controlPlane: undefined, nodes: new Map() });
+    assert.match(versionsProbe(30)[2] ?? "", /\|\| echo unreadable$/);
   });
 
   test("apiserverVersion reads the image of a static pod manifest", () => {

@@ -46,11 +46,12 @@ export interface ClusterVersions {
 /**
  * VERSIONS_SCRIPT runs on the first control plane with admin.conf: it waits up to $1 seconds
  * for the API server (then prints `api-down`), prints `cluster VERSION` from kubeadm-config
- * and one `node NAME kubelet=V unschedulable=B drained=V` line per Node.
+ * and one `node NAME kubelet=V unschedulable=B drained=V` line per Node, or `unreadable` when
+ * the API refuses (an init stopped before its RBAC: the init phase judges that cluster).
  */
 const VERSIONS_SCRIPT = `${apiProbePrelude(10)}
 k -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}' | sed -n 's/^kubernetesVersion:[[:space:]]*/cluster /p'
-k get nodes -o jsonpath='{range .items[*]}node {.metadata.name} kubelet={.status.nodeInfo.kubeletVersion} unschedulable={.spec.unschedulable} drained={.metadata.annotations.kubelab\\.dev/drained-for}{"\\n"}{end}'`;
+k get nodes -o jsonpath='{range .items[*]}node {.metadata.name} kubelet={.status.nodeInfo.kubeletVersion} unschedulable={.spec.unschedulable} drained={.metadata.annotations.kubelab\\.dev/drained-for}{"\\n"}{end}' || echo unreadable`;
 
 /** The versions probe's argv (exported for tests that script a node's answer). */
 export const versionsProbe = (waitSeconds: number): string[] => [
