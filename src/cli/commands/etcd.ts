@@ -6,7 +6,6 @@ import {
   type RestoreResult,
   restoreEtcd,
 } from "../../cluster/etcd-backup.js";
-import { clusterDir } from "../../plan/cluster-dir.js";
 import type { Plan } from "../../plan/types.js";
 import { providerFor } from "../../providers/index.js";
 import type { MachineProvider } from "../../providers/types.js";
@@ -14,8 +13,7 @@ import type { ClusterChoice } from "../cluster-option.js";
 import { confirmOnTerminal } from "../confirm.js";
 import { type Io, note } from "../io.js";
 import { type OutputFormat, printOutput } from "../output.js";
-import { locked } from "./locked.js";
-import { loadPlanOrFail } from "./validated.js";
+import { withCluster } from "./locked.js";
 
 export interface EtcdBackupOptions extends ClusterChoice {
   out: string;
@@ -42,28 +40,9 @@ const realDeps: EtcdDeps = {
   restore: restoreEtcd,
 };
 
-async function withCluster<T>(
-  command: string,
-  opts: ClusterChoice,
-  io: Io,
-  deps: EtcdDeps,
-  fn: (plan: Plan, o: EtcdSnapshotOptions) => Promise<T>,
-): Promise<T> {
-  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
-  const dir = clusterDir(plan, opts.file, opts.cwd);
-  return locked(plan, dir, command, io, async () =>
-    fn(plan, {
-      provider: await deps.providerFor(plan),
-      clusterDir: dir,
-      log: (l) => io.err(`   ${l}`),
-      signal: io.signal,
-    }),
-  );
-}
-
 /** etcdBackup saves an etcd snapshot of the cluster to --out (mode 0600). */
 export async function etcdBackup(opts: EtcdBackupOptions, io: Io, deps: EtcdDeps = realDeps): Promise<void> {
-  const r = await withCluster("etcd backup", opts, io, deps, (plan, o) => deps.backup(plan, opts.out, o));
+  const r = await withCluster("etcd backup", opts, io, deps.providerFor, (plan, o) => deps.backup(plan, opts.out, o));
   printOutput(
     io,
     opts.output,
@@ -80,7 +59,7 @@ export async function etcdRestore(
   io: Io,
   deps: EtcdDeps = realDeps,
 ): Promise<void> {
-  const r = await withCluster("etcd restore", opts, io, deps, (plan, o) =>
+  const r = await withCluster("etcd restore", opts, io, deps.providerFor, (plan, o) =>
     deps.restore(plan, file, { ...o, confirm: opts.force ? async () => true : deps.confirm }),
   );
   if (!r) {

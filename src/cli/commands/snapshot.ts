@@ -5,7 +5,6 @@ import {
   restoreSnapshot,
   type SaveResult,
   type SnapshotManifest,
-  type SnapshotOptions,
   saveSnapshot,
 } from "../../cluster/snapshot.js";
 import { clusterDir } from "../../plan/cluster-dir.js";
@@ -16,7 +15,7 @@ import type { ClusterChoice } from "../cluster-option.js";
 import { confirmOnTerminal } from "../confirm.js";
 import { type Io, note } from "../io.js";
 import { type OutputFormat, printOutput } from "../output.js";
-import { locked } from "./locked.js";
+import { withCluster } from "./locked.js";
 import { loadPlanOrFail } from "./validated.js";
 
 export interface SnapshotCommandOptions extends ClusterChoice {
@@ -41,25 +40,6 @@ const realDeps: SnapshotDeps = {
   restore: restoreSnapshot,
   delete: deleteSnapshot,
 };
-
-async function withCluster<T>(
-  command: string,
-  opts: ClusterChoice,
-  io: Io,
-  deps: SnapshotDeps,
-  fn: (plan: Plan, o: SnapshotOptions) => Promise<T>,
-): Promise<T> {
-  const plan = await loadPlanOrFail(opts.file, io, opts.cwd);
-  const dir = clusterDir(plan, opts.file, opts.cwd);
-  return locked(plan, dir, command, io, async () =>
-    fn(plan, {
-      provider: await deps.providerFor(plan),
-      clusterDir: dir,
-      log: (l) => io.err(`   ${l}`),
-      signal: io.signal,
-    }),
-  );
-}
 
 /** size formats bytes for people: 1.2 GiB, 340 MiB, 12 KiB. */
 export function size(bytes: number | undefined): string {
@@ -93,7 +73,7 @@ export async function snapshotSave(
   io: Io,
   deps: SnapshotDeps = realDeps,
 ): Promise<void> {
-  const r: SaveResult = await withCluster("snapshot save", opts, io, deps, (plan, o) =>
+  const r: SaveResult = await withCluster("snapshot save", opts, io, deps.providerFor, (plan, o) =>
     deps.save(plan, name, { ...o, force: opts.force }),
   );
   printOutput(io, opts.output ?? "text", r, () => {
@@ -110,12 +90,17 @@ export async function snapshotRestore(
   io: Io,
   deps: SnapshotDeps = realDeps,
 ): Promise<void> {
-  const r: RestoreSnapshotResult | undefined = await withCluster("snapshot restore", opts, io, deps, (plan, o) =>
-    deps.restore(plan, name, {
-      ...o,
-      confirm: opts.force ? async () => true : deps.confirm,
-      print: (text) => io.err(text),
-    }),
+  const r: RestoreSnapshotResult | undefined = await withCluster(
+    "snapshot restore",
+    opts,
+    io,
+    deps.providerFor,
+    (plan, o) =>
+      deps.restore(plan, name, {
+        ...o,
+        confirm: opts.force ? async () => true : deps.confirm,
+        print: (text) => io.err(text),
+      }),
   );
   if (!r) {
     note(io, "nothing restored");
@@ -149,6 +134,6 @@ export async function snapshotDelete(
   io: Io,
   deps: SnapshotDeps = realDeps,
 ): Promise<void> {
-  const m = await withCluster("snapshot delete", opts, io, deps, (plan, o) => deps.delete(plan, name, o));
+  const m = await withCluster("snapshot delete", opts, io, deps.providerFor, (plan, o) => deps.delete(plan, name, o));
   io.out(`cluster ${m.cluster}: snapshot ${m.name} (${m.created}) deleted`);
 }
