@@ -1,15 +1,12 @@
 // The vagrant provider's snapshots with a stand-in vagrant on PATH that records its argv:
 // each VM's own `vagrant snapshot save|restore|delete`, restore without starting the VM.
 import assert from "node:assert/strict";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { test } from "node:test";
 import { defaultPlan } from "../../../test/helpers/fixtures.js";
-import { noHostCheck, project } from "../../../test/helpers/vagrant-provider.js";
+import { fakeVagrant } from "../../../test/helpers/vagrant-provider.js";
 import { UserError } from "../../errors.js";
-import { vagrantPaths } from "./cli.js";
-import { createVagrantProvider, parseSnapshotList } from "./provider.js";
+import { parseSnapshotList } from "./provider.js";
 
 // `snapshot list VM` prints the names in $FAKE_SNAPSHOTS (vm=name,...), or vagrant's note when none.
 const FAKE_VAGRANT = `#!/bin/sh
@@ -28,25 +25,8 @@ exit 0
 `;
 
 async function fake(t: TestContext, snapshots: string) {
-  const p = await project(t);
-  const bin = join(p.root, "bin");
-  await mkdir(bin);
-  await writeFile(join(bin, "vagrant"), FAKE_VAGRANT);
-  await chmod(join(bin, "vagrant"), 0o755);
-  await writeFile(vagrantPaths(p.dir).vagrantfile, "# the cluster's Vagrantfile\n");
-  const log = join(p.root, "argv.log");
-  await writeFile(log, "");
-  const provider = createVagrantProvider({
-    env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, FAKE_SNAPSHOTS: snapshots },
-    checkHost: noHostCheck,
-    bakedBoxes: false,
-  });
-  const argv = async () =>
-    (await readFile(log, "utf8"))
-      .trim()
-      .split("\n")
-      .filter((l) => l !== "" && !l.startsWith("snapshot list"));
-  return { ...p, provider, argv, snapshots: provider.snapshot };
+  const f = await fakeVagrant(t, FAKE_VAGRANT, { FAKE_SNAPSHOTS: snapshots }, (l) => l.startsWith("snapshot list"));
+  return { ...f, snapshots: f.provider.snapshot };
 }
 
 const nodes = ["master-1", "worker-1"];

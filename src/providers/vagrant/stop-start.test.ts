@@ -1,15 +1,11 @@
 // The vagrant provider's stop and start with a stand-in vagrant on PATH that records its
 // argv: halt for the running VMs only, up (no provisioning) for the stopped ones only.
 import assert from "node:assert/strict";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { test } from "node:test";
 import { defaultPlan } from "../../../test/helpers/fixtures.js";
-import { noHostCheck, project } from "../../../test/helpers/vagrant-provider.js";
+import { fakeVagrant } from "../../../test/helpers/vagrant-provider.js";
 import { UserError } from "../../errors.js";
-import { vagrantPaths } from "./cli.js";
-import { createVagrantProvider } from "./provider.js";
 
 // `status` prints the states in $FAKE_STATES (node=state,...); `ssh-config` a block per machine.
 const FAKE_VAGRANT = `#!/bin/sh
@@ -24,27 +20,8 @@ esac
 exit 0
 `;
 
-async function fake(t: TestContext, states: string) {
-  const p = await project(t);
-  const bin = join(p.root, "bin");
-  await mkdir(bin);
-  await writeFile(join(bin, "vagrant"), FAKE_VAGRANT);
-  await chmod(join(bin, "vagrant"), 0o755);
-  await writeFile(vagrantPaths(p.dir).vagrantfile, "# the cluster's Vagrantfile\n");
-  const log = join(p.root, "argv.log");
-  await writeFile(log, "");
-  const provider = createVagrantProvider({
-    env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, FAKE_STATES: states },
-    checkHost: noHostCheck,
-    bakedBoxes: false,
-  });
-  const argv = async () =>
-    (await readFile(log, "utf8"))
-      .trim()
-      .split("\n")
-      .filter((l) => !l.startsWith("status") && !l.startsWith("ssh-config"));
-  return { ...p, provider, argv };
-}
+const fake = (t: TestContext, states: string) =>
+  fakeVagrant(t, FAKE_VAGRANT, { FAKE_STATES: states }, (l) => l.startsWith("status") || l.startsWith("ssh-config"));
 
 test("stop: vagrant halt for the running VMs among those named", async (t) => {
   const f = await fake(t, "master-1=running,worker-1=running,worker-2=poweroff");
