@@ -134,7 +134,7 @@ export function buildProgram(given: Io = processIo): Command {
   image
     .command("bake")
     .description(
-      "make a Vagrant box from the base box with node preparation done and every image pulled; up then uses it",
+      "make a Vagrant box or an nspawn node image with node preparation done and every image in; up then uses it",
     )
     .addOption(fileOption())
     .addOption(nameOption())

@@ -13,22 +13,17 @@ import type { PackageSource } from "../artifacts/package-source.js";
 import { canonicalName } from "../oci/registry.js";
 import { importImagesPhase } from "../phases/images.js";
 import type { Status } from "../phases/phase.js";
+import { bakePlan } from "../plan/bake.js";
 import type { Plan } from "../plan/types.js";
 import { which } from "../providers/host.js";
-import {
-  type BakedBox,
-  bakedBoxName,
-  bakeKey,
-  bakePlan,
-  boxesDir,
-  recordBakedBox,
-} from "../providers/vagrant/baked-boxes.js";
+import { type BakedBox, bakedBoxName, bakeKey, boxesDir, recordBakedBox } from "../providers/vagrant/baked-boxes.js";
 import { runVagrant, vagrantPaths } from "../providers/vagrant/cli.js";
 import { vagrantInsecurePublicKeys } from "../providers/vagrant/insecure-key.js";
 import { parseStatus } from "../providers/vagrant/parse-output.js";
 import { createVagrantProvider } from "../providers/vagrant/provider.js";
 import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
 import { fingerprint } from "../remote/known-hosts.js";
+import type { Remote } from "../remote/types.js";
 import { PINNED } from "../versions.js";
 import { sealGuestScript } from "./bake-guest.js";
 import { PREPARE_PHASES, up } from "./up.js";
@@ -108,6 +103,24 @@ export function pullCommands(
   ];
 }
 
+/**
+ * pullImages has the baking machine's containerd pull `images` (none when the package source
+ * carried them and they were imported), through the mirrors when given.
+ */
+export async function pullImages(
+  node: Remote,
+  images: readonly string[],
+  opts: Pick<BakeOptions, "mirrors" | "log" | "status">,
+): Promise<void> {
+  if (images.length === 0) return;
+  await withStatus(opts.status, `Pull ${images.length} images`, async () => {
+    for (const image of images) {
+      opts.log(`bake: pulling ${image}`);
+      for (const argv of pullCommands(image, opts.mirrors)) await node.run(argv, { timeoutMs: 900_000 });
+    }
+  });
+}
+
 /** How long the sealed VM may take to power off (QEMU without KVM is slow). */
 const POWEROFF_WAIT_MS = 600_000;
 
@@ -170,14 +183,7 @@ export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> 
     const vm = hosts.get("bake");
     if (!vm) throw new Error("the baking VM is not reachable");
     try {
-      const pulls = images.length > 0 ? [] : opts.pull;
-      if (pulls.length > 0)
-        await withStatus(opts.status, `Pull ${pulls.length} images`, async () => {
-          for (const image of pulls) {
-            opts.log(`bake: pulling ${image}`);
-            for (const argv of pullCommands(image, opts.mirrors)) await vm.run(argv, { timeoutMs: 900_000 });
-          }
-        });
+      await pullImages(vm, images.length > 0 ? [] : opts.pull, opts);
       const hostKey = (await vm.readFile("/etc/ssh/ssh_host_ed25519_key.pub"))?.split(/\s+/)[1];
       if (hostKey)
         opts.log(`bake: removing the baking VM's host keys (ed25519 ${fingerprint(Buffer.from(hostKey, "base64"))})`);

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { UserError } from "../../errors.js";
 import { addressIn, type IpAddrLink } from "../../net/host-addresses.js";
+import { parseCidr } from "../../net/ipv4.js";
 import type { Plan, PlanNode } from "../../plan/types.js";
 import { run, tryRun } from "./host.js";
 
@@ -74,4 +75,18 @@ Gateway=${plan.network.gateway}
 LinkLocalAddressing=no
 IPv6AcceptRA=no
 `;
+}
+
+/**
+ * freeNetwork returns the first of `candidates` (CIDRs) that no interface of this host has an
+ * address in, for a machine that needs a network of its own (the baking node of `kubelab
+ * image bake`, whose cluster's lab network may be in use by the running lab); undefined when
+ * every one is taken.
+ */
+export async function freeNetwork(candidates: readonly string[]): Promise<string | undefined> {
+  const links = JSON.parse(await run("ip", ["-j", "-4", "addr", "show"])) as IpAddrLink[];
+  return candidates.find((c) => {
+    const block = parseCidr(c);
+    return block !== undefined && addressIn(links, block) === undefined;
+  });
 }

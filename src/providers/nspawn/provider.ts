@@ -15,6 +15,7 @@ import { setHostKeys } from "../../remote/known-hosts.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { NodeEnvironment } from "../../render/node-environment.js";
 import type { Machine, MachineProvider, ProviderContext, StopOptions } from "../types.js";
+import { bakedImageRoot, findBakedImage } from "./baked-images.js";
 import { detectHost, type HostMode, removeNodeCgroups } from "./cgroups.js";
 import { requireTools, run, tryRun, unmountUnder } from "./host.js";
 import { ensureImage, imageDir } from "./image.js";
@@ -130,13 +131,23 @@ async function list(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
  * What a host reboot takes away comes back here: the bridge and its gateway address, the
  * preset sysctls, the node's cgroups; the node keeps its address (host0's .network file).
  */
-async function boot(plan: Plan, nodes: readonly PlanNode[], ctx: ProviderContext, mode: HostMode): Promise<void> {
+async function boot(
+  plan: Plan,
+  nodes: readonly PlanNode[],
+  ctx: ProviderContext,
+  mode: HostMode,
+  opts: NspawnProviderOptions,
+): Promise<void> {
   if (nodes.length === 0) return;
   const publicKey = await ensureClusterKey(plan, ctx);
   const needImage = nodes.some((n) => !existsSync(join(nodePaths(plan.name, n.name).rootfs, "etc/os-release")));
-  const image = needImage
-    ? await ensureImage({ release: release(plan), log: ctx.log })
-    : join(imageDir(release(plan)), "rootfs");
+  const baked = needImage && opts.bakedImages !== false ? await findBakedImage(plan) : undefined;
+  if (baked) ctx.log(`new nodes come from the baked node image ${baked.key.slice(0, 12)} (made ${baked.created})`);
+  const image = baked
+    ? bakedImageRoot(baked.key)
+    : needImage
+      ? await ensureImage({ release: release(plan), log: ctx.log })
+      : join(imageDir(release(plan)), "rootfs");
   await presetSysctls(ctx.log);
   const bridge = await ensureBridge(plan, ctx.log);
   const started = Date.now();
@@ -165,12 +176,13 @@ async function recordHostKeys(plan: Plan, node: PlanNode, ctx: ProviderContext):
   if (keys.length > 0) await setHostKeys(clusterPaths(ctx.clusterDir).knownHosts, node.ip, 22, keys);
 }
 
-async function create(plan: Plan, ctx: ProviderContext): Promise<Machine[]> {
+/** create, with the provider's options. */
+async function create(plan: Plan, ctx: ProviderContext, opts: NspawnProviderOptions): Promise<Machine[]> {
   const rel = release(plan);
   requireTools({ ...TOOLS, ...(existsSync(join(imageDir(rel), "rootfs")) ? {} : { debootstrap: "debootstrap" }) });
   const mode = detectHost();
   const toStart = plan.nodes.filter((n) => nspawnPid(plan.name, n.name) === undefined);
-  await boot(plan, toStart, ctx, mode);
+  await boot(plan, toStart, ctx, mode, opts);
   return list(plan, ctx);
 }
 
@@ -266,7 +278,12 @@ async function stopMachines(
  * startMachines boots the stopped ones of `nodes` as `create` boots them (bridge, sysctls,
  * cgroups, host keys), after a host reboot too; a node that has no machine is refused.
  */
-async function startMachines(plan: Plan, nodes: readonly string[], ctx: ProviderContext): Promise<void> {
+async function startMachines(
+  plan: Plan,
+  nodes: readonly string[],
+  ctx: ProviderContext,
+  opts: NspawnProviderOptions,
+): Promise<void> {
   requireTools(TOOLS);
   const machines = await Promise.all(nodes.map((n) => machineOf(plan, n, ctx)));
   const absent = machines.filter((m) => m.state === "absent").map((m) => m.node);
@@ -275,21 +292,35 @@ async function startMachines(plan: Plan, nodes: readonly string[], ctx: Provider
       hint: "kubelab up makes the missing machines",
     });
   const stopped = machines.filter((m) => m.state === "stopped").map((m) => planNode(plan, m.node));
-  await boot(plan, stopped, ctx, detectHost());
+  await boot(plan, stopped, ctx, detectHost(), opts);
 }
 
-export const nspawnProvider: MachineProvider = {
-  name: "nspawn",
-  nodeEnvironment,
-  create,
-  list,
-  stop: stopMachines,
-  start: startMachines,
-  destroy,
-  remove,
-  logs,
-  snapshot: nspawnSnapshots,
-};
+/** Options of {@link createNspawnProvider}. */
+export interface NspawnProviderOptions {
+  /**
+   * New nodes are copies of the plan's baked node image when there is one (`kubelab image
+   * bake`), else of the base image. @default true
+   */
+  readonly bakedImages?: boolean;
+}
+
+/** createNspawnProvider makes the nspawn provider; {@link nspawnProvider} is it with the defaults. */
+export function createNspawnProvider(opts: NspawnProviderOptions = {}): MachineProvider {
+  return {
+    name: "nspawn",
+    nodeEnvironment,
+    create: (plan, ctx) => create(plan, ctx, opts),
+    list,
+    stop: stopMachines,
+    start: (plan, nodes, ctx) => startMachines(plan, nodes, ctx, opts),
+    destroy,
+    remove,
+    logs,
+    snapshot: nspawnSnapshots,
+  };
+}
+
+export const nspawnProvider: MachineProvider = createNspawnProvider();
 
 /** stopNode powers one node off, keeping its machine: list() then reports it stopped (fault tests). */
 export async function stopNode(plan: Plan, node: string, ctx: ProviderContext): Promise<void> {
@@ -301,6 +332,6 @@ export async function stopNode(plan: Plan, node: string, ctx: ProviderContext): 
 export async function startNode(plan: Plan, node: string, ctx: ProviderContext): Promise<Machine> {
   const n = planNode(plan, node);
   requireTools(TOOLS);
-  if (nspawnPid(plan.name, node) === undefined) await boot(plan, [n], ctx, detectHost());
+  if (nspawnPid(plan.name, node) === undefined) await boot(plan, [n], ctx, detectHost(), {});
   return machineOf(plan, node, ctx);
 }

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { planWith } from "../../../test/helpers/fixtures.js";
-import { type BakedBox, bakedBoxName, bakeKey, bakePlan, withBox } from "./baked-boxes.js";
+import { bakePlan } from "../../plan/bake.js";
+import { type BakedBox, bakedBoxName, bakeKey, withBox } from "./baked-boxes.js";
 
 test("the bake key changes with the box, the hypervisor and every version, and with nothing else", () => {
   const base = bakeKey(planWith());

@@ -14,8 +14,8 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { containsAddress, formatIpv4, parseIpv4, parseRange } from "../../net/ipv4.js";
-import type { Plan, PlanNode } from "../../plan/types.js";
+import { bakeVersions } from "../../plan/bake.js";
+import type { Plan } from "../../plan/types.js";
 import { runVagrant } from "./cli.js";
 import { parseMachineReadable } from "./parse-output.js";
 
@@ -44,19 +44,12 @@ function vagrantOf(plan: Plan) {
 /** bakeKey is the hash of everything that decides a baked box's contents. Pure. */
 export function bakeKey(plan: Plan): string {
   const p = vagrantOf(plan);
-  const a = plan.addons;
   const inputs = {
     recipe: BAKE_RECIPE,
     hypervisor: p.hypervisor,
     box: p.box,
     boxVersion: p.boxVersion ?? null,
-    kubernetes: plan.kubernetes.version,
-    images: plan.kubernetes.images,
-    containerd: [plan.containerd.line, plan.containerd.version, plan.containerd.cgroupDriver],
-    cni: a.cni.plugin === "calico" ? a.cni.version : "none",
-    metallb: a.metallb.enabled ? a.metallb.version : "none",
-    ui: a.ui.kind === "none" ? "none" : `${a.ui.kind}-${a.ui.version}`,
-    linkerd: a.linkerd.enabled ? `${a.linkerd.version}${a.linkerd.viz ? "+viz" : ""}` : "none",
+    ...bakeVersions(plan),
   };
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
@@ -75,33 +68,6 @@ const recordPath = (key: string) => join(boxesDir(), `${key}.json`);
 export function withBox(plan: Plan, baked: BakedBox): Plan {
   const p = vagrantOf(plan);
   return { ...plan, provider: { ...p, box: baked.name, boxVersion: undefined } };
-}
-
-/**
- * bakePlan is the plan of the baking VM: one control-plane node (so every image is kept),
- * with the cluster's first node's size, at the highest address of the lab network that no
- * node, no pool and no DHCP range uses. Pure.
- */
-export function bakePlan(plan: Plan): Plan {
-  const first = plan.nodes[0];
-  const cidr = plan.network.block;
-  if (!first) throw new Error("the plan has no nodes");
-  const taken = [plan.network.gateway, ...plan.nodes.map((n) => n.ip), ...(plan.vip ? [plan.vip.address] : [])].map(
-    (ip) => parseIpv4(ip),
-  );
-  // Nor a pool's, nor the hypervisor's DHCP range (VirtualBox hands out .100-.254 by default).
-  const ranges = [...(plan.addons.metallb.enabled ? plan.addons.metallb.pools : []), plan.network.dhcpRange ?? ""]
-    .filter(Boolean)
-    .map((r) => parseRange(r));
-  let ip: number | undefined;
-  for (let i = cidr.last - 1; i > cidr.first && ip === undefined; i--)
-    if (!taken.includes(i) && !ranges.some((r) => r && containsAddress(r, i))) ip = i;
-  if (ip === undefined) throw new Error(`no free address for the baking VM in ${plan.network.cidr}`);
-  const node: PlanNode = { ...first, name: "bake", role: "control-plane", ip: formatIpv4(ip) };
-  // No control-plane VIP: a box that took it, or kept keepalived's config, would bring it to
-  // every node made from it, workers too.
-  const { vip: _vip, ...rest } = plan;
-  return { ...rest, name: `${plan.name}-bake`, context: `${plan.context}-bake`, nodes: [node] };
 }
 
 /** The boxes Vagrant has, as name/provider pairs (`vagrant box list --machine-readable`). */
