@@ -10,7 +10,16 @@ import { test } from "node:test";
 import { planWith } from "../../../test/helpers/fixtures.js";
 import { bakePlan, networkOf } from "../../plan/bake.js";
 import { bakeKey } from "../vagrant/baked-boxes.js";
-import { nodeImageKey, sealNodeRoot } from "./baked-images.js";
+import {
+  bakedImageRoot,
+  bakedImageShared,
+  findBakedImage,
+  forgetBakedImage,
+  nodeImageKey,
+  SHARED_TREES,
+  sealNodeRoot,
+  storeBakedImage,
+} from "./baked-images.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the raw cluster file, changed in place
 type Raw = Record<string, any>;
@@ -110,4 +119,50 @@ test("sealing a baked root takes away the machine's identity, login key, label, 
     "usr/bin/kubeadm",
   ])
     assert.equal(await readFile(join(root, kept), "utf8"), files[kept], kept);
+});
+
+test("storing a baked image: sealed, moved into the cache, containerd's read-only trees kept apart", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "kubelab-baked-"));
+  const saved = process.env.KUBELAB_BAKED_DIR;
+  process.env.KUBELAB_BAKED_DIR = join(dir, "cache");
+  t.after(async () => {
+    if (saved === undefined) delete process.env.KUBELAB_BAKED_DIR;
+    else process.env.KUBELAB_BAKED_DIR = saved;
+    await rm(dir, { recursive: true, force: true });
+  });
+  const root = join(dir, "machine", "rootfs");
+  const blob = "var/lib/containerd/io.containerd.content.v1.content/blobs/sha256/abc";
+  const layer = "var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/1/fs/bin/sh";
+  for (const [path, text] of [
+    ["etc/machine-id", "id\n"],
+    ["etc/os-release", "ID=debian\n"],
+    [blob, "blob"],
+    [layer, "layer"],
+    ["var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db", "db"],
+  ] as const) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), text);
+  }
+  const plan = nspawn();
+  const record = {
+    key: nodeImageKey(plan),
+    base: "debian-bookworm-v3",
+    kubernetes: plan.kubernetes.version,
+    containerd: plan.containerd.version,
+    images: [],
+    created: "2026-12-07T00:00:00.000Z",
+  };
+  const target = await storeBakedImage(root, record);
+  assert.equal(target, bakedImageRoot(record.key));
+  assert.ok(!existsSync(root), "moved, not copied");
+  assert.deepEqual(await findBakedImage(plan), record);
+  assert.equal(await readFile(join(target, "etc/machine-id"), "utf8"), "", "sealed");
+  const shared = bakedImageShared(record.key);
+  assert.equal(await readFile(join(shared, blob), "utf8"), "blob");
+  assert.equal(await readFile(join(shared, layer), "utf8"), "layer");
+  for (const tree of SHARED_TREES) assert.deepEqual(await readdir(join(target, tree)), [], `${tree} left empty`);
+  assert.equal(await readFile(join(target, "var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db"), "utf8"), "db");
+  await forgetBakedImage(record.key);
+  assert.equal(await findBakedImage(plan), undefined);
+  assert.ok(!existsSync(join(target, "..")));
 });

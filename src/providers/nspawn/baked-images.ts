@@ -11,12 +11,13 @@
  *
  *   ${XDG_CACHE_HOME:-~/.cache}/kubelab/images/baked/   ($KUBELAB_BAKED_DIR)
  *     <key>.json        the record
- *     <key 12>/rootfs/  the root filesystem
+ *     <key 12>/rootfs/  the root filesystem, copied for each new node
+ *     <key 12>/shared/  containerd's images, hard-linked into each new node (SHARED_TREES)
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { bakeVersions } from "../../plan/bake.js";
 import type { Plan } from "../../plan/types.js";
 import { errno, imagesRoot, run, unmountUnder } from "./host.js";
@@ -58,6 +59,23 @@ const recordPath = (key: string) => join(bakedImagesDir(), `${key}.json`);
 
 /** The root filesystem of the baked image with this key. */
 export const bakedImageRoot = (key: string) => join(bakedImagesDir(), key.slice(0, 12), "rootfs");
+
+/**
+ * The trees of a baked image that no node ever writes into: containerd's content store (each
+ * blob written once under its digest, then only read or deleted) and its overlay snapshots
+ * (an image's unpacked layers, only ever the read-only lower layers of containers; a
+ * container's own layer is a new snapshot). They are kept beside the root filesystem, and a
+ * new node gets hard links to their files instead of copies: most of a baked image's bytes,
+ * shared by every node. Whatever a node does to them (containerd deleting an image) unlinks
+ * its own names only.
+ */
+export const SHARED_TREES: readonly string[] = [
+  "var/lib/containerd/io.containerd.content.v1.content/blobs",
+  "var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots",
+];
+
+/** The hard-linked part of the baked image with this key ({@link SHARED_TREES}, at the same paths). */
+export const bakedImageShared = (key: string) => join(bakedImagesDir(), key.slice(0, 12), "shared");
 
 /** findBakedImage returns the plan's baked image when its record and its root filesystem exist. */
 export async function findBakedImage(plan: Plan): Promise<BakedImage | undefined> {
@@ -125,8 +143,8 @@ export async function sealNodeRoot(root: string): Promise<void> {
 export async function storeBakedImage(root: string, record: BakedImage): Promise<string> {
   await sealNodeRoot(root);
   const target = bakedImageRoot(record.key);
-  await mkdir(join(target, ".."), { recursive: true });
   await forgetBakedImage(record.key);
+  await mkdir(join(target, ".."), { recursive: true });
   await rename(root, target).catch(async (err: unknown) => {
     // The cache on another file system than the machines: a copy, then the original goes.
     if (errno(err) !== "EXDEV") throw err;
@@ -134,6 +152,16 @@ export async function storeBakedImage(root: string, record: BakedImage): Promise
     await rename(`${target}.tmp`, target);
     await rm(root, { recursive: true, force: true });
   });
+  const shared = bakedImageShared(record.key);
+  for (const tree of SHARED_TREES) {
+    const from = join(target, tree);
+    const info = await stat(from).catch(() => undefined);
+    if (!info?.isDirectory()) continue;
+    await mkdir(dirname(join(shared, tree)), { recursive: true });
+    await rename(from, join(shared, tree));
+    await mkdir(from, { mode: info.mode & 0o7777 });
+    await chmod(from, info.mode & 0o7777);
+  }
   await writeFile(recordPath(record.key), `${JSON.stringify(record, null, 2)}\n`);
   return target;
 }

@@ -107,6 +107,12 @@ async function put(path: string, content: string, mode = 0o644): Promise<void> {
   await chmod(path, mode);
 }
 
+/** What a new node's root is made of: a root filesystem to copy, and trees to hard-link into the copy. */
+export interface NodeImage {
+  readonly root: string;
+  readonly shared?: string;
+}
+
 /**
  * provisionNode gives the node its root filesystem when it has none: a copy of the image
  * with its own machine-id and SSH host keys, renamed into place only when complete. Then
@@ -116,7 +122,7 @@ async function put(path: string, content: string, mode = 0o644): Promise<void> {
 export async function provisionNode(
   plan: Plan,
   node: PlanNode,
-  image: string,
+  image: NodeImage,
   publicKey: string,
   bridge: string,
 ): Promise<void> {
@@ -127,7 +133,9 @@ export async function provisionNode(
     await rm(tmp, { recursive: true, force: true });
     // --reflink=auto: instant on btrfs/xfs, a plain copy (1-3 s) elsewhere. Not overlayfs:
     // containerd's overlay snapshotter cannot use an overlayfs upper dir.
-    await run("cp", ["-a", "--reflink=auto", image, tmp], { timeoutMs: 10 * 60_000 });
+    await run("cp", ["-a", "--reflink=auto", image.root, tmp], { timeoutMs: 10 * 60_000 });
+    // A baked image's read-only trees: hard links, merged into the copy's (empty) directories.
+    if (image.shared) await run("cp", ["-a", "--link", `${image.shared}/.`, `${tmp}/`], { timeoutMs: 10 * 60_000 });
     // The image has an empty machine-id and no host keys: each node its own.
     await put(join(tmp, "etc/machine-id"), `${(await run("systemd-id128", ["new"])).trim()}\n`, 0o444);
     await run("ssh-keygen", ["-A", "-f", tmp]);
@@ -147,7 +155,7 @@ export async function provisionNode(
   await mkdir(join(r, "etc/kubelab"), { recursive: true });
   const label: NodeLabel = { cluster: plan.name, node: node.name, role: node.role, ip: node.ip };
   await put(p.label, `${JSON.stringify(label, null, 2)}\n`);
-  const meta = { machine: machineName(plan.name, node.name), bridge, image, release: releaseOf(plan) };
+  const meta = { machine: machineName(plan.name, node.name), bridge, image: image.root, release: releaseOf(plan) };
   await put(p.meta, `${JSON.stringify(meta, null, 2)}\n`);
 }
 

@@ -15,7 +15,7 @@ import { setHostKeys } from "../../remote/known-hosts.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { NodeEnvironment } from "../../render/node-environment.js";
 import type { Machine, MachineProvider, ProviderContext, StopOptions } from "../types.js";
-import { bakedImageRoot, findBakedImage } from "./baked-images.js";
+import { bakedImageRoot, bakedImageShared, findBakedImage } from "./baked-images.js";
 import { detectHost, type HostMode, removeNodeCgroups } from "./cgroups.js";
 import { requireTools, run, tryRun, unmountUnder } from "./host.js";
 import { ensureImage, imageDir } from "./image.js";
@@ -23,6 +23,7 @@ import {
   clusterRoot,
   killLeftovers,
   launch,
+  type NodeImage,
   nodeHostKeys,
   nodePaths,
   nspawnPid,
@@ -143,11 +144,16 @@ async function boot(
   const needImage = nodes.some((n) => !existsSync(join(nodePaths(plan.name, n.name).rootfs, "etc/os-release")));
   const baked = needImage && opts.bakedImages !== false ? await findBakedImage(plan) : undefined;
   if (baked) ctx.log(`new nodes come from the baked node image ${baked.key.slice(0, 12)} (made ${baked.created})`);
-  const image = baked
-    ? bakedImageRoot(baked.key)
-    : needImage
-      ? await ensureImage({ release: release(plan), log: ctx.log })
-      : join(imageDir(release(plan)), "rootfs");
+  const image: NodeImage = baked
+    ? {
+        root: bakedImageRoot(baked.key),
+        ...(existsSync(bakedImageShared(baked.key)) ? { shared: bakedImageShared(baked.key) } : {}),
+      }
+    : {
+        root: needImage
+          ? await ensureImage({ release: release(plan), log: ctx.log })
+          : join(imageDir(release(plan)), "rootfs"),
+      };
   await presetSysctls(ctx.log);
   const bridge = await ensureBridge(plan, ctx.log);
   const started = Date.now();
