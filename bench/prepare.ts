@@ -1,18 +1,31 @@
 /**
- * Node preparation, kubelab against Ansible, on real nspawn nodes. For each N (1, 3, 6):
+ * Node preparation on real nspawn nodes: kubelab, an Ansible playbook doing the same, and
+ * "the floor" (the same work as one shell script per node). For each N (1, 3, 6):
  *   (a) N fresh nodes; kubelab's preparation (`up()` on machines that exist, so it only
  *       prepares), then a second, no-op `up()`; the machines are destroyed;
  *   (b) N fresh nodes again; the same preparation as an Ansible playbook
  *       (bench/ansible/prepare.yml, builtin modules, facts gathered, pipelining, forks = N),
- *       then a no-op re-run; the machines are destroyed.
- * Machine creation (and the untimed node setup: Python for Ansible's modules, on both sets of
- * machines alike) is measured apart and counted in neither tool's figure. Both tools install
- * from the test package source (test/helpers/packages.ts) and write files rendered by
- * kubelab's renderers, so their results are compared byte for byte.
+ *       then a no-op re-run; the machines are destroyed;
+ *   (c) N fresh nodes again; the floor: the playbook's work written out as ONE bash script
+ *       per node (bench/floor-script.ts), run over ONE SSH connection per node (plain `ssh`
+ *       with the cluster's key), every node at once; the machines are destroyed. No facts,
+ *       no checks of what is there, no checksums: what a first run cannot do without, so
+ *       kubelab / floor says how close kubelab is to the work itself. First run only: a
+ *       no-op floor means nothing ("n/a").
+ * Machine creation (and the untimed node setup: Python for Ansible's modules, on every set of
+ * machines alike) is measured apart and counted in no figure. All three install from the test
+ * package source (test/helpers/packages.ts): kubeadm, kubelet and kubectl from the apt
+ * repository served from the host; the release files copied by Ansible, fetched from the
+ * host's file server by kubelab and the floor (served decompressed, kubelab's own server; its
+ * start and the decompression are inside the floor's figure, as they are inside kubelab's).
+ * Every tool writes files rendered by kubelab's renderers, so the nodes are compared byte for
+ * byte afterwards: a difference between the floor and kubelab fails the run.
  *
- * Needs root, the nspawn tools (scripts/dev-tools/install-deps.sh) and Debian's ansible-core
- * (apt-get install -y ansible-core). Takes a few minutes.
- * Run: npx tsx bench/prepare.ts [--runs R] [N ...]   (figures: the median of R runs, default 1)
+ * Needs root, the nspawn tools (scripts/dev-tools/install-deps.sh) and, for the Ansible side,
+ * Debian's ansible-core (apt-get install -y ansible-core). Takes a few minutes with Ansible.
+ * Run: npx tsx bench/prepare.ts [--runs R] [--only kubelab,ansible,floor] [N ...]
+ *   (figures: the median of R runs, default 1; --only picks the contenders, default all three,
+ *   e.g. --only kubelab,floor skips Ansible)
  * BENCH_KEEP=1 keeps the Ansible work directory (logs); BENCH_PROFILE=1 adds per-task times.
  */
 import { execFile, spawn } from "node:child_process";
@@ -23,6 +36,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { serveArtifacts } from "../src/artifacts/serve.js";
 import { up } from "../src/cluster/up.js";
 import { CONTAINERD_UNIT } from "../src/phases/install-containerd.js";
 import type { Plan } from "../src/plan/types.js";
@@ -30,22 +44,42 @@ import { validateCluster } from "../src/plan/validate.js";
 import { nodePaths } from "../src/providers/nspawn/machine.js";
 import { nspawnProvider } from "../src/providers/nspawn/provider.js";
 import type { ProviderContext } from "../src/providers/types.js";
+import type { NodeEnvironment } from "../src/render/node-environment.js";
 import { renderModulesLoad, renderNodeFiles } from "../src/render/node-files.js";
-import { buildTestPackages, preparationOptions, serveDirectory, type TestPackages } from "../test/helpers/packages.js";
+import {
+  buildTestPackages,
+  preparationOptions,
+  serveDirectory,
+  type TestPackages,
+  testPackageSource,
+} from "../test/helpers/packages.js";
 import { cacheDir } from "../test/helpers/tools.js";
+import { floorScript } from "./floor-script.js";
 
 const execFileP = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PLAYBOOK = join(HERE, "ansible", "prepare.yml");
 const KUBE_PACKAGES = ["kubeadm", "kubelet", "kubectl"];
 
-const USAGE = "usage: bench/prepare.ts [--runs R] [N ...]";
+const CONTENDERS = ["kubelab", "ansible", "floor"] as const;
+type Contender = (typeof CONTENDERS)[number];
+const USAGE = `usage: bench/prepare.ts [--runs R] [--only ${CONTENDERS.join(",")}] [N ...]`;
 const args = process.argv.slice(2);
 const runsAt = args.indexOf("--runs");
 const RUNS = runsAt === -1 ? 1 : Number(args.splice(runsAt, 2)[1]);
+const onlyAt = args.indexOf("--only");
+const only = onlyAt === -1 ? [...CONTENDERS] : (args.splice(onlyAt, 2)[1] ?? "").split(",").filter(Boolean);
+const isContender = (c: string): c is Contender => (CONTENDERS as readonly string[]).includes(c);
+const ONLY = new Set(only.filter(isContender));
 const sizes = args.map(Number);
 const SIZES = sizes.length > 0 ? sizes : [1, 3, 6];
-if (!Number.isInteger(RUNS) || RUNS < 1 || SIZES.some((n) => !Number.isInteger(n) || n < 1 || n > 50))
+if (
+  !Number.isInteger(RUNS) ||
+  RUNS < 1 ||
+  SIZES.some((n) => !Number.isInteger(n) || n < 1 || n > 50) ||
+  ONLY.size === 0 ||
+  ONLY.size !== only.length
+)
   throw new Error(USAGE);
 
 const seconds = (startMs: number) => (performance.now() - startMs) / 1000;
@@ -244,6 +278,11 @@ async function snapshot(m: Machines): Promise<Map<string, string>> {
   return out;
 }
 
+/** What the nodes are, for the renderers: nspawn containers, on this host's cgroup hierarchy. */
+function benchNodeEnvironment(): NodeEnvironment {
+  return { ...nspawnProvider.nodeEnvironment, cgroupV1: !existsSync("/sys/fs/cgroup/cgroup.controllers") };
+}
+
 // --- kubelab ---
 
 /** The host's CPU time spent busy so far (all cores, all processes, the nodes' too), in seconds. */
@@ -260,11 +299,17 @@ function hostCpu(): { busy: number } {
 const cpus = () => availableParallelism();
 
 interface Timed {
-  /** kubelab only: seconds per phase of the first run. */
-  readonly phases?: string;
+  /** Where the first run went (kubelab: seconds per phase; every side: host CPU), one line. */
+  readonly detail?: string;
   readonly first: number;
-  readonly noop: number;
-  readonly changes: number;
+  /** The no-op re-run; none for the floor (a floor does not look before it writes). */
+  readonly noop?: number;
+  /** What the first run changed (kubelab's changes, Ansible's changed tasks); none for the floor. */
+  readonly changes?: number;
+  /** The host's CPU time spent busy during the first run (every process, the nodes' too), in seconds. */
+  readonly hostBusyS: number;
+  /** kubelab only: its own process's CPU time during the first run, in seconds. */
+  readonly ownS?: number;
   readonly createS: number;
   readonly setupS: number;
   readonly snapshot: Map<string, string>;
@@ -299,10 +344,12 @@ async function benchKubelab(plan: Plan, pkgs: TestPackages): Promise<Timed> {
     if (second.changes.length > 0)
       throw new Error(`kubelab's second up changed ${JSON.stringify(second.changes)}:\n${lines.join("\n")}`);
     return {
-      phases: `${phases.join(", ")}; host CPU busy ${busy.toFixed(1)} s of ${(firstS * cpus()).toFixed(1)} s (${cpus()} cores x wall), of which kubelab's own process ${ownS.toFixed(1)} s`,
+      detail: `${phases.join(", ")}; host CPU busy ${busy.toFixed(1)} s of ${(firstS * cpus()).toFixed(1)} s (${cpus()} cores x wall), of which kubelab's own process ${ownS.toFixed(1)} s`,
       first: firstS,
       noop: noopS,
       changes: first.changes.length,
+      hostBusyS: busy,
+      ownS,
       createS: m.createS,
       setupS: m.setupS,
       snapshot: await snapshot(m),
@@ -350,8 +397,7 @@ async function ansibleWorkDir(m: Machines, pkgs: TestPackages, work: string): Pr
   await mkdir(join(work, "host_vars"), { recursive: true });
   for (const n of plan.nodes) {
     let kubeadmConfig = "";
-    const env = { ...nspawnProvider.nodeEnvironment, cgroupV1: !existsSync("/sys/fs/cgroup/cgroup.controllers") };
-    for (const f of renderNodeFiles(plan, n.name, env)) {
+    for (const f of renderNodeFiles(plan, n.name, benchNodeEnvironment())) {
       await mkdir(dirname(join(files, n.name, f.path)), { recursive: true });
       await writeFile(join(files, n.name, f.path), f.content);
       if (f.path.startsWith("/etc/kubernetes/kubeadm/")) kubeadmConfig = f.path;
@@ -429,16 +475,20 @@ async function benchAnsible(plan: Plan, pkgs: TestPackages): Promise<Timed> {
       await ansibleWorkDir(m, pkgs, work);
       try {
         let t = performance.now();
+        const cpu0 = hostCpu();
         const changes = await runPlaybook(work, "first.log");
         const firstS = seconds(t);
+        const busy = hostCpu().busy - cpu0.busy;
         t = performance.now();
         const again = await runPlaybook(work, "noop.log");
         const noopS = seconds(t);
         if (again !== 0) throw new Error(`the playbook's second run changed ${again} things (log ${work}/noop.log)`);
         return {
+          detail: `host CPU busy ${busy.toFixed(1)} s of ${(firstS * cpus()).toFixed(1)} s (${cpus()} cores x wall)`,
           first: firstS,
           noop: noopS,
           changes,
+          hostBusyS: busy,
           createS: m.createS,
           setupS: m.setupS,
           snapshot: await snapshot(m),
@@ -455,6 +505,67 @@ async function benchAnsible(plan: Plan, pkgs: TestPackages): Promise<Timed> {
     if (process.env.BENCH_KEEP) say(`Ansible work directory and logs: ${work}`);
     else if (!keep) await rm(work, { recursive: true, force: true });
   }
+}
+
+// --- the floor ---
+
+/** runNodeScript runs one script on a node over one SSH connection (`bash -s`, the script on stdin). */
+function runNodeScript(clusterDir: string, ip: string, script: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("ssh", [...sshArgs(clusterDir, ip), "bash", "-s"], { stdio: ["pipe", "pipe", "pipe"] });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => chunks.push(d));
+    child.stderr.on("data", (d: Buffer) => chunks.push(d));
+    const timer = setTimeout(() => child.kill(), 600_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolvePromise();
+      const out = Buffer.concat(chunks).toString().slice(-3000);
+      reject(new Error(`the floor script failed on ${ip} (${signal ?? `exit ${code}`}):\n${out}`));
+    });
+    child.stdin.end(script);
+  });
+}
+
+async function benchFloor(plan: Plan, pkgs: TestPackages): Promise<Timed> {
+  return withMachines(plan, pkgs, async (m) => {
+    const env = benchNodeEnvironment();
+    const t = performance.now();
+    const cpu0 = hostCpu();
+    // kubelab's own file server on the lab's gateway, the release tarballs decompressed once
+    // here (as kubelab serves them): the nodes' tar only unpacks. Counted in the figure.
+    const server = await serveArtifacts(testPackageSource(pkgs, m.aptUrl).artifacts, plan.network.gateway);
+    const perNode: string[] = [];
+    try {
+      const f = pkgs.files;
+      const [containerd, cniPlugins, runc] = await Promise.all([
+        server.offer(f.containerd, { gunzip: true }),
+        server.offer(f.cniPlugins, { gunzip: true }),
+        server.offer(f.runc),
+      ]);
+      const release = { containerd: containerd.url, cniPlugins: cniPlugins.url, runc: runc.url };
+      await Promise.all(
+        plan.nodes.map(async (n) => {
+          const start = performance.now();
+          await runNodeScript(m.ctx.clusterDir, n.ip, floorScript(plan, n.name, { env, aptUrl: m.aptUrl, release }));
+          perNode.push(`${n.name} ${seconds(start).toFixed(2)}`);
+        }),
+      );
+    } finally {
+      await server.close();
+    }
+    const firstS = seconds(t);
+    const busy = hostCpu().busy - cpu0.busy;
+    return {
+      detail: `per node ${perNode.join(", ")}; host CPU busy ${busy.toFixed(1)} s of ${(firstS * cpus()).toFixed(1)} s (${cpus()} cores x wall)`,
+      first: firstS,
+      hostBusyS: busy,
+      createS: m.createS,
+      setupS: m.setupS,
+      snapshot: await snapshot(m),
+    };
+  });
 }
 
 // --- main ---
@@ -474,74 +585,129 @@ const median = (xs: readonly number[]) => {
 };
 const load = () => `load ${loadavg()[0]?.toFixed(1)}`;
 
+const BENCHES: Record<Contender, (plan: Plan, pkgs: TestPackages) => Promise<Timed>> = {
+  kubelab: benchKubelab,
+  ansible: benchAnsible,
+  floor: benchFloor,
+};
+
+/** differences lists the snapshot entries (node:path) where two contenders left different nodes. */
+function differences(a: Map<string, string>, b: Map<string, string>): string[] {
+  return [...new Set([...a.keys(), ...b.keys()])].filter((key) => a.get(key) !== b.get(key));
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("bench/prepare.ts boots nspawn nodes: run it as root");
-  await requireTool("ansible-playbook", "apt-get install -y ansible-core");
   await requireTool("systemd-nspawn", "run scripts/dev-tools/install-deps.sh");
-  const { stdout: ansibleVersion } = await execFileP("ansible-playbook", ["--version"]);
-  say(`${ansibleVersion.split("\n")[0]}; playbook ${resolve(PLAYBOOK)}; ${RUNS} run(s) per N`);
-  const rows: { n: number; k: Timed[]; a: Timed[] }[] = [];
+  let tools = "";
+  if (ONLY.has("ansible")) {
+    await requireTool("ansible-playbook", "apt-get install -y ansible-core (or leave it out: --only kubelab,floor)");
+    const { stdout: ansibleVersion } = await execFileP("ansible-playbook", ["--version"]);
+    tools = `; ${ansibleVersion.split("\n")[0]}; playbook ${resolve(PLAYBOOK)}`;
+  }
+  const contenders = CONTENDERS.filter((c) => ONLY.has(c));
+  say(`${contenders.join(", ")}${tools}; ${RUNS} run(s) per N`);
+  const rows: { n: number; t: Record<Contender, Timed[]> }[] = [];
   for (const n of SIZES) {
     const plan = benchPlan(n);
     const pkgs = await buildTestPackages(plan);
-    const row = { n, k: [] as Timed[], a: [] as Timed[] };
+    const row = { n, t: { kubelab: [], ansible: [], floor: [] } as Record<Contender, Timed[]> };
     for (let run = 1; run <= RUNS; run++) {
       const tag = `N=${n} run ${run}/${RUNS}`;
-      say(`${tag}: kubelab (${load()})`);
-      const k = await benchKubelab(plan, pkgs);
-      say(
-        `${tag}: kubelab first ${k.first.toFixed(2)} s (${k.changes} changes), no-op ${k.noop.toFixed(2)} s; machines ${k.createS.toFixed(1)} s + setup ${k.setupS.toFixed(1)} s (${load()})`,
-      );
-      say(`${tag}: kubelab phases: ${k.phases}`);
-      say(`${tag}: ansible (${load()})`);
-      const a = await benchAnsible(plan, pkgs);
-      say(
-        `${tag}: ansible first ${a.first.toFixed(2)} s (${a.changes} changed), no-op ${a.noop.toFixed(2)} s; machines ${a.createS.toFixed(1)} s + setup ${a.setupS.toFixed(1)} s (${load()})`,
-      );
-      const differ = [...new Set([...k.snapshot.keys(), ...a.snapshot.keys()])].filter(
-        (key) => k.snapshot.get(key) !== a.snapshot.get(key),
-      );
-      say(
-        differ.length === 0
-          ? `${tag}: both tools left identical files and state on every node`
-          : `${tag}: the nodes differ in ${differ.map((d) => `${d} (kubelab ${k.snapshot.get(d)}, ansible ${a.snapshot.get(d)})`).join("; ")}`,
-      );
-      row.k.push(k);
-      row.a.push(a);
+      const got: Partial<Record<Contender, Timed>> = {};
+      for (const c of contenders) {
+        say(`${tag}: ${c} (${load()})`);
+        const r = await BENCHES[c](plan, pkgs);
+        const changed = r.changes === undefined ? "" : ` (${r.changes} ${c === "ansible" ? "changed" : "changes"})`;
+        const noop = r.noop === undefined ? "" : `, no-op ${r.noop.toFixed(2)} s`;
+        say(
+          `${tag}: ${c} first ${r.first.toFixed(2)} s${changed}${noop}; machines ${r.createS.toFixed(1)} s + setup ${r.setupS.toFixed(1)} s (${load()})`,
+        );
+        if (r.detail) say(`${tag}: ${c}: ${r.detail}`);
+        got[c] = r;
+        row.t[c].push(r);
+      }
+      const { kubelab: k, ansible: a, floor: fl } = got;
+      if (k && a) {
+        const differ = differences(k.snapshot, a.snapshot);
+        say(
+          differ.length === 0
+            ? `${tag}: kubelab and ansible left identical files and state on every node`
+            : `${tag}: the nodes differ in ${differ.map((d) => `${d} (kubelab ${k.snapshot.get(d)}, ansible ${a.snapshot.get(d)})`).join("; ")}`,
+        );
+      }
+      if (fl) {
+        // The floor is only a floor if it did all the work: compared with kubelab's nodes
+        // (Ansible's when kubelab was left out), and a difference stops the bench.
+        const [refName, ref] = k ? ["kubelab", k] : a ? ["ansible", a] : [];
+        if (!ref) say(`${tag}: the floor ran alone: its nodes are compared with nothing`);
+        else {
+          const differ = differences(ref.snapshot, fl.snapshot);
+          if (differ.length > 0)
+            throw new Error(
+              `${tag}: the floor left the nodes different from ${refName}'s: ${differ.map((d) => `${d} (${refName} ${ref.snapshot.get(d)}, floor ${fl.snapshot.get(d)})`).join("; ")}`,
+            );
+          say(`${tag}: the floor left the same files and state as ${refName} on every node`);
+        }
+      }
     }
     rows.push(row);
   }
-  const f = (s: number) => `${s.toFixed(2)} s`;
-  const x = (r: number) => `${r.toFixed(1)}x`;
-  const med = (ts: Timed[], key: "first" | "noop" | "createS") => median(ts.map((t) => t[key]));
-  console.log(`median of ${RUNS} run(s) per cell; machine creation is counted in neither tool's figure`);
+  const f = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(2)} s`);
+  const x = (a: number | undefined, b: number | undefined, digits = 1) =>
+    a === undefined || b === undefined ? "-" : `${(a / b).toFixed(digits)}x`;
+  const med = (ts: Timed[], key: "first" | "noop" | "hostBusyS" | "ownS") => {
+    const xs = ts.map((t) => t[key]).filter((v): v is number => v !== undefined);
+    return xs.length === 0 ? undefined : median(xs);
+  };
+  console.log(`median of ${RUNS} run(s) per cell; machine creation is counted in no figure; - : not run`);
   console.log(
-    "| N | machines (not counted) | kubelab first | kubelab no-op | ansible first | ansible no-op | first: ansible/kubelab | no-op: ansible/kubelab |",
+    "| N | machines (not counted) | kubelab first | kubelab no-op | ansible first | ansible no-op | floor first | floor no-op | first: kubelab/floor | first: ansible/floor | first: ansible/kubelab | no-op: ansible/kubelab |",
   );
-  console.log("| - | - | - | - | - | - | - | - |");
-  const summary = rows.map(({ n, k, a }) => ({
+  console.log("| - | - | - | - | - | - | - | - | - | - | - | - |");
+  const summary = rows.map(({ n, t }) => ({
     n,
-    kFirst: med(k, "first"),
-    kNoop: med(k, "noop"),
-    aFirst: med(a, "first"),
-    aNoop: med(a, "noop"),
-    create: median([...k, ...a].map((t) => t.createS)),
+    kFirst: med(t.kubelab, "first"),
+    kNoop: med(t.kubelab, "noop"),
+    kBusy: med(t.kubelab, "hostBusyS"),
+    kOwn: med(t.kubelab, "ownS"),
+    aFirst: med(t.ansible, "first"),
+    aNoop: med(t.ansible, "noop"),
+    aBusy: med(t.ansible, "hostBusyS"),
+    fFirst: med(t.floor, "first"),
+    fBusy: med(t.floor, "hostBusyS"),
+    create: median([...t.kubelab, ...t.ansible, ...t.floor].map((r) => r.createS)),
   }));
   for (const r of summary) {
+    const fNoop = r.fFirst === undefined ? "-" : "n/a";
     console.log(
-      `| ${r.n} | ${f(r.create)} | ${f(r.kFirst)} | ${f(r.kNoop)} | ${f(r.aFirst)} | ${f(r.aNoop)} | ${x(r.aFirst / r.kFirst)} | ${x(r.aNoop / r.kNoop)} |`,
+      `| ${r.n} | ${f(r.create)} | ${f(r.kFirst)} | ${f(r.kNoop)} | ${f(r.aFirst)} | ${f(r.aNoop)} | ${f(r.fFirst)} | ${fNoop} | ${x(r.kFirst, r.fFirst, 2)} | ${x(r.aFirst, r.fFirst)} | ${x(r.aFirst, r.kFirst)} | ${x(r.aNoop, r.kNoop)} |`,
     );
   }
-  for (const r of summary)
-    console.log(
-      `N=${r.n}: first run ${x(r.aFirst / r.kFirst)} (goal >= 5x), no-op ${x(r.aNoop / r.kNoop)} (goal >= 20x)`,
-    );
+  for (const r of summary) {
+    const cpu = [
+      r.kBusy === undefined ? "" : `kubelab ${f(r.kBusy)} (its own process ${f(r.kOwn)})`,
+      r.aBusy === undefined ? "" : `ansible ${f(r.aBusy)}`,
+      r.fBusy === undefined ? "" : `floor ${f(r.fBusy)}`,
+    ].filter(Boolean);
+    console.log(`N=${r.n}: host CPU busy during the first run (${cpus()} cores): ${cpu.join(", ")}`);
+    if (r.kFirst !== undefined && r.fFirst !== undefined)
+      console.log(
+        `N=${r.n}: kubelab takes ${x(r.kFirst, r.fFirst, 2)} the floor's time (${f(r.kFirst - r.fFirst)} above the work itself)`,
+      );
+    if (r.kFirst !== undefined && r.aFirst !== undefined)
+      console.log(
+        `N=${r.n}: first run ${x(r.aFirst, r.kFirst)} (goal >= 5x), no-op ${x(r.aNoop, r.kNoop)} (goal >= 20x)`,
+      );
+  }
   const one = summary.find((r) => r.n === 1);
   const six = summary.find((r) => r.n === 6);
-  if (one && six)
+  if (one?.kFirst !== undefined && six?.kFirst !== undefined)
     console.log(
-      `kubelab 6 nodes / 1 node: first run ${(six.kFirst / one.kFirst).toFixed(2)}x (goal < 1.5x), no-op ${(six.kNoop / one.kNoop).toFixed(2)}x`,
+      `kubelab 6 nodes / 1 node: first run ${x(six.kFirst, one.kFirst, 2)} (goal < 1.5x), no-op ${x(six.kNoop, one.kNoop, 2)}`,
     );
+  if (one?.fFirst !== undefined && six?.fFirst !== undefined)
+    console.log(`the floor 6 nodes / 1 node: ${x(six.fFirst, one.fFirst, 2)} (what this host allows the work itself)`);
 }
 
 main().catch((e: unknown) => {
