@@ -6,12 +6,19 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
 import { kubeConfig, listNodes, waitNodes } from "../../src/kube/client.js";
-import { bakedImageRoot, findBakedImage, forgetBakedImage } from "../../src/providers/nspawn/baked-images.js";
+import {
+  bakedImageRoot,
+  bakedImageShared,
+  findBakedImage,
+  forgetBakedImage,
+  SHARED_TREES,
+} from "../../src/providers/nspawn/baked-images.js";
+import { nodePaths } from "../../src/providers/nspawn/machine.js";
 import { createTestBundle } from "../helpers/bundle.js";
 import { kubelab } from "../helpers/cli.js";
 import { cliScenario, connectNodes } from "../helpers/cli-scenario.js";
@@ -79,6 +86,20 @@ describe("image bake (nspawn)", () => {
       assert.match(runLog, /new nodes come from the baked node image [0-9a-f]{12}/);
       const heavy = result.changes.filter((c) => /^(import |install |unpack )/.test(c.what));
       assert.deepEqual(heavy, [], "no package installed, no image imported");
+    });
+
+    await step("the nodes share containerd's images with the baked image through hard links", async () => {
+      const baked = await findBakedImage(plan);
+      assert.ok(baked);
+      const blobs = join(bakedImageShared(baked.key), SHARED_TREES[0] as string, "sha256");
+      const blob: string = (await readdir(blobs))[0] ?? "";
+      assert.ok(blob, `a blob in ${blobs}`);
+      const inImage = await stat(join(blobs, blob));
+      for (const n of plan.nodes) {
+        const inNode = await stat(join(nodePaths(plan.name, n.name).rootfs, SHARED_TREES[0] as string, "sha256", blob));
+        assert.equal(inNode.ino, inImage.ino, `${n.name}: the same file`);
+      }
+      assert.ok(inImage.nlink >= plan.nodes.length + 1, `links: ${inImage.nlink}`);
     });
 
     await step("each node has its own machine-id and host keys; every node Ready", async () => {
