@@ -30,9 +30,9 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -55,6 +55,7 @@ import {
 } from "../test/helpers/packages.js";
 import { cacheDir } from "../test/helpers/tools.js";
 import { floorScript } from "./floor-script.js";
+import { cpus, hostCpu } from "./host.js";
 
 const execFileP = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -284,19 +285,6 @@ function benchNodeEnvironment(): NodeEnvironment {
 }
 
 // --- kubelab ---
-
-/** The host's CPU time spent busy so far (all cores, all processes, the nodes' too), in seconds. */
-function hostCpu(): { busy: number } {
-  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  return { busy: (user + nice + system + irq + softirq + steal) / 100 };
-}
-
-const cpus = () => availableParallelism();
 
 interface Timed {
   /** Where the first run went (kubelab: seconds per phase; every side: host CPU), one line. */
