@@ -49,7 +49,7 @@ describe("image bake (nspawn)", () => {
       const r = await kubelab("image", "bake", "-f", file, "--bundle", bundle);
       assert.equal(r.code, 0, `${r.out}\n${r.err}`);
       assert.match(
-        r.err,
+        r.out,
         /baked node image [0-9a-f]{12}: debian-bookworm-v\d+ with Kubernetes v[\d.]+, containerd v[\d.]+ and \d+ images/,
       );
       const baked = await findBakedImage(plan);
