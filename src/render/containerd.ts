@@ -96,8 +96,10 @@ export function containerdConfig(plan: Plan, env: NodeEnvironment = PLAIN_NODE):
 
 /** renderContainerdConfig renders `/etc/containerd/config.toml` for the plan, on a node of the given kind. */
 export function renderContainerdConfig(plan: Plan, env: NodeEnvironment = PLAIN_NODE): RenderedFile {
+  // No cluster name: the file is the same on every cluster with the same settings, so a node
+  // made from a baked image (kubelab image bake) finds it right and containerd needs no restart.
   const header =
-    `# Rendered by kubelab for cluster "${plan.name}" (containerd ${plan.containerd.version}). Do not edit:\n` +
+    `# Rendered by kubelab (containerd ${plan.containerd.version}). Do not edit:\n` +
     "# runc SystemdCgroup and kubelet cgroupDriver come from the same setting (containerd.cgroupDriver).\n\n";
   return { path: CONTAINERD_CONFIG_PATH, content: `${header}${stringify(containerdConfig(plan, env)).trimEnd()}\n` };
 }

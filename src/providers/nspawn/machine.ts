@@ -107,6 +107,14 @@ async function put(path: string, content: string, mode = 0o644): Promise<void> {
   await chmod(path, mode);
 }
 
+/** The SSH host keys each node gets (made by kubelab before its first boot). */
+export const NODE_HOST_KEY_TYPES = ["ed25519", "ecdsa"] as const;
+
+/** sshd offers exactly those keys (without it, sshd would look for an RSA key and log its absence). */
+const SSHD_HOST_KEYS = `# kubelab: this node's host keys, made before its first boot and recorded in the cluster's known_hosts.
+${NODE_HOST_KEY_TYPES.map((t) => `HostKey /etc/ssh/ssh_host_${t}_key`).join("\n")}
+`;
+
 /** What a new node's root is made of: a root filesystem to copy, and trees to hard-link into the copy. */
 export interface NodeImage {
   readonly root: string;
@@ -138,7 +146,14 @@ export async function provisionNode(
     if (image.shared) await run("cp", ["-a", "--link", `${image.shared}/.`, `${tmp}/`], { timeoutMs: 10 * 60_000 });
     // The image has an empty machine-id and no host keys: each node its own.
     await put(join(tmp, "etc/machine-id"), `${(await run("systemd-id128", ["new"])).trim()}\n`, 0o444);
-    await run("ssh-keygen", ["-A", "-f", tmp]);
+    // Ed25519 and ECDSA only: an RSA key takes most of a second of CPU per node to make,
+    // and every client kubelab or a user brings speaks one of these two.
+    await Promise.all(
+      NODE_HOST_KEY_TYPES.map((type) =>
+        run("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "", "-f", join(tmp, `etc/ssh/ssh_host_${type}_key`)]),
+      ),
+    );
+    await put(join(tmp, "etc/ssh/sshd_config.d/kubelab-host-keys.conf"), SSHD_HOST_KEYS);
     // The same managed block node preparation keeps up to date (mergeHosts), so a fresh node
     // resolves its peers from the first boot and preparation finds nothing to change.
     const hosts = await readFile(join(tmp, "etc/hosts"), "utf8").catch(() => "");
