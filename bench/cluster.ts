@@ -33,7 +33,7 @@
  *
  * Needs root and what the end-to-end tests need (scripts/dev-tools/install-deps.sh), and for
  * the calico and linkerd variants their images (npm run test:lab builds them first).
- * Run: npx tsx bench/cluster.ts [--runs R] [--variant bridge|calico|linkerd|all] [--workers N]
+ * Run: npx tsx bench/cluster.ts [--runs R] [--variant bridge|calico|linkerd|full|all] [--workers N]
  *                               [--baked | --no-baked]
  *      (figures: the median of R runs, default 1; bridge and calico by default)
  */
@@ -65,7 +65,7 @@ import { cpus, hostCpu, type MemoryPeaks, sampleMemory } from "./host.js";
 
 const args = process.argv.slice(2);
 const usage =
-  "usage: bench/cluster.ts [--runs R] [--variant bridge|calico|linkerd|all] [--workers N] [--baked | --no-baked]";
+  "usage: bench/cluster.ts [--runs R] [--variant bridge|calico|linkerd|full|all] [--workers N] [--baked | --no-baked]";
 const VALUED = ["--runs", "--variant", "--workers"];
 const FLAGS = ["--baked", "--no-baked"];
 for (let i = 0; i < args.length; i++) {
@@ -85,13 +85,14 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(usage);
 if (!Number.isInteger(WORKERS) || WORKERS < 0 || WORKERS > 20) throw new Error(usage);
 if (args.includes("--baked") && args.includes("--no-baked")) throw new Error(usage);
 
-type Variant = "bridge" | "calico" | "linkerd";
+type Variant = "bridge" | "calico" | "linkerd" | "full";
 const CHOICES: Record<string, Variant[]> = {
   default: ["bridge", "calico"],
-  all: ["bridge", "calico", "linkerd"],
+  all: ["bridge", "calico", "linkerd", "full"],
   bridge: ["bridge"],
   calico: ["calico"],
   linkerd: ["linkerd"],
+  full: ["full"],
 };
 const VARIANTS = CHOICES[CHOICE];
 if (!VARIANTS) throw new Error(usage);
@@ -111,11 +112,16 @@ const APPROACH_TITLE: Record<Approach, string> = { base: "base image", baked: "b
 const FROM_BAKED = /new nodes come from the baked node image/;
 
 const CALICO = { cni: { plugin: "calico", encapsulation: "vxlan" } };
-/** The addons of each variant: none (the bridge CNI comes after up), Calico alone, or with Linkerd. */
-const ADDONS: Record<Variant, Record<string, unknown>> = {
+/**
+ * The addons of each variant: none (the bridge CNI comes after up), Calico alone, with
+ * Linkerd, or the default lab's (`full`: Calico, MetalLB, Headlamp, Linkerd; the test
+ * cluster's defaults, VXLAN and a MetalLB pool on its own network).
+ */
+const ADDONS: Record<Variant, Record<string, unknown> | undefined> = {
   bridge: NO_ADDONS,
   calico: { ...NO_ADDONS, ...CALICO },
   linkerd: { ...NO_ADDONS, ...CALICO, linkerd: { enabled: true } },
+  full: undefined,
 };
 /** The status titles of Linkerd's steps: from a cluster without it to its control plane injecting. */
 const LINKERD_STEPS = /^(Gateway API .* CRDs|Linkerd .* (CRDs|control plane))$/;
@@ -186,7 +192,7 @@ interface Run {
   readonly rss: number;
   readonly maxRss: number;
   readonly hostMem: number;
-  /** After Ready (bridge variant): the no-op up and `kubelab doctor`. */
+  /** After Ready: the no-op up and `kubelab doctor`. */
   readonly after?: { readonly noop: number; readonly doctor: number; readonly doctorCode: number; failed: string[] };
 }
 
@@ -270,7 +276,7 @@ async function once(variant: Variant, approach: Approach, bundleDir: string, wor
     if (fromBaked !== (approach === "baked"))
       throw new Error(`the ${approach} run made its nodes ${fromBaked ? "from" : "without"} the baked node image`);
     const linkerd = [...phases].filter(([k]) => LINKERD_STEPS.test(k)).reduce((sum, [, v]) => sum + v, 0);
-    if (variant === "linkerd") phases.set("Linkerd: no Linkerd to its control plane Ready and injecting", linkerd);
+    if (variant === "linkerd" || variant === "full") phases.set("Linkerd: no Linkerd to its control plane Ready and injecting", linkerd);
     return {
       total,
       phases,
@@ -280,7 +286,7 @@ async function once(variant: Variant, approach: Approach, bundleDir: string, wor
       rss: peaks.rss,
       maxRss: process.resourceUsage().maxRSS / 1024,
       hostMem: peaks.hostPeak - peaks.hostStart,
-      after: variant === "bridge" ? await afterReady(plan, opts, file, approach) : undefined,
+      after: await afterReady(plan, opts, file, approach),
     };
   } catch (e) {
     say(`${variant} ${approach}: failed; its log's last lines:\n${lines.slice(-30).join("\n")}`);
@@ -384,6 +390,7 @@ try {
       bridge: "all nodes Ready (bridge CNI)",
       calico: "all nodes and calico-node Ready (Calico)",
       linkerd: "all nodes, calico-node and Linkerd's control plane Ready (Calico, Linkerd)",
+      full: "every node and addon Ready (Calico, MetalLB, Headlamp, Linkerd)",
     }[variant];
     for (const approach of approaches)
       console.log(summary(variant, approach, runs[approach], goal, approach === "baked" ? baked?.seconds : undefined));
