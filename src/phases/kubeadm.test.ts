@@ -19,6 +19,7 @@ import {
   GET_NODES,
   kubeadmInitPhase,
   kubeadmJoinPhase,
+  TOKEN_CREATE,
 } from "./kubeadm.js";
 import { INIT_OBJECTS, initProbe, LEFTOVERS_PROBE, MANIFESTS_PROBE } from "./kubeadm-state.js";
 
@@ -33,7 +34,6 @@ const CA = (await selfSignedServerCert("kubernetes")).certPEM;
 const TOKEN = "abcdef.0123456789abcdef";
 const CERT_KEY = "f".repeat(64);
 const INIT = ["kubeadm", "init", "--config", KUBEADM_INIT_PATH];
-const TOKEN_CREATE = ["kubeadm", "token", "create", "--ttl", "15m0s", "--description", "kubelab up: node join"];
 const UPLOAD_CERTS = ["kubeadm", "init", "phase", "upload-certs", "--upload-certs", "--config", KUBEADM_INIT_PATH];
 const JOIN = ["sh", "-c", 'cat | kubeadm join --config /dev/stdin "$@"', "kubeadm-join"];
 const JOURNAL = ["journalctl", "-u", "kubelet", "--no-pager", "-o", "cat", "-n", "6"];

@@ -118,12 +118,32 @@ export const kubeadmInitPhase: Phase = {
   },
 };
 
+/**
+ * TOKEN_CREATE makes a join token on the first control plane and prints it once the cluster
+ * has signed the cluster-info ConfigMap with it (the bootstrap signer of the controller
+ * manager adds `jws-kubeconfig-<token id>`). kubeadm join's discovery needs that signature
+ * and, when it is not there yet, tries again only after 5 seconds: a join right after the
+ * token was made took 5 or 10 seconds longer than the join itself. The wait gives up after
+ * 20 s and leaves the rest to kubeadm's own retries.
+ */
+export const TOKEN_CREATE = [
+  "sh",
+  "-c",
+  `set -e
+t=$(kubeadm token create --ttl ${TOKEN_TTL} --description "kubelab up: node join")
+i=0
+while [ "$i" -lt 100 ]; do
+  kubectl --kubeconfig ${ADMIN_CONF} -n kube-public get configmap cluster-info -o 'jsonpath={.data}' 2>/dev/null | grep -q "jws-kubeconfig-\${t%%.*}" && break
+  sleep 0.2; i=$((i + 1))
+done
+echo "$t"`,
+  "kubelab-join-token",
+];
+
 /** Makes the join secrets on the first control plane. */
 async function joinSecrets(ctx: PhaseContext, controlPlanes: boolean): Promise<JoinSecrets> {
   const { remote } = cpRemote(ctx);
-  const token = (
-    await remote.run(["kubeadm", "token", "create", "--ttl", TOKEN_TTL, "--description", "kubelab up: node join"])
-  ).trim();
+  const token = (await remote.run(TOKEN_CREATE)).trim().split("\n").pop() ?? "";
   const ca = await remote.readFile(CA_CERT);
   if (ca === undefined) throw new Error(`${remote.node}: ${CA_CERT} is missing after kubeadm init`);
   let certificateKey: string | undefined;
