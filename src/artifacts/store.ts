@@ -4,7 +4,9 @@
  * uploaded to nodes over SSH, so nodes need no internet access of their own. An offline
  * bundle is the same store filled from a directory instead of the network.
  */
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -17,6 +19,25 @@ import { sha256 } from "./local.js";
 export interface ArtifactStore {
   /** get returns the verified bytes of a pinned file. */
   get(file: PinnedFile): Promise<Buffer>;
+  /**
+   * path returns a file on this host that holds the verified bytes, checked as they are read
+   * and never held in memory whole, for a store that keeps its files on disk: large files
+   * (images, packages) then stream from the disk to the nodes.
+   */
+  path?(file: PinnedFile): Promise<string>;
+}
+
+/** verifiedPath checks a file's sha256 as it streams through the hash, and returns its path. */
+async function verifiedPath(file: PinnedFile, path: string, where: string): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(path), hash);
+  const got = hash.digest("hex");
+  if (got !== file.sha256)
+    throw new UserError(`sha256 mismatch for ${file.url} (${where})`, {
+      details: `expected ${file.sha256}\ngot      ${got}`,
+      hint: "the file is not the pinned one; nothing was installed",
+    });
+  return path;
 }
 
 /** The user's cache directory for kubelab downloads. */
@@ -54,6 +75,16 @@ export function downloadError(
  */
 export function cachingStore(dir = defaultCacheDir(), fetchImpl: typeof fetch = fetch): ArtifactStore {
   return {
+    async path(file) {
+      const path = join(dir, file.sha256);
+      const ok = await verifiedPath(file, path, path).then(
+        () => true,
+        () => false,
+      );
+      // Absent or damaged: get downloads it again (and removes a damaged copy first).
+      if (!ok) await this.get(file);
+      return path;
+    },
     async get(file) {
       const path = join(dir, file.sha256);
       const cached = await readFile(path).catch(() => undefined);
@@ -92,6 +123,13 @@ export function cachingStore(dir = defaultCacheDir(), fetchImpl: typeof fetch = 
  */
 export function directoryStore(dir: string): ArtifactStore {
   return {
+    async path(file) {
+      const path = join(dir, file.sha256);
+      await stat(path).catch(() => {
+        throw new UserError(`${file.url} is not in ${dir}`, { hint: "the bundle was made for other versions" });
+      });
+      return verifiedPath(file, path, dir);
+    },
     async get(file) {
       const data = await readFile(join(dir, file.sha256)).catch(() => {
         throw new UserError(`${file.url} is not in ${dir}`, { hint: "the bundle was made for other versions" });

@@ -228,9 +228,18 @@ export const upgradeCheckPhase: Phase = {
   title: "Check the Kubernetes version change",
   shouldRun: (ctx) => joined(ctx.facts.get(firstControlPlane(ctx.plan).name)),
   async run(ctx) {
-    checkUpgrade(ctx.plan, ctx.facts, await clusterVersions(ctx, CHECK_WAIT_SECONDS));
+    const cluster = await clusterVersions(ctx, CHECK_WAIT_SECONDS);
+    if (cluster) checked.set(ctx, { cluster, changes: ctx.changes.length });
+    checkUpgrade(ctx.plan, ctx.facts, cluster);
   },
 };
+
+/**
+ * What the check read of the cluster in this run, and how many changes had been made then:
+ * the upgrade phase reads it again only when something changed since (a second `up` on a
+ * cluster at the plan's release asks once).
+ */
+const checked = new WeakMap<PhaseContext, { readonly cluster: ClusterVersions; readonly changes: number }>();
 
 /** The host's view of the cluster, for drains and waits (read once, when the first is needed). */
 function hostKubeConfig(ctx: PhaseContext, cp: Remote): () => Promise<KubeConfig> {
@@ -278,7 +287,8 @@ export const upgradeKubernetesPhase: Phase = {
     const first = firstControlPlane(plan);
     const cp = ctx.hosts.get(first.name);
     if (!cp) throw new Error(`${first.name}: no connection`);
-    const cluster = await clusterVersions(ctx, 90);
+    const seen = checked.get(ctx);
+    const cluster = seen && seen.changes === ctx.changes.length ? seen.cluster : await clusterVersions(ctx, 90);
     if (!cluster) return;
     if (!cluster.controlPlane)
       throw new UserError(`${first.name}: the cluster's kubeadm-config names no kubernetesVersion`, {
