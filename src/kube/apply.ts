@@ -13,6 +13,7 @@
  */
 import { ApiextensionsV1Api, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { UserError, WaitTimeout } from "../errors.js";
+import { createLimiter } from "../remote/hosts.js";
 import { poll, requestApi, statusMessage, type WaitOptions } from "./client.js";
 
 /** The field manager of everything kubelab applies. */
@@ -37,7 +38,7 @@ const CLUSTER_REFUSED = {
 function discovery(kc: KubeConfig, signal?: AbortSignal): (o: KubernetesObject) => Promise<string> {
   const cache = new Map<string, ApiResource[]>();
   const base = (apiVersion: string) => (apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
-  const fetchGroup = async (apiVersion: string) => {
+  const load = async (apiVersion: string) => {
     const res = await requestApi(kc, "GET", base(apiVersion), undefined, { signal });
     if (res.status === 404) return [];
     if (res.status !== 200)
@@ -46,6 +47,16 @@ function discovery(kc: KubeConfig, signal?: AbortSignal): (o: KubernetesObject) 
     const resources = list.filter((r) => !r.name.includes("/"));
     cache.set(apiVersion, resources);
     return resources;
+  };
+  // Objects applied at once share one request per group version.
+  const inFlight = new Map<string, Promise<ApiResource[]>>();
+  const fetchGroup = (apiVersion: string) => {
+    let loading = inFlight.get(apiVersion);
+    if (!loading) {
+      loading = load(apiVersion).finally(() => inFlight.delete(apiVersion));
+      inFlight.set(apiVersion, loading);
+    }
+    return loading;
   };
   return async (o) => {
     const apiVersion = o.apiVersion ?? "";
@@ -79,6 +90,9 @@ export interface ApplyResult {
   readonly changed: readonly string[];
   readonly unchanged: readonly string[];
 }
+
+/** How many objects of one rank are applied at once. */
+const APPLY_CONCURRENCY = 8;
 
 const rank = (o: KubernetesObject) => (o.kind === "Namespace" ? 0 : o.kind === "CustomResourceDefinition" ? 1 : 2);
 
@@ -123,16 +137,14 @@ export async function applyObjects(
   const changed: string[] = [];
   const unchanged: string[] = [];
   const rv = (text: string) => (JSON.parse(text) as KubernetesObject).metadata?.resourceVersion;
-  const apply = async (o: KubernetesObject) => {
+  /** apply applies one object and says whether the cluster changed (and whether it was new). */
+  const apply = async (o: KubernetesObject): Promise<{ what: string; change?: "created" | "updated" }> => {
     const what = describeObject(o);
     const path = await pathOf(o);
     const before = await requestApi(kc, "GET", path, undefined, { signal: opts.signal });
     if (before.status !== 200 && before.status !== 404)
       throw new UserError(`read ${what}: ${statusMessage(before.status, before.body)}`, CLUSTER_REFUSED);
-    if (before.status === 200 && isBare(o)) {
-      unchanged.push(what);
-      return;
-    }
+    if (before.status === 200 && isBare(o)) return { what };
     const res = await requestApi(
       kc,
       "PATCH",
@@ -147,14 +159,30 @@ export async function applyObjects(
       });
     if (res.status !== 200 && res.status !== 201)
       throw new UserError(`apply ${what}: ${statusMessage(res.status, res.body)}`, CLUSTER_REFUSED);
-    if (before.status === 200 && rv(before.body) === rv(res.body)) unchanged.push(what);
-    else {
-      changed.push(what);
-      opts.log?.(`${before.status === 200 ? "updated" : "created"} ${what}`);
+    if (before.status === 200 && rv(before.body) === rv(res.body)) return { what };
+    return { what, change: before.status === 200 ? "updated" : "created" };
+  };
+  // Objects of one rank do not depend on each other: they go APPLY_CONCURRENCY at a time (a
+  // second `up` re-applies every addon object, one round trip pair each), and are reported in
+  // their order. Every request of a group ends before its first failure is thrown.
+  const limit = createLimiter(APPLY_CONCURRENCY);
+  const applyAll = async (group: readonly KubernetesObject[]) => {
+    const results = await Promise.allSettled(group.map((o) => limit.run(() => apply(o))));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    for (const r of results) {
+      if (r.status !== "fulfilled") continue;
+      if (!r.value.change) unchanged.push(r.value.what);
+      else {
+        changed.push(r.value.what);
+        opts.log?.(`${r.value.change} ${r.value.what}`);
+      }
     }
   };
   const sorted = [...objects].sort((a, b) => rank(a) - rank(b));
-  for (const o of sorted.filter((x) => rank(x) < 2)) await apply(o);
+  // Namespaces before what lives in them, CRDs before their objects.
+  await applyAll(sorted.filter((x) => rank(x) === 0));
+  await applyAll(sorted.filter((x) => rank(x) === 1));
   const crds = sorted.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata?.name ?? "");
   if (crds.length > 0)
     await waitEstablished(kc, crds, opts).catch((e) => {
@@ -162,6 +190,6 @@ export async function applyObjects(
         ? new WaitTimeout(`${e.message} (the API server has not accepted their schemas)`)
         : e;
     });
-  for (const o of sorted.filter((x) => rank(x) === 2)) await apply(o);
+  await applyAll(sorted.filter((x) => rank(x) === 2));
   return { changed, unchanged };
 }
