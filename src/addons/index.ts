@@ -37,9 +37,8 @@ export interface RenderedAddon {
 
 /** renderAddons reads every source and renders every step of the plan's addons (nothing is applied). */
 export async function renderAddons(ctx: AddonContext): Promise<RenderedAddon[]> {
-  const out: RenderedAddon[] = [];
-  for (const addon of enabledAddons(ctx.plan)) out.push({ addon, steps: await addon.steps(ctx) });
-  return out;
+  // At once (each reads its sources, some run helm), kept in the addons' order.
+  return Promise.all(enabledAddons(ctx.plan).map(async (addon) => ({ addon, steps: await addon.steps(ctx) })));
 }
 
 /** What applying the addons did. */
