@@ -88,6 +88,18 @@ const HOST_SYSCTLS: Readonly<Record<string, string>> = {
   "kernel/panic_on_oops": "1",
 };
 
+/**
+ * Host limits every node's systemd, containerd and kubelet draw from together (inotify
+ * instances and watches are counted per user, and every node's root is the host's root):
+ * the kernel's defaults (128 instances) run out at about six nodes, and kubelet then fails
+ * with "inotify_init: too many open files". Raised to these when lower, never lowered (the
+ * values kind recommends for many nodes).
+ */
+const HOST_MINIMUMS: Readonly<Record<string, number>> = {
+  "fs/inotify/max_user_instances": 512,
+  "fs/inotify/max_user_watches": 524288,
+};
+
 async function presetSysctls(log: (line: string) => void): Promise<void> {
   for (const [key, value] of Object.entries(HOST_SYSCTLS)) {
     const path = `/proc/sys/${key}`;
@@ -97,6 +109,15 @@ async function presetSysctls(log: (line: string) => void): Promise<void> {
       `setting host sysctl ${key.replaceAll("/", ".")}=${value} (was ${now}; kubelet needs it and nodes cannot set it)`,
     );
     await writeFile(path, value);
+  }
+  for (const [key, least] of Object.entries(HOST_MINIMUMS)) {
+    const path = `/proc/sys/${key}`;
+    const now = Number((await readFile(path, "utf8").catch(() => "")).trim());
+    if (!Number.isFinite(now) || now >= least) continue;
+    log(
+      `raising host sysctl ${key.replaceAll("/", ".")} to ${least} (was ${now}; every node's kubelet and containerd use it)`,
+    );
+    await writeFile(path, String(least));
   }
 }
 
