@@ -98,7 +98,8 @@ function benchPlan(n: number): Plan {
       ...(n > 1 ? [{ name: "worker-{n}", role: "worker", count: n - 1 }] : []),
     ],
     network: { cidr: `10.231.${net}.0/24` },
-    addons: { metallb: { pools: [`10.231.${net}.200-10.231.${net}.210`] } },
+    // VXLAN: the tunnel every kernel here has (IPIP needs the ipip module, which this one lacks).
+    addons: { cni: { encapsulation: "vxlan" }, metallb: { pools: [`10.231.${net}.200-10.231.${net}.210`] } },
   });
   if (!result.ok) throw new Error(JSON.stringify(result));
   return result.plan;
