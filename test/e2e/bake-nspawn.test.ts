@@ -13,10 +13,10 @@ import { stringify } from "yaml";
 import { kubeConfig, listNodes, waitNodes } from "../../src/kube/client.js";
 import {
   bakedImageRoot,
-  bakedImageShared,
+  bakedImageLinked,
   findBakedImage,
   forgetBakedImage,
-  SHARED_TREES,
+  LINKED_TREES,
 } from "../../src/providers/nspawn/baked-images.js";
 import { nodePaths } from "../../src/providers/nspawn/machine.js";
 import { createTestBundle } from "../helpers/bundle.js";
@@ -91,12 +91,12 @@ describe("image bake (nspawn)", () => {
     await step("the nodes share containerd's images with the baked image through hard links", async () => {
       const baked = await findBakedImage(plan);
       assert.ok(baked);
-      const blobs = join(bakedImageShared(baked.key), SHARED_TREES[0] as string, "sha256");
+      const blobs = join(bakedImageLinked(baked.key), LINKED_TREES[0] as string, "sha256");
       const blob: string = (await readdir(blobs))[0] ?? "";
       assert.ok(blob, `a blob in ${blobs}`);
       const inImage = await stat(join(blobs, blob));
       for (const n of plan.nodes) {
-        const inNode = await stat(join(nodePaths(plan.name, n.name).rootfs, SHARED_TREES[0] as string, "sha256", blob));
+        const inNode = await stat(join(nodePaths(plan.name, n.name).rootfs, LINKED_TREES[0] as string, "sha256", blob));
         assert.equal(inNode.ino, inImage.ino, `${n.name}: the same file`);
       }
       assert.ok(inImage.nlink >= plan.nodes.length + 1, `links: ${inImage.nlink}`);

@@ -12,11 +12,11 @@ import { bakePlan, networkOf } from "../../plan/bake.js";
 import { bakeKey } from "../vagrant/baked-boxes.js";
 import {
   bakedImageRoot,
-  bakedImageShared,
+  bakedImageLinked,
   findBakedImage,
   forgetBakedImage,
   nodeImageKey,
-  SHARED_TREES,
+  LINKED_TREES,
   sealNodeRoot,
   storeBakedImage,
 } from "./baked-images.js";
@@ -157,10 +157,10 @@ test("storing a baked image: sealed, moved into the cache, containerd's read-onl
   assert.ok(!existsSync(root), "moved, not copied");
   assert.deepEqual(await findBakedImage(plan), record);
   assert.equal(await readFile(join(target, "etc/machine-id"), "utf8"), "", "sealed");
-  const shared = bakedImageShared(record.key);
-  assert.equal(await readFile(join(shared, blob), "utf8"), "blob");
-  assert.equal(await readFile(join(shared, layer), "utf8"), "layer");
-  for (const tree of SHARED_TREES) assert.deepEqual(await readdir(join(target, tree)), [], `${tree} left empty`);
+  const linked = bakedImageLinked(record.key);
+  assert.equal(await readFile(join(linked, blob), "utf8"), "blob");
+  assert.equal(await readFile(join(linked, layer), "utf8"), "layer");
+  for (const tree of LINKED_TREES) assert.deepEqual(await readdir(join(target, tree)), [], `${tree} left empty`);
   assert.equal(await readFile(join(target, "var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db"), "utf8"), "db");
   await forgetBakedImage(record.key);
   assert.equal(await findBakedImage(plan), undefined);

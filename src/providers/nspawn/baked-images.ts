@@ -12,7 +12,7 @@
  *   ${XDG_CACHE_HOME:-~/.cache}/kubelab/images/baked/   ($KUBELAB_BAKED_DIR)
  *     <key>.json        the record
  *     <key 12>/rootfs/  the root filesystem, copied for each new node
- *     <key 12>/shared/  containerd's images, hard-linked into each new node (SHARED_TREES)
+ *     <key 12>/linked/  containerd's images, hard-linked into each new node (LINKED_TREES)
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -69,13 +69,13 @@ export const bakedImageRoot = (key: string) => join(bakedImagesDir(), key.slice(
  * shared by every node. Whatever a node does to them (containerd deleting an image) unlinks
  * its own names only.
  */
-export const SHARED_TREES: readonly string[] = [
+export const LINKED_TREES: readonly string[] = [
   "var/lib/containerd/io.containerd.content.v1.content/blobs",
   "var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots",
 ];
 
-/** The hard-linked part of the baked image with this key ({@link SHARED_TREES}, at the same paths). */
-export const bakedImageShared = (key: string) => join(bakedImagesDir(), key.slice(0, 12), "shared");
+/** The hard-linked part of the baked image with this key ({@link LINKED_TREES}, at the same paths). */
+export const bakedImageLinked = (key: string) => join(bakedImagesDir(), key.slice(0, 12), "linked");
 
 /** findBakedImage returns the plan's baked image when its record and its root filesystem exist. */
 export async function findBakedImage(plan: Plan): Promise<BakedImage | undefined> {
@@ -152,13 +152,13 @@ export async function storeBakedImage(root: string, record: BakedImage): Promise
     await rename(`${target}.tmp`, target);
     await rm(root, { recursive: true, force: true });
   });
-  const shared = bakedImageShared(record.key);
-  for (const tree of SHARED_TREES) {
+  const linked = bakedImageLinked(record.key);
+  for (const tree of LINKED_TREES) {
     const from = join(target, tree);
     const info = await stat(from).catch(() => undefined);
     if (!info?.isDirectory()) continue;
-    await mkdir(dirname(join(shared, tree)), { recursive: true });
-    await rename(from, join(shared, tree));
+    await mkdir(dirname(join(linked, tree)), { recursive: true });
+    await rename(from, join(linked, tree));
     await mkdir(from, { mode: info.mode & 0o7777 });
     await chmod(from, info.mode & 0o7777);
   }

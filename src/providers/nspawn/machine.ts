@@ -118,7 +118,7 @@ ${NODE_HOST_KEY_TYPES.map((t) => `HostKey /etc/ssh/ssh_host_${t}_key`).join("\n"
 /** What a new node's root is made of: a root filesystem to copy, and trees to hard-link into the copy. */
 export interface NodeImage {
   readonly root: string;
-  readonly shared?: string;
+  readonly linked?: string;
 }
 
 /**
@@ -143,7 +143,7 @@ export async function provisionNode(
     // containerd's overlay snapshotter cannot use an overlayfs upper dir.
     await run("cp", ["-a", "--reflink=auto", image.root, tmp], { timeoutMs: 10 * 60_000 });
     // A baked image's read-only trees: hard links, merged into the copy's (empty) directories.
-    if (image.shared) await run("cp", ["-a", "--link", `${image.shared}/.`, `${tmp}/`], { timeoutMs: 10 * 60_000 });
+    if (image.linked) await run("cp", ["-a", "--link", `${image.linked}/.`, `${tmp}/`], { timeoutMs: 10 * 60_000 });
     // The image has an empty machine-id and no host keys: each node its own.
     await put(join(tmp, "etc/machine-id"), `${(await run("systemd-id128", ["new"])).trim()}\n`, 0o444);
     // Ed25519 and ECDSA only: an RSA key takes most of a second of CPU per node to make,

@@ -15,7 +15,7 @@ import { setHostKeys } from "../../remote/known-hosts.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { NodeEnvironment } from "../../render/node-environment.js";
 import type { Machine, MachineProvider, ProviderContext, StopOptions } from "../types.js";
-import { bakedImageRoot, bakedImageShared, findBakedImage } from "./baked-images.js";
+import { bakedImageRoot, bakedImageLinked, findBakedImage } from "./baked-images.js";
 import { detectHost, type HostMode, removeNodeCgroups } from "./cgroups.js";
 import { requireTools, run, tryRun, unmountUnder } from "./host.js";
 import { ensureImage, imageDir } from "./image.js";
@@ -168,7 +168,7 @@ async function boot(
   const image: NodeImage = baked
     ? {
         root: bakedImageRoot(baked.key),
-        ...(existsSync(bakedImageShared(baked.key)) ? { shared: bakedImageShared(baked.key) } : {}),
+        ...(existsSync(bakedImageLinked(baked.key)) ? { linked: bakedImageLinked(baked.key) } : {}),
       }
     : {
         root: needImage
