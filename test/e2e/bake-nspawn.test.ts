@@ -12,8 +12,8 @@ import { describe, it } from "node:test";
 import { stringify } from "yaml";
 import { kubeConfig, listNodes, waitNodes } from "../../src/kube/client.js";
 import {
-  bakedImageRoot,
   bakedImageLinked,
+  bakedImageRoot,
   findBakedImage,
   forgetBakedImage,
   LINKED_TREES,

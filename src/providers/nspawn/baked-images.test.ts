@@ -11,12 +11,12 @@ import { planWith } from "../../../test/helpers/fixtures.js";
 import { bakePlan, networkOf } from "../../plan/bake.js";
 import { bakeKey } from "../vagrant/baked-boxes.js";
 import {
-  bakedImageRoot,
   bakedImageLinked,
+  bakedImageRoot,
   findBakedImage,
   forgetBakedImage,
-  nodeImageKey,
   LINKED_TREES,
+  nodeImageKey,
   sealNodeRoot,
   storeBakedImage,
 } from "./baked-images.js";

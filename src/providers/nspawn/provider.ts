@@ -15,7 +15,7 @@ import { setHostKeys } from "../../remote/known-hosts.js";
 import type { SshEndpoint } from "../../remote/types.js";
 import type { NodeEnvironment } from "../../render/node-environment.js";
 import type { Machine, MachineProvider, ProviderContext, StopOptions } from "../types.js";
-import { bakedImageRoot, bakedImageLinked, findBakedImage } from "./baked-images.js";
+import { bakedImageLinked, bakedImageRoot, findBakedImage } from "./baked-images.js";
 import { detectHost, type HostMode, removeNodeCgroups } from "./cgroups.js";
 import { requireTools, run, tryRun, unmountUnder } from "./host.js";
 import { ensureImage, imageDir } from "./image.js";
