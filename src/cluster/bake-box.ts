@@ -16,6 +16,7 @@ import type { Status } from "../phases/phase.js";
 import { bakePlan } from "../plan/bake.js";
 import type { Plan } from "../plan/types.js";
 import { which } from "../providers/host.js";
+import type { Machine, MachineProvider } from "../providers/types.js";
 import { type BakedBox, bakedBoxName, bakeKey, boxesDir, recordBakedBox } from "../providers/vagrant/baked-boxes.js";
 import { runVagrant, vagrantPaths } from "../providers/vagrant/cli.js";
 import { vagrantInsecurePublicKeys } from "../providers/vagrant/insecure-key.js";
@@ -104,21 +105,48 @@ export function pullCommands(
 }
 
 /**
- * pullImages has the baking machine's containerd pull `images` (none when the package source
- * carried them and they were imported), through the mirrors when given.
+ * prepareBakingMachine makes the baking machine and prepares it as `up` would (node
+ * preparation, and the package source's images imported), has its containerd pull the
+ * images the source did not carry (through the mirrors when given), then hands its
+ * connection to `seal`, which ends the bake on it; the connection is closed after. Every
+ * provider's bake starts this way.
  */
-export async function pullImages(
-  node: Remote,
-  images: readonly string[],
-  opts: Pick<BakeOptions, "mirrors" | "log" | "status">,
+export async function prepareBakingMachine(
+  baking: Plan,
+  provider: MachineProvider,
+  clusterDir: string,
+  opts: Pick<BakeOptions, "packages" | "pull" | "mirrors" | "log" | "status" | "signal">,
+  seal: (node: Remote, machines: readonly Machine[]) => Promise<void>,
 ): Promise<void> {
-  if (images.length === 0) return;
-  await withStatus(opts.status, `Pull ${images.length} images`, async () => {
-    for (const image of images) {
-      opts.log(`bake: pulling ${image}`);
-      for (const argv of pullCommands(image, opts.mirrors)) await node.run(argv, { timeoutMs: 900_000 });
-    }
+  const images = opts.packages.images ?? [];
+  await up(baking, {
+    provider,
+    packages: opts.packages,
+    clusterDir,
+    phases: [...PREPARE_PHASES, ...(images.length > 0 ? [importImagesPhase] : [])],
+    kubeconfig: false,
+    addons: false,
+    log: opts.log,
+    status: opts.status,
+    signal: opts.signal,
   });
+  const machines = await provider.list(baking, { clusterDir, log: opts.log, signal: opts.signal });
+  const hosts = await connectAll(baking, machines, { clusterDir, policy: hostKeyPolicy(), concurrency: 1 });
+  const node = hosts.get("bake");
+  if (!node) throw new Error("the baking machine is not reachable");
+  try {
+    const pulls = images.length > 0 ? [] : opts.pull;
+    if (pulls.length > 0)
+      await withStatus(opts.status, `Pull ${pulls.length} images`, async () => {
+        for (const image of pulls) {
+          opts.log(`bake: pulling ${image}`);
+          for (const argv of pullCommands(image, opts.mirrors)) await node.run(argv, { timeoutMs: 900_000 });
+        }
+      });
+    await seal(node, machines);
+  } finally {
+    await node.close();
+  }
 }
 
 /** How long the sealed VM may take to power off (QEMU without KVM is slow). */
@@ -167,31 +195,13 @@ export async function bakeBox(plan: Plan, opts: BakeOptions): Promise<BakedBox> 
     runVagrant(argv, { clusterDir, env, signal: opts.signal, timeoutMs, onLine: (l) => opts.log(l) });
   try {
     const images = opts.packages.images ?? [];
-    await up(baking, {
-      provider,
-      packages: opts.packages,
-      clusterDir,
-      phases: [...PREPARE_PHASES, ...(images.length > 0 ? [importImagesPhase] : [])],
-      kubeconfig: false,
-      addons: false,
-      log: opts.log,
-      status: opts.status,
-      signal: opts.signal,
-    });
-    const machines = await provider.list(baking, pctx);
-    const hosts = await connectAll(baking, machines, { clusterDir, policy: hostKeyPolicy(), concurrency: 1 });
-    const vm = hosts.get("bake");
-    if (!vm) throw new Error("the baking VM is not reachable");
-    try {
-      await pullImages(vm, images.length > 0 ? [] : opts.pull, opts);
+    await prepareBakingMachine(baking, provider, clusterDir, opts, async (vm, machines) => {
       const hostKey = (await vm.readFile("/etc/ssh/ssh_host_ed25519_key.pub"))?.split(/\s+/)[1];
       if (hostKey)
         opts.log(`bake: removing the baking VM's host keys (ed25519 ${fingerprint(Buffer.from(hostKey, "base64"))})`);
       const user = machines.find((m) => m.node === "bake")?.endpoint?.user ?? "vagrant";
       await vm.run(["sh", "-c", sealGuestScript(user, await vagrantInsecurePublicKeys())]);
-    } finally {
-      await vm.close();
-    }
+    });
     const file = join(clusterDir, "baked.box");
     await withStatus(opts.status, "Package the box", async () => {
       // The guest powers itself off. Not `vagrant halt`: its graceful way logs in first, which

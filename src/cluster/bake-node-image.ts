@@ -10,7 +10,6 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { PackageSource } from "../artifacts/package-source.js";
 import { UserError } from "../errors.js";
-import { importImagesPhase } from "../phases/images.js";
 import type { Status } from "../phases/phase.js";
 import { bakePlan, networkOf } from "../plan/bake.js";
 import type { Plan } from "../plan/types.js";
@@ -19,9 +18,7 @@ import { imageDir } from "../providers/nspawn/image.js";
 import { nodePaths } from "../providers/nspawn/machine.js";
 import { freeNetwork } from "../providers/nspawn/network.js";
 import { createNspawnProvider } from "../providers/nspawn/provider.js";
-import { connectAll, hostKeyPolicy } from "../remote/connect-all.js";
-import { pullImages } from "./bake-box.js";
-import { PREPARE_PHASES, up } from "./up.js";
+import { prepareBakingMachine } from "./bake-box.js";
 import { withStatus } from "./with-status.js";
 
 /** Options of {@link bakeNodeImage}. */
@@ -62,28 +59,10 @@ export async function bakeNodeImage(plan: Plan, opts: BakeNodeImageOptions): Pro
   const images = opts.packages.images ?? [];
   let record: BakedImage;
   try {
-    await up(baking, {
-      provider,
-      packages: opts.packages,
-      clusterDir,
-      phases: [...PREPARE_PHASES, ...(images.length > 0 ? [importImagesPhase] : [])],
-      kubeconfig: false,
-      addons: false,
-      log: opts.log,
-      status: opts.status,
-      signal: opts.signal,
-    });
-    const machines = await provider.list(baking, pctx);
-    const hosts = await connectAll(baking, machines, { clusterDir, policy: hostKeyPolicy(), concurrency: 1 });
-    const node = hosts.get("bake");
-    if (!node) throw new Error("the baking node is not reachable");
-    try {
-      await pullImages(node, images.length > 0 ? [] : opts.pull, opts);
+    await prepareBakingMachine(baking, provider, clusterDir, opts, async (node) => {
       // containerd's metadata on disk complete before the node is stopped at once.
       await node.run(["sh", "-c", "systemctl stop containerd && sync"]);
-    } finally {
-      await node.close();
-    }
+    });
     record = {
       key,
       base: imageDir(plan.provider.release).split("/").at(-1) ?? plan.provider.release,
