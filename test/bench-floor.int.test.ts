@@ -1,6 +1,7 @@
 // bench/prepare.ts's floor: the one shell script per node that does the playbook's work.
-// The script is only parsed here (bash -n), never run; its file writing and its /etc/hosts
-// merge are run, against files in a scratch directory.
+// Integration tier: it runs bash (the hermetic tier has only node). The script is only parsed
+// (bash -n), never run; its file writing and its /etc/hosts merge are run, against files in a
+// scratch directory.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
