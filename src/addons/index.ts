@@ -37,8 +37,10 @@ export interface RenderedAddon {
 
 /** renderAddons reads every source and renders every step of the plan's addons (nothing is applied). */
 export async function renderAddons(ctx: AddonContext): Promise<RenderedAddon[]> {
-  // At once (each reads its sources, some run helm), kept in the addons' order.
-  return Promise.all(enabledAddons(ctx.plan).map(async (addon) => ({ addon, steps: await addon.steps(ctx) })));
+  // One after another: a bad source stops the rendering before any later addon's is read.
+  const out: RenderedAddon[] = [];
+  for (const addon of enabledAddons(ctx.plan)) out.push({ addon, steps: await addon.steps(ctx) });
+  return out;
 }
 
 /** What applying the addons did. */

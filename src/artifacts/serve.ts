@@ -23,6 +23,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { createGunzip, gunzip } from "node:zlib";
+import { removeOnExit } from "../plan/remove-on-exit.js";
 import type { PinnedFile } from "../versions.js";
 import type { ArtifactStore } from "./store.js";
 
@@ -83,8 +84,13 @@ export async function serveArtifacts(store: ArtifactStore, address: string): Pro
   const offers = new Map<string, Promise<Offer>>();
   // Decompressed files of this server's life, where the store keeps files on disk.
   let scratch: Promise<string> | undefined;
+  let forget = () => {};
   const scratchDir = () => {
-    scratch ??= mkdtemp(join(tmpdir(), "kubelab-serve-"));
+    // Removed on close, and by the exit backstop when the process ends first (a Ctrl-C).
+    scratch ??= mkdtemp(join(tmpdir(), "kubelab-serve-")).then((dir) => {
+      forget = removeOnExit(dir);
+      return dir;
+    });
     return scratch;
   };
 
@@ -134,6 +140,7 @@ export async function serveArtifacts(store: ArtifactStore, address: string): Pro
         server.closeAllConnections();
       }).then(async () => {
         if (scratch) await rm(await scratch, { recursive: true, force: true });
+        forget();
       }),
   };
 }
