@@ -38,6 +38,10 @@ import {
 import { ensureBridge, removeBridge } from "./network.js";
 import { nspawnSnapshots, removeAllSnapshots } from "./snapshots.js";
 
+/** nspawn's complaint when the veth of the node's previous run is not gone yet, and how often to start again. */
+const VETH_EXISTS = /Failed to add new veth interfaces[^\n]*File exists/;
+const VETH_RETRIES = 5;
+
 /** How long a node may take from nspawn's start to sshd answering (measured: ~2 s). */
 const SSH_TIMEOUT_MS = 120_000;
 
@@ -188,7 +192,23 @@ async function boot(
       await launch(plan, n, bridge, mode);
     }),
   );
-  await Promise.all(nodes.map((n) => waitForSsh(plan.name, n, SSH_TIMEOUT_MS, ctx.signal)));
+  await Promise.all(
+    nodes.map(async (n) => {
+      // A node powered off at once (its root is replaced next) may leave its veth pair to the
+      // kernel for a moment: nspawn then fails with "File exists". Start it again shortly.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await waitForSsh(plan.name, n, SSH_TIMEOUT_MS, ctx.signal);
+        } catch (e) {
+          if (attempt >= VETH_RETRIES || !VETH_EXISTS.test(String(e))) throw e;
+          ctx.log(`${n.name}: its previous network link was still there; starting it again`);
+          await new Promise((r) => setTimeout(r, 1_000));
+          await killLeftovers(plan.name, n.name, mode);
+          await launch(plan, n, bridge, mode);
+        }
+      }
+    }),
+  );
   ctx.log(`${nodes.map((n) => n.name).join(", ")} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
